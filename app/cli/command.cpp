@@ -1,0 +1,109 @@
+// The CLI's command registry and argument helper.
+#include "app/cli/command.h"
+
+#include "core/util/strings.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace recalign::cli {
+
+namespace {
+std::map<std::string, Command>& registry()
+{
+    static std::map<std::string, Command> r;
+    return r;
+}
+
+std::string nearest(const std::string& key, const std::set<std::string>& a, const std::set<std::string>& b)
+{
+    std::vector<std::pair<int, std::string>> scored;
+    for (const auto* set : {&a, &b})
+        for (const auto& k : *set)
+            scored.emplace_back(core::str::levenshtein(key, k), k);
+    std::sort(scored.begin(), scored.end());
+    std::string out;
+    for (size_t i = 0; i < scored.size() && i < 3; ++i)
+        out += (i ? ", --" : "--") + scored[i].second;
+    return out;
+}
+}  // namespace
+
+void registerCommand(const Command& command) { registry()[command.name] = command; }
+const std::map<std::string, Command>& commands() { return registry(); }
+
+Args::Args(const std::vector<std::string>& args, const std::set<std::string>& valued,
+           const std::set<std::string>& flags)
+{
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
+            std::string key = a.substr(2), value;
+            bool inlineValue = false;
+            if (auto eq = key.find('='); eq != std::string::npos) {
+                value = key.substr(eq + 1);
+                key = key.substr(0, eq);
+                inlineValue = true;
+            }
+            if (valued.count(key)) {
+                if (!inlineValue) {
+                    if (i + 1 >= args.size())
+                        throw std::invalid_argument("option --" + key + " expects a value");
+                    value = args[++i];
+                }
+                m_values[key] = value;
+            } else if (flags.count(key) && !inlineValue) {
+                m_flags.insert(key);
+            } else {
+                throw std::invalid_argument("unknown option --" + key + " (did you mean "
+                                            + nearest(key, valued, flags) + "?)");
+            }
+        } else {
+            m_positional.push_back(a);
+        }
+    }
+}
+
+std::string Args::get(const std::string& key, const std::string& fallback) const
+{
+    auto it = m_values.find(key);
+    return it == m_values.end() ? fallback : it->second;
+}
+
+long Args::getInt(const std::string& key, long fallback) const
+{
+    auto it = m_values.find(key);
+    if (it == m_values.end())
+        return fallback;
+    try {
+        size_t used = 0;
+        long v = std::stol(it->second, &used);
+        if (used != it->second.size())
+            throw std::invalid_argument("");
+        return v;
+    } catch (const std::exception&) {
+        throw std::invalid_argument("option --" + key + " expects an integer, got '" + it->second + "'");
+    }
+}
+
+double Args::getDouble(const std::string& key, double fallback) const
+{
+    auto it = m_values.find(key);
+    if (it == m_values.end())
+        return fallback;
+    try {
+        size_t used = 0;
+        double v = std::stod(it->second, &used);
+        if (used != it->second.size())
+            throw std::invalid_argument("");
+        return v;
+    } catch (const std::exception&) {
+        throw std::invalid_argument("option --" + key + " expects a number, got '" + it->second + "'");
+    }
+}
+
+bool stdoutIsTty() { return isatty(STDOUT_FILENO) != 0; }
+
+}  // namespace recalign::cli

@@ -1,0 +1,46 @@
+// The CLI's command registry and argument helper. Each cmd_*.cpp registers one top-level command.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace recalign::cli {
+
+struct Command {
+    std::string name;     // e.g. "info", "data"
+    std::string summary;  // one line for `recalign help`
+    int (*run)(const std::vector<std::string>& args);  // args after the command name
+};
+
+void registerCommand(const Command& command);
+const std::map<std::string, Command>& commands();
+
+struct CommandRegistrar {
+    explicit CommandRegistrar(const Command& c) { registerCommand(c); }
+};
+
+// Parsed `--key value`, `--key=value` and `--flag` options plus positionals. Unknown keys are
+// an error naming the nearest known ones.
+class Args {
+public:
+    // `valued` take a value; `flags` do not. Throws std::invalid_argument with a clear message.
+    Args(const std::vector<std::string>& args, const std::set<std::string>& valued,
+         const std::set<std::string>& flags = {});
+    bool has(const std::string& key) const { return m_values.count(key) > 0 || m_flags.count(key) > 0; }
+    std::string get(const std::string& key, const std::string& fallback = {}) const;
+    long getInt(const std::string& key, long fallback) const;
+    double getDouble(const std::string& key, double fallback) const;
+    const std::vector<std::string>& positional() const { return m_positional; }
+
+private:
+    std::map<std::string, std::string> m_values;
+    std::set<std::string> m_flags;
+    std::vector<std::string> m_positional;
+};
+
+// True when stdout is a terminal (progress bars) rather than a pipe (plain lines).
+bool stdoutIsTty();
+
+}  // namespace recalign::cli

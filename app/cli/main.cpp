@@ -1,0 +1,57 @@
+// `recalign`: the headless CLI. Dispatches to the registered commands (cmd_*.cpp).
+#include "app/cli/command.h"
+
+#include "core/api/info.h"
+#include "core/runtime/runtime.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <stdexcept>
+#include <thread>
+
+namespace {
+int usage()
+{
+    std::cout << "usage: recalign <command> [options]\n\ncommands:\n";
+    for (const auto& [name, c] : recalign::cli::commands())
+        std::cout << "  " << name << std::string(name.size() < 12 ? 12 - name.size() : 1, ' ') << c.summary << "\n";
+    std::cout << "\nrecalign <command> --help shows a command's options.\n";
+    return 2;
+}
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc < 2)
+        return usage();
+    const std::string name = argv[1];
+    if (name == "help" || name == "--help" || name == "-h") {
+        usage();
+        return 0;
+    }
+    const auto& cmds = recalign::cli::commands();
+    auto it = cmds.find(name);
+    if (it == cmds.end()) {
+        std::cerr << "recalign: unknown command '" << name << "'\n";
+        return usage();
+    }
+    // Threads: $RECALIGN_THREADS, else one per core; set once before any torch op.
+    int threads = static_cast<int>(std::thread::hardware_concurrency());
+    if (const char* t = std::getenv("RECALIGN_THREADS"); t && *t)
+        threads = std::atoi(t);
+    recalign::core::setTorchThreads(threads);
+    const auto blas = recalign::core::systemInfo().blas;
+    if (const auto warning = recalign::core::blasWarning(blas); !warning.empty())
+        std::cerr << warning << "\n";
+    std::vector<std::string> args(argv + 2, argv + argc);
+    try {
+        return it->second.run(args);
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "recalign " << name << ": " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "recalign " << name << ": error: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,36 @@
+// SystemInfo: versions, BLAS, threads and devices, as `recalign info` and the status bar show them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace recalign::core {
+
+struct BlasInfo {
+    std::string library_path;  // the shared object that provides sgemm_
+    std::string name;          // "OpenBLAS", "reference BLAS", "MKL", ...
+    std::string config;        // openblas_get_config() when available
+    bool is_reference = false; // true = the slow netlib reference BLAS: warn loudly
+};
+
+struct SystemInfo {
+    std::string app_version;
+    std::string torch_version;
+    std::string sqlite_version;
+    std::string sentencepiece_version;
+    std::string tokenizer_module_path;
+    std::string tokenizer_module_error;
+    BlasInfo blas;
+    int intra_op_threads = 0;
+    bool cuda_available = false;
+    std::vector<std::string> cuda_devices;
+    std::string git_commit;  // project commit the binary was built from
+};
+
+// Gathers the information (loads the tokenizer module if needed). Never throws.
+SystemInfo systemInfo();
+
+// The warning to print when the reference BLAS is active ("" otherwise).
+std::string blasWarning(const BlasInfo& blas);
+
+}  // namespace recalign::core

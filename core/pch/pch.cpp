@@ -1,0 +1,1 @@
+// Owner of the torch precompiled header (core_pch.h); holds no code.
