@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iostream>
 #include <stdexcept>
 
 namespace recalign::cli {
@@ -31,7 +32,29 @@ std::string nearest(const std::string& key, const std::set<std::string>& a, cons
 }
 }  // namespace
 
+std::map<std::string, std::map<std::string, Subcommand>>& subRegistry()
+{
+    static std::map<std::string, std::map<std::string, Subcommand>> r;
+    return r;
+}
+
 void registerCommand(const Command& command) { registry()[command.name] = command; }
+
+void registerSubcommand(const Subcommand& sub) { subRegistry()[sub.group][sub.name] = sub; }
+
+int dispatchGroup(const std::string& group, const std::vector<std::string>& args)
+{
+    const auto& subs = subRegistry()[group];
+    if (args.empty() || args[0] == "--help" || args[0] == "help" || !subs.count(args[0])) {
+        if (!args.empty() && args[0] != "--help" && args[0] != "help")
+            std::cerr << "recalign " << group << ": unknown subcommand '" << args[0] << "'\n";
+        std::cout << "usage: recalign " << group << " <subcommand> [options]\n";
+        for (const auto& [name, s] : subs)
+            std::cout << "  " << name << std::string(name.size() < 14 ? 14 - name.size() : 1, ' ') << s.summary << "\n";
+        return args.empty() || !subs.count(args[0]) ? 2 : 0;
+    }
+    return subs.at(args[0]).run(std::vector<std::string>(args.begin() + 1, args.end()));
+}
 const std::map<std::string, Command>& commands() { return registry(); }
 
 Args::Args(const std::vector<std::string>& args, const std::set<std::string>& valued,

@@ -21,6 +21,21 @@ struct CommandRegistrar {
     explicit CommandRegistrar(const Command& c) { registerCommand(c); }
 };
 
+// Subcommands of a group command such as `recalign bench sasrec`: each bench_*.cpp registers
+// one with group "bench". `dispatchGroup` runs `recalign <group> <name> ...`.
+struct Subcommand {
+    std::string group;
+    std::string name;
+    std::string summary;
+    int (*run)(const std::vector<std::string>& args);  // args after the subcommand name
+};
+void registerSubcommand(const Subcommand& sub);
+int dispatchGroup(const std::string& group, const std::vector<std::string>& args);
+
+struct SubcommandRegistrar {
+    explicit SubcommandRegistrar(const Subcommand& s) { registerSubcommand(s); }
+};
+
 // Parsed `--key value`, `--key=value` and `--flag` options plus positionals. Unknown keys are
 // an error naming the nearest known ones.
 class Args {
