@@ -30,6 +30,7 @@ struct Category {
 struct User {
     std::string raw_id;
     std::vector<ItemId> sequence;   // time-ordered, de-duplicated
+    std::vector<int64_t> timestamps;  // Unix seconds, parallel to `sequence` (empty if unknown)
 };
 
 // Why users were dropped, and the shape of the data (printed by `recalign data stats`).
@@ -55,6 +56,18 @@ struct DatasetStats {
     long duplicate_titles = 0;          // titles shared by several items (first wins)
     long skipped_lines = 0;             // lenient mode
     std::vector<std::string> skipped_examples;  // first few "file:line: reason"
+    // Added by the importers (core/data/importers.h).
+    long raw_category_labels = 0;        // distinct category / genre labels as written in the source
+    long interactions_unknown_item = 0;  // interactions whose item is not in the catalogue
+    long interactions_dropped_item = 0;  // interactions of items dropped (no title or no category)
+    long repaired_lines = 0;             // lenient mode: invalid UTF-8 bytes decoded as Latin-1
+    std::vector<std::string> repaired_examples;  // first few "file:line: what was repaired"
+    long users_before_kcore = 0;
+    long items_before_kcore = 0;
+    long interactions_before_kcore = 0;
+    int user_core = 1;                   // k-core thresholds that were applied
+    int item_core = 1;
+    double min_rating = -1e300;          // rating filter that was applied
 };
 
 class Dataset {

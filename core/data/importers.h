@@ -1,0 +1,79 @@
+// Dataset importers and the one entry point the rest of the core calls: `loadDataset(spec)`.
+// Sources: MovieLens (ml-latest / ml-latest-small CSV, ml-1m "::", ml-100k), Amazon Reviews
+// 2018 (reviews + meta JSON lines, plain or .gz, JSON or Python dict literals), Steam
+// (Kang & McAuley reviews + games, Python literal or JSON), the native format
+// (items.jsonl + interactions.csv) and the embedded synthetic default (synthetic.h).
+//
+// Every importer reports bad input as "file:line: expected X, found Y". Strict mode stops at the
+// first bad line (CoreException(DataLoad)); lenient mode skips it, counts it in
+// stats.skipped_lines and keeps the first few in stats.skipped_examples. Invalid UTF-8 in a
+// UTF-8 source is an error in strict mode and is decoded as Latin-1 (and counted in
+// stats.repaired_lines) in lenient mode. Missing files, empty files, truncated gzip and a filter
+// that leaves nothing are errors in both modes.
+//
+// Categories: MovieLens genres (the label "(no genres listed)" is no category); Amazon: every
+// prefix of the category path without its root, joined with ", " (RECLM-GEN §1.2); Steam:
+// genres (or tags); native: as listed. Items left without a category (Amazon path [root] only,
+// "(no genres listed)", Steam games without genres) are dropped with their interactions and
+// counted (stats.items_without_title_or_category, stats.interactions_dropped_item), unless
+// `uncategorized = "other"` puts them in a category named "Other". So every item of a loaded
+// dataset has at least one category and `categoriesOf(item).back()` is always valid.
+#pragma once
+
+#include "core/data/dataset.h"
+#include "core/data/pipeline.h"
+#include "core/data/synthetic.h"
+#include "core/data/text_io.h"
+
+#include <string>
+#include <vector>
+
+namespace recalign::core {
+
+struct DatasetSpec {
+    std::string source;  // movielens | amazon | steam | native | synthetic
+    std::string path;    // the folder holding the source files (unused for synthetic)
+    double min_rating = -1e300;  // every rating counts
+    int user_core = -1, item_core = -1;  // -1 = per-source default (defaultCores)
+    bool lenient = false;
+    bool steam_tags_as_categories = false;
+    SyntheticOptions synthetic;
+    std::string cache_dir;  // "" = no cache
+    // Optional file names (relative to `path`, or absolute) overriding the per-source detection:
+    std::string interactions_file;  // ratings / reviews / interactions
+    std::string items_file;         // movies / meta / games / items
+    std::string uncategorized = "drop";  // drop | other (see above)
+};
+
+// Per-source k-core defaults {user_core, item_core}: amazon {25, 10} (RECLM-GEN §1.2); steam
+// {25, 10} (assumed: the paper's Steam script is not released); movielens {5, 5}; native and
+// synthetic {1, 1} (no filtering).
+std::pair<int, int> defaultCores(const std::string& source);
+
+// Loads (or reads from the cache) and runs the pipeline. Throws CoreException(DataLoad) for
+// missing or malformed data, CoreException(InvalidConfig) for a bad spec.
+Dataset loadDataset(const DatasetSpec& spec);
+
+// The source files that `spec` reads (resolved; empty for synthetic). Throws like loadDataset
+// when a folder lacks the expected files.
+std::vector<std::string> sourceFiles(const DatasetSpec& spec);
+
+// Per-source readers (catalogue first, then interactions in file order). `files` as returned by
+// sourceFiles. Used by loadDataset; exposed for tests.
+RawData readMovieLens(const std::vector<std::string>& files, ImportLog& log);
+RawData readAmazon(const std::vector<std::string>& files, ImportLog& log);
+RawData readSteam(const std::vector<std::string>& files, ImportLog& log, bool tagsAsCategories);
+RawData readNative(const std::vector<std::string>& files, ImportLog& log);
+
+// Amazon category path → category names: every prefix of the path without its root, joined with
+// ", " (["Movies & TV", "Genre", "Drama"] → {"Genre", "Genre, Drama"}).
+std::vector<std::string> amazonCategories(const std::vector<std::string>& path);
+
+// Writes `data` in the native format: DIR/items.jsonl ({"id","title","categories",...extra})
+// and DIR/interactions.csv (user,item,timestamp). Creates DIR. Throws CoreException(DataLoad).
+void exportNative(const Dataset& data, const std::string& dir);
+
+// A human-readable statistics report (what `recalign data stats` prints).
+std::string formatStats(const Dataset& data);
+
+}  // namespace recalign::core
