@@ -1,0 +1,293 @@
+// ExperimentConfig: one experiment file (experiments/*.yaml) as plain structs, plus loading,
+// validation, YAML and canonical-JSON (de)serialisation. Torch-free, Qt-free, no yaml types.
+// Defaults and the meaning of every field live in ONE place, the schema table in
+// core/pipeline/experiment_config.cpp; experimentSchema() exposes it (the GUI builds its form
+// from it). The structs below carry no defaults of their own: start from defaultExperiment().
+#pragma once
+
+#include "core/api/config_schema.h"
+#include "core/api/device.h"
+#include "core/api/error.h"
+
+#include <string>
+#include <vector>
+
+namespace recalign::core {
+
+inline constexpr int kExperimentVersion = 1;  // the `version` this build writes and reads
+
+// The rows of the ablation (core/api/tables.h variant_name gives the stored names).
+enum class Variant { SasRec, MostPop, ZeroShot, Palr, V1, V2, V3, Full };
+// Test tasks (core/api/tables.h task_name).
+enum class TestTask { I0, I1Plus, I1Minus, I2Le20, I2Ge30, I2Approx30, ItemCount };
+
+const char* variantName(Variant v);
+const char* testTaskName(TestTask t);
+bool parseVariant(const std::string& text, Variant* out);
+bool parseTestTask(const std::string& text, TestTask* out);
+
+// Mirrors core/data's SyntheticOptions field for field (same names and meaning).
+struct SyntheticDataConfig {
+    int seed = 0;
+    int items = 0;
+    int users = 0;
+    int top_categories = 0;
+    int subcategories_per_top = 0;
+    int min_sequence_length = 0;
+    int max_sequence_length = 0;
+    double preference_concentration = 0.0;
+    int favourite_categories = 0;
+    double sequential_strength = 0.0;
+    double popularity_skew = 0.0;
+    double franchise_share = 0.0;
+    double subcategory_prob = 0.0;
+    double secondary_category_prob = 0.0;
+    int successors = 0;
+};
+
+// Mirrors core/data's DatasetSpec (the importers' options).
+struct DatasetConfig {
+    enum class Source { MovieLens, Amazon, Steam, Native, Synthetic };
+    enum class Uncategorized { Drop, Other };
+    Source source = Source::Synthetic;
+    std::string path;             // as written; resolve with resolvePath()
+    double min_rating = 0.0;      // 0 keeps every rating
+    int user_core = 0;            // -1 = the source's default
+    int item_core = 0;
+    bool lenient = false;
+    bool steam_tags_as_categories = false;
+    std::string interactions_file;  // "" = detected; relative to path
+    std::string items_file;
+    Uncategorized uncategorized = Uncategorized::Drop;
+    int max_users = 0;            // 0 = all
+    int max_history = 0;
+    SyntheticDataConfig synthetic;
+};
+
+struct TeacherConfig {
+    enum class LayerNorm { Post, Pre, QOnly };
+    enum class Loss { Ce, Bce };
+    int hidden = 0;
+    int blocks = 0;
+    int heads = 0;
+    int maxlen = 0;
+    double dropout = 0.0;
+    LayerNorm layer_norm = LayerNorm::Post;
+    Loss loss = Loss::Ce;
+    double lr = 0.0;
+    int batch = 0;
+    int epochs = 0;
+    int patience = 0;
+    double plateau = 0.0;
+};
+
+struct ModelConfig {
+    enum class Source { FromScratch, Llama2c, Hf };
+    enum class ChatTemplate { Llama2, Compact };
+    enum class DType { Float32, BFloat16, Float16 };
+    Source source = Source::FromScratch;
+    std::string path;
+    ChatTemplate chat_template = ChatTemplate::Llama2;
+    DType dtype = DType::Float32;
+    // Architecture (from_scratch only; llama2c / hf read theirs from the file).
+    int dim = 0;
+    int n_layers = 0;
+    int n_heads = 0;
+    int n_kv_heads = 0;
+    int hidden_dim = 0;     // 0 = Llama's rule from dim
+    int max_seq_len = 0;
+    int vocab_size = 0;     // 0 = the tokenizer's
+    double norm_eps = 0.0;
+    double rope_theta = 0.0;
+    // Language-model pre-training of a from-scratch model (on titles and prompts).
+    struct Pretrain {
+        int epochs = 0;
+        double lr = 0.0;
+        int batch = 0;
+    } pretrain;
+};
+
+struct TokenizerConfig {
+    enum class ModelType { Bpe, Unigram };
+    std::string path;       // "" = hf: the model folder's tokenizer.model; from_scratch: trained
+    int vocab_size = 0;     // training only
+    ModelType model_type = ModelType::Bpe;
+};
+
+struct LoraConfig {
+    enum class Init { Orthogonal, Kaiming };
+    int r = 0;
+    double alpha = 0.0;
+    double dropout = 0.0;
+    std::vector<std::string> targets;  // q k v o gate up down lm_head
+    Init init = Init::Orthogonal;
+};
+
+struct SftConfig {
+    enum class Selection { Ndcg, Loss, Last };
+    LoraConfig lora;
+    bool full_finetune = false;
+    double lr = 0.0;
+    double weight_decay = 0.0;
+    double warmup_ratio = 0.0;
+    double lr_power = 0.0;
+    double end_lr = 0.0;
+    double grad_clip = 0.0;
+    int grad_accum = 0;
+    int batch = 0;
+    int epochs = 0;
+    int max_prompt_tokens = 0;
+    int max_output_tokens = 0;
+    double share_chat_ratio = 0.0;
+    std::string sharegpt_path;
+    int val_users_per_task = 0;
+    Selection selection_metric = Selection::Ndcg;
+};
+
+struct PpoConfig {
+    enum class KlEstimator { K1, K3 };
+    enum class RewardVariant { Paper, Recai };
+    enum class Selection { ListReward, Last };
+    LoraConfig actor_lora;
+    LoraConfig critic_lora;
+    double lr = 0.0;
+    int episodes = 0;
+    int prompts_per_batch = 0;
+    int samples_per_prompt = 0;
+    double temperature = 0.0;
+    int top_k = 0;
+    double top_p = 0.0;
+    double kl_coef = 0.0;
+    KlEstimator kl_estimator = KlEstimator::K1;
+    bool adaptive_kl = false;
+    double target_kl = 0.0;
+    int horizon = 0;
+    bool whiten_rewards = false;
+    double gamma = 0.0;
+    double lam = 0.0;
+    double clip_eps = 0.0;
+    double value_clip = 0.0;
+    double vf_coef = 0.0;
+    double ent_coef = 0.0;
+    int ppo_epochs = 0;
+    int grad_accum = 0;
+    double policy_kl_threshold = 0.0;
+    double grad_clip = 0.0;
+    int warmup_steps = 0;
+    bool constrained_decoding = false;
+    RewardVariant reward_variant = RewardVariant::Paper;
+    double reward_alpha = 0.0;
+    bool rerender_actions = false;
+    bool lm_head_trainable = false;
+    bool train_value_head = false;
+    int max_iterations = 0;     // 0 = episodes x batches
+    int val_every = 0;
+    int val_users_per_task = 0;
+    Selection selection_metric = Selection::ListReward;
+};
+
+struct EvaluationConfig {
+    std::vector<TestTask> tasks;
+    int topk = 0;
+    int users = 0;              // 0 = every user with a test target
+    bool fuzzy_mapping = false;
+    int fuzzy_distance = 0;
+    int batch = 0;
+    std::string mmlu_path;
+    std::string gsm8k_path;
+    int mmlu_k_shot = 0;
+    int gsm8k_k_shot = 0;
+    int general_limit = 0;      // 0 = every question
+};
+
+struct ExperimentConfig {
+    int version = kExperimentVersion;
+    std::string name;
+    std::string description;
+    std::string workspace;      // "" = the CLI's --workspace (default ./workspace)
+    std::vector<int> seeds;
+    DeviceSpec device;
+    int threads = 0;
+    std::vector<Variant> variants;
+    DatasetConfig dataset;
+    TeacherConfig teacher;
+    ModelConfig model;
+    TokenizerConfig tokenizer;
+    SftConfig sft;
+    PpoConfig ppo;
+    EvaluationConfig evaluation;
+
+    // Folder that relative paths are resolved against (the YAML file's folder; "" = cwd).
+    // Not part of the file.
+    std::string base_dir;
+};
+
+// Every field with type, default, range, choices, doc and group, in file order.
+const std::vector<ConfigField>& experimentSchema();
+
+// The configuration a file with no keys produces.
+ExperimentConfig defaultExperiment();
+
+// How validation treats paths that do not exist (external data, model weights).
+enum class FileCheck { Error, Warning, Skip };
+struct ValidateOptions {
+    FileCheck missing_files = FileCheck::Error;
+};
+
+// The outcome of reading and checking an experiment file. `errors` and `warnings` name the
+// dotted key and, when read from YAML, the 1-based line.
+struct ExperimentCheck {
+    ExperimentConfig config;
+    std::vector<ConfigIssue> errors;
+    std::vector<ConfigIssue> warnings;
+    bool ok() const { return errors.empty(); }
+};
+
+// Reads and validates; never throws. `base_dir` is where relative paths start.
+ExperimentCheck checkExperimentText(const std::string& text, const std::string& base_dir,
+                                    const ValidateOptions& options = {});
+ExperimentCheck checkExperimentFile(const std::string& path, const ValidateOptions& options = {});
+
+// The same, as a Result: an InvalidConfig error whose message lists every issue (one per line,
+// "key (line N): message"). Missing files are errors unless the options say otherwise.
+Result<ExperimentConfig> loadExperiment(const std::string& path, const ValidateOptions& options = {});
+Result<ExperimentConfig> loadExperimentText(const std::string& text, const std::string& base_dir,
+                                            const ValidateOptions& options = {});
+
+// Semantic checks of a config (ranges, list elements, cross-field rules, required and missing
+// paths). Issues carry line 0. Missing-file warnings go to `warnings` when given.
+std::vector<ConfigIssue> validateExperiment(const ExperimentConfig& config,
+                                            const ValidateOptions& options = {},
+                                            std::vector<ConfigIssue>* warnings = nullptr);
+
+// Every field, nested by section, in schema order; loading the text gives back an equal config.
+// `comments` adds each field's doc as a trailing comment.
+std::string toYaml(const ExperimentConfig& config, bool comments = false);
+
+// Sorted-key compact JSON of the config with paths resolved to absolute ones (for content
+// hashes and the store). `sections` limits it to those top-level groups (e.g. {"dataset"}).
+std::string canonicalJson(const ExperimentConfig& config, const std::vector<std::string>& sections = {});
+
+// `path` made absolute against config.base_dir ("" stays ""; absolute paths are unchanged).
+std::string resolvePath(const ExperimentConfig& config, const std::string& path);
+// Rewrites relative paths so they name the same files from `new_base_dir` and sets base_dir
+// (the GUI's "Save as" into another folder).
+void rebasePaths(ExperimentConfig& config, const std::string& new_base_dir);
+
+// The value of one field as YAML scalar text (lists as "[a, b]"); "" when the key is unknown.
+std::string fieldValueText(const ExperimentConfig& config, const std::string& key);
+// Sets one field from the text fieldValueText() writes: YAML scalars ("0.3", "true", "k3"),
+// lists as flow sequences ("[a, b]"); String / Path fields take plain text literally and unquote
+// a quoted YAML string ("\"\"" -> ""). An issue when the key is unknown or the text does not fit
+// the field's type / choices (the field is then unchanged). Used by the GUI form.
+std::vector<ConfigIssue> setFieldFromText(ExperimentConfig& config, const std::string& key,
+                                          const std::string& text);
+
+// "file:line: key: message" (parts omitted when unknown).
+std::string formatIssue(const ConfigIssue& issue, const std::string& file = {});
+
+// The variants and evaluation tasks in table order (for menus).
+std::vector<Variant> allVariants();
+std::vector<TestTask> allTestTasks();
+
+}  // namespace recalign::core
