@@ -1,0 +1,77 @@
+// Pure maths behind the metric plots: TensorBoard's debiased EMA smoothing, min/max-per-pixel
+// decimation, x-axis transforms, the "ignore outliers" y-range and differing-key legends.
+// Free functions on plain data (no Qt widgets) so tests call them directly.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace recalign::widgets {
+
+// TensorBoard's debiased exponential moving average (ANCHORS §D.2, `classicSmoothing`).
+// `weight` is clamped to [0, 1]; 0 returns the input; 1 skips debiasing (TensorBoard does the
+// same; the output then stays at 0). Non-finite values pass through unchanged and do not advance
+// the average. Outputs are clamped to the range of the values seen so far (the EMA is a convex
+// combination of them), so a constant series is returned bit-for-bit unchanged.
+std::vector<double> smoothDebiasedEma(const std::vector<double>& ys, double weight);
+
+// Incremental form of smoothDebiasedEma for live data: feed values one at a time.
+class DebiasedEma {
+public:
+    explicit DebiasedEma(double weight = 0.6);
+    double weight() const { return m_weight; }
+    double push(double y);  // returns the smoothed value (y itself when y is not finite)
+    void reset();
+
+private:
+    double m_weight;
+    double m_last = 0.0;
+    double m_debias = 1.0;  // w^n
+    long m_count = 0;
+    double m_min = 0.0, m_max = 0.0;  // range of the finite values seen
+};
+
+// Min/max-per-bucket decimation of a series sorted by x. The range [xMin, xMax] is split into
+// `buckets` equal buckets (one per pixel); each bucket emits its minimum and maximum y in the
+// order they occur, so a single spike survives at any zoom. The last point before xMin and the
+// first point after xMax are kept so lines reach the plot edges, and the first and last points
+// of the visible part are always kept. Non-finite y values are skipped. When the visible part
+// has no more than 2 * buckets points it is returned unchanged. Output size <= 2 * buckets + 4.
+void decimateMinMax(const double* xs, const double* ys, std::size_t n, double xMin, double xMax,
+                    int buckets, std::vector<double>& outX, std::vector<double>& outY);
+
+// Convenience overload over the whole x-range of the series.
+std::pair<std::vector<double>, std::vector<double>> decimateMinMax(const std::vector<double>& xs,
+                                                                   const std::vector<double>& ys,
+                                                                   int buckets);
+
+// Which value goes on the x-axis (TensorBoard's Step / Relative / Wall).
+enum class XAxisMode { Step, WallTime, RelativeTime };
+
+// x values for one series: the steps, the wall times (seconds since the Unix epoch), or the
+// seconds since the series' first wall time. Falls back to steps when walls are missing.
+std::vector<double> transformX(const std::vector<double>& steps, const std::vector<double>& walls,
+                               XAxisMode mode);
+
+// Linear-interpolated percentile (q in [0, 1]) of the finite values; NaN when there are none.
+double percentile(std::vector<double> values, double q);
+
+// TensorBoard's "ignore outliers" y-extent: the [lo, hi] percentiles (default 5th-95th) of the
+// finite values. Returns {NaN, NaN} when there is no finite value.
+std::pair<double, double> outlierRange(const std::vector<double>& ys, double lo = 0.05,
+                                       double hi = 0.95);
+
+// The config keys whose values differ between runs (a key missing from some run counts as
+// differing). Sorted. Fewer than two runs: empty.
+std::vector<std::string> differingConfigKeys(
+    const std::vector<std::map<std::string, std::string>>& configs);
+
+// A legend label: "name  key=value, key=value" over `keys` (values missing from `config` are
+// shown as "-"). With no keys, the name alone.
+std::string legendLabel(const std::string& name, const std::map<std::string, std::string>& config,
+                        const std::vector<std::string>& keys);
+
+}  // namespace recalign::widgets
