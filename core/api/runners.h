@@ -17,7 +17,7 @@ struct RunRequest {
     std::string workspace;          // folder holding store.sqlite and artifacts ("" = ./workspace)
     std::string resume_run;         // run id to resume ("" = new run)
     std::vector<std::string> only_stages;  // e.g. {"ppo_full"}; empty = all
-    long run_id = 0;                // set by the runner once the run exists in the store
+    long seed = -1;                 // -1 = the experiment's first seed
 };
 
 struct RunOutcome {

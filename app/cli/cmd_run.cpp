@@ -1,0 +1,261 @@
+// `recalign run FILE`: runs (or resumes) an experiment end to end with progress output, then
+// prints the paper's tables. `recalign eval FILE` re-runs only the evaluation stages.
+// `recalign probe ...` sends one prompt through one variant of a finished run.
+#include "app/cli/command.h"
+
+#include "core/api/experiment.h"
+#include "core/api/probe.h"
+#include "core/api/runners.h"
+#include "core/api/store_api.h"
+#include "core/api/tables.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+namespace recalign::cli {
+
+namespace run_detail {
+
+core::StopFlag* g_stop = nullptr;
+
+extern "C" void onSigint(int)
+{
+    if (g_stop)
+        g_stop->request();
+}
+
+// Prints progress: one updating line on a TTY, plain lines (at most one per second) otherwise.
+class ProgressObserver : public core::Observer {
+public:
+    ProgressObserver(core::StopFlag& stop, bool tty) : m_stop(stop), m_tty(tty) {}
+    void onStageBegin(const std::string& stage, long total) override
+    {
+        endLine();
+        m_stage = stage;
+        m_total = total;
+        m_start = std::chrono::steady_clock::now();
+        std::cout << "== " << stage << std::endl;
+    }
+    void onStageEnd(const std::string& stage) override
+    {
+        endLine();
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+        std::cout << "== " << stage << " done in " << std::fixed << std::setprecision(1) << s << " s" << std::endl;
+    }
+    void onStep(const core::StepRecord& r) override
+    {
+        const auto now = std::chrono::steady_clock::now();
+        const double since = std::chrono::duration<double>(now - m_lastPrint).count();
+        const bool last = r.total_steps > 0 && r.step >= r.total_steps;
+        if (!last && since < (m_tty ? 0.2 : 1.0))
+            return;
+        m_lastPrint = now;
+        const long total = r.total_steps > 0 ? r.total_steps : m_total;
+        const double elapsed = std::chrono::duration<double>(now - m_start).count();
+        std::ostringstream line;
+        line << r.stage << " " << r.step;
+        if (total > 0) {
+            const double frac = double(r.step) / double(total);
+            line << "/" << total << " (" << std::fixed << std::setprecision(0) << 100 * frac << "%)";
+            if (frac > 0 && frac < 1)
+                line << " ETA " << std::setprecision(0) << elapsed * (1 - frac) / frac << " s";
+        }
+        for (size_t i = 0; i < r.metrics.size() && i < 3; ++i)
+            line << "  " << r.metrics[i].first << "=" << std::setprecision(4) << std::defaultfloat << r.metrics[i].second;
+        if (m_tty) {
+            std::string text = line.str();
+            if (text.size() > 150)
+                text.resize(150);
+            std::cout << "\r" << text << std::string(m_width > text.size() ? m_width - text.size() : 0, ' ') << std::flush;
+            m_width = text.size();
+            m_open = true;
+        } else {
+            std::cout << line.str() << std::endl;
+        }
+    }
+    void onLog(core::LogLevel level, const std::string& text) override
+    {
+        endLine();
+        const char* tag = level == core::LogLevel::Warning ? "warning: " : level == core::LogLevel::Error ? "error: " : "";
+        std::cout << tag << text << std::endl;
+    }
+    bool stopRequested() const override { return m_stop.requested(); }
+
+private:
+    void endLine()
+    {
+        if (m_open)
+            std::cout << std::endl;
+        m_open = false;
+        m_width = 0;
+    }
+    core::StopFlag& m_stop;
+    bool m_tty;
+    bool m_open = false;
+    size_t m_width = 0;
+    std::string m_stage;
+    long m_total = 0;
+    std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point m_lastPrint{};
+};
+
+void printTables(const std::string& workspace, long runId, int k)
+{
+    core::RunStore store;
+    core::OpenOptions oo;
+    oo.read_only = true;
+    if (store.open(workspace + "/" + core::kStoreFileName, oo))
+        return;
+    auto rows = store.evalResults(runId);
+    if (!rows || rows.value().empty())
+        return;
+    std::vector<core::EvalRow> evalRows;
+    for (const auto& r : rows.value())
+        evalRows.push_back({r.run_id, r.variant, r.task, r.metric, r.value, static_cast<long>(r.n), r.std_error});
+    core::TableOptions to;
+    to.k = k;
+    std::vector<core::Table> tables;
+    for (core::TableKind kind : core::allTableKinds())
+        tables.push_back(core::buildTable(kind, evalRows, to));
+    std::cout << "\n" << core::exportTables(tables, core::ExportFormat::Markdown) << std::endl;
+}
+
+int runCommon(const std::vector<std::string>& args, bool evalOnly)
+{
+    Args a(args, {"resume", "only", "workspace", "seed"}, {"help"});
+    if (a.has("help") || a.positional().size() != 1) {
+        std::cout << "usage: recalign " << (evalOnly ? "eval" : "run")
+                  << " FILE [--workspace DIR] [--resume RUN] [--only STAGE,...] [--seed S]\n"
+                     "  Runs the experiment's stages (data, teacher, base_model, sft_*, ppo_*, eval_*),\n"
+                     "  reusing every stage whose outputs exist for the same configuration. Ctrl-C\n"
+                     "  cancels cleanly; --resume RUN continues a cancelled or killed run.\n";
+        return a.has("help") ? 0 : 2;
+    }
+    core::RunRequest req;
+    req.experiment_path = a.positional()[0];
+    req.workspace = a.get("workspace");
+    req.resume_run = a.get("resume");
+    req.seed = a.getInt("seed", -1);
+    std::string only = a.get("only");
+    if (evalOnly && only.empty())
+        only = "eval_sasrec,eval_mostpop,eval_zeroshot,eval_palr,eval_v1,eval_v2,eval_v3,eval_full";
+    std::stringstream ss(only);
+    for (std::string s; std::getline(ss, s, ',');)
+        if (!s.empty())
+            req.only_stages.push_back(s);
+    if (evalOnly) {
+        auto cfg = core::loadExperiment(req.experiment_path);
+        if (cfg) {
+            std::vector<std::string> keep;
+            for (const auto& s : req.only_stages)
+                for (core::Variant v : cfg.value().variants)
+                    if (s == std::string("eval_") + core::variantName(v))
+                        keep.push_back(s);
+            req.only_stages = keep;
+        }
+    }
+    core::StopFlag stop;
+    g_stop = &stop;
+    std::signal(SIGINT, onSigint);
+    std::signal(SIGTERM, onSigint);
+    ProgressObserver obs(stop, stdoutIsTty());
+    const auto start = std::chrono::steady_clock::now();
+    const core::RunOutcome out = core::runExperiment(req, obs);
+    std::signal(SIGINT, SIG_DFL);
+    g_stop = nullptr;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << "\nstage wall times:\n";
+    for (const auto& [stage, s] : out.stage_seconds)
+        std::cout << "  " << std::left << std::setw(16) << stage << std::right << std::fixed << std::setprecision(1)
+                  << s << " s\n";
+    std::cout << "  total           " << secs << " s\n";
+    std::string workspace = req.workspace;
+    if (workspace.empty()) {
+        auto cfg = core::loadExperiment(req.experiment_path);
+        workspace = cfg && !cfg.value().workspace.empty() ? core::resolvePath(cfg.value(), cfg.value().workspace) : "workspace";
+    }
+    int k = 10;
+    if (auto cfg = core::loadExperiment(req.experiment_path))
+        k = cfg.value().evaluation.topk;
+    if (out.run_id > 0)
+        printTables(workspace, out.run_id, k);
+    if (out.error.code == core::ErrorCode::Cancelled) {
+        std::cout << "run " << out.run_id << " cancelled; continue with: recalign run " << req.experiment_path
+                  << " --resume " << out.run_id << "\n";
+        return 130;
+    }
+    if (!out.error.ok()) {
+        std::cerr << "recalign: run " << out.run_id << " failed: " << out.error.toString() << "\n";
+        return 1;
+    }
+    std::cout << "run " << out.run_id << " finished\n";
+    return 0;
+}
+
+int runRun(const std::vector<std::string>& args) { return runCommon(args, false); }
+int runEval(const std::vector<std::string>& args) { return runCommon(args, true); }
+
+int runProbeCommand(const std::vector<std::string>& args)
+{
+    Args a(args, {"workspace", "run", "variant", "task", "user", "history", "category", "proportion", "k", "prompt",
+                  "temperature", "top-k", "top-p", "max-new-tokens", "seed", "reward"},
+           {"help", "constrained", "json"});
+    if (a.has("help") || !a.has("run") || !a.has("variant")) {
+        std::cout << "usage: recalign probe --run RUN --variant V [--workspace DIR] [--task i0|i1+|i1-|i2le|i2ge|i2approx|i3|free]\n"
+                     "       [--user U | --history 'T1|T2|...'] [--category C] [--proportion P] [--k K] [--prompt TEXT]\n"
+                     "       [--temperature T] [--top-k K] [--top-p P] [--constrained] [--max-new-tokens N] [--seed S]\n"
+                     "       [--reward paper|recai]\n";
+        return a.has("help") ? 0 : 2;
+    }
+    core::ProbeRequest q;
+    q.workspace = a.get("workspace", "workspace");
+    q.run_id = a.getInt("run", 0);
+    q.variant = a.get("variant");
+    q.task = a.get("task", "i0");
+    q.user = a.getInt("user", -1);
+    if (a.has("history")) {
+        std::stringstream ss(a.get("history"));
+        for (std::string t; std::getline(ss, t, '|');)
+            if (!t.empty())
+                q.history.push_back(t);
+    }
+    q.category = a.get("category");
+    q.proportion_percent = static_cast<int>(a.getInt("proportion", 20));
+    q.k = static_cast<int>(a.getInt("k", 10));
+    q.free_text = a.get("prompt");
+    q.temperature = a.getDouble("temperature", 0.0);
+    q.top_k = static_cast<int>(a.getInt("top-k", 0));
+    q.top_p = a.getDouble("top-p", 1.0);
+    q.constrained = a.has("constrained");
+    q.max_new_tokens = static_cast<int>(a.getInt("max-new-tokens", 256));
+    q.seed = a.getInt("seed", 0);
+    q.reward_variant = a.get("reward", "paper");
+    const core::ProbeResult r = core::runProbe(q);
+    if (!r.error.ok()) {
+        std::cerr << "recalign probe: " << r.error.toString() << "\n";
+        return 1;
+    }
+    std::cout << "--- prompt\n" << r.prompt << "\n--- output\n" << r.output << "\n--- items\n";
+    for (size_t i = 0; i < r.items.size(); ++i) {
+        const auto& it = r.items[i];
+        std::cout << std::setw(3) << i + 1 << ". " << it.title << "  [" << it.legality
+                  << (it.has_category ? (it.in_category ? ", in C" : ", not in C") : "") << (it.is_target ? ", TARGET" : "")
+                  << "] rank " << it.rank << " reward " << std::fixed << std::setprecision(4) << it.reward << "\n";
+    }
+    std::cout << "--- list reward " << r.list_reward << "\n";
+    for (const auto& [name, v] : r.breakdown)
+        std::cout << "  " << name << " = " << v << "\n";
+    return 0;
+}
+
+const CommandRegistrar kRunRegistrar({"run", "run or resume an experiment file end to end", runRun});
+const CommandRegistrar kEvalRegistrar({"eval", "re-run the evaluation stages of an experiment", runEval});
+const CommandRegistrar kProbeRegistrar({"probe", "one prompt through one variant of a run, judged", runProbeCommand});
+
+}  // namespace run_detail
+}  // namespace recalign::cli

@@ -1,0 +1,61 @@
+// Evaluation of one variant on the test-task suite (RECLM-GEN §6): builds the suite with the
+// teacher, produces each sample's output (an LLM's greedy reply, or a recommender's top-k
+// rendered as the same numbered list), parses it, and aggregates the paper's metrics per task;
+// every sample is kept with its parse, legality and reward breakdown for the inspector.
+#pragma once
+
+#include "core/api/observer.h"
+#include "core/api/store_api.h"
+#include "core/data/dataset.h"
+#include "core/llm/chat_template.h"
+#include "core/sasrec/teacher.h"
+
+#include <string>
+#include <vector>
+
+namespace recalign::core {
+class TitleLookup;
+class Tokenizer;
+namespace llm {
+class LlamaModelImpl;
+}
+
+struct VariantEvalOptions {
+    std::vector<std::string> tasks;  // table task names (task_name::*): i0, i1+, ..., itemcount
+    int topk = 10;
+    long users = 0;                  // users per task (0 = every user with a test target)
+    bool fuzzy = true;               // vague mapping in the metrics (the released test path)
+    int fuzzy_distance = 3;
+    int batch = 16;                  // prompts per generation call
+    int max_prompt_tokens = 512;
+    int max_new_tokens = 256;
+    int max_history = 10;
+    uint64_t seed = 0;
+    llm::ChatTemplate chat_template = llm::ChatTemplate::Llama2;
+    bool reward_item_level = true;   // reward breakdown in the sample details
+    bool recai_reward = false;
+    long samples_kept = -1;          // samples stored per task (-1 = all)
+};
+
+struct VariantEvalResult {
+    std::vector<EvalRecord> records;    // run_id left 0: the caller sets it
+    std::vector<SampleRecord> samples;  // stage "eval", variant and task set
+    double seconds = 0.0;
+};
+
+// The rules' task name for a table task name ("i0" -> "SFTTestSeqRec"); throws InvalidConfig.
+std::string suiteTaskName(const std::string& tableTask);
+// The table task name for a rules task name ("" when it is not a test task).
+std::string tableTaskName(const std::string& suiteTask);
+
+// A recommender that ignores the instruction: its top-k (history excluded) as the reply.
+VariantEvalResult evaluateRecommender(const std::string& variant, const Teacher& recommender,
+                                      const Dataset& data, const Teacher& teacher, const TitleLookup& lookup,
+                                      const VariantEvalOptions& options, Observer& observer);
+
+// An LLM with its currently active adapter.
+VariantEvalResult evaluateModel(const std::string& variant, llm::LlamaModelImpl& model, const Tokenizer& tokenizer,
+                                const Dataset& data, const Teacher& teacher, const TitleLookup& lookup,
+                                const VariantEvalOptions& options, Observer& observer);
+
+}  // namespace recalign::core

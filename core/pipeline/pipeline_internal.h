@@ -1,0 +1,34 @@
+// Internal to core/pipeline: dataset specs and checkpoint loading shared by the pipeline's
+// stages and the probe. Torch (included only by core/pipeline .cpp files).
+#pragma once
+
+#include "core/api/experiment.h"
+#include "core/data/importers.h"
+#include "core/llm/chat_template.h"
+#include "core/llm/loaders.h"
+
+#include <torch/types.h>
+
+#include <string>
+
+namespace recalign::core::pipeline_internal {
+
+// The importer spec of an experiment's dataset (cache under <workspace>/cache/data).
+DatasetSpec datasetSpec(const ExperimentConfig& cfg, const std::string& workspace);
+// Loads the dataset and applies dataset.max_users.
+Dataset loadExperimentDataset(const ExperimentConfig& cfg, const std::string& workspace);
+llm::ChatTemplate chatTemplate(const ExperimentConfig& cfg);
+
+// Where a variant's weights are: the base model, the SFT adapter, the PPO actor adapter.
+struct VariantWeights {
+    std::string base_dir;       // our checkpoint folder or an external model path
+    std::string tokenizer;      // tokenizer.model
+    std::string sft_dir;        // PEFT folder ("" = none); a model folder with full fine-tuning
+    std::string ppo_dir;        // PEFT folder of the actor ("" = none)
+    bool full_finetune = false;
+};
+
+// Base only (zero-shot); base + "sft" active; or SFT merged into the base + "actor" active.
+llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device);
+
+}  // namespace recalign::core::pipeline_internal
