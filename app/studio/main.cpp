@@ -1,14 +1,39 @@
-// recalign-studio entry point.
+// recalign-studio entry point: settings (threads once, before any torch op; language; theme),
+// then the window. `recalign-studio [WORKSPACE]` opens that workspace folder.
+#include "app/studio/app_settings.h"
 #include "app/studio/main_window.h"
+#include "widgets/icons.h"
+#include "widgets/theme.h"
+
+#include "core/api/info.h"
 
 #include <QApplication>
+#include <QCommandLineParser>
 
 int main(int argc, char** argv)
 {
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("RecAlign Studio"));
     QApplication::setOrganizationName(QStringLiteral("RecAlign"));
-    recalign::studio::MainWindow window;
+    QApplication::setApplicationVersion(QStringLiteral(RECALIGN_STUDIO_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("RecAlign Studio: configure, run, monitor, compare, inspect "
+                                                    "and probe controllable-recommendation experiments."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("workspace"), QStringLiteral("Workspace folder to open"));
+    parser.process(app);
+
+    // torch's intra-op pool is process-wide: set it once, before any torch op (STYLE.md §3.3).
+    recalign::core::setTorchThreads(recalign::studio::AppSettings::torchThreads());
+    recalign::widgets::initResources();
+    recalign::widgets::installTranslation(recalign::studio::AppSettings::language());
+    recalign::widgets::applyTheme(app, recalign::studio::AppSettings::theme());
+    QApplication::setWindowIcon(recalign::widgets::icon(QStringLiteral("recalign")));
+
+    const QStringList args = parser.positionalArguments();
+    recalign::studio::MainWindow window(args.isEmpty() ? QString() : args.front());
     window.show();
     return QApplication::exec();
 }

@@ -15,6 +15,7 @@ struct MetricPoint {
     QString stage;
     QString name;
     qint64 step = 0;
+    qint64 total_steps = 0;  // the stage's step count (0 = unknown), for progress displays
     double wall_time = 0.0;  // seconds since the Unix epoch
     double value = 0.0;
 };

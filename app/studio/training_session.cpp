@@ -18,7 +18,7 @@ void TrainingSession::onStep(const core::StepRecord& record)
     points.reserve(static_cast<int>(record.metrics.size()));
     const QString stage = QString::fromStdString(record.stage);
     for (const auto& [name, value] : record.metrics)
-        points.push_back({stage, QString::fromStdString(name), record.step, record.wall_time, value});
+        points.push_back({stage, QString::fromStdString(name), record.step, record.total_steps, record.wall_time, value});
     if (m_buffer.append(points))
         Q_EMIT metricsAvailable();
 }

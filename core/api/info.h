@@ -33,4 +33,8 @@ SystemInfo systemInfo();
 // The warning to print when the reference BLAS is active ("" otherwise).
 std::string blasWarning(const BlasInfo& blas);
 
+// Sets torch's intra-op threads once, at program start (0 = leave torch's default). Defined in
+// core/runtime; declared here too so torch-free callers (the GUI's main()) can reach it.
+void setTorchThreads(int threads);
+
 }  // namespace recalign::core

@@ -1,6 +1,8 @@
 // Teacher helpers: constrained top-k and catalogue ranks from a score vector; MostPopTeacher.
 #include "core/sasrec/teacher.h"
 
+#include "core/api/error.h"
+
 #include <algorithm>
 #include <limits>
 #include <unordered_set>
@@ -55,6 +57,43 @@ std::vector<int64_t> ranksFromScores(const ItemScores& scores, const std::vector
         ranks.push_back(r);
     }
     return ranks;
+}
+
+std::vector<std::vector<ItemId>> teacherTopk(const Teacher& teacher, const Dataset& data,
+                                             const std::vector<std::vector<ItemId>>& histories, int k,
+                                             const std::vector<CategoryConstraint>& constraints, bool excludeHistory)
+{
+    if (constraints.size() > 1 && constraints.size() != histories.size())
+        throw CoreException(ErrorCode::InvalidConfig, "teacherTopk: " + std::to_string(constraints.size())
+                                                          + " constraints for " + std::to_string(histories.size())
+                                                          + " histories (expected 0, 1 or one each)");
+    for (const auto& c : constraints)
+        if (c.kind != CategoryConstraint::Kind::None && (c.category < 0 || c.category >= data.numCategories()))
+            throw CoreException(ErrorCode::InvalidConfig, "teacherTopk: category " + std::to_string(c.category)
+                                                              + " is not in the dataset (0.." + std::to_string(data.numCategories() - 1) + ")");
+    const std::vector<ItemScores> scores = teacher.scoreBatch(histories);
+    std::vector<std::vector<ItemId>> out;
+    out.reserve(histories.size());
+    for (size_t i = 0; i < histories.size(); ++i) {
+        const CategoryConstraint c = constraints.empty() ? CategoryConstraint::none()
+                                     : constraints.size() == 1 ? constraints.front() : constraints[i];
+        out.push_back(topkFromScores(data, scores[i], k, c, histories[i], excludeHistory));
+    }
+    return out;
+}
+
+std::vector<std::vector<int64_t>> teacherRanks(const Teacher& teacher, const std::vector<std::vector<ItemId>>& histories,
+                                               const std::vector<std::vector<ItemId>>& items)
+{
+    if (items.size() != histories.size())
+        throw CoreException(ErrorCode::InvalidConfig, "teacherRanks: " + std::to_string(items.size())
+                                                          + " item lists for " + std::to_string(histories.size()) + " histories");
+    const std::vector<ItemScores> scores = teacher.scoreBatch(histories);
+    std::vector<std::vector<int64_t>> out;
+    out.reserve(histories.size());
+    for (size_t i = 0; i < histories.size(); ++i)
+        out.push_back(ranksFromScores(scores[i], items[i]));
+    return out;
 }
 
 MostPopTeacher::MostPopTeacher(const Dataset& data)

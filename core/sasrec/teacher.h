@@ -42,6 +42,16 @@ std::vector<ItemId> topkFromScores(const Dataset& data, const ItemScores& scores
 // number of equal-score items with a lower id.
 std::vector<int64_t> ranksFromScores(const ItemScores& scores, const std::vector<ItemId>& items);
 
+// The teacher calls of RECLM-GEN §2.3 for a batch of histories: ONE scoreBatch, then per
+// history top-k (constraint per history, or one for all when `constraints` has size 1, or none
+// when empty) and catalogue ranks of `items[i]` (0-based, padding excluded, history included).
+std::vector<std::vector<ItemId>> teacherTopk(const Teacher& teacher, const Dataset& data,
+                                             const std::vector<std::vector<ItemId>>& histories, int k,
+                                             const std::vector<CategoryConstraint>& constraints = {},
+                                             bool excludeHistory = true);
+std::vector<std::vector<int64_t>> teacherRanks(const Teacher& teacher, const std::vector<std::vector<ItemId>>& histories,
+                                               const std::vector<std::vector<ItemId>>& items);
+
 // The most-popular teacher: score = training-interaction count (the floor baseline).
 class MostPopTeacher : public Teacher {
 public:

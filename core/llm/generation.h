@@ -1,0 +1,71 @@
+// Batched, KV-cached generation: greedy, temperature, top-k, top-p, repetition penalty, min/max
+// new tokens, stop tokens and stop strings, optional constrained decoding over catalogue titles;
+// seeded per row (a row's output does not depend on its batch), with the log-prob of every
+// generated token. Logit processing order (HF's): constraint mask → min-length mask →
+// repetition penalty → temperature → top-k → top-p → sample. The returned log-probs are those
+// of the processed distribution before top-k/top-p truncation (TRL's convention, so PPO's
+// recomputation via processedTokenLogprobs() reproduces them).
+#pragma once
+
+#include "core/llm/llama_model.h"
+#include "core/llm/title_constraint.h"
+#include "core/tokenizer/tokenizer.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace recalign::core::llm {
+
+struct GenerationConfig {
+    int max_new_tokens = 256;
+    int min_new_tokens = 0;          // stop tokens are masked before this many new tokens
+    double temperature = 1.0;        // <= 0: greedy (log-probs then use temperature 1)
+    int top_k = 0;                   // 0 = off
+    double top_p = 1.0;              // 1 = off
+    double repetition_penalty = 1.0; // 1 = off; CTRL/HF: positive logits ÷ p, negative × p, over prompt + output
+    std::vector<int32_t> stop_token_ids;  // empty = {EOS} (the tokenizer's, or 2 without one)
+    std::vector<std::string> stop_strings;  // need a tokenizer
+    uint64_t seed = 0;
+    const TitleConstraint* constraint = nullptr;  // constrained decoding (off by default)
+    std::optional<std::string> adapter;  // which adapter generates ("" = base); unset = the active one
+    bool fast_path = true;  // CPU float32: fused decode kernels (the generic torch path otherwise)
+};
+
+enum class FinishReason { StopToken, StopString, Length };
+
+struct GenerationResult {
+    std::vector<std::vector<int32_t>> tokens;  // per row: generated ids, the stop token included
+    std::vector<std::vector<float>> logprobs;  // per row, one per generated token
+    std::vector<FinishReason> finish;
+    int64_t steps = 0;         // decode steps run (the longest row)
+    double prefill_seconds = 0.0;
+    double decode_seconds = 0.0;
+};
+
+// Generates continuations of `prompts` (token ids, each non-empty, usually starting with BOS),
+// left-padded into one batch. `tokenizer` is needed for stop strings. Throws InvalidConfig on bad
+// settings. Runs under inference mode; the model's train/eval mode is left as is (use eval()).
+GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<int32_t>>& prompts,
+                          const GenerationConfig& config, const Tokenizer* tokenizer = nullptr);
+
+// Per-position allowed tokens of constrained decoding, rebuilt from the generated tokens:
+// (B, T, V) bool, T = the longest row (or `length`); positions past a row's end allow all.
+torch::Tensor constraintMasks(const TitleConstraint& constraint, const std::vector<std::vector<int32_t>>& generated,
+                              int64_t vocab, int64_t length = -1);
+// Tokens seen before each generated position (prompt + earlier output), for the repetition
+// penalty: (B, T, V) bool.
+torch::Tensor seenMasks(const std::vector<std::vector<int32_t>>& prompts,
+                        const std::vector<std::vector<int32_t>>& generated, int64_t vocab, int64_t length = -1);
+
+// The log-probs generate() returned, recomputed by one full forward over prompt + generated
+// (left-padded), with the same masks, penalty and temperature. For checks and PPO.
+std::vector<std::vector<float>> recomputeLogprobs(LlamaModelImpl& model, const std::vector<std::vector<int32_t>>& prompts,
+                                                  const std::vector<std::vector<int32_t>>& generated,
+                                                  const GenerationConfig& config);
+
+// Left-pads rows into (B, maxLen) int64 tokens and a (B, maxLen) int64 mask.
+std::pair<torch::Tensor, torch::Tensor> leftPad(const std::vector<std::vector<int32_t>>& rows, int32_t padId = 0);
+
+}  // namespace recalign::core::llm

@@ -1,0 +1,716 @@
+// The Llama decoder with LoRA layers and a KV cache (see llama_model.h).
+#include "core/llm/llama_model.h"
+
+#include "core/api/error.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/nn/init.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace recalign::core::llm {
+
+namespace llama_model_detail {
+
+constexpr double kMaskedScore = -1e30;  // additive bias of a disallowed key (finite: no NaN rows)
+
+bool validAdapterName(const std::string& n)
+{
+    if (n.empty() || n.size() > 64)
+        return false;
+    for (char c : n)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_'))
+            return false;
+    return true;
+}
+
+torch::Tensor orthogonalInit(int64_t rows, int64_t cols, double gain, at::Generator& gen)
+{
+    // torch.nn.init.orthogonal_: QR of a Gaussian matrix, signs fixed by diag(R).
+    torch::Tensor flat = torch::empty({rows, cols}, torch::kFloat).normal_(0.0, 1.0, gen);
+    const bool transposed = rows < cols;
+    if (transposed)
+        flat = flat.t();
+    auto [q, r] = at::linalg_qr(flat);
+    q = q * torch::diagonal(r, 0).sign();
+    if (transposed)
+        q = q.t();
+    return (q * gain).contiguous();
+}
+
+const char* shortName(const std::string& prefix)
+{
+    const auto dot = prefix.rfind('.');
+    return prefix.c_str() + (dot == std::string::npos ? 0 : dot + 1);
+}
+
+}  // namespace llama_model_detail
+
+using llama_model_detail::kMaskedScore;
+
+// ---------------------------------------------------------------------------------------------
+// LoraLinear
+
+LoraLinearImpl::LoraLinearImpl(int64_t inFeatures, int64_t outFeatures, std::shared_ptr<const AdapterSwitch> sw,
+                               const torch::TensorOptions& options, bool randomInit)
+    : m_in(inFeatures), m_out(outFeatures), m_switch(std::move(sw))
+{
+    m_weight = register_parameter("weight", torch::empty({outFeatures, inFeatures}, options));
+    if (randomInit) {
+        torch::NoGradGuard noGrad;
+        torch::nn::init::kaiming_uniform_(m_weight, std::sqrt(5.0));
+    }
+}
+
+torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x)
+{
+    torch::Tensor y = torch::nn::functional::linear(x, m_weight);
+    if (m_adapters.empty())
+        return y;
+    const std::string& active = m_switch->active;
+    if (active.empty())
+        return y;
+    auto it = m_adapters.find(active);
+    if (it == m_adapters.end() || it->second.merged)
+        return y;
+    const LoraAdapter& a = it->second;
+    torch::Tensor h = x;
+    if (a.dropout > 0.0 && is_training())
+        h = torch::dropout(h, a.dropout, /*train=*/true);
+    const auto dt = x.scalar_type();
+    const torch::Tensor A = a.A.scalar_type() == dt ? a.A : a.A.to(dt);
+    const torch::Tensor B = a.B.scalar_type() == dt ? a.B : a.B.to(dt);
+    return y + torch::nn::functional::linear(torch::nn::functional::linear(h, A), B) * a.scaling;
+}
+
+void LoraLinearImpl::tie(const torch::Tensor& w)
+{
+    if (w.size(0) != m_out || w.size(1) != m_in)
+        throw CoreException(ErrorCode::Internal, "tied weight has the wrong shape");
+    if (!m_tied)
+        parameters_.erase("weight");
+    m_weight = w;
+    m_tied = true;
+}
+
+void LoraLinearImpl::untie()
+{
+    if (!m_tied)
+        return;
+    const bool grad = m_weight.requires_grad();
+    torch::Tensor own;
+    {
+        torch::NoGradGuard noGrad;
+        own = m_weight.detach().clone();
+    }
+    m_weight = register_parameter("weight", own, grad);
+    m_tied = false;
+}
+
+void LoraLinearImpl::addAdapter(const std::string& name, const LoraSpec& spec, uint64_t seed)
+{
+    if (m_adapters.count(name))
+        throw CoreException(ErrorCode::InvalidConfig, "adapter '" + name + "' already exists", "lora");
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    torch::Tensor A;
+    if (spec.init == LoraInit::Orthogonal) {
+        A = llama_model_detail::orthogonalInit(spec.r, m_in, spec.init_gain, gen);
+    } else {
+        // kaiming_uniform_(a = sqrt 5) on (r, in): bound = 1 / sqrt(fan_in), as nn.Linear.
+        const double bound = 1.0 / std::sqrt(static_cast<double>(m_in));
+        A = torch::empty({spec.r, m_in}, torch::kFloat).uniform_(-bound, bound, gen);
+    }
+    const auto opts = m_weight.options();
+    LoraAdapter a;
+    a.A = register_parameter("lora_A_" + name, A.to(opts));
+    a.B = register_parameter("lora_B_" + name, torch::zeros({m_out, spec.r}, opts));
+    a.scaling = spec.scaling();
+    a.dropout = spec.dropout;
+    m_adapters.emplace(name, std::move(a));
+}
+
+void LoraLinearImpl::removeAdapter(const std::string& name)
+{
+    auto it = m_adapters.find(name);
+    if (it == m_adapters.end())
+        return;
+    if (it->second.merged)
+        unmerge(name);
+    parameters_.erase("lora_A_" + name);
+    parameters_.erase("lora_B_" + name);
+    m_adapters.erase(it);
+}
+
+LoraAdapter& LoraLinearImpl::adapter(const std::string& name)
+{
+    auto it = m_adapters.find(name);
+    if (it == m_adapters.end())
+        throw CoreException(ErrorCode::InvalidConfig, "no adapter '" + name + "' on this layer", "lora");
+    return it->second;
+}
+
+torch::Tensor LoraLinearImpl::delta(const std::string& name) const
+{
+    auto it = m_adapters.find(name);
+    if (it == m_adapters.end())
+        throw CoreException(ErrorCode::InvalidConfig, "no adapter '" + name + "' on this layer", "lora");
+    torch::NoGradGuard noGrad;
+    const auto& a = it->second;
+    return torch::mm(a.B.to(torch::kFloat), a.A.to(torch::kFloat)) * a.scaling;
+}
+
+void LoraLinearImpl::merge(const std::string& name)
+{
+    LoraAdapter& a = adapter(name);
+    if (a.merged)
+        return;
+    if (m_tied)
+        throw CoreException(ErrorCode::Internal, "merging into a tied weight (untie the head first)");
+    torch::NoGradGuard noGrad;
+    m_weight.copy_((m_weight.to(torch::kFloat) + delta(name)).to(m_weight.scalar_type()));
+    a.merged = true;
+}
+
+void LoraLinearImpl::unmerge(const std::string& name)
+{
+    LoraAdapter& a = adapter(name);
+    if (!a.merged)
+        return;
+    torch::NoGradGuard noGrad;
+    m_weight.copy_((m_weight.to(torch::kFloat) - delta(name)).to(m_weight.scalar_type()));
+    a.merged = false;
+}
+
+torch::Tensor LoraLinearImpl::effectiveWeight(const std::string& active) const
+{
+    torch::NoGradGuard noGrad;
+    if (!active.empty()) {
+        auto it = m_adapters.find(active);
+        if (it != m_adapters.end() && !it->second.merged)
+            return (m_weight.to(torch::kFloat) + delta(active)).to(m_weight.scalar_type());
+    }
+    return m_weight.detach();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layers
+
+RmsNormImpl::RmsNormImpl(int64_t dim, double eps_, const torch::TensorOptions& options) : eps(eps_)
+{
+    weight = register_parameter("weight", torch::ones({dim}, options));
+}
+
+torch::Tensor RmsNormImpl::forward(const torch::Tensor& x)
+{
+    if (x.scalar_type() == torch::kFloat)
+        return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * weight;
+    // Half precision: normalise in float32, then scale in the input dtype (as Hugging Face).
+    const torch::Tensor xf = x.to(torch::kFloat);
+    return weight * (xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps)).to(x.scalar_type());
+}
+
+LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& c, const std::shared_ptr<const AdapterSwitch>& sw,
+                                       const torch::TensorOptions& o, bool init)
+{
+    q_proj = register_module("q_proj", LoraLinear(c.dim, c.n_heads * c.headDim(), sw, o, init));
+    k_proj = register_module("k_proj", LoraLinear(c.dim, c.kvDim(), sw, o, init));
+    v_proj = register_module("v_proj", LoraLinear(c.dim, c.kvDim(), sw, o, init));
+    o_proj = register_module("o_proj", LoraLinear(c.n_heads * c.headDim(), c.dim, sw, o, init));
+}
+
+LlamaMlpImpl::LlamaMlpImpl(const LlamaConfig& c, const std::shared_ptr<const AdapterSwitch>& sw,
+                           const torch::TensorOptions& o, bool init)
+{
+    gate_proj = register_module("gate_proj", LoraLinear(c.dim, c.hidden_dim, sw, o, init));
+    up_proj = register_module("up_proj", LoraLinear(c.dim, c.hidden_dim, sw, o, init));
+    down_proj = register_module("down_proj", LoraLinear(c.hidden_dim, c.dim, sw, o, init));
+}
+
+torch::Tensor LlamaMlpImpl::forward(const torch::Tensor& x)
+{
+    return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+}
+
+LlamaLayerImpl::LlamaLayerImpl(const LlamaConfig& c, const std::shared_ptr<const AdapterSwitch>& sw,
+                               const torch::TensorOptions& o, bool init)
+{
+    input_layernorm = register_module("input_layernorm", RmsNorm(c.dim, c.norm_eps, o));
+    self_attn = register_module("self_attn", LlamaAttention(c, sw, o, init));
+    post_attention_layernorm = register_module("post_attention_layernorm", RmsNorm(c.dim, c.norm_eps, o));
+    mlp = register_module("mlp", LlamaMlp(c, sw, o, init));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Model
+
+LlamaModelImpl::LlamaModelImpl(const LlamaConfig& config, torch::Dtype dtype, bool randomInit) : m_config(config)
+{
+    m_config.validate();
+    m_switch = std::make_shared<AdapterSwitch>();
+    const auto o = torch::TensorOptions().dtype(dtype);
+    torch::Tensor emb = torch::empty({m_config.vocab_size, m_config.dim}, o);
+    if (randomInit) {
+        torch::NoGradGuard noGrad;
+        emb.normal_(0.0, 1.0);  // nn.Embedding's default
+    }
+    embed_tokens = register_module(
+        "embed_tokens",
+        torch::nn::Embedding(torch::nn::EmbeddingOptions(m_config.vocab_size, m_config.dim)._weight(emb)));
+    layers = register_module("layers", torch::nn::ModuleList());
+    for (int l = 0; l < m_config.n_layers; ++l) {
+        LlamaLayer layer(m_config, m_switch, o, randomInit);
+        layers->push_back(layer);
+        m_layers.push_back(layer);
+    }
+    norm = register_module("norm", RmsNorm(m_config.dim, m_config.norm_eps, o));
+    lm_head = register_module("lm_head", LoraLinear(m_config.dim, m_config.vocab_size, m_switch, o,
+                                                    randomInit && !m_config.tie_embeddings));
+    if (m_config.tie_embeddings)
+        lm_head->tie(embed_tokens->weight);
+}
+
+std::pair<torch::Tensor, torch::Tensor> LlamaModelImpl::ropeTables(int64_t n, const torch::Device& device)
+{
+    if (!m_ropeCos.defined() || m_ropeCos.size(0) < n || m_ropeCos.device() != device) {
+        // Normal tensors even when called under inference mode (training reuses them).
+        c10::InferenceMode notInference(false);
+        torch::NoGradGuard noGrad;
+        const int64_t rows = std::max<int64_t>({n, m_config.max_seq_len, m_ropeCos.defined() ? m_ropeCos.size(0) : 0});
+        const int64_t half = m_config.headDim() / 2;
+        torch::Tensor c = torch::empty({rows, half}, torch::kFloat);
+        torch::Tensor s = torch::empty({rows, half}, torch::kFloat);
+        float* cp = c.data_ptr<float>();
+        float* sp = s.data_ptr<float>();
+        const float theta = static_cast<float>(m_config.rope_theta);
+        const float hd = static_cast<float>(m_config.headDim());
+        // Computed in float exactly as llama2.c's run.c and Hugging Face's inv_freq do.
+        for (int64_t i = 0; i < half; ++i) {
+            const float freq = 1.0f / std::pow(theta, static_cast<float>(2 * i) / hd);
+            for (int64_t p = 0; p < rows; ++p) {
+                const float val = static_cast<float>(p) * freq;
+                cp[p * half + i] = std::cos(val);
+                sp[p * half + i] = std::sin(val);
+            }
+        }
+        m_ropeCos = c.to(device);
+        m_ropeSin = s.to(device);
+    }
+    return {m_ropeCos, m_ropeSin};
+}
+
+torch::Tensor LlamaModelImpl::applyRope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) const
+{
+    // x (B, T, Hx, d); cos, sin (B, T, 1, d/2).
+    const int64_t d = x.size(-1);
+    if (m_config.rope_layout == RopeLayout::Interleaved) {
+        const torch::Tensor xs = x.reshape({x.size(0), x.size(1), x.size(2), d / 2, 2});
+        const torch::Tensor a = xs.select(-1, 0), b = xs.select(-1, 1);
+        return torch::stack({a * cos - b * sin, a * sin + b * cos}, -1).flatten(-2);
+    }
+    const torch::Tensor xs = x.reshape({x.size(0), x.size(1), x.size(2), 2, d / 2});
+    const torch::Tensor a = xs.select(-2, 0), b = xs.select(-2, 1);
+    return torch::cat({a * cos - b * sin, a * sin + b * cos}, -1);
+}
+
+void LlamaModelImpl::checkMergedState() const
+{
+    for (const auto& m : m_merged)
+        if (m != m_switch->active)
+            throw CoreException(ErrorCode::InvalidConfig,
+                                "adapter '" + m + "' is merged into the base weights, so a forward under '"
+                                    + (m_switch->active.empty() ? std::string("disabled adapters") : m_switch->active)
+                                    + "' would be wrong; unmerge it first",
+                                "lora");
+}
+
+ForwardOutput LlamaModelImpl::run(const torch::Tensor& tokens, const torch::Tensor& positions,
+                                  const torch::Tensor& bias, KvCache* cache, const ForwardOptions& options)
+{
+    const int64_t B = tokens.size(0), T = tokens.size(1);
+    const int64_t H = m_config.n_heads, Hkv = m_config.n_kv_heads, d = m_config.headDim(), G = H / Hkv;
+    torch::Tensor x = embed_tokens(tokens);
+    const auto dt = x.scalar_type();
+    const int64_t maxPos = cache ? *std::max_element(cache->next_pos.begin(), cache->next_pos.end()) + T : T;
+    auto [cosTab, sinTab] = ropeTables(maxPos + 1, x.device());
+    const torch::Tensor flatPos = positions.reshape({-1});
+    torch::Tensor cos = cosTab.index_select(0, flatPos).view({B, T, 1, d / 2});
+    torch::Tensor sin = sinTab.index_select(0, flatPos).view({B, T, 1, d / 2});
+    if (dt != torch::kFloat) {
+        cos = cos.to(dt);
+        sin = sin.to(dt);
+    }
+    const double scale = std::sqrt(static_cast<double>(d));
+    const int64_t start = cache ? cache->length : 0;
+    for (size_t l = 0; l < m_layers.size(); ++l) {
+        LlamaLayerImpl& layer = *m_layers[l];
+        LlamaAttentionImpl& att = *layer.self_attn;
+        const torch::Tensor h = layer.input_layernorm(x);
+        torch::Tensor q = applyRope(att.q_proj(h).view({B, T, H, d}), cos, sin);
+        torch::Tensor k = applyRope(att.k_proj(h).view({B, T, Hkv, d}), cos, sin).transpose(1, 2);
+        torch::Tensor v = att.v_proj(h).view({B, T, Hkv, d}).transpose(1, 2);
+        torch::Tensor keys = k, values = v;
+        if (cache) {
+            const auto li = static_cast<int64_t>(l);
+            cache->k.select(0, li).narrow(2, start, T).copy_(k);
+            cache->v.select(0, li).narrow(2, start, T).copy_(v);
+            keys = cache->k.select(0, li).narrow(2, 0, start + T);
+            values = cache->v.select(0, li).narrow(2, 0, start + T);
+        }
+        const int64_t S = keys.size(2);
+        // Heads h = kv·G + g share kv head kv: fold G into the query rows.
+        q = q.transpose(1, 2).reshape({B, Hkv, G * T, d});
+        torch::Tensor scores = torch::matmul(q, keys.transpose(-1, -2));
+        if (dt != torch::kFloat)
+            scores = scores.to(torch::kFloat);
+        scores = scores.div_(scale).view({B, Hkv, G, T, S});
+        if (bias.defined())
+            scores.add_(bias);
+        torch::Tensor probs = torch::softmax(scores, -1).view({B, Hkv, G * T, S});
+        if (dt != torch::kFloat)
+            probs = probs.to(dt);
+        torch::Tensor attn = torch::matmul(probs, values).view({B, H, T, d}).transpose(1, 2).reshape({B, T, H * d});
+        x = x + att.o_proj(attn);
+        x = x + layer.mlp(layer.post_attention_layernorm(x));
+    }
+    if (cache)
+        cache->length += T;
+    ForwardOutput out;
+    const torch::Tensor hn = norm(x);
+    if (options.return_hidden || options.skip_logits)
+        out.hidden = hn;
+    if (!options.skip_logits) {
+        const torch::Tensor hs = options.logits_last > 0 && options.logits_last < T
+                                     ? hn.narrow(1, T - options.logits_last, options.logits_last)
+                                     : hn;
+        out.logits = lm_head(hs).to(torch::kFloat);
+    }
+    return out;
+}
+
+ForwardOutput LlamaModelImpl::forward(const torch::Tensor& tokensIn, const torch::Tensor& attentionMask,
+                                      const ForwardOptions& options)
+{
+    if (tokensIn.dim() != 2 || tokensIn.size(1) == 0)
+        throw CoreException(ErrorCode::InvalidConfig, "forward: tokens must be (batch, length) with length > 0");
+    std::optional<AdapterScope> scope;
+    if (options.adapter)
+        scope.emplace(*this, *options.adapter);
+    checkMergedState();
+    const torch::Tensor tokens = tokensIn.to(torch::kLong);
+    const int64_t B = tokens.size(0), T = tokens.size(1);
+    const auto dev = tokens.device();
+    torch::Tensor positions;
+    torch::Tensor allowed = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(dev)).tril();
+    if (attentionMask.defined()) {
+        if (attentionMask.sizes() != tokens.sizes())
+            throw CoreException(ErrorCode::InvalidConfig, "forward: attention mask shape differs from tokens");
+        const torch::Tensor m = attentionMask.to(dev).to(torch::kLong);
+        positions = (m.cumsum(1) - 1).clamp_min(0);
+        allowed = allowed.unsqueeze(0) & m.to(torch::kBool).unsqueeze(1);  // (B, T, S)
+    } else {
+        positions = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(dev)).unsqueeze(0).expand({B, T});
+        allowed = allowed.unsqueeze(0);
+    }
+    const torch::Tensor bias = torch::zeros(allowed.sizes(), torch::TensorOptions().dtype(torch::kFloat).device(dev))
+                                   .masked_fill_(allowed.logical_not(), kMaskedScore)
+                                   .unsqueeze(1)
+                                   .unsqueeze(1);  // (B or 1, 1, 1, T, S)
+    return run(tokens, positions.contiguous(), bias, nullptr, options);
+}
+
+KvCache LlamaModelImpl::makeCache(int64_t batch, int64_t capacity) const
+{
+    if (batch <= 0 || capacity <= 0)
+        throw CoreException(ErrorCode::InvalidConfig, "KV cache: batch and capacity must be positive");
+    KvCache c;
+    const auto opts = embed_tokens->weight.options().requires_grad(false);
+    c.k = torch::zeros({m_config.n_layers, batch, m_config.n_kv_heads, capacity, m_config.headDim()}, opts);
+    c.v = torch::zeros_like(c.k);
+    c.row_start.assign(static_cast<size_t>(batch), 0);
+    c.next_pos.assign(static_cast<size_t>(batch), 0);
+    return c;
+}
+
+ForwardOutput LlamaModelImpl::forwardCached(const torch::Tensor& tokensIn, KvCache& cache,
+                                            const torch::Tensor& attentionMask, const ForwardOptions& options)
+{
+    if (tokensIn.dim() != 2 || tokensIn.size(1) == 0)
+        throw CoreException(ErrorCode::InvalidConfig, "forwardCached: tokens must be (batch, length) with length > 0");
+    const int64_t B = tokensIn.size(0), T = tokensIn.size(1);
+    if (B != cache.batch())
+        throw CoreException(ErrorCode::InvalidConfig, "forwardCached: batch " + std::to_string(B)
+                                                          + " differs from the cache's " + std::to_string(cache.batch()));
+    if (cache.length + T > cache.capacity())
+        throw CoreException(ErrorCode::InvalidConfig, "forwardCached: the KV cache holds "
+                                                          + std::to_string(cache.capacity()) + " slots; "
+                                                          + std::to_string(cache.length + T) + " needed");
+    std::optional<AdapterScope> scope;
+    if (options.adapter)
+        scope.emplace(*this, *options.adapter);
+    checkMergedState();
+    const torch::Tensor tokens = tokensIn.to(torch::kLong);
+    const int64_t L0 = cache.length;
+    std::vector<int64_t> realCount(static_cast<size_t>(B), T);
+    if (attentionMask.defined()) {
+        if (attentionMask.sizes() != tokensIn.sizes())
+            throw CoreException(ErrorCode::InvalidConfig, "forwardCached: attention mask shape differs from tokens");
+        const torch::Tensor m = attentionMask.to(torch::kCPU).to(torch::kLong).contiguous();
+        const int64_t* mp = m.data_ptr<int64_t>();
+        for (int64_t b = 0; b < B; ++b) {
+            int64_t lead = 0;
+            while (lead < T && mp[b * T + lead] == 0)
+                ++lead;
+            for (int64_t t = lead; t < T; ++t)
+                if (mp[b * T + t] == 0)
+                    throw CoreException(ErrorCode::InvalidConfig,
+                                        "forwardCached: row " + std::to_string(b)
+                                            + " is not left-padded (padding after a real token)");
+            if (lead > 0 && L0 > 0)
+                throw CoreException(ErrorCode::InvalidConfig, "forwardCached: padding is allowed only in the first chunk");
+            if (lead == T)
+                throw CoreException(ErrorCode::InvalidConfig, "forwardCached: row " + std::to_string(b) + " is empty");
+            if (L0 == 0)
+                cache.row_start[static_cast<size_t>(b)] = lead;
+            realCount[static_cast<size_t>(b)] = T - lead;
+        }
+    }
+    std::vector<int64_t> pos(static_cast<size_t>(B * T));
+    bool padded = false;
+    for (int64_t b = 0; b < B; ++b) {
+        const int64_t lead = T - realCount[static_cast<size_t>(b)];
+        padded = padded || cache.row_start[static_cast<size_t>(b)] > 0;
+        for (int64_t t = 0; t < T; ++t)
+            pos[static_cast<size_t>(b * T + t)] = t < lead ? 0 : cache.next_pos[static_cast<size_t>(b)] + (t - lead);
+    }
+    const auto dev = embed_tokens->weight.device();
+    const torch::Tensor positions = torch::tensor(pos, torch::kLong).view({B, T}).to(dev);
+    torch::Tensor bias;
+    if (padded || T > 1) {
+        const auto lopts = torch::TensorOptions().dtype(torch::kLong).device(dev);
+        const torch::Tensor s = torch::arange(L0 + T, lopts).view({1, 1, L0 + T});
+        const torch::Tensor qslot = torch::arange(L0, L0 + T, lopts).view({1, T, 1});
+        const torch::Tensor rs = torch::tensor(cache.row_start, torch::kLong).to(dev).view({B, 1, 1});
+        const torch::Tensor allowed = (s >= rs) & (s <= qslot);  // (B, T, S)
+        bias = torch::zeros(allowed.sizes(), torch::TensorOptions().dtype(torch::kFloat).device(dev))
+                   .masked_fill_(allowed.logical_not(), kMaskedScore)
+                   .unsqueeze(1)
+                   .unsqueeze(1);
+    }
+    ForwardOutput out = run(tokens.to(dev), positions, bias, &cache, options);
+    for (int64_t b = 0; b < B; ++b)
+        cache.next_pos[static_cast<size_t>(b)] += realCount[static_cast<size_t>(b)];
+    return out;
+}
+
+// ---- adapters ----
+
+std::vector<std::pair<std::string, LoraLinear>> LlamaModelImpl::linears() const
+{
+    std::vector<std::pair<std::string, LoraLinear>> out;
+    for (size_t l = 0; l < m_layers.size(); ++l) {
+        const std::string p = "layers." + std::to_string(l) + ".";
+        const auto& layer = *m_layers[l];
+        out.emplace_back(p + "self_attn.q_proj", layer.self_attn->q_proj);
+        out.emplace_back(p + "self_attn.k_proj", layer.self_attn->k_proj);
+        out.emplace_back(p + "self_attn.v_proj", layer.self_attn->v_proj);
+        out.emplace_back(p + "self_attn.o_proj", layer.self_attn->o_proj);
+        out.emplace_back(p + "mlp.gate_proj", layer.mlp->gate_proj);
+        out.emplace_back(p + "mlp.up_proj", layer.mlp->up_proj);
+        out.emplace_back(p + "mlp.down_proj", layer.mlp->down_proj);
+    }
+    out.emplace_back("lm_head", lm_head);
+    return out;
+}
+
+void LlamaModelImpl::addAdapter(const std::string& name, const LoraSpec& spec)
+{
+    if (!llama_model_detail::validAdapterName(name))
+        throw CoreException(ErrorCode::InvalidConfig,
+                            "adapter name '" + name + "': expected 1-64 letters, digits or _", "lora");
+    if (hasAdapter(name))
+        throw CoreException(ErrorCode::InvalidConfig, "adapter '" + name + "' already exists", "lora");
+    spec.validate();
+    uint64_t index = 0;
+    for (auto& [prefix, lin] : linears()) {
+        ++index;
+        if (spec.targets & loraTargetBit(llama_model_detail::shortName(prefix)))
+            lin->addAdapter(name, spec, spec.seed * 1000003ull + index);
+    }
+    m_adapterSpecs[name] = spec;
+}
+
+void LlamaModelImpl::removeAdapter(const std::string& name)
+{
+    if (!hasAdapter(name))
+        throw CoreException(ErrorCode::InvalidConfig, "no adapter '" + name + "'", "lora");
+    for (auto& [prefix, lin] : linears())
+        lin->removeAdapter(name);
+    m_adapterSpecs.erase(name);
+    m_merged.erase(name);
+    if (m_switch->active == name)
+        m_switch->active.clear();
+}
+
+std::vector<std::string> LlamaModelImpl::adapterNames() const
+{
+    std::vector<std::string> out;
+    for (const auto& [n, s] : m_adapterSpecs)
+        out.push_back(n);
+    return out;
+}
+
+const LoraSpec& LlamaModelImpl::adapterSpec(const std::string& name) const
+{
+    auto it = m_adapterSpecs.find(name);
+    if (it == m_adapterSpecs.end())
+        throw CoreException(ErrorCode::InvalidConfig, "no adapter '" + name + "'", "lora");
+    return it->second;
+}
+
+void LlamaModelImpl::setActiveAdapter(const std::string& name)
+{
+    if (!name.empty() && !hasAdapter(name))
+        throw CoreException(ErrorCode::InvalidConfig, "no adapter '" + name + "' to activate", "lora");
+    m_switch->active = name;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> LlamaModelImpl::namedAdapterParameters(const std::string& name) const
+{
+    adapterSpec(name);
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const auto& [prefix, lin] : linears()) {
+        if (!lin->hasAdapter(name))
+            continue;
+        const LoraAdapter& a = lin->adapters().at(name);
+        out.emplace_back(prefix + ".lora_A.weight", a.A);
+        out.emplace_back(prefix + ".lora_B.weight", a.B);
+    }
+    return out;
+}
+
+std::vector<torch::Tensor> LlamaModelImpl::adapterParameters(const std::string& name) const
+{
+    std::vector<torch::Tensor> out;
+    for (auto& [n, t] : namedAdapterParameters(name))
+        out.push_back(t);
+    return out;
+}
+
+void LlamaModelImpl::untieHead()
+{
+    if (!lm_head->tied())
+        return;
+    lm_head->untie();
+    m_config.tie_embeddings = false;
+}
+
+void LlamaModelImpl::mergeAdapter(const std::string& name)
+{
+    adapterSpec(name);
+    if (m_merged.count(name))
+        return;
+    if (!m_merged.empty())
+        throw CoreException(ErrorCode::InvalidConfig,
+                            "adapter '" + *m_merged.begin() + "' is already merged; unmerge it before merging '" + name + "'",
+                            "lora");
+    if (lm_head->hasAdapter(name))
+        untieHead();
+    for (auto& [prefix, lin] : linears())
+        if (lin->hasAdapter(name))
+            lin->merge(name);
+    m_merged.insert(name);
+}
+
+void LlamaModelImpl::unmergeAdapter(const std::string& name)
+{
+    adapterSpec(name);
+    for (auto& [prefix, lin] : linears())
+        if (lin->hasAdapter(name))
+            lin->unmerge(name);
+    m_merged.erase(name);
+}
+
+void LlamaModelImpl::mergeAndUnload(const std::string& name)
+{
+    mergeAdapter(name);
+    for (auto& [prefix, lin] : linears())
+        if (lin->hasAdapter(name)) {
+            lin->adapter(name).merged = false;  // the delta stays in W
+            lin->removeAdapter(name);
+        }
+    m_adapterSpecs.erase(name);
+    m_merged.erase(name);
+    if (m_switch->active == name)
+        m_switch->active.clear();
+}
+
+void LlamaModelImpl::setBaseTrainable(bool trainable)
+{
+    for (auto& p : named_parameters(/*recurse=*/true))
+        if (p.key().find("lora_") == std::string::npos)
+            p.value().set_requires_grad(trainable);
+}
+
+AdapterScope::AdapterScope(LlamaModelImpl& model, const std::string& adapter)
+    : m_model(model), m_previous(model.activeAdapter())
+{
+    model.setActiveAdapter(adapter);
+}
+
+AdapterScope::~AdapterScope() { m_model.setActiveAdapter(m_previous); }
+
+// ---------------------------------------------------------------------------------------------
+// Free functions
+
+void initLlamaWeights(LlamaModelImpl& model, uint64_t seed)
+{
+    torch::NoGradGuard noGrad;
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const double residualStd = 0.02 / std::sqrt(2.0 * model.config().n_layers);
+    for (auto& p : model.named_parameters(true)) {
+        const std::string& n = p.key();
+        torch::Tensor& t = p.value();
+        if (n.find("lora_") != std::string::npos)
+            continue;
+        torch::Tensor init;
+        if (n.find("norm") != std::string::npos) {
+            init = torch::ones(t.sizes(), torch::kFloat);
+        } else {
+            const bool residual = n.find("o_proj") != std::string::npos || n.find("down_proj") != std::string::npos;
+            init = torch::empty(t.sizes(), torch::kFloat).normal_(0.0, residual ? residualStd : 0.02, gen);
+        }
+        t.copy_(init.to(t.options()));
+    }
+}
+
+torch::Tensor permuteRotaryRows(const torch::Tensor& w, int64_t heads, bool inverse)
+{
+    const int64_t rows = w.size(0), rest = w.numel() / rows;
+    const int64_t d = rows / heads;
+    if (d * heads != rows || d % 2 != 0)
+        throw CoreException(ErrorCode::CheckpointIO, "rotary permutation: " + std::to_string(rows)
+                                                         + " rows do not split into " + std::to_string(heads)
+                                                         + " heads of even size");
+    const torch::Tensor v = inverse ? w.reshape({heads, 2, d / 2, rest}) : w.reshape({heads, d / 2, 2, rest});
+    return v.transpose(1, 2).reshape(w.sizes()).contiguous();
+}
+
+torch::Tensor processedTokenLogprobs(const torch::Tensor& logits, const torch::Tensor& targets, double temperature,
+                                     const torch::Tensor& allowedMask, const torch::Tensor& seenMask,
+                                     double repetitionPenalty)
+{
+    torch::Tensor z = logits.to(torch::kFloat);
+    if (allowedMask.defined())
+        z = z.masked_fill(allowedMask.logical_not(), -std::numeric_limits<float>::infinity());
+    if (seenMask.defined() && repetitionPenalty != 1.0) {
+        const torch::Tensor penalised = torch::where(z > 0, z / repetitionPenalty, z * repetitionPenalty);
+        z = torch::where(seenMask, penalised, z);
+    }
+    if (temperature > 0.0)
+        z = z / temperature;
+    return torch::log_softmax(z, -1).gather(-1, targets.to(torch::kLong).unsqueeze(-1)).squeeze(-1);
+}
+
+}  // namespace recalign::core::llm

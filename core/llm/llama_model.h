@@ -1,0 +1,237 @@
+// The Llama decoder (torch::nn): token embedding, decoder layers (RMSNorm, rotary attention with
+// grouped-query heads, SwiGLU), final RMSNorm, tied or untied LM head; every linear layer is a
+// LoraLinear that carries any number of named LoRA adapters (PEFT semantics). A KvCache gives
+// incremental decoding of left-padded batches. Parameter names follow Hugging Face without the
+// "model." prefix ("layers.0.self_attn.q_proj.weight", "lm_head.weight").
+//
+// Shape legend: B batch, T new positions, S cache slots, D dim, H heads, Hkv kv heads,
+// d head size, V vocabulary.
+#pragma once
+
+#include "core/llm/llama_config.h"
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace recalign::core::llm {
+
+// Which adapter the LoRA layers of one model apply ("" = adapters disabled: the base model).
+struct AdapterSwitch {
+    std::string active;
+};
+
+struct LoraAdapter {
+    torch::Tensor A;  // (r, in), parameter
+    torch::Tensor B;  // (out, r), parameter, zeros at creation
+    double scaling = 1.0;
+    double dropout = 0.0;
+    bool merged = false;  // ΔW is folded into the base weight
+};
+
+// y = x Wᵀ + scaling · B(A(dropout(x))) for the active adapter (none when disabled or merged).
+class LoraLinearImpl : public torch::nn::Module {
+public:
+    // `randomInit` false leaves the weight uninitialised (a loader fills it).
+    LoraLinearImpl(int64_t inFeatures, int64_t outFeatures, std::shared_ptr<const AdapterSwitch> sw,
+                   const torch::TensorOptions& options = {}, bool randomInit = true);
+    torch::Tensor forward(const torch::Tensor& x);
+
+    int64_t inFeatures() const { return m_in; }
+    int64_t outFeatures() const { return m_out; }
+    const torch::Tensor& weight() const { return m_weight; }  // (out, in)
+    // Shares `w` (e.g. the token embedding) as the weight; the shared tensor is not registered here.
+    void tie(const torch::Tensor& w);
+    void untie();  // gives the layer its own copy, registered as "weight"
+    bool tied() const { return m_tied; }
+
+    void addAdapter(const std::string& name, const LoraSpec& spec, uint64_t seed);
+    void removeAdapter(const std::string& name);
+    bool hasAdapter(const std::string& name) const { return m_adapters.count(name) > 0; }
+    LoraAdapter& adapter(const std::string& name);
+    const std::map<std::string, LoraAdapter>& adapters() const { return m_adapters; }
+    torch::Tensor delta(const std::string& name) const;  // scaling · B A, (out, in), no grad
+    void merge(const std::string& name);    // W += ΔW (in fp32, as PEFT)
+    void unmerge(const std::string& name);  // W -= ΔW
+    // The weight this layer applies under adapter `active` ("" = base): W, or W + ΔW when the
+    // adapter is present and not merged. No grad.
+    torch::Tensor effectiveWeight(const std::string& active) const;
+
+private:
+    int64_t m_in, m_out;
+    torch::Tensor m_weight;
+    bool m_tied = false;
+    std::map<std::string, LoraAdapter> m_adapters;
+    std::shared_ptr<const AdapterSwitch> m_switch;
+};
+TORCH_MODULE(LoraLinear);
+
+class RmsNormImpl : public torch::nn::Module {
+public:
+    RmsNormImpl(int64_t dim, double eps, const torch::TensorOptions& options = {});
+    torch::Tensor forward(const torch::Tensor& x);
+    torch::Tensor weight;  // (D)
+    double eps;
+};
+TORCH_MODULE(RmsNorm);
+
+class LlamaAttentionImpl : public torch::nn::Module {
+public:
+    LlamaAttentionImpl(const LlamaConfig& c, const std::shared_ptr<const AdapterSwitch>& sw,
+                       const torch::TensorOptions& options, bool randomInit);
+    LoraLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+};
+TORCH_MODULE(LlamaAttention);
+
+class LlamaMlpImpl : public torch::nn::Module {
+public:
+    LlamaMlpImpl(const LlamaConfig& c, const std::shared_ptr<const AdapterSwitch>& sw,
+                 const torch::TensorOptions& options, bool randomInit);
+    torch::Tensor forward(const torch::Tensor& x);  // down(silu(gate x) · up x)
+    LoraLinear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(LlamaMlp);
+
+class LlamaLayerImpl : public torch::nn::Module {
+public:
+    LlamaLayerImpl(const LlamaConfig& c, const std::shared_ptr<const AdapterSwitch>& sw,
+                   const torch::TensorOptions& options, bool randomInit);
+    RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+    LlamaAttention self_attn{nullptr};
+    LlamaMlp mlp{nullptr};
+};
+TORCH_MODULE(LlamaLayer);
+
+// Preallocated keys and values for incremental decoding. Rows are left-padded: row b's real
+// tokens occupy slots [row_start[b], length). Created by LlamaModelImpl::makeCache.
+struct KvCache {
+    torch::Tensor k, v;              // (n_layers, B, Hkv, capacity, d)
+    int64_t length = 0;              // slots filled (the same for every row)
+    std::vector<int64_t> row_start;  // first real slot of each row
+    std::vector<int64_t> next_pos;   // rotary position of each row's next token
+    int64_t batch() const { return static_cast<int64_t>(row_start.size()); }
+    int64_t capacity() const { return k.defined() ? k.size(3) : 0; }
+};
+
+struct ForwardOptions {
+    bool return_hidden = false;  // also return the hidden states after the final norm (B, T, D)
+    bool skip_logits = false;    // hidden states only (a value head needs no logits)
+    int64_t logits_last = 0;     // > 0: logits for the last n positions only
+    std::optional<std::string> adapter;  // per-call adapter ("" = disabled); unset = the active one
+};
+
+struct ForwardOutput {
+    torch::Tensor logits;  // (B, T or logits_last, V), float32
+    torch::Tensor hidden;  // (B, T, D) when requested
+};
+
+class LlamaModelImpl : public torch::nn::Module {
+public:
+    // Parameters are created with `dtype` on the CPU. `randomInit` false skips the (slow, for
+    // large models) default initialisation when a loader fills every weight anyway.
+    explicit LlamaModelImpl(const LlamaConfig& config, torch::Dtype dtype = torch::kFloat, bool randomInit = true);
+
+    const LlamaConfig& config() const { return m_config; }
+
+    // Full-sequence forward (training, log-prob recomputation). `tokens` (B, T) int64;
+    // `attentionMask` (B, T), 1 = real token, 0 = padding (left or right), undefined = all real.
+    // Positions count real tokens only, so a left-padded row gets the same positions as unpadded.
+    ForwardOutput forward(const torch::Tensor& tokens, const torch::Tensor& attentionMask = {},
+                          const ForwardOptions& options = {});
+
+    // Incremental forward: appends `tokens` (B, T) to `cache`. Padding (mask 0) is allowed only on
+    // the left of the first chunk. Throws InvalidConfig when the cache is too small.
+    ForwardOutput forwardCached(const torch::Tensor& tokens, KvCache& cache,
+                                const torch::Tensor& attentionMask = {}, const ForwardOptions& options = {});
+    KvCache makeCache(int64_t batch, int64_t capacity) const;
+
+    // ---- adapters ----
+    // Adds a LoRA adapter on the layers `spec.targets` names. Names are [A-Za-z0-9_]+.
+    void addAdapter(const std::string& name, const LoraSpec& spec);
+    void removeAdapter(const std::string& name);
+    bool hasAdapter(const std::string& name) const { return m_adapterSpecs.count(name) > 0; }
+    std::vector<std::string> adapterNames() const;
+    const LoraSpec& adapterSpec(const std::string& name) const;
+    // The adapter every forward applies ("" = disabled = the base / reference policy).
+    void setActiveAdapter(const std::string& name);
+    const std::string& activeAdapter() const { return m_switch->active; }
+    // The trainable tensors of one adapter (every A and B), and the same with PEFT-style names
+    // without prefix ("layers.0.self_attn.q_proj.lora_A.weight").
+    std::vector<torch::Tensor> adapterParameters(const std::string& name) const;
+    std::vector<std::pair<std::string, torch::Tensor>> namedAdapterParameters(const std::string& name) const;
+    void mergeAdapter(const std::string& name);    // W += ΔW; forward under this adapter skips the branch
+    void unmergeAdapter(const std::string& name);  // W -= ΔW
+    void mergeAndUnload(const std::string& name);  // merge, then drop the adapter (it becomes the base)
+    // requires_grad of every non-adapter parameter (trainers freeze the base for LoRA).
+    void setBaseTrainable(bool trainable);
+
+    // Every linear layer by its parameter prefix ("layers.0.self_attn.q_proj", "lm_head").
+    std::vector<std::pair<std::string, LoraLinear>> linears() const;
+    torch::Tensor embeddingWeight() const { return embed_tokens->weight; }
+    // Unties the LM head from the embedding (used before merging an lm_head adapter).
+    void untieHead();
+
+    // Rotary tables for positions [0, n) on `device`: cos and sin (n, d/2), float32.
+    std::pair<torch::Tensor, torch::Tensor> ropeTables(int64_t n, const torch::Device& device);
+
+    torch::nn::Embedding embed_tokens{nullptr};
+    torch::nn::ModuleList layers{nullptr};
+    RmsNorm norm{nullptr};
+    LoraLinear lm_head{nullptr};
+
+private:
+    LlamaConfig m_config;
+    std::shared_ptr<AdapterSwitch> m_switch;
+    std::map<std::string, LoraSpec> m_adapterSpecs;
+    std::set<std::string> m_merged;
+    std::vector<LlamaLayer> m_layers;
+    torch::Tensor m_ropeCos, m_ropeSin;
+
+    void checkMergedState() const;
+    ForwardOutput run(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& bias,
+                      KvCache* cache, const ForwardOptions& options);
+    torch::Tensor applyRope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) const;
+};
+TORCH_MODULE(LlamaModel);
+
+// Temporarily selects an adapter ("" = disabled) and restores the previous one on destruction.
+class AdapterScope {
+public:
+    AdapterScope(LlamaModelImpl& model, const std::string& adapter);
+    ~AdapterScope();
+    AdapterScope(const AdapterScope&) = delete;
+    AdapterScope& operator=(const AdapterScope&) = delete;
+
+private:
+    LlamaModelImpl& m_model;
+    std::string m_previous;
+};
+
+// Initialises a fresh model like Llama / llama2.c training: normal(0, 0.02) for linear and
+// embedding weights, residual projections (o_proj, down_proj) scaled by 1/sqrt(2·n_layers),
+// norms at 1. Deterministic for a seed.
+void initLlamaWeights(LlamaModelImpl& model, uint64_t seed);
+
+// Hugging Face's q/k permutation (convert_llama_weights_to_hf.py): maps a weight (rows =
+// heads · d) from the interleaved rotary layout to rotate-half; `inverse` undoes it. Works on
+// any tensor whose first dimension is heads · d (q/k weights and LoRA B matrices).
+torch::Tensor permuteRotaryRows(const torch::Tensor& w, int64_t heads, bool inverse);
+
+// Per-token log-probs of `targets` (B, T) under `logits` (B, T, V) after the same processing
+// generation applies: disallowed tokens (allowedMask false) removed, repetition penalty on the
+// tokens in `seenMask`, division by temperature (<= 0 means 1, i.e. greedy), log-softmax.
+// Differentiable in `logits`. Masks are (B, T, V) bool or undefined.
+torch::Tensor processedTokenLogprobs(const torch::Tensor& logits, const torch::Tensor& targets, double temperature,
+                                     const torch::Tensor& allowedMask = {}, const torch::Tensor& seenMask = {},
+                                     double repetitionPenalty = 1.0);
+
+}  // namespace recalign::core::llm

@@ -1,0 +1,460 @@
+// SFT trainer: LoRA / full fine-tuning on the rules layer's task mixture, reply-only loss,
+// generation-based validation, best-adapter selection, resumable checkpoints.
+#include "core/train/sft_trainer.h"
+
+#include "core/api/error.h"
+#include "core/llm/loaders.h"
+#include "core/rules/rng.h"
+#include "core/rules/title_lookup.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+namespace recalign::core {
+
+namespace sft_trainer_detail {
+
+constexpr const char* kStateFile = "sft_state.pt";
+
+using Clock = std::chrono::steady_clock;
+
+std::string signature(const SftTrainConfig& c)
+{
+    return "seed=" + std::to_string(c.seed) + ";data_seed=" + std::to_string(c.data.task.seed)
+        + ";batch=" + std::to_string(c.batch) + ";accum=" + std::to_string(c.grad_accum)
+        + ";full=" + std::to_string(c.full_finetune ? 1 : 0) + ";adapter=" + c.adapter
+        + ";r=" + std::to_string(c.lora.r) + ";targets=" + std::to_string(c.lora.targets);
+}
+
+void validateConfig(const SftTrainConfig& c)
+{
+    auto bad = [](const std::string& key, const std::string& what) {
+        throw CoreException(ErrorCode::InvalidConfig, "sft." + key + ": " + what, "sft." + key);
+    };
+    if (c.batch < 1)
+        bad("batch", "must be >= 1");
+    if (c.grad_accum < 1)
+        bad("grad_accum", "must be >= 1");
+    if (c.epochs < 1)
+        bad("epochs", "must be >= 1");
+    if (c.max_output_tokens < 0 || c.max_prompt_tokens < 0)
+        bad("max_output_tokens", "token limits must be >= 0 (0 = none)");
+    if (c.max_output_tokens == 1)
+        bad("max_output_tokens", "must leave room for at least one reply token besides EOS (>= 2, or 0)");
+    if (!c.full_finetune && c.adapter.empty())
+        bad("adapter", "LoRA training needs an adapter name");
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> trainableOf(llm::LlamaModelImpl& model, const SftTrainConfig& c)
+{
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    if (c.full_finetune) {
+        for (const auto& p : model.named_parameters(/*recurse=*/true))
+            if (p.value().requires_grad())
+                out.emplace_back(p.key(), p.value());
+    } else {
+        out = model.namedAdapterParameters(c.adapter);
+    }
+    return out;
+}
+
+}  // namespace sft_trainer_detail
+
+using namespace sft_trainer_detail;
+
+// ---- batches and loss ------------------------------------------------------------------------------
+
+SftBatch makeSftBatch(const std::vector<const Sample*>& samples, const Tokenizer& tokenizer,
+                      const SftTrainConfig& config, const torch::Device& device)
+{
+    std::vector<std::vector<int32_t>> prompts, replies;
+    SftBatch b;
+    for (const Sample* s : samples) {
+        prompts.push_back(encodePrompt(tokenizer, s->prompt, config.chat_template, config.max_prompt_tokens));
+        replies.push_back(encodeReply(tokenizer, s->output_text, config.max_output_tokens));
+        b.reply_tokens += static_cast<long>(replies.back().size());
+        b.tokens += static_cast<long>(prompts.back().size() + replies.back().size());
+    }
+    b.packed = packSequences(prompts, replies, tokenizer.padId(), device);
+    return b;
+}
+
+torch::Tensor sftLoss(llm::LlamaModelImpl& model, const SftBatch& batch)
+{
+    const auto& p = batch.packed;
+    const int64_t T = p.response_columns;
+    llm::ForwardOptions fo;
+    fo.logits_last = T + 1;  // columns P-1 .. P+T-1; the last one predicts nothing we train on
+    const auto out = model.forward(p.tokens, p.attention, fo);
+    const auto logits = out.logits.slice(1, 0, T).to(torch::kFloat);  // (B, T, V)
+    const auto nll = -torch::log_softmax(logits, -1).gather(-1, p.response.unsqueeze(-1)).squeeze(-1);
+    const auto perSample = (nll * p.mask).sum(1) / p.mask.sum(1).clamp_min(1.0);  // (B)
+    return perSample.mean();
+}
+
+// ---- trainer ---------------------------------------------------------------------------------------
+
+struct SftTrainer::Impl {
+    llm::LlamaModelImpl& model;
+    const Tokenizer& tokenizer;
+    const Dataset& data;
+    const Teacher* teacher;
+    const TitleLookup& lookup;
+    SftTrainConfig config;
+    Observer& observer;
+    torch::Device device{torch::kCPU};
+    std::vector<std::pair<std::string, torch::Tensor>> trainable;
+    std::unique_ptr<torch::optim::AdamW> optimizer;
+    std::unique_ptr<TrainLoop> loop;
+    std::function<std::vector<Sample>(int)> epochSource;
+    bool haveValidation = false;
+    std::vector<Sample> validation;
+    // Progress (saved in checkpoints).
+    int epoch = 0;
+    long micro = 0;  // micro-batches of `epoch` consumed
+    double bestMetric = -1.0;
+    long bestStep = 0;
+    std::vector<torch::Tensor> bestWeights;  // clones of `trainable` at the best validation
+    double lastLoss = 0.0;
+    // The current epoch's samples.
+    int cachedEpoch = -1;
+    std::vector<Sample> samples;
+
+    Impl(llm::LlamaModelImpl& m, const Tokenizer& t, const Dataset& d, const Teacher* te, const TitleLookup& l,
+         SftTrainConfig c, Observer& o)
+        : model(m), tokenizer(t), data(d), teacher(te), lookup(l), config(std::move(c)), observer(o)
+    {
+    }
+
+    std::string dir(const std::string& name) const
+    {
+        return (std::filesystem::path(config.output_dir) / name).string();
+    }
+
+    const std::vector<Sample>& epochSamples(int e)
+    {
+        if (cachedEpoch != e) {
+            samples = epochSource(e);
+            cachedEpoch = e;
+            if (samples.empty())
+                throw CoreException(ErrorCode::InvalidConfig,
+                                    config.stage + ": epoch " + std::to_string(e) + " has no training samples",
+                                    "sft");
+        }
+        return samples;
+    }
+
+    void save(const std::string& path)
+    {
+        loop->requireFiniteParameters(trainable);
+        StateWriter w;
+        w.putString("sft/signature", signature(config));
+        w.putInt("sft/epoch", epoch);
+        w.putInt("sft/micro", micro);
+        w.putInt("sft/step", loop->step());
+        w.putInt("sft/skipped", loop->skipped());
+        w.putDouble("sft/best_metric", bestMetric);
+        w.putInt("sft/best_step", bestStep);
+        w.putDouble("sft/last_loss", lastLoss);
+        w.putTorchRng("rng/torch");
+        w.putNamedTensors("params", trainable);
+        w.putOptimizer("optimizer", *optimizer);
+        if (!bestWeights.empty()) {
+            std::vector<std::pair<std::string, torch::Tensor>> best;
+            for (size_t i = 0; i < trainable.size(); ++i)
+                best.emplace_back(trainable[i].first, bestWeights[i]);
+            w.putNamedTensors("best", best);
+        }
+        w.commit(path);
+        loop->setLastCheckpoint(path);
+    }
+
+    void load(const std::string& path)
+    {
+        StateReader r(path);
+        const std::string sig = r.getString("sft/signature");
+        if (sig != signature(config))
+            throw CoreException(ErrorCode::InvalidConfig,
+                                config.stage + ": checkpoint '" + path + "' was written by a different configuration ("
+                                    + sig + " vs " + signature(config) + "); use another output folder or resume = false",
+                                "sft.resume");
+        epoch = static_cast<int>(r.getInt("sft/epoch"));
+        micro = r.getInt("sft/micro");
+        loop->setStep(r.getInt("sft/step"));
+        loop->setSkipped(r.getInt("sft/skipped"));
+        bestMetric = r.getDouble("sft/best_metric");
+        bestStep = r.getInt("sft/best_step");
+        lastLoss = r.getDouble("sft/last_loss");
+        r.loadTorchRng("rng/torch");
+        copyNamedTensors(r.getNamedTensors("params"), trainable, "checkpoint '" + path + "' (params)");
+        r.loadOptimizer("optimizer", *optimizer);
+        bestWeights.clear();
+        if (r.has("best/names"))
+            for (auto& [n, t] : r.getNamedTensors("best"))
+                bestWeights.push_back(t.to(device));
+        loop->setLastCheckpoint(path);
+    }
+
+    void keepBest(double metric, long step)
+    {
+        bestMetric = metric;
+        bestStep = step;
+        bestWeights.clear();
+        for (auto& [n, t] : trainable)
+            bestWeights.push_back(t.detach().clone());
+        if (config.output_dir.empty())
+            return;
+        const std::string bestDir = dir("best");
+        if (config.full_finetune)
+            llm::saveCheckpoint(model, bestDir, &tokenizer);
+        else
+            llm::exportPeftAdapter(model, config.adapter, bestDir);
+    }
+};
+
+SftTrainer::SftTrainer(llm::LlamaModelImpl& model, const Tokenizer& tokenizer, const Dataset& data,
+                       const Teacher* teacher, const TitleLookup& lookup, SftTrainConfig config, Observer& observer)
+    : m(std::make_unique<Impl>(model, tokenizer, data, teacher, lookup, std::move(config), observer))
+{
+    SftTrainConfig& c = m->config;
+    validateConfig(c);
+    m->device = model.embeddingWeight().device();
+    if (c.full_finetune) {
+        model.setBaseTrainable(true);
+    } else {
+        if (model.hasAdapter(c.adapter))
+            model.removeAdapter(c.adapter);
+        model.setBaseTrainable(false);
+        auto spec = c.lora;
+        if (spec.seed == 0)
+            spec.seed = mixSeed({c.seed, 0x5F7});
+        model.addAdapter(c.adapter, spec);
+        model.setActiveAdapter(c.adapter);
+    }
+    m->trainable = trainableOf(model, c);
+    m->optimizer = makeAdamW(m->trainable, c.optim);
+    m->epochSource = [this](int e) {
+        if (!m->teacher && m->config.data.mix != SftMix::Palr)
+            throw CoreException(ErrorCode::InvalidConfig, m->config.stage + ": the v1/v2 mixtures need a teacher",
+                                "sft.teacher");
+        return buildSftEpoch(m->data, m->teacher, m->config.data, e);
+    };
+}
+
+SftTrainer::~SftTrainer() = default;
+
+void SftTrainer::setEpochSource(std::function<std::vector<Sample>(int)> source) { m->epochSource = std::move(source); }
+
+void SftTrainer::setValidationSamples(std::vector<Sample> samples)
+{
+    m->validation = std::move(samples);
+    m->haveValidation = true;
+}
+
+std::string SftTrainer::checkpointPath() const
+{
+    return m->config.output_dir.empty() ? std::string() : m->dir(kStateFile);
+}
+
+GenerationEvalResult SftTrainer::validate(long step)
+{
+    Impl& s = *m;
+    const SftTrainConfig& c = s.config;
+    if (!s.haveValidation) {
+        if (!s.teacher)
+            throw CoreException(ErrorCode::InvalidConfig,
+                                c.stage + ": validation needs a teacher or explicit validation samples", "sft.teacher");
+        SuiteOptions eo;
+        eo.task = c.data.task;
+        eo.split = Stage::Valid;
+        eo.users_per_task = c.val_users_per_task;
+        eo.disjoint_slices = true;
+        std::vector<EvalTask> tasks = c.val_tasks;
+        if (tasks.empty())
+            for (const char* name : {"i0", "i1+", "i1-", "i2le_20"})
+                tasks.push_back(EvalTask::parse(name));
+        s.validation = buildEvalSuite(s.data, *s.teacher, eo, tasks);
+        s.haveValidation = true;
+    }
+    GenerationEvalOptions go;
+    go.chat_template = c.chat_template;
+    go.max_prompt_tokens = c.max_prompt_tokens;
+    go.batch = c.val_batch;
+    go.generation.max_new_tokens = c.val_max_new_tokens;
+    go.generation.temperature = 0.0;
+    go.generation.stop_token_ids = {s.tokenizer.eosId()};
+    go.parse.fuzzy = c.val_fuzzy;
+    go.stage = c.stage;
+    go.step = step;
+    const bool wasTraining = s.model.is_training();
+    s.model.eval();
+    auto res = evaluateByGeneration(s.model, s.tokenizer, s.data, s.lookup, s.validation, go, s.observer);
+    s.model.train(wasTraining);
+    return res;
+}
+
+SftResult SftTrainer::run()
+{
+    Impl& s = *m;
+    const SftTrainConfig& c = s.config;
+    const size_t perMicro = static_cast<size_t>(c.batch);
+    const long accum = c.grad_accum;
+    auto stepsIn = [&](size_t n) {
+        const long micro = static_cast<long>((n + perMicro - 1) / perMicro);
+        return (micro + accum - 1) / accum;
+    };
+    const long perEpoch = stepsIn(s.epochSamples(0).size());
+    const long totalSteps = c.max_steps > 0 ? std::min<long>(c.max_steps, perEpoch * c.epochs) : perEpoch * c.epochs;
+
+    TrainLoopConfig lc;
+    lc.stage = c.stage;
+    lc.schedule.base_lr = c.optim.lr;
+    lc.schedule.end_lr = c.end_lr;
+    lc.schedule.power = c.lr_power;
+    lc.schedule.total_steps = std::max(1L, perEpoch * c.epochs);
+    lc.schedule.warmup_steps = warmupFromRatio(lc.schedule.total_steps, c.warmup_ratio);
+    lc.max_grad_norm = c.grad_clip;
+    lc.on_non_finite = c.on_non_finite;
+    std::vector<torch::Tensor> params;
+    for (auto& [n, t] : s.trainable)
+        params.push_back(t);
+    s.loop = std::make_unique<TrainLoop>(lc, s.observer, *s.optimizer, params);
+
+    const std::string ckpt = checkpointPath();
+    if (!ckpt.empty() && c.resume && std::filesystem::exists(ckpt)) {
+        s.load(ckpt);
+        s.observer.onLog(LogLevel::Info, c.stage + ": resumed from '" + ckpt + "' at step "
+                                             + std::to_string(s.loop->step()));
+    }
+    s.observer.onStageBegin(c.stage, totalSteps);
+
+    SftResult result;
+    double tokenSeconds = 0.0;
+    long tokenCount = 0;
+    auto runValidation = [&](long step, double epochPos) {
+        const auto v = validate(step);
+        result.last_validation = v.tasks;
+        double metric = 0.0;
+        switch (c.selection) {
+        case SftSelection::Ndcg: metric = v.mean("ndcg"); break;
+        case SftSelection::Hr: metric = v.mean("hr"); break;
+        case SftSelection::Last: metric = static_cast<double>(step); break;
+        }
+        std::vector<std::pair<std::string, double>> metrics;
+        for (const auto& t : v.tasks)
+            for (const char* key : {"hr", "ndcg", "non_exist", "repeat", "in_history", "correct_count", "tcp_ratio", "cpa"}) {
+                const auto it = t.values.find(key);
+                if (it != t.values.end())
+                    metrics.emplace_back("val/" + t.task + "/" + key, it->second.mean);
+            }
+        metrics.emplace_back("val/hr", v.mean("hr"));
+        metrics.emplace_back("val/ndcg", v.mean("ndcg"));
+        metrics.emplace_back("val/selection", metric);
+        s.loop->emit(step, totalSteps, epochPos, std::move(metrics));
+        if (s.bestWeights.empty() || metric > s.bestMetric)
+            s.keepBest(metric, step);
+    };
+
+    s.model.train();
+    bool atBoundary = true;
+    try {
+        bool done = s.loop->step() >= totalSteps;
+        while (!done && s.epoch < c.epochs) {
+            const auto& samples = s.epochSamples(s.epoch);
+            const long nMicro = static_cast<long>((samples.size() + perMicro - 1) / perMicro);
+            while (s.micro < nMicro) {
+                atBoundary = true;
+                s.loop->checkCancel();
+                atBoundary = false;
+                const auto t0 = Clock::now();
+                const long g1 = std::min(nMicro, s.micro + accum);
+                const size_t first = static_cast<size_t>(s.micro) * perMicro;
+                const size_t last = std::min(samples.size(), static_cast<size_t>(g1) * perMicro);
+                const double groupSamples = static_cast<double>(last - first);
+                double lossSum = 0.0;
+                long tokens = 0;
+                bool accepted = true;
+                for (long mb = s.micro; mb < g1; ++mb) {
+                    std::vector<const Sample*> rows;
+                    for (size_t i = static_cast<size_t>(mb) * perMicro;
+                         i < std::min(samples.size(), static_cast<size_t>(mb + 1) * perMicro); ++i)
+                        rows.push_back(&samples[i]);
+                    const auto batch = makeSftBatch(rows, s.tokenizer, c, s.device);
+                    const auto loss = sftLoss(s.model, batch);
+                    const double lv = loss.item<double>();
+                    if (!s.loop->acceptLoss(lv)) {
+                        accepted = false;  // the whole optimizer step's batch is dropped
+                        break;
+                    }
+                    const double weight = static_cast<double>(rows.size()) / groupSamples;
+                    (loss * weight).backward();
+                    lossSum += lv * weight;
+                    tokens += batch.tokens;
+                }
+                s.micro = g1;
+                if (!accepted)
+                    continue;
+                const auto st = s.loop->optimizerStep();
+                if (!st.applied)
+                    continue;
+                const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+                tokenSeconds += secs;
+                tokenCount += tokens;
+                s.lastLoss = lossSum;
+                const long step = s.loop->step();
+                const double epochPos = s.epoch + static_cast<double>(s.micro) / static_cast<double>(nMicro);
+                if (c.log_every <= 1 || step % c.log_every == 0 || step == totalSteps)
+                    s.loop->emit(step, totalSteps, epochPos,
+                                 {{"loss", lossSum},
+                                  {"learning_rate", st.learning_rate},
+                                  {"grad_norm", st.grad_norm},
+                                  {"tokens_per_s", secs > 0 ? static_cast<double>(tokens) / secs : 0.0}});
+                if (c.val_every_steps > 0 && step % c.val_every_steps == 0)
+                    runValidation(step, epochPos);
+                if (step >= totalSteps) {
+                    done = true;
+                    break;
+                }
+                if (!ckpt.empty() && c.checkpoint_every > 0 && step % c.checkpoint_every == 0)
+                    s.save(ckpt);
+                atBoundary = true;
+            }
+            if (s.micro >= nMicro) {
+                ++s.epoch;
+                s.micro = 0;
+                result.epochs_done = s.epoch;
+                if (c.val_every_epochs > 0 && s.epoch % c.val_every_epochs == 0)
+                    runValidation(s.loop->step(), static_cast<double>(s.epoch));
+                if (!ckpt.empty() && !done)
+                    s.save(ckpt);
+            }
+        }
+    } catch (const CoreException& e) {
+        if (e.error().code == ErrorCode::Cancelled && atBoundary && !ckpt.empty() && c.checkpoint_on_cancel)
+            s.save(ckpt);
+        throw;
+    }
+    if (s.bestWeights.empty() && c.selection == SftSelection::Last)
+        s.keepBest(static_cast<double>(s.loop->step()), s.loop->step());
+    if (!ckpt.empty())
+        s.save(ckpt);
+    if (c.load_best_at_end && !s.bestWeights.empty()) {
+        torch::NoGradGuard noGrad;
+        for (size_t i = 0; i < s.trainable.size(); ++i)
+            s.trainable[i].second.copy_(s.bestWeights[i]);
+    }
+    s.model.eval();
+    s.observer.onStageEnd(c.stage);
+    result.steps = s.loop->step();
+    result.epochs_done = s.epoch;
+    result.last_loss = s.lastLoss;
+    result.best_metric = s.bestMetric;
+    result.best_step = s.bestStep;
+    result.best_dir = c.output_dir.empty() ? std::string() : s.dir("best");
+    result.tokens_per_second = tokenSeconds > 0 ? static_cast<double>(tokenCount) / tokenSeconds : 0.0;
+    return result;
+}
+
+}  // namespace recalign::core

@@ -1,0 +1,161 @@
+// Checkpoints that hold everything a stage needs to continue exactly (parameters by name,
+// optimizer state, schedule step, KL controller, RNG states, data cursor), written atomically;
+// and TrainLoop, the small step helper SFT and PPO share (lr schedule, clipping, non-finite
+// checks, cancellation, step events).
+#pragma once
+
+#include "core/api/observer.h"
+#include "core/train/schedule.h"
+
+#include <torch/nn/module.h>
+#include <torch/optim/optimizer.h>
+#include <torch/serialize/archive.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace recalign::core {
+
+// The trainers' own PRNG (data sampling, shuffles): a 64-bit Mersenne twister whose full state
+// round-trips through text, so checkpoints resume the exact stream.
+class TrainRng {
+public:
+    explicit TrainRng(uint64_t seed = 0) : m_engine(seed) {}
+    std::mt19937_64& engine() { return m_engine; }
+    uint64_t next() { return m_engine(); }
+    int uniformInt(int lo, int hi);  // inclusive bounds
+    double uniform01();
+    std::string state() const;
+    void setState(const std::string& text);  // throws CoreException(CheckpointIO) on bad text
+
+private:
+    std::mt19937_64 m_engine;
+};
+
+// Builds one checkpoint file. Keys are '/'-separated paths ("params/actor/layers.0.q.lora_a").
+class StateWriter {
+public:
+    StateWriter();
+    void putTensor(const std::string& key, const torch::Tensor& value);
+    void putInt(const std::string& key, int64_t value);
+    void putDouble(const std::string& key, double value);
+    void putString(const std::string& key, const std::string& value);
+    // Named tensors under `prefix` (names may contain dots); the list of names is stored too.
+    void putNamedTensors(const std::string& prefix,
+                         const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
+    // Every parameter and buffer of `module` (recursively) under `prefix`.
+    void putModule(const std::string& prefix, const torch::nn::Module& module);
+    void putOptimizer(const std::string& key, const torch::optim::Optimizer& optimizer);
+    // torch's default CPU generator state.
+    void putTorchRng(const std::string& key);
+    // Writes `path` atomically: to "<path>.tmp", fsync, rename over `path`, fsync the folder.
+    // An existing `path` is left intact when anything fails. Throws CoreException(CheckpointIO).
+    void commit(const std::string& path);
+
+private:
+    torch::serialize::OutputArchive m_archive;
+};
+
+// Reads a checkpoint written by StateWriter. Missing keys throw CoreException(CheckpointIO)
+// naming the file and the key.
+class StateReader {
+public:
+    explicit StateReader(const std::string& path);
+    const std::string& path() const { return m_path; }
+    bool has(const std::string& key);
+    torch::Tensor getTensor(const std::string& key);
+    int64_t getInt(const std::string& key);
+    double getDouble(const std::string& key);
+    std::string getString(const std::string& key);
+    std::vector<std::pair<std::string, torch::Tensor>> getNamedTensors(const std::string& prefix);
+    // Copies every stored parameter/buffer into `module` (names and shapes must match; missing or
+    // extra names are errors).
+    void loadModule(const std::string& prefix, torch::nn::Module& module);
+    void loadOptimizer(const std::string& key, torch::optim::Optimizer& optimizer);
+    void loadTorchRng(const std::string& key);
+
+private:
+    std::string m_path;
+    torch::serialize::InputArchive m_archive;
+    [[noreturn]] void missing(const std::string& key) const;
+};
+
+// Copies `source` tensors into the same-named entries of `target` (shapes must match).
+void copyNamedTensors(const std::vector<std::pair<std::string, torch::Tensor>>& source,
+                      const std::vector<std::pair<std::string, torch::Tensor>>& target,
+                      const std::string& what);
+
+// What to do when a loss or gradient norm is NaN/Inf.
+enum class NonFinitePolicy {
+    Stop,       // throw CoreException(Diverged, "... step N ...")
+    SkipBatch,  // drop this batch's gradients, log a warning, go on
+};
+
+struct TrainLoopConfig {
+    std::string stage = "train";  // StepRecord::stage
+    LrSchedule schedule;
+    double max_grad_norm = 1.0;   // <= 0 = no clipping (the norm is still reported)
+    NonFinitePolicy on_non_finite = NonFinitePolicy::Stop;
+};
+
+// The shared optimizer-step helper. Not a framework: the trainers own their loops and call these.
+// Called on the worker thread.
+class TrainLoop {
+public:
+    TrainLoop(TrainLoopConfig config, Observer& observer, torch::optim::Optimizer& optimizer,
+              std::vector<torch::Tensor> params);
+
+    // Throws CoreException(Cancelled) when the observer asks to stop. Call between steps.
+    void checkCancel() const;
+    // Checks a loss before backward. Finite: true. Not finite: throws Diverged (Stop) or logs,
+    // counts a skipped batch and returns false (SkipBatch).
+    bool acceptLoss(double loss);
+
+    struct StepResult {
+        bool applied = false;  // false when the batch was skipped (non-finite gradient norm)
+        double grad_norm = 0.0;
+        double learning_rate = 0.0;
+    };
+    // Sets the scheduled lr for update `step()` (or for `scheduleIndex` when >= 0: PPO schedules
+    // per iteration), clips, steps, zeroes the gradients and counts the step. A non-finite
+    // gradient norm follows the non-finite policy.
+    StepResult optimizerStep(long scheduleIndex = -1);
+    void zeroGrad();
+    // Before a checkpoint is written: throws Diverged (naming the parameter and the step) when a
+    // trainable tensor holds NaN/Inf, so a bad state never replaces the last good checkpoint.
+    void requireFiniteParameters(const std::vector<std::pair<std::string, torch::Tensor>>& named) const;
+
+    long step() const { return m_step; }  // optimizer updates done so far
+    void setStep(long step) { m_step = step; }
+    long skipped() const { return m_skipped; }
+    void setSkipped(long skipped) { m_skipped = skipped; }
+    const TrainLoopConfig& config() const { return m_config; }
+    // Named in Diverged messages ("the last good checkpoint, '<path>', is intact").
+    void setLastCheckpoint(const std::string& path) { m_lastCheckpoint = path; }
+    // How Diverged messages name the position ("" = "step <optimizer step + 1>"); PPO names its
+    // iteration ("step 3 (PPO iteration)").
+    void setStepLabel(const std::string& label) { m_stepLabel = label; }
+
+    // Sends a StepRecord (wall_time filled in).
+    void emit(long step, long totalSteps, double epoch,
+              std::vector<std::pair<std::string, double>> metrics) const;
+    void log(LogLevel level, const std::string& text) const { m_observer.onLog(level, text); }
+    Observer& observer() const { return m_observer; }
+
+private:
+    TrainLoopConfig m_config;
+    Observer& m_observer;
+    torch::optim::Optimizer& m_optimizer;
+    std::vector<torch::Tensor> m_params;
+    long m_step = 0;
+    long m_skipped = 0;
+    std::string m_lastCheckpoint;
+    std::string m_stepLabel;
+    [[noreturn]] void diverged(const std::string& what, double value) const;
+};
+
+}  // namespace recalign::core

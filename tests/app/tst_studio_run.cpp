@@ -1,0 +1,352 @@
+// The studio end to end with the real pipeline: a miniature experiment started from Configure
+// fills the Monitor (live batches, then the stored series) and ends with rows in Compare (whose
+// export equals `recalign export`'s) and samples in Inspect; the Probe runs the tiny pretrained
+// model (stories260K) and the teacher side by side; a cancelled run leaves the store
+// consistent and resumes from the runs dock; a screenshot of every tab.
+#include "app/studio/app_settings.h"
+#include "app/studio/compare_page.h"
+#include "app/studio/configure_page.h"
+#include "app/studio/experiment_document.h"
+#include "app/studio/inspect_page.h"
+#include "app/studio/main_window.h"
+#include "app/studio/monitor_controller.h"
+#include "app/studio/monitor_page.h"
+#include "app/studio/probe_controller.h"
+#include "app/studio/probe_page.h"
+#include "app/studio/probe_result_view.h"
+#include "app/studio/run_controller.h"
+#include "app/studio/run_list_model.h"
+#include "app/studio/runs_dock.h"
+#include "app/studio/studio_controller.h"
+#include "app/studio/workspace.h"
+#include "widgets/ablation_table.h"
+#include "widgets/icons.h"
+#include "widgets/metric_dashboard.h"
+#include "widgets/metric_plot.h"
+#include "widgets/probe_widgets.h"
+#include "widgets/sample_list_view.h"
+#include "widgets/theme.h"
+
+#include "app_fixtures.h"
+
+#include "core/api/experiment.h"
+#include "core/api/tables.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QPlainTextEdit>
+#include <QProcess>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QTreeView>
+#include <QtTest>
+
+#include <memory>
+
+using namespace recalign;
+using namespace recalign::studio;
+using namespace app_fixtures;
+
+class TstStudioRun : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void miniatureRunFromConfigureFillsMonitorAndCompare();
+    void compareExportEqualsTheCli();
+    void inspectShowsTheRunsSamples();
+    void probeProducesAnAnnotatedListWithATinyModel();
+    void screenshotsOfEveryTab();
+    void cancelLeavesTheStoreConsistentAndResumeFinishes();
+    void cleanupTestCase();
+
+private:
+    QTemporaryDir m_settings;
+    QTemporaryDir m_workspace;
+    std::unique_ptr<MainWindow> m_window;
+    qint64 m_run = 0;
+    QList<QVector<MetricPoint>> m_batches;
+};
+
+namespace tst_studio_run_detail {
+const char* kFixture = RECALIGN_SOURCE_DIR "/tests/fixtures/app/mini.yaml";
+}
+
+void TstStudioRun::initTestCase()
+{
+    QVERIFY(m_settings.isValid() && m_workspace.isValid());
+    isolateSettings(m_settings.path());
+    widgets::initResources();
+    widgets::applyTheme(*qApp, widgets::Theme::Light);
+    m_window = std::make_unique<MainWindow>(m_workspace.path());
+    m_window->resize(1500, 940);
+    m_window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+}
+
+void TstStudioRun::miniatureRunFromConfigureFillsMonitorAndCompare()
+{
+    MainWindow& w = *m_window;
+    RunController* runs = w.controller()->runController();
+    QSignalSpy drained(runs, &RunController::metricsDrained);
+    QSignalSpy finished(runs, &RunController::jobFinished);
+    QSignalSpy liveRun(w.controller(), &StudioController::liveRunChanged);
+    int liveSeriesSeen = 0;
+    connect(runs, &RunController::metricsDrained, this, [&] {
+        if (widgets::MetricPlot* p = w.monitorPage()->dashboard()->plotFor(QStringLiteral("loss")))
+            liveSeriesSeen = std::max(liveSeriesSeen, static_cast<int>(p->runs().size()));
+    });
+
+    // As a user does it: open the experiment in Configure and press Run.
+    w.tabs()->setCurrentIndex(MainWindow::ConfigureTab);
+    QVERIFY(w.configurePage()->openFile(QString::fromLatin1(tst_studio_run_detail::kFixture)));
+    QVERIFY(w.configurePage()->document()->errors().empty());
+    QElapsedTimer clock;
+    clock.start();
+    QVERIFY(w.configurePage()->requestRun());
+    QCOMPARE(w.tabs()->currentIndex(), int(MainWindow::MonitorTab));
+    QVERIFY(w.controller()->isBusy());
+    QVERIFY(finished.wait(900000));
+    qInfo("miniature run: %.1f s, %d metric batches", clock.elapsed() / 1000.0, int(drained.size()));
+    QCOMPARE(finished.at(0).at(1).toInt(), int(core::ErrorCode::None));
+    m_run = finished.at(0).at(3).toLongLong();
+    QVERIFY(m_run > 0);
+
+    // Live metrics arrived in coalesced batches and reached the loss chart while it ran.
+    QVERIFY(drained.size() >= 1);
+    int teacherLoss = 0;
+    for (const auto& args : drained)
+        for (const MetricPoint& p : args.at(0).value<QVector<MetricPoint>>())
+            teacherLoss += p.stage == QLatin1String("teacher") && p.name == QLatin1String("loss");
+    QCOMPARE(teacherLoss, 2);  // two epochs
+    QCOMPARE(liveSeriesSeen, 1);
+    QVERIFY(liveRun.size() >= 1);
+    QCOMPARE(liveRun.last().at(0).toLongLong(), m_run);
+
+    // After the run, the Monitor shows the stored series of the run.
+    widgets::MetricPlot* loss = w.monitorPage()->dashboard()->plotFor(QStringLiteral("loss"));
+    QVERIFY(loss);
+    QCOMPARE(loss->runs().size(), 1);
+    QCOMPARE(loss->pointCount(loss->runs().front()), size_t(2));
+    QVERIFY(w.monitor()->shownRuns().contains(m_run));
+    QVERIFY(w.monitorPage()->logView()->toPlainText().contains(QStringLiteral("run %1").arg(m_run)));
+
+    // The run is selected in the dock, finished; Compare has its rows.
+    QCOMPARE(w.runsDock()->selectedRuns(), QList<qint64>{m_run});
+    const core::RunInfo* info = w.controller()->runList()->runById(m_run);
+    QVERIFY(info);
+    QCOMPARE(int(info->status), int(core::RunStatus::Finished));
+    w.tabs()->setCurrentIndex(MainWindow::CompareTab);
+    widgets::AblationTable* i0 = w.comparePage()->table(core::TableKind::I0);
+    QStringList rows;
+    for (const auto& r : i0->table().rows)
+        rows << QString::fromStdString(r.name);
+    QCOMPARE(rows, (QStringList{QStringLiteral("SASRec"), QStringLiteral("MostPop"), QStringLiteral("Zero-shot")}));
+    QVERIFY(w.comparePage()->table(core::TableKind::I1)->table().rows.size() == 3);
+    QVERIFY(!w.progressBar()->isVisible());
+}
+
+void TstStudioRun::compareExportEqualsTheCli()
+{
+    QVERIFY(m_run > 0);
+    const QString cli = QStringLiteral(RECALIGN_BINARY_DIR "/bin/recalign");
+    QVERIFY2(QFile::exists(cli), "the recalign CLI is built with this test");
+    for (const auto& [flag, format] : {std::pair<const char*, core::ExportFormat>{"latex", core::ExportFormat::Latex},
+                                       {"csv", core::ExportFormat::Csv},
+                                       {"markdown", core::ExportFormat::Markdown}}) {
+        QProcess p;
+        p.start(cli, {QStringLiteral("export"), QString::number(m_run), QStringLiteral("--workspace"), m_workspace.path(),
+                      QStringLiteral("--format"), QString::fromLatin1(flag), QStringLiteral("--table"), QStringLiteral("all")});
+        QVERIFY(p.waitForFinished(120000));
+        QCOMPARE(p.exitCode(), 0);
+        const QString expected = QString::fromUtf8(p.readAllStandardOutput());
+        QVERIFY(expected.size() > 100);
+        QCOMPARE(QString::fromStdString(m_window->comparePage()->exportAll(format)), expected);
+    }
+    // One table through the widget equals the CLI's single-table export too.
+    QProcess p;
+    p.start(cli, {QStringLiteral("export"), QString::number(m_run), QStringLiteral("--workspace"), m_workspace.path(),
+                  QStringLiteral("--format"), QStringLiteral("latex"), QStringLiteral("--table"), QStringLiteral("i0")});
+    QVERIFY(p.waitForFinished(120000));
+    QCOMPARE(QString::fromStdString(m_window->comparePage()->table(core::TableKind::I0)->exportText(core::ExportFormat::Latex)),
+             QString::fromUtf8(p.readAllStandardOutput()));
+}
+
+void TstStudioRun::inspectShowsTheRunsSamples()
+{
+    QVERIFY(m_run > 0);
+    MainWindow& w = *m_window;
+    w.tabs()->setCurrentIndex(MainWindow::InspectTab);
+    widgets::SampleListView* view = w.inspectPage()->view();
+    QVERIFY(view->visibleCount() > 20);
+    view->setVariantFilter(QStringLiteral("sasrec"));
+    const int sasrec = view->visibleCount();
+    QVERIFY(sasrec > 0);
+    // The teacher's own lists: legal items only, each with a teacher rank.
+    QVERIFY(view->selectVisibleRow(0));
+    const widgets::SampleView* s = view->currentSample();
+    QVERIFY(s);
+    QVERIFY(!s->items.empty());
+    QVERIFY(!s->history.empty());
+    for (const auto& item : s->items) {
+        QCOMPARE(int(item.badge), int(widgets::ItemBadge::Legal));
+        QVERIFY(item.rank > 0);
+    }
+    view->setVariantFilter(QString());
+    view->setTaskFilter(QStringLiteral("i1+"));
+    QVERIFY(view->selectVisibleRow(0));
+    QVERIFY(!view->currentSample()->target_category.empty());
+    view->setTaskFilter(QString());
+}
+
+void TstStudioRun::probeProducesAnAnnotatedListWithATinyModel()
+{
+    QVERIFY(m_run > 0);
+    MainWindow& w = *m_window;
+    w.tabs()->setCurrentIndex(MainWindow::ProbeTab);
+    ProbePage* page = w.probePage();
+    QSignalSpy catalogue(w.probe(), &ProbeController::catalogueReady);
+    page->selectRun(0, m_run, QStringLiteral("zeroshot"));
+    page->selectRun(1, m_run, QStringLiteral("sasrec"));
+    page->setCompare(true);
+    QTRY_VERIFY_WITH_TIMEOUT(page->generateButton()->isEnabled(), 60000);
+    page->selectRun(0, m_run, QStringLiteral("zeroshot"));
+    page->selectRun(1, m_run, QStringLiteral("sasrec"));
+    page->setUser(3);
+    page->taskCombo()->setCurrentIndex(page->taskCombo()->findData(QStringLiteral("i1+")));
+    const QVector<core::ProbeRequest> requests = page->requests();
+    QCOMPARE(requests.size(), 2);
+    QCOMPARE(requests[0].variant, std::string("zeroshot"));
+    QCOMPARE(requests[1].variant, std::string("sasrec"));
+    QCOMPARE(requests[0].task, std::string("i1+"));
+    QVERIFY(!requests[0].category.empty());
+
+    // Constrained decoding makes the tiny story model name catalogue titles: a list to judge.
+    QSignalSpy results(w.probe(), &ProbeController::resultReady);
+    QSignalSpy done(w.probe(), &ProbeController::finished);
+    page->constrainedBox()->setChecked(true);
+    QVERIFY(page->requests()[0].constrained);
+    page->generate();
+    QVERIFY(done.wait(300000));
+    QCOMPARE(results.size(), 2);
+    const auto zero = results.at(0).at(1).value<core::ProbeResult>();
+    const auto teacher = results.at(1).at(1).value<core::ProbeResult>();
+    QVERIFY2(zero.error.ok(), zero.error.message.c_str());
+    QVERIFY2(teacher.error.ok(), teacher.error.message.c_str());
+    qInfo("probe zero-shot: %zu tokens, %zu items, %.2f s; output: %s", zero.tokens.size(), zero.items.size(),
+          zero.seconds, zero.output.substr(0, 160).c_str());
+
+    ProbeResultView* a = page->resultView(0);
+    ProbeResultView* b = page->resultView(1);
+    QVERIFY(a->itemsModel()->rowCount() > 0);  // the annotated list
+    QCOMPARE(a->itemsModel()->rowCount(), static_cast<int>(zero.items.size()));
+    for (int r = 0; r < a->itemsModel()->rowCount(); ++r) {
+        const auto badge = a->itemsModel()->index(r, widgets::SampleItemsModel::Status).data(widgets::BadgeRole).toInt();
+        QVERIFY(badge != int(widgets::ItemBadge::NonExistent));  // constrained: every title exists
+        QVERIFY(a->itemsModel()->index(r, widgets::SampleItemsModel::Category).data(widgets::CategoryRole).toInt()
+                != int(widgets::CategoryMatch::Unknown));  // I1 has a target category
+    }
+    QCOMPARE(a->heatStrip()->tokens().size(), zero.tokens.size());
+    QVERIFY(!zero.tokens.empty());
+    QVERIFY(std::isfinite(a->heatStrip()->meanLogProb()));
+    QVERIFY(a->heatStrip()->meanLogProb() < 0);
+    QVERIFY(!a->rawText().isEmpty());
+    QCOMPARE(b->itemsModel()->rowCount(), 10);  // the teacher's top 10
+    QVERIFY(b->heatStrip()->tokens().empty());  // no LLM, no log-probs
+    QVERIFY(b->isVisible());
+}
+
+void TstStudioRun::screenshotsOfEveryTab()
+{
+    QVERIFY(m_run > 0);
+    MainWindow& w = *m_window;
+    w.configurePage()->openFile(QString::fromLatin1(tst_studio_run_detail::kFixture));
+    const QString dir = screenshotDir();
+    const QStringList names = {QStringLiteral("configure"), QStringLiteral("monitor"), QStringLiteral("compare"),
+                               QStringLiteral("inspect"), QStringLiteral("probe")};
+    w.inspectPage()->view()->setTaskFilter(QStringLiteral("i1+"));
+    for (int t = 0; t < names.size(); ++t) {
+        w.tabs()->setCurrentIndex(t);
+        if (t == MainWindow::InspectTab)
+            w.inspectPage()->view()->selectVisibleRow(0);
+        QTest::qWait(300);  // queued replots and layouts
+        const QString path = dir + QStringLiteral("/app-%1.png").arg(names[t]);
+        QVERIFY(w.grab().save(path));
+        qInfo("screenshot %s", qPrintable(path));
+    }
+}
+
+void TstStudioRun::cancelLeavesTheStoreConsistentAndResumeFinishes()
+{
+    MainWindow& w = *m_window;
+    // A slower copy (another seed: nothing cached; more teacher epochs) to cancel mid-stage.
+    QTemporaryDir dir;
+    QFile in(QString::fromLatin1(tst_studio_run_detail::kFixture));
+    QVERIFY(in.open(QIODevice::ReadOnly));
+    QString yaml = QString::fromUtf8(in.readAll());
+    yaml.replace(QStringLiteral("seeds: [0]"), QStringLiteral("seeds: [7]"));
+    yaml.replace(QStringLiteral("variants: [sasrec, mostpop, zeroshot]"), QStringLiteral("variants: [sasrec, mostpop]"));
+    yaml.replace(QStringLiteral("epochs: 2"), QStringLiteral("epochs: 400"));
+    yaml.replace(QStringLiteral("../../../../shared"), QStringLiteral(RECALIGN_SHARED_DIR));
+    const QString path = dir.filePath(QStringLiteral("cancel.yaml"));
+    QFile out(path);
+    QVERIFY(out.open(QIODevice::WriteOnly));
+    out.write(yaml.toUtf8());
+    out.close();
+
+    RunController* runs = w.controller()->runController();
+    QSignalSpy finished(runs, &RunController::jobFinished);
+    bool cancelled = false;
+    auto conn = connect(runs, &RunController::metricsDrained, this, [&](const QVector<MetricPoint>& points) {
+        for (const MetricPoint& p : points)
+            if (!cancelled && p.stage == QLatin1String("teacher") && p.step >= 3) {
+                cancelled = w.controller()->cancelRun(0);
+                QVERIFY(cancelled);
+            }
+    });
+    QVERIFY(w.controller()->startRun(path) > 0);
+    QVERIFY(finished.wait(300000));
+    disconnect(conn);
+    QVERIFY(cancelled);
+    QCOMPARE(finished.at(0).at(1).toInt(), int(core::ErrorCode::Cancelled));
+    const qint64 run = finished.at(0).at(3).toLongLong();
+    QVERIFY(run > m_run);
+
+    // The store: the run is cancelled with an end time; no stage is left running; what was
+    // written before the cancel (teacher epochs) is readable; no evaluation results yet.
+    core::RunStore store;
+    QVERIFY(!store.open(core::workspaceStorePath(m_workspace.path().toStdString()), {true}));
+    const core::RunInfo info = store.runInfo(run).value();
+    QCOMPARE(int(info.status), int(core::RunStatus::Cancelled));
+    QVERIFY(info.ended_at >= info.started_at && info.ended_at > 0);
+    for (const core::StageRecord& s : store.stages(run).value())
+        QVERIFY2(s.status != core::StageStatus::Running, s.name.c_str());
+    const auto series = store.metricSeries(run, "teacher", "loss").value();
+    QVERIFY(series.steps.size() >= 3);
+    QVERIFY(series.steps.size() < 400);
+    QVERIFY(store.evalResults(run).value().empty());
+    QCOMPARE(store.runInfo(m_run).value().status, core::RunStatus::Finished);  // the other run untouched
+    const core::RunInfo* listed = w.controller()->runList()->runById(run);
+    QVERIFY(listed);
+    QCOMPARE(int(listed->status), int(core::RunStatus::Cancelled));
+
+    // Resume from the runs dock: it finishes the same run.
+    w.runsDock()->selectRuns({run});
+    QVERIFY(w.runsDock()->resumeAction()->isEnabled());
+    w.runsDock()->resumeSelected();
+    QVERIFY(finished.wait(600000));
+    QCOMPARE(finished.at(1).at(1).toInt(), int(core::ErrorCode::None));
+    QCOMPARE(finished.at(1).at(3).toLongLong(), run);
+    store.close();
+    QVERIFY(!store.open(core::workspaceStorePath(m_workspace.path().toStdString()), {true}));
+    QCOMPARE(int(store.runInfo(run).value().status), int(core::RunStatus::Finished));
+    QVERIFY(!store.evalResults(run).value().empty());
+}
+
+void TstStudioRun::cleanupTestCase() { m_window.reset(); }
+
+QTEST_MAIN(TstStudioRun)
+#include "tst_studio_run.moc"

@@ -1,0 +1,1237 @@
+// core/train tests: PPO maths against hand-computed numbers, schedules, AdamW groups, gradient
+// clipping, atomic checkpoints and the shared train loop (Diverged, skip, Cancelled).
+#include "core/api/error.h"
+#include "core/api/observer.h"
+#include "core/data/synthetic.h"
+#include "core/llm/generation.h"
+#include "core/llm/loaders.h"
+#include "core/llm/title_constraint.h"
+#include "core/rules/title_lookup.h"
+#include "core/train/ppo_math.h"
+#include "core/train/ppo_trainer.h"
+#include "core/train/schedule.h"
+#include "core/train/sft_trainer.h"
+#include "core/train/train_state.h"
+
+#include <torch/torch.h>
+
+#include <QElapsedTimer>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+using namespace recalign::core;
+
+namespace tst_train_detail {
+
+// Slow slots run only in the `tst_train_slow` CTest entry (RECALIGN_SLOW_TESTS=1), fast ones only
+// without it.
+bool slowRun()
+{
+    const char* v = std::getenv("RECALIGN_SLOW_TESTS");
+    return v && std::string(v) == "1";
+}
+
+void expectNear(const torch::Tensor& actual, const std::vector<double>& expected, double tol,
+                const char* what)
+{
+    const auto flat = actual.to(torch::kFloat64).reshape({-1}).contiguous();
+    QVERIFY2(flat.numel() == static_cast<int64_t>(expected.size()), what);
+    for (size_t i = 0; i < expected.size(); ++i) {
+        const double a = flat[static_cast<int64_t>(i)].item<double>();
+        if (std::abs(a - expected[i]) > tol) {
+            const std::string msg = std::string(what) + ": element " + std::to_string(i) + " is "
+                + std::to_string(a) + ", expected " + std::to_string(expected[i]);
+            QFAIL(msg.c_str());
+        }
+    }
+}
+
+torch::Tensor t2(std::vector<std::vector<double>> rows)
+{
+    std::vector<torch::Tensor> out;
+    for (auto& r : rows)
+        out.push_back(torch::tensor(r, torch::kFloat32));
+    return torch::stack(out);
+}
+
+class RecordingObserver : public Observer {
+public:
+    std::vector<StepRecord> steps;
+    std::vector<SampleRecord> samples;
+    std::vector<std::string> logs;
+    long stopAfterSteps = -1;  // stopRequested() once this many step events arrived
+    void onStep(const StepRecord& r) override { steps.push_back(r); }
+    void onSample(const SampleRecord& s) override { samples.push_back(s); }
+    void onLog(LogLevel, const std::string& t) override { logs.push_back(t); }
+    bool stopRequested() const override
+    {
+        return stopAfterSteps >= 0 && static_cast<long>(steps.size()) >= stopAfterSteps;
+    }
+    double metric(size_t step, const std::string& name) const
+    {
+        for (const auto& [k, v] : steps.at(step).metrics)
+            if (k == name)
+                return v;
+        return std::nan("");
+    }
+};
+
+}  // namespace tst_train_detail
+
+using namespace tst_train_detail;
+
+#define RECALIGN_FAST_ONLY()                                                                       \
+    if (slowRun())                                                                                 \
+    QSKIP("fast test: runs in tst_train")
+#define RECALIGN_SLOW_ONLY()                                                                       \
+    if (!slowRun())                                                                                \
+    QSKIP("slow test: runs in tst_train_slow (RECALIGN_SLOW_TESTS=1)")
+
+class TstTrain : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    // ppo maths
+    void maskedStatisticsIgnorePadding();
+    void whiteningMatchesHandComputedValues();
+    void gaeMatchesHandComputedValues();
+    void gaeWithReleasedDefaultsIsDiscountedReturnMinusValue();
+    void klEstimatorsMatchHandComputedValues();
+    void clippedPolicyLossMatchesHandComputedValues();
+    void clippedValueLossMatchesHandComputedValues();
+    void entropyIgnoresMaskedTokens();
+    void explainedVarianceIsOneForPerfectValues();
+    void adaptiveKlControllerFollowsTrlRule();
+    void tokenRewardsLandOnItemAndFinalTokens();
+    // schedule and optimizer
+    void scheduleWarmsUpThenDecaysPolynomially();
+    void adamWDecaysOnlyMatrices();
+    void gradientClippingReportsNormAndScales();
+    // checkpoints and loop
+    void checkpointRoundTripResumesIdentically();
+    void failedCommitLeavesLastCheckpointIntact();
+    void nanLossStopsWithDivergedNamingStep();
+    void nanLossCanSkipTheBatch();
+    void stopRequestCancels();
+    // PPO
+    void rolloutLogprobsMatchLearningLogprobs();
+    void rolloutLogprobsMatchUnderConstrainedDecoding();
+    void ppoRatioIsOneAtFirstEpoch();
+    void ppoRaisesToyRewardQuickly();
+    void ppoRaisesToyRewardOverManyIterations();
+    void ppoResumeReproducesUninterruptedRun();
+    void ppoNanRewardStopsAndKeepsCheckpoint();
+    void ppoStopRequestCancels();
+    void ppoScoresRecommendationsWithRules();
+    // SFT
+    void sftLossCoversReplyTokensOnly();
+    void sftLowersLossAndBeatsUntrainedModel();
+    void sftResumeReproducesUninterruptedRun();
+    void sftNanStopsWithDivergedAndKeepsCheckpoint();
+};
+
+void TstTrain::initTestCase()
+{
+    torch::set_num_threads(1);
+}
+
+// ---- PPO maths ---------------------------------------------------------------------------------
+
+void TstTrain::maskedStatisticsIgnorePadding()
+{
+    RECALIGN_FAST_ONLY();
+    const auto x = t2({{1, 2, 3, 4, 100}});
+    const auto m = t2({{1, 1, 1, 1, 0}});
+    // mean = 10/4 = 2.5; squared deviations 2.25 + 0.25 + 0.25 + 2.25 = 5
+    QCOMPARE(maskedMean(x, m).item<double>(), 2.5);
+    QVERIFY(std::abs(maskedVar(x, m, false).item<double>() - 1.25) < 1e-6);       // 5 / 4
+    QVERIFY(std::abs(maskedVar(x, m, true).item<double>() - 5.0 / 3.0) < 1e-6);   // 5 / 3
+    expectNear(maskedMean(t2({{1, 3, 9}, {2, 0, 0}}), t2({{1, 1, 0}, {1, 0, 0}}), 1), {2.0, 2.0},
+               1e-6, "row means");
+    QCOMPARE(maskedMean(x, torch::zeros_like(m)).item<double>(), 0.0);
+}
+
+void TstTrain::whiteningMatchesHandComputedValues()
+{
+    RECALIGN_FAST_ONLY();
+    const auto x = t2({{1, 2, 3, 4, 100}});
+    const auto m = t2({{1, 1, 1, 1, 0}});
+    // unbiased var 5/3, std = 1.2909944; (x - 2.5) / std
+    expectNear(maskedWhiten(x, m, true), {-1.161895, -0.387298, 0.387298, 1.161895, 0.0}, 1e-5,
+               "whiten with mean shift");
+    // released reward whitening: x / std, no mean shift
+    expectNear(maskedWhiten(x, m, false), {0.774597, 1.549193, 2.323790, 3.098387, 0.0}, 1e-5,
+               "whiten without mean shift");
+}
+
+void TstTrain::gaeMatchesHandComputedValues()
+{
+    RECALIGN_FAST_ONLY();
+    // gamma = 0.5, lambda = 0.5 (gamma * lambda = 0.25).
+    // Row 0: 3 action tokens + 1 pad. r = [1, 0, 2], V = [0.5, 1.0, 0.25], V_3 = 0.
+    //   t=2: delta = 2 + 0 - 0.25 = 1.75;                 A2 = 1.75
+    //   t=1: delta = 0 + 0.5*0.25 - 1.0 = -0.875;        A1 = -0.875 + 0.25*1.75 = -0.4375
+    //   t=0: delta = 1 + 0.5*1.0 - 0.5 = 1.0;            A0 = 1.0 + 0.25*(-0.4375) = 0.890625
+    //   returns = A + V = [1.390625, 0.5625, 2.0, 0]
+    // Row 1: 4 tokens, r = [0, 0, 0, 1], V = 0: A = [1/64, 1/16, 1/4, 1], returns = A.
+    const auto r = t2({{1, 0, 2, 9}, {0, 0, 0, 1}});
+    const auto v = t2({{0.5, 1.0, 0.25, 7}, {0, 0, 0, 0}});
+    const auto m = t2({{1, 1, 1, 0}, {1, 1, 1, 1}});
+    const auto g = computeGae(r, v, m, 0.5, 0.5);
+    expectNear(g.advantages, {0.890625, -0.4375, 1.75, 0, 0.015625, 0.0625, 0.25, 1.0}, 1e-6,
+               "advantages");
+    expectNear(g.returns, {1.390625, 0.5625, 2.0, 0, 0.015625, 0.0625, 0.25, 1.0}, 1e-6, "returns");
+}
+
+void TstTrain::gaeWithReleasedDefaultsIsDiscountedReturnMinusValue()
+{
+    RECALIGN_FAST_ONLY();
+    // gamma 0.99, lambda 1: A_t = sum_k 0.99^k r_{t+k} - V_t.
+    // r = [0, 0, 1], V = [0.2, 0.3, 0.4]: A = [0.9801 - 0.2, 0.99 - 0.3, 1 - 0.4]
+    const auto g = computeGae(t2({{0, 0, 1}}), t2({{0.2, 0.3, 0.4}}), t2({{1, 1, 1}}), 0.99, 1.0);
+    expectNear(g.advantages, {0.7801, 0.69, 0.6}, 1e-6, "advantages");
+    expectNear(g.returns, {0.9801, 0.99, 1.0}, 1e-6, "returns");
+}
+
+void TstTrain::klEstimatorsMatchHandComputedValues()
+{
+    RECALIGN_FAST_ONLY();
+    // Token 0: pi = 0.5, ref = 0.25 -> logr = ln 0.5 = -0.693147
+    //   k1 = 0.693147, k2 = 0.5 * 0.480453 = 0.240227, k3 = (0.5 - 1) + 0.693147 = 0.193147
+    // Token 1: pi = 0.25, ref = 0.5 -> logr = +0.693147
+    //   k1 = -0.693147 (k1 can be negative per token), k2 = 0.240227, k3 = 1 - 0.693147 = 0.306853
+    const auto logp = torch::log(torch::tensor({0.5, 0.25}));
+    const auto ref = torch::log(torch::tensor({0.25, 0.5}));
+    expectNear(klEstimate(logp, ref, KlEstimator::K1), {0.693147, -0.693147}, 1e-5, "k1");
+    expectNear(klEstimate(logp, ref, KlEstimator::K2), {0.240227, 0.240227}, 1e-5, "k2");
+    expectNear(klEstimate(logp, ref, KlEstimator::K3), {0.193147, 0.306853}, 1e-5, "k3");
+    QCOMPARE(std::string(klEstimatorName(KlEstimator::K3)), std::string("k3"));
+}
+
+void TstTrain::clippedPolicyLossMatchesHandComputedValues()
+{
+    RECALIGN_FAST_ONLY();
+    // ratio = [1, 1.5, 0.5, 1.1], A = [1, 1, -1, -2], eps = 0.2, 5th token is padding.
+    //   t0: max(-1, -1) = -1                    (not clipped)
+    //   t1: max(-1.5, -1.2) = -1.2              (clipped)
+    //   t2: max(0.5, 0.8) = 0.8                 (clipped)
+    //   t3: max(2.2, 2.2) = 2.2                 (not clipped)
+    //   loss = (-1 - 1.2 + 0.8 + 2.2) / 4 = 0.2; clipfrac = 2/4
+    //   approxkl = 0.5 * (0 + 0.164402 + 0.480453 + 0.009084) / 4 = 0.081742
+    //   d loss / d logp = [-1, 0, 0, 2.2] / 4
+    const auto old = torch::zeros({1, 5});
+    auto logp = torch::log(torch::tensor({{1.0f, 1.5f, 0.5f, 1.1f, 3.0f}})).requires_grad_(true);
+    const auto adv = t2({{1, 1, -1, -2, 5}});
+    const auto m = t2({{1, 1, 1, 1, 0}});
+    const auto r = clippedPolicyLoss(logp, old, adv, m, 0.2);
+    QVERIFY(std::abs(r.loss.item<double>() - 0.2) < 1e-6);
+    QCOMPARE(r.clipfrac, 0.5);
+    QVERIFY(std::abs(r.approxkl - 0.0817424) < 1e-5);
+    QVERIFY(std::abs(r.ratio_mean - 1.025) < 1e-6);
+    r.loss.backward();
+    expectNear(logp.grad(), {-0.25, 0.0, 0.0, 0.55, 0.0}, 1e-6, "policy gradient");
+    // Fresh rollout: ratio exactly 1, nothing clipped, approx KL 0.
+    const auto fresh = clippedPolicyLoss(old, old, adv, m, 0.2);
+    QCOMPARE(fresh.ratio_mean, 1.0);
+    QCOMPARE(fresh.clipfrac, 0.0);
+    QCOMPARE(fresh.approxkl, 0.0);
+}
+
+void TstTrain::clippedValueLossMatchesHandComputedValues()
+{
+    RECALIGN_FAST_ONLY();
+    // V = [1.0, 0.45], Vold = [0.5, 0.5], R = [2.0, 0.0], clip 0.2:
+    //   t0: (V-R)^2 = 1; clip(V) = 0.7, (0.7-2)^2 = 1.69 -> 1.69 (clipped)
+    //   t1: (0.45)^2 = 0.2025; clip(V) = 0.45 -> 0.2025 (not clipped)
+    //   loss = 0.5 * (1.69 + 0.2025) / 2 = 0.473125; clipfrac = 0.5
+    const auto v = t2({{1.0, 0.45}});
+    const auto r = clippedValueLoss(v, t2({{0.5, 0.5}}), t2({{2.0, 0.0}}), t2({{1, 1}}), 0.2);
+    QVERIFY(std::abs(r.loss.item<double>() - 0.473125) < 1e-6);
+    QCOMPARE(r.clipfrac, 0.5);
+    // Without clipping: 0.5 * (1 + 0.2025) / 2 = 0.300625
+    const auto u = clippedValueLoss(v, t2({{0.5, 0.5}}), t2({{2.0, 0.0}}), t2({{1, 1}}), 0.0);
+    QVERIFY(std::abs(u.loss.item<double>() - 0.300625) < 1e-6);
+}
+
+void TstTrain::entropyIgnoresMaskedTokens()
+{
+    RECALIGN_FAST_ONLY();
+    const double inf = std::numeric_limits<double>::infinity();
+    auto logits = torch::tensor({{0.0, 0.0, -inf, -inf}, {0.0, 0.0, 0.0, 0.0}}).requires_grad_(true);
+    const auto h = entropyFromLogits(logits);
+    expectNear(h, {std::log(2.0), std::log(4.0)}, 1e-6, "entropy");  // uniform over 2 and 4
+    h.sum().backward();
+    QVERIFY(torch::isfinite(logits.grad()).all().item<bool>());
+}
+
+void TstTrain::explainedVarianceIsOneForPerfectValues()
+{
+    RECALIGN_FAST_ONLY();
+    const auto ret = t2({{1, 2, 3, 50}});
+    const auto m = t2({{1, 1, 1, 0}});
+    QVERIFY(std::abs(explainedVariance(ret, ret, m) - 1.0) < 1e-9);
+    QVERIFY(std::abs(explainedVariance(torch::zeros_like(ret), ret, m)) < 1e-9);
+    // values = returns - [1, -1, 0]: var(err) = 2/3, var(ret) = 2/3 -> 0
+    QVERIFY(std::abs(explainedVariance(t2({{0, 3, 3, 0}}), ret, m)) < 1e-6);
+}
+
+void TstTrain::adaptiveKlControllerFollowsTrlRule()
+{
+    RECALIGN_FAST_ONLY();
+    // err = clip(kl / 6 - 1, -0.2, 0.2); value *= 1 + err * n / 10000
+    auto c = KlController::adaptive(0.2, 6.0, 10000.0);
+    c.update(9.0, 256);  // err = 0.2 -> 0.2 * 1.00512
+    QVERIFY(std::abs(c.value() - 0.201024) < 1e-12);
+    auto d = KlController::adaptive(0.2, 6.0, 10000.0);
+    d.update(3.0, 256);  // err = -0.2 -> 0.2 * 0.99488
+    QVERIFY(std::abs(d.value() - 0.198976) < 1e-12);
+    auto e = KlController::adaptive(0.2, 6.0, 10000.0);
+    e.update(6.6, 100);  // err = 0.1 -> 0.2 * 1.001
+    QVERIFY(std::abs(e.value() - 0.2002) < 1e-12);
+    auto f = KlController::fixed(0.3);
+    f.update(100.0, 1000);
+    QCOMPARE(f.value(), 0.3);
+}
+
+void TstTrain::tokenRewardsLandOnItemAndFinalTokens()
+{
+    RECALIGN_FAST_ONLY();
+    // Items end at tokens 1 and 3 (rewards 0.5, -1), list reward 2 on the final token 4.
+    const auto s = placeTokenScores(5, {1, 3}, {0.5, -1.0}, 2.0);
+    QCOMPARE(s, (std::vector<float>{0.0f, 0.5f, 0.0f, -1.0f, 2.0f}));
+    // The last item's terminator can be the final token: rewards add up.
+    QCOMPARE(placeTokenScores(3, {2}, {0.25}, 1.0), (std::vector<float>{0.0f, 0.0f, 1.25f}));
+    bool threw = false;
+    try {
+        placeTokenScores(3, {3}, {0.25}, 1.0);
+    } catch (const CoreException&) {
+        threw = true;
+    }
+    QVERIFY(threw);
+    // r = scores - 0.3 * kl on action tokens: kl = [0.1, -0.2, 0.5, 9(pad)]
+    const auto r = assembleTokenRewards(t2({{0, 0.5, 2, 7}}), t2({{0.1, -0.2, 0.5, 9}}),
+                                        t2({{1, 1, 1, 0}}), 0.3);
+    expectNear(r, {-0.03, 0.56, 1.85, 0.0}, 1e-6, "token rewards");
+}
+
+// ---- schedule and optimizer --------------------------------------------------------------------
+
+void TstTrain::scheduleWarmsUpThenDecaysPolynomially()
+{
+    RECALIGN_FAST_ONLY();
+    LrSchedule s;
+    s.base_lr = 1e-3;
+    s.end_lr = 1e-7;
+    s.power = 2.0;
+    s.warmup_steps = 4;
+    s.total_steps = 20;
+    QCOMPARE(s.lrAt(0), 0.0);
+    QVERIFY(std::abs(s.lrAt(2) - 5e-4) < 1e-15);
+    QVERIFY(std::abs(s.lrAt(4) - 1e-3) < 1e-15);
+    // step 12: remaining = 1 - 8/16 = 0.5 -> (1e-3 - 1e-7) * 0.25 + 1e-7 = 2.50075e-4
+    QVERIFY(std::abs(s.lrAt(12) - 2.50075e-4) < 1e-15);
+    QVERIFY(std::abs(s.lrAt(20) - 1e-7) < 1e-18);
+    QVERIFY(std::abs(s.lrAt(25) - 1e-7) < 1e-18);
+    QCOMPARE(warmupFromRatio(800, 0.0125), 10L);
+    QCOMPARE(warmupFromRatio(100, 0.0125), 2L);  // ceil(1.25)
+}
+
+void TstTrain::adamWDecaysOnlyMatrices()
+{
+    RECALIGN_FAST_ONLY();
+    torch::nn::Linear lin(3, 2);
+    std::vector<std::pair<std::string, torch::Tensor>> named;
+    for (const auto& p : lin->named_parameters())
+        named.emplace_back(p.key(), p.value());
+    AdamWSettings s;
+    s.weight_decay = 0.01;
+    auto opt = makeAdamW(named, s);
+    QCOMPARE(opt->param_groups().size(), size_t(2));
+    const auto& g0 = static_cast<const torch::optim::AdamWOptions&>(opt->param_groups()[0].options());
+    const auto& g1 = static_cast<const torch::optim::AdamWOptions&>(opt->param_groups()[1].options());
+    QCOMPARE(opt->param_groups()[0].params().front().dim(), int64_t(2));
+    QCOMPARE(g0.weight_decay(), 0.01);
+    QCOMPARE(opt->param_groups()[1].params().front().dim(), int64_t(1));
+    QCOMPARE(g1.weight_decay(), 0.0);
+    setLearningRate(*opt, 0.5);
+    QCOMPARE(g0.lr(), 0.5);
+    QCOMPARE(g1.lr(), 0.5);
+}
+
+void TstTrain::gradientClippingReportsNormAndScales()
+{
+    RECALIGN_FAST_ONLY();
+    auto a = torch::zeros({2}, torch::requires_grad());
+    auto b = torch::zeros({1}, torch::requires_grad());
+    a.mutable_grad() = torch::tensor({3.0f, 0.0f});
+    b.mutable_grad() = torch::tensor({4.0f});
+    const double norm = clipGradNorm({a, b}, 1.0);
+    QVERIFY(std::abs(norm - 5.0) < 1e-6);
+    QVERIFY(std::abs(a.grad()[0].item<double>() - 0.6) < 1e-5);
+    QVERIFY(std::abs(b.grad()[0].item<double>() - 0.8) < 1e-5);
+    // Under the threshold: untouched.
+    QVERIFY(std::abs(clipGradNorm({a, b}, 10.0) - 1.0) < 1e-5);
+    QVERIFY(std::abs(b.grad()[0].item<double>() - 0.8) < 1e-5);
+}
+
+// ---- checkpoints and the loop -----------------------------------------------------------------
+
+namespace tst_train_detail {
+struct TinyRegression {
+    torch::nn::Sequential net{torch::nn::Linear(4, 8), torch::nn::Tanh(), torch::nn::Linear(8, 1)};
+    std::unique_ptr<torch::optim::AdamW> opt;
+    TrainRng rng{7};
+    TinyRegression()
+    {
+        std::vector<std::pair<std::string, torch::Tensor>> named;
+        for (const auto& p : net->named_parameters())
+            named.emplace_back(p.key(), p.value());
+        opt = makeAdamW(named, AdamWSettings{});
+    }
+    // One step on a batch drawn from both torch's RNG and the trainer RNG.
+    double step()
+    {
+        const auto x = torch::randn({8, 4});
+        const double shift = rng.uniform01();
+        const auto y = x.sum(1, true) + shift;
+        opt->zero_grad();
+        auto loss = torch::mse_loss(net->forward(x), y);
+        loss.backward();
+        opt->step();
+        return loss.item<double>();
+    }
+    void save(const std::string& path)
+    {
+        StateWriter w;
+        w.putModule("model", *net);
+        w.putOptimizer("optimizer", *opt);
+        w.putTorchRng("rng/torch");
+        w.putString("rng/data", rng.state());
+        w.putInt("step", 42);
+        w.putDouble("kl_coef", 0.25);
+        w.commit(path);
+    }
+    void load(const std::string& path)
+    {
+        StateReader r(path);
+        r.loadModule("model", *net);
+        r.loadOptimizer("optimizer", *opt);
+        r.loadTorchRng("rng/torch");
+        rng.setState(r.getString("rng/data"));
+        QCOMPARE(r.getInt("step"), int64_t(42));
+        QCOMPARE(r.getDouble("kl_coef"), 0.25);
+    }
+};
+}  // namespace tst_train_detail
+
+void TstTrain::checkpointRoundTripResumesIdentically()
+{
+    RECALIGN_FAST_ONLY();
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("ckpt/state.pt")).toStdString();
+    torch::manual_seed(1);
+    std::vector<double> straight;
+    {
+        TinyRegression a;
+        for (int i = 0; i < 3; ++i)
+            a.step();
+        a.save(path);
+        for (int i = 0; i < 4; ++i)
+            straight.push_back(a.step());
+    }
+    torch::manual_seed(999);  // a different process state
+    TinyRegression b;
+    b.step();                 // and a different model/optimizer state
+    b.load(path);
+    for (int i = 0; i < 4; ++i)
+        QCOMPARE(b.step(), straight[static_cast<size_t>(i)]);
+    QVERIFY(!std::filesystem::exists(path + ".tmp"));
+    StateReader r(path);
+    bool threw = false;
+    try {
+        r.getInt("no/such/key");
+    } catch (const CoreException& e) {
+        threw = e.error().code == ErrorCode::CheckpointIO
+            && std::string(e.what()).find("no/such/key") != std::string::npos;
+    }
+    QVERIFY(threw);
+}
+
+void TstTrain::failedCommitLeavesLastCheckpointIntact()
+{
+    RECALIGN_FAST_ONLY();
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("state.pt")).toStdString();
+    {
+        StateWriter w;
+        w.putInt("step", 5);
+        w.commit(path);
+    }
+    std::filesystem::create_directories(path + ".tmp/blocker");  // the temp file cannot be written
+    bool threw = false;
+    try {
+        StateWriter w;
+        w.putInt("step", 6);
+        w.commit(path);
+    } catch (const CoreException& e) {
+        threw = e.error().code == ErrorCode::CheckpointIO;
+    }
+    QVERIFY(threw);
+    QCOMPARE(StateReader(path).getInt("step"), int64_t(5));
+}
+
+void TstTrain::nanLossStopsWithDivergedNamingStep()
+{
+    RECALIGN_FAST_ONLY();
+    RecordingObserver obs;
+    auto p = torch::ones({2}, torch::requires_grad());
+    torch::optim::AdamW opt({p}, torch::optim::AdamWOptions(0.1));
+    TrainLoopConfig cfg;
+    cfg.stage = "sft_v1";
+    cfg.schedule.base_lr = 0.1;
+    cfg.schedule.total_steps = 10;
+    TrainLoop loop(cfg, obs, opt, {p});
+    loop.setLastCheckpoint("/runs/x/ckpt.pt");
+    for (int i = 0; i < 2; ++i) {
+        auto loss = (p * p).sum();
+        QVERIFY(loop.acceptLoss(loss.item<double>()));
+        loss.backward();
+        QVERIFY(loop.optimizerStep().applied);
+    }
+    QCOMPARE(loop.step(), 2L);
+    try {
+        loop.acceptLoss(std::nan(""));
+        QFAIL("expected Diverged");
+    } catch (const CoreException& e) {
+        QCOMPARE(int(e.error().code), int(ErrorCode::Diverged));
+        const std::string msg = e.what();
+        QVERIFY2(msg.find("step 3") != std::string::npos, e.what());
+        QVERIFY2(msg.find("/runs/x/ckpt.pt") != std::string::npos, e.what());
+    }
+    // Inf gradient norm is caught too.
+    p.mutable_grad() = torch::tensor({std::numeric_limits<float>::infinity(), 0.0f});
+    bool threw = false;
+    try {
+        loop.optimizerStep();
+    } catch (const CoreException& e) {
+        threw = e.error().code == ErrorCode::Diverged;
+    }
+    QVERIFY(threw);
+}
+
+void TstTrain::nanLossCanSkipTheBatch()
+{
+    RECALIGN_FAST_ONLY();
+    RecordingObserver obs;
+    auto p = torch::ones({2}, torch::requires_grad());
+    torch::optim::AdamW opt({p}, torch::optim::AdamWOptions(0.1));
+    TrainLoopConfig cfg;
+    cfg.on_non_finite = NonFinitePolicy::SkipBatch;
+    TrainLoop loop(cfg, obs, opt, {p});
+    QVERIFY(!loop.acceptLoss(std::numeric_limits<double>::infinity()));
+    QCOMPARE(loop.skipped(), 1L);
+    QCOMPARE(loop.step(), 0L);
+    QCOMPARE(obs.logs.size(), size_t(1));
+    p.mutable_grad() = torch::tensor({std::nanf(""), 0.0f});
+    const auto before = p.detach().clone();
+    QVERIFY(!loop.optimizerStep().applied);
+    QVERIFY(torch::equal(before, p.detach()));
+    QCOMPARE(loop.skipped(), 2L);
+}
+
+void TstTrain::stopRequestCancels()
+{
+    RECALIGN_FAST_ONLY();
+    RecordingObserver obs;
+    auto p = torch::ones({1}, torch::requires_grad());
+    torch::optim::AdamW opt({p}, torch::optim::AdamWOptions(0.1));
+    TrainLoop loop(TrainLoopConfig{}, obs, opt, {p});
+    loop.checkCancel();  // no request yet
+    obs.stopAfterSteps = 0;
+    try {
+        loop.checkCancel();
+        QFAIL("expected Cancelled");
+    } catch (const CoreException& e) {
+        QCOMPARE(int(e.error().code), int(ErrorCode::Cancelled));
+    }
+}
+
+// ---- PPO ---------------------------------------------------------------------------------------
+
+namespace tst_train_detail {
+
+const std::string kStoriesDir = std::string(RECALIGN_SHARED_DIR) + "/models/stories260K";
+
+llm::LoadedModel loadStories()
+{
+    return llm::loadAnyModel(kStoriesDir + "/stories260K.bin", kStoriesDir + "/tok512.model");
+}
+
+// A tiny random Llama (vocabulary 32, EOS = 2 without a tokenizer).
+llm::LlamaModel toyModel(uint64_t seed)
+{
+    llm::LlamaConfig c;
+    c.dim = 32;
+    c.hidden_dim = 64;
+    c.n_layers = 2;
+    c.n_heads = 4;
+    c.n_kv_heads = 2;
+    c.vocab_size = 32;
+    c.max_seq_len = 64;
+    llm::LlamaModel m(c);
+    llm::initLlamaWeights(*m, seed);
+    m->eval();
+    return m;
+}
+
+// Prompts of the toy task: BOS + 3..6 tokens from 3..31, deterministic in (episode, index).
+std::vector<PpoPrompt> toyPrompts(int episode, int count)
+{
+    std::vector<PpoPrompt> out;
+    TrainRng rng(1000 + static_cast<uint64_t>(episode));
+    for (int i = 0; i < count; ++i) {
+        PpoPrompt p;
+        p.ids.push_back(1);
+        const int n = rng.uniformInt(3, 6);
+        for (int j = 0; j < n; ++j)
+            p.ids.push_back(rng.uniformInt(3, 31));
+        p.task = "toy";
+        p.text = "toy prompt " + std::to_string(i);
+        out.push_back(p);
+    }
+    return out;
+}
+
+// Reward = the number of `target` tokens in the response, on the final token.
+class CountTokenReward : public PpoReward {
+public:
+    explicit CountTokenReward(int32_t target) : m_target(target) {}
+    int calls = 0;
+    int nanAtCall = -1;  // 1-based call whose scores are NaN
+    std::vector<PpoScore> score(const std::vector<PpoPrompt>&, const std::vector<PpoResponse>& responses) override
+    {
+        ++calls;
+        std::vector<PpoScore> out;
+        for (const auto& r : responses) {
+            PpoScore s;
+            const double n = static_cast<double>(std::count(r.tokens.begin(), r.tokens.end(), m_target));
+            s.token_scores = placeTokenScores(static_cast<int>(r.tokens.size()), {}, {}, n);
+            if (calls == nanAtCall)
+                s.token_scores.front() = std::nanf("");
+            s.list_reward = n;
+            s.text = std::to_string(r.tokens.size()) + " tokens";
+            s.details_json = "{\"count\": " + std::to_string(n) + "}";
+            out.push_back(std::move(s));
+        }
+        return out;
+    }
+
+private:
+    int32_t m_target;
+};
+
+PpoTrainConfig toyPpoConfig()
+{
+    PpoTrainConfig c;
+    c.stage = "ppo_toy";
+    for (llm::LoraSpec* spec : {&c.actor_lora, &c.critic_lora}) {
+        spec->r = 8;
+        spec->alpha = 16;
+        spec->targets = llm::parseLoraTargets({"all"});
+    }
+    c.prompts_per_batch = 8;
+    c.samples_per_prompt = 2;
+    c.temperature = 1.0;
+    c.top_k = 0;
+    c.max_new_tokens = 8;
+    c.kl_coef = 0.05;
+    c.optim.lr = 3e-3;
+    c.warmup_steps = 0;
+    c.end_lr = 3e-3;
+    c.ppo_epochs = 4;
+    c.mini_batch = 4;
+    c.grad_accum = 1;
+    c.ent_coef = 0.0;
+    c.policy_kl_threshold = 0.0;
+    c.grad_clip = 1.0;
+    c.episodes = 1000;
+    c.seed = 3;
+    return c;
+}
+
+std::vector<double> series(const RecordingObserver& obs, const std::string& name)
+{
+    std::vector<double> out;
+    for (size_t i = 0; i < obs.steps.size(); ++i)
+        out.push_back(obs.metric(i, name));
+    return out;
+}
+
+double meanOf(const std::vector<double>& v, size_t begin, size_t end)
+{
+    double s = 0;
+    for (size_t i = begin; i < end; ++i)
+        s += v[i];
+    return s / static_cast<double>(end - begin);
+}
+
+// Runs the toy PPO for `iterations` and returns the observer.
+void runToyPpo(RecordingObserver& obs, long iterations, const std::string& dir = {}, uint64_t modelSeed = 11)
+{
+    auto model = toyModel(modelSeed);
+    CountTokenReward reward(7);
+    auto cfg = toyPpoConfig();
+    cfg.max_iterations = iterations;
+    cfg.output_dir = dir;
+    PpoTrainer trainer(*model, nullptr, cfg, [](int e) { return toyPrompts(e, 16); }, reward, obs);
+    trainer.run();
+}
+
+std::vector<std::vector<int32_t>> storyPrompts(const Tokenizer& tok)
+{
+    std::vector<std::vector<int32_t>> out;
+    for (const char* text : {"Once upon a time", "Tim and Sue went to the park", "The little dog", "One day"}) {
+        auto ids = tok.encode(text);
+        ids.insert(ids.begin(), tok.bosId());
+        out.push_back(ids);
+    }
+    return out;
+}
+
+const std::vector<std::string> kStoryTitles = {"The Big Dog", "A Little Cat", "Tim and Sue", "The Red Ball",
+                                               "Lily and the Bird"};
+
+// generate() log-probs against one packed full forward (scoreSequences), per token.
+double maxLogprobGap(llm::LlamaModelImpl& model, const Tokenizer& tok, const llm::TitleConstraint* constraint,
+                     double temperature)
+{
+    const auto prompts = storyPrompts(tok);
+    llm::GenerationConfig g;
+    g.max_new_tokens = 24;
+    g.temperature = temperature;
+    g.top_k = temperature > 0 ? 20 : 0;
+    g.seed = 5;
+    g.constraint = constraint;
+    g.stop_token_ids = {tok.eosId()};
+    const auto gen = llm::generate(model, prompts, g, &tok);
+    torch::NoGradGuard noGrad;
+    const auto packed = packSequences(prompts, gen.tokens, tok.padId(), torch::kCPU);
+    ScoreOptions so;
+    so.temperatures = torch::full({static_cast<int64_t>(prompts.size())}, temperature > 0 ? temperature : 1.0);
+    if (constraint)
+        so.allowed = llm::constraintMasks(*constraint, gen.tokens, model.config().vocab_size, packed.response_columns);
+    const auto r = scoreSequences(model, packed, so);
+    double gap = 0;
+    for (size_t b = 0; b < prompts.size(); ++b)
+        for (size_t j = 0; j < gen.tokens[b].size(); ++j)
+            gap = std::max(gap, std::abs(static_cast<double>(gen.logprobs[b][j])
+                                         - r.logprobs[static_cast<int64_t>(b)][static_cast<int64_t>(j)].item<double>()));
+    return gap;
+}
+
+}  // namespace tst_train_detail
+
+void TstTrain::rolloutLogprobsMatchLearningLogprobs()
+{
+    RECALIGN_FAST_ONLY();
+    auto lm = loadStories();
+    lm.model->eval();
+    // Sampled (temperature 0.7, top-k 20: log-probs of the tempered distribution) and greedy.
+    const double sampled = maxLogprobGap(*lm.model, lm.tokenizer, nullptr, 0.7);
+    const double greedy = maxLogprobGap(*lm.model, lm.tokenizer, nullptr, 0.0);
+    QVERIFY2(sampled < 1e-4, std::to_string(sampled).c_str());
+    QVERIFY2(greedy < 1e-4, std::to_string(greedy).c_str());
+}
+
+void TstTrain::rolloutLogprobsMatchUnderConstrainedDecoding()
+{
+    RECALIGN_FAST_ONLY();
+    auto lm = loadStories();
+    lm.model->eval();
+    llm::TitleConstraintOptions opt;
+    opt.max_items = 3;
+    llm::TitleConstraint tc(lm.tokenizer, kStoryTitles, opt);
+    const double gap = maxLogprobGap(*lm.model, lm.tokenizer, &tc, 0.7);
+    QVERIFY2(gap < 1e-4, std::to_string(gap).c_str());
+    // Without the rebuilt masks the log-probs differ: the mask matters.
+    const auto prompts = storyPrompts(lm.tokenizer);
+    llm::GenerationConfig g;
+    g.max_new_tokens = 16;
+    g.temperature = 0.7;
+    g.seed = 5;
+    g.constraint = &tc;
+    const auto gen = llm::generate(*lm.model, prompts, g, &lm.tokenizer);
+    torch::NoGradGuard noGrad;
+    const auto packed = packSequences(prompts, gen.tokens, lm.tokenizer.padId(), torch::kCPU);
+    ScoreOptions so;
+    so.temperatures = torch::full({4}, 0.7);
+    const auto unmasked = scoreSequences(*lm.model, packed, so);
+    QVERIFY(std::abs(unmasked.logprobs[0][0].item<double>() - gen.logprobs[0][0]) > 1e-3);
+}
+
+void TstTrain::ppoRatioIsOneAtFirstEpoch()
+{
+    RECALIGN_FAST_ONLY();
+    for (bool constrained : {false, true}) {
+        auto lm = loadStories();
+        llm::TitleConstraintOptions opt;
+        opt.max_items = 3;
+        llm::TitleConstraint tc(lm.tokenizer, kStoryTitles, opt);
+        const auto prompts = storyPrompts(lm.tokenizer);
+        CountTokenReward reward(lm.tokenizer.encode("Dog").back());
+        auto cfg = toyPpoConfig();
+        cfg.max_new_tokens = 16;
+        cfg.temperature = 0.7;
+        cfg.top_k = 20;
+        cfg.constraint = constrained ? &tc : nullptr;
+        cfg.max_iterations = 2;
+        cfg.ppo_epochs = 1;
+        cfg.mini_batch = 8;  // one micro-batch: every ratio is measured before any update
+        RecordingObserver obs;
+        PpoTrainer trainer(*lm.model, &lm.tokenizer, cfg,
+                           [&](int) {
+                               std::vector<PpoPrompt> ps;
+                               for (const auto& ids : prompts)
+                                   ps.push_back({ids, "story", "story", nullptr});
+                               return ps;
+                           },
+                           reward, obs);
+        trainer.run();
+        QCOMPARE(obs.steps.size(), size_t(2));
+        for (size_t i = 0; i < obs.steps.size(); ++i) {
+            const double dev = obs.metric(i, "ppo/policy/first_ratio_dev");
+            QVERIFY2(dev < 1e-4, (std::string(constrained ? "constrained: " : "free: ") + std::to_string(dev)).c_str());
+            QVERIFY(std::abs(obs.metric(i, "ppo/policy/ratio") - 1.0) < 1e-5);
+            QCOMPARE(obs.metric(i, "ppo/policy/clipfrac"), 0.0);
+            QVERIFY(obs.metric(i, "ppo/policy/approxkl") < 1e-9);
+        }
+        // The first iteration's KL is exactly 0 (a fresh actor LoRA has B = 0).
+        QVERIFY(std::abs(obs.metric(0, "objective/kl")) < 1e-5);
+    }
+}
+
+void TstTrain::ppoRaisesToyRewardQuickly()
+{
+    RECALIGN_FAST_ONLY();
+    RecordingObserver obs;
+    runToyPpo(obs, 24);
+    const auto reward = series(obs, "env/reward_mean");
+    const auto kl = series(obs, "objective/kl");
+    const double first = meanOf(reward, 0, 4);
+    const double last = meanOf(reward, reward.size() - 4, reward.size());
+    const std::string msg = "reward " + std::to_string(first) + " -> " + std::to_string(last);
+    QVERIFY2(last > first + 1.0 && last > 2.0 * first, msg.c_str());
+    for (double k : kl)
+        QVERIFY2(k > -0.05, std::to_string(k).c_str());
+    QVERIFY(meanOf(kl, 0, kl.size()) > 0.0);
+    QVERIFY(obs.samples.size() == 2 * 24);
+}
+
+void TstTrain::ppoRaisesToyRewardOverManyIterations()
+{
+    RECALIGN_SLOW_ONLY();
+    RecordingObserver obs;
+    runToyPpo(obs, 80);
+    const auto reward = series(obs, "env/reward_mean");
+    const auto kl = series(obs, "objective/kl");
+    const double first = meanOf(reward, 0, 5);
+    const double last = meanOf(reward, reward.size() - 5, reward.size());
+    QVERIFY2(last > first + 2.0, (std::to_string(first) + " -> " + std::to_string(last)).c_str());
+    QVERIFY(meanOf(kl, 0, kl.size()) >= 0.0);
+}
+
+void TstTrain::ppoResumeReproducesUninterruptedRun()
+{
+    RECALIGN_FAST_ONLY();
+    QTemporaryDir dirA, dirB;
+    RecordingObserver straight;
+    runToyPpo(straight, 6, dirA.path().toStdString());
+    // Interrupted after iteration 3, checkpoints every 2 iterations and none on cancel: the
+    // resumed run starts from iteration 2, as after a SIGKILL.
+    {
+        auto model = toyModel(11);
+        CountTokenReward reward(7);
+        auto cfg = toyPpoConfig();
+        cfg.max_iterations = 6;
+        cfg.output_dir = dirB.path().toStdString();
+        cfg.checkpoint_every = 2;
+        cfg.checkpoint_on_cancel = false;
+        RecordingObserver obs;
+        obs.stopAfterSteps = 3;
+        PpoTrainer trainer(*model, nullptr, cfg, [](int e) { return toyPrompts(e, 16); }, reward, obs);
+        try {
+            trainer.run();
+            QFAIL("expected Cancelled");
+        } catch (const CoreException& e) {
+            QCOMPARE(int(e.error().code), int(ErrorCode::Cancelled));
+        }
+        QCOMPARE(obs.steps.size(), size_t(3));
+    }
+    RecordingObserver resumed;
+    {
+        auto model = toyModel(11);
+        CountTokenReward reward(7);
+        auto cfg = toyPpoConfig();
+        cfg.max_iterations = 6;
+        cfg.output_dir = dirB.path().toStdString();
+        PpoTrainer trainer(*model, nullptr, cfg, [](int e) { return toyPrompts(e, 16); }, reward, resumed);
+        const auto r = trainer.run();
+        QCOMPARE(r.iterations, 6L);
+    }
+    QCOMPARE(resumed.steps.size(), size_t(4));
+    for (size_t i = 0; i < resumed.steps.size(); ++i) {
+        const auto& a = straight.steps[i + 2];
+        const auto& b = resumed.steps[i];
+        QCOMPARE(b.step, a.step);
+        QCOMPARE(a.metrics.size(), b.metrics.size());
+        for (size_t k = 0; k < a.metrics.size(); ++k) {
+            if (a.metrics[k].first.rfind("time/", 0) == 0)
+                continue;
+            if (a.metrics[k].second != b.metrics[k].second && !(std::isnan(a.metrics[k].second) && std::isnan(b.metrics[k].second))) {
+                const std::string msg = "step " + std::to_string(a.step) + " " + a.metrics[k].first + ": "
+                    + std::to_string(a.metrics[k].second) + " vs " + std::to_string(b.metrics[k].second);
+                QFAIL(msg.c_str());
+            }
+        }
+    }
+}
+
+void TstTrain::ppoNanRewardStopsAndKeepsCheckpoint()
+{
+    RECALIGN_FAST_ONLY();
+    QTemporaryDir dir;
+    auto model = toyModel(11);
+    CountTokenReward reward(7);
+    reward.nanAtCall = 3;
+    auto cfg = toyPpoConfig();
+    cfg.max_iterations = 6;
+    cfg.output_dir = dir.path().toStdString();
+    RecordingObserver obs;
+    PpoTrainer trainer(*model, nullptr, cfg, [](int e) { return toyPrompts(e, 16); }, reward, obs);
+    try {
+        trainer.run();
+        QFAIL("expected Diverged");
+    } catch (const CoreException& e) {
+        QCOMPARE(int(e.error().code), int(ErrorCode::Diverged));
+        const std::string msg = e.what();
+        QVERIFY2(msg.find("step 3") != std::string::npos, e.what());
+        QVERIFY2(msg.find(trainer.checkpointPath()) != std::string::npos, e.what());
+    }
+    StateReader r(trainer.checkpointPath());
+    QCOMPARE(r.getInt("ppo/iteration"), int64_t(2));
+    for (const auto& [name, t] : r.getNamedTensors("params"))
+        QVERIFY(torch::isfinite(t).all().item<bool>());
+}
+
+void TstTrain::ppoStopRequestCancels()
+{
+    RECALIGN_FAST_ONLY();
+    QTemporaryDir dir;
+    auto model = toyModel(11);
+    CountTokenReward reward(7);
+    auto cfg = toyPpoConfig();
+    cfg.max_iterations = 6;
+    cfg.output_dir = dir.path().toStdString();
+    RecordingObserver obs;
+    obs.stopAfterSteps = 1;
+    PpoTrainer trainer(*model, nullptr, cfg, [](int e) { return toyPrompts(e, 16); }, reward, obs);
+    try {
+        trainer.run();
+        QFAIL("expected Cancelled");
+    } catch (const CoreException& e) {
+        QCOMPARE(int(e.error().code), int(ErrorCode::Cancelled));
+    }
+    QCOMPARE(StateReader(trainer.checkpointPath()).getInt("ppo/iteration"), int64_t(1));  // saved on cancel
+}
+
+namespace tst_train_detail {
+SyntheticOptions smallSynthetic()
+{
+    SyntheticOptions o;
+    o.seed = 5;
+    o.items = 40;
+    o.users = 160;
+    o.top_categories = 3;
+    o.subcategories_per_top = 1;
+    o.min_sequence_length = 6;
+    o.max_sequence_length = 12;
+    return o;
+}
+}  // namespace tst_train_detail
+
+void TstTrain::ppoScoresRecommendationsWithRules()
+{
+    RECALIGN_FAST_ONLY();
+    const Dataset data = generateSynthetic(smallSynthetic());
+    MostPopTeacher teacher(data);
+    TitleLookup lookup(data);
+    auto lm = loadStories();
+    TaskOptions to;
+    to.seed = 2;
+    const auto samples = buildRlPrompts(data, teacher, to, 0, {RlTask::SeqRec});
+    QVERIFY(!samples.empty());
+    const auto prompts = recommendationPrompts({samples.front()}, lm.tokenizer, llm::ChatTemplate::Compact, 256);
+    const Sample& s = samples.front();
+    QVERIFY(!s.history.empty());
+    ItemId fresh = 1;
+    while (std::find(s.history.begin(), s.history.end(), fresh) != s.history.end())
+        ++fresh;
+    // A legal item, an item of the history, a title that does not exist.
+    const std::vector<std::string> titles = {data.title(fresh), data.title(s.history.front()), "No Such Film At All"};
+    PpoResponse resp{0, true, encodeReply(lm.tokenizer, formatOutputList(titles) + "\n", 0)};
+    RewardOptions ro;
+    RecommendationReward reward(data, teacher, lookup, lm.tokenizer, ro);
+    const auto scores = reward.score(prompts, {resp});
+    QCOMPARE(scores.size(), size_t(1));
+    const PpoScore& sc = scores.front();
+    QCOMPARE(sc.items, 3);
+    QCOMPARE(sc.in_history, 1);
+    QCOMPARE(sc.non_exist, 1);
+    QCOMPARE(sc.token_scores.size(), resp.tokens.size());
+    double sum = 0;
+    int nonZero = 0;
+    for (float v : sc.token_scores) {
+        sum += v;
+        nonZero += v != 0.0f;
+    }
+    QVERIFY(std::abs(sum - (sc.item_reward + sc.list_reward)) < 1e-4);
+    QVERIFY(nonZero >= 3);                               // three item tokens (+ the final token)
+    QVERIFY(sc.token_scores.back() != 0.0f);              // the list reward lands on the last token
+    QVERIFY(sc.details_json.find("list_reward") != std::string::npos || !sc.details_json.empty());
+    // The illegal items carry -1 on the token that ends them.
+    int minusOnes = 0;
+    for (size_t i = 0; i + 1 < sc.token_scores.size(); ++i)
+        minusOnes += std::abs(sc.token_scores[i] + 1.0f) < 1e-6;
+    QCOMPARE(minusOnes, 2);
+}
+
+// ---- SFT ---------------------------------------------------------------------------------------
+
+namespace tst_train_detail {
+
+SftTrainConfig smallSftConfig()
+{
+    SftTrainConfig c;
+    c.stage = "sft_test";
+    c.chat_template = llm::ChatTemplate::Compact;
+    c.lora.r = 16;
+    c.lora.alpha = 16;
+    c.lora.dropout = 0.0;
+    c.lora.targets = llm::parseLoraTargets({"all"});
+    c.optim.lr = 5e-3;
+    c.optim.weight_decay = 0.0;
+    c.warmup_ratio = 0.0;
+    c.end_lr = 1e-4;
+    c.batch = 8;
+    c.grad_accum = 1;
+    c.epochs = 4;
+    c.max_prompt_tokens = 256;
+    c.max_output_tokens = 160;
+    c.data.mix = SftMix::V1;
+    c.data.task.seed = 1;
+    c.val_tasks = {EvalTask::parse("i0")};
+    c.val_users_per_task = 40;
+    c.val_every_epochs = 0;
+    c.val_max_new_tokens = 160;
+    c.selection = SftSelection::Last;
+    c.load_best_at_end = false;
+    return c;
+}
+
+class HookObserver : public RecordingObserver {
+public:
+    std::function<void(const StepRecord&)> hook;
+    void onStep(const StepRecord& r) override
+    {
+        RecordingObserver::onStep(r);
+        if (hook)
+            hook(r);
+    }
+};
+
+}  // namespace tst_train_detail
+
+void TstTrain::sftLossCoversReplyTokensOnly()
+{
+    RECALIGN_FAST_ONLY();
+    auto lm = loadStories();
+    lm.model->eval();
+    Sample a, b;
+    a.prompt.instruction = "Tell me a story about a dog";
+    a.output_text = "Once upon a time there was a dog.";
+    b.prompt.instruction = "Hi";
+    b.output_text = "Tim ran.";
+    SftTrainConfig cfg = smallSftConfig();
+    torch::NoGradGuard noGrad;
+    const auto batch = makeSftBatch({&a, &b}, lm.tokenizer, cfg, torch::kCPU);
+    const double batched = sftLoss(*lm.model, batch).item<double>();
+    // Reference: each sample alone, unpadded; mean NLL of its reply tokens; then the mean.
+    double ref = 0;
+    for (const Sample* s : {&a, &b}) {
+        const auto p = encodePrompt(lm.tokenizer, s->prompt, cfg.chat_template, 0);
+        const auto r = encodeReply(lm.tokenizer, s->output_text, 0);
+        QCOMPARE(r.back(), lm.tokenizer.eosId());
+        std::vector<int64_t> all(p.begin(), p.end());
+        all.insert(all.end(), r.begin(), r.end());
+        const auto logits = lm.model->forward(torch::tensor(all).unsqueeze(0)).logits[0];
+        const auto logp = torch::log_softmax(logits, -1);
+        double nll = 0;
+        for (size_t j = 0; j < r.size(); ++j)
+            nll -= logp[static_cast<int64_t>(p.size() + j - 1)][r[j]].item<double>();
+        ref += nll / static_cast<double>(r.size()) / 2.0;
+    }
+    QVERIFY2(std::abs(batched - ref) < 1e-4, (std::to_string(batched) + " vs " + std::to_string(ref)).c_str());
+    // Truncation: prompts keep their last tokens, replies their first.
+    const auto full = encodePrompt(lm.tokenizer, a.prompt, cfg.chat_template, 0);
+    const auto cut = encodePrompt(lm.tokenizer, a.prompt, cfg.chat_template, 5);
+    QCOMPARE(cut.size(), size_t(5));
+    QVERIFY(std::equal(cut.begin(), cut.end(), full.end() - 5));
+    const auto reply = encodeReply(lm.tokenizer, a.output_text, 3);
+    QCOMPARE(reply.size(), size_t(3));
+    QCOMPARE(reply[0], encodeReply(lm.tokenizer, a.output_text, 0)[0]);
+}
+
+void TstTrain::sftLowersLossAndBeatsUntrainedModel()
+{
+    RECALIGN_FAST_ONLY();
+    const Dataset data = generateSynthetic(smallSynthetic());
+    MostPopTeacher teacher(data);
+    TitleLookup lookup(data);
+    auto lm = loadStories();
+    RecordingObserver obs;
+    SftTrainer trainer(*lm.model, lm.tokenizer, data, &teacher, lookup, smallSftConfig(), obs);
+    QElapsedTimer clock;
+    clock.start();
+    const auto before = trainer.validate(0);
+    const double hrBefore = before.mean("hr");
+    qInfo("validation before: %lld ms", static_cast<long long>(clock.restart()));
+    const auto result = trainer.run();
+    qInfo("training: %lld ms, %ld steps", static_cast<long long>(clock.restart()), result.steps);
+    const auto after = trainer.validate(result.steps);
+    qInfo("validation after: %lld ms", static_cast<long long>(clock.restart()));
+    const double hrAfter = after.mean("hr");
+    const auto loss = series(obs, "loss");
+    QVERIFY(loss.size() >= 20);
+    const double first = meanOf(loss, 0, 3);
+    const double last = meanOf(loss, loss.size() - 3, loss.size());
+    const std::string msg = "loss " + std::to_string(first) + " -> " + std::to_string(last) + ", HR "
+        + std::to_string(hrBefore) + " -> " + std::to_string(hrAfter) + ", non-exist after "
+        + std::to_string(after.mean("non_exist"));
+    qInfo("%s", msg.c_str());
+    QVERIFY2(last < 0.6 * first, msg.c_str());
+    QVERIFY2(hrAfter > hrBefore + 0.05, msg.c_str());
+    QVERIFY(after.mean("non_exist") < before.mean("non_exist") || before.tasks.empty()
+            || before.tasks.front().samples == 0);
+    for (size_t i = 0; i < obs.steps.size(); ++i) {
+        QVERIFY(obs.metric(i, "tokens_per_s") > 0);
+        QVERIFY(std::isfinite(obs.metric(i, "grad_norm")));
+    }
+}
+
+void TstTrain::sftResumeReproducesUninterruptedRun()
+{
+    RECALIGN_FAST_ONLY();
+    const Dataset data = generateSynthetic(smallSynthetic());
+    MostPopTeacher teacher(data);
+    TitleLookup lookup(data);
+    auto cfgFor = [](const QTemporaryDir& dir) {
+        auto c = smallSftConfig();
+        c.max_steps = 6;
+        c.epochs = 1;
+        c.batch = 4;
+        c.grad_accum = 2;
+        c.lora.dropout = 0.1;  // dropout draws from torch's RNG, which the checkpoint restores
+        c.output_dir = dir.path().toStdString();
+        return c;
+    };
+    QTemporaryDir dirA, dirB;
+    RecordingObserver straight;
+    {
+        torch::manual_seed(21);
+        auto lm = loadStories();
+        SftTrainer t(*lm.model, lm.tokenizer, data, &teacher, lookup, cfgFor(dirA), straight);
+        t.run();
+    }
+    {
+        torch::manual_seed(21);
+        auto lm = loadStories();
+        auto c = cfgFor(dirB);
+        c.checkpoint_every = 2;
+        c.checkpoint_on_cancel = false;
+        RecordingObserver obs;
+        obs.stopAfterSteps = 3;
+        SftTrainer t(*lm.model, lm.tokenizer, data, &teacher, lookup, c, obs);
+        try {
+            t.run();
+            QFAIL("expected Cancelled");
+        } catch (const CoreException& e) {
+            QCOMPARE(int(e.error().code), int(ErrorCode::Cancelled));
+        }
+    }
+    RecordingObserver resumed;
+    {
+        torch::manual_seed(999);  // the checkpoint's RNG state must win
+        auto lm = loadStories();
+        SftTrainer t(*lm.model, lm.tokenizer, data, &teacher, lookup, cfgFor(dirB), resumed);
+        QCOMPARE(t.run().steps, 6L);
+    }
+    QCOMPARE(straight.steps.size(), size_t(6));
+    QCOMPARE(resumed.steps.size(), size_t(4));
+    for (size_t i = 0; i < 4; ++i) {
+        const auto& a = straight.steps[i + 2];
+        const auto& b = resumed.steps[i];
+        QCOMPARE(b.step, a.step);
+        for (const char* key : {"loss", "grad_norm", "learning_rate"}) {
+            const double x = straight.metric(i + 2, key), y = resumed.metric(i, key);
+            if (x != y)
+                QFAIL((std::string(key) + " at step " + std::to_string(a.step) + ": " + std::to_string(x) + " vs "
+                       + std::to_string(y))
+                          .c_str());
+        }
+    }
+}
+
+void TstTrain::sftNanStopsWithDivergedAndKeepsCheckpoint()
+{
+    RECALIGN_FAST_ONLY();
+    const Dataset data = generateSynthetic(smallSynthetic());
+    MostPopTeacher teacher(data);
+    TitleLookup lookup(data);
+    auto lm = loadStories();
+    QTemporaryDir dir;
+    auto c = smallSftConfig();
+    c.epochs = 1;
+    c.max_steps = 8;
+    c.checkpoint_every = 2;
+    c.output_dir = dir.path().toStdString();
+    HookObserver obs;
+    // After step 3 a weight of the adapter turns NaN: step 4's loss is NaN.
+    obs.hook = [&](const StepRecord& r) {
+        if (r.step == 3) {
+            torch::NoGradGuard noGrad;
+            lm.model->adapterParameters("sft").front().fill_(std::nanf(""));
+        }
+    };
+    SftTrainer t(*lm.model, lm.tokenizer, data, &teacher, lookup, c, obs);
+    try {
+        t.run();
+        QFAIL("expected Diverged");
+    } catch (const CoreException& e) {
+        QCOMPARE(int(e.error().code), int(ErrorCode::Diverged));
+        const std::string msg = e.what();
+        QVERIFY2(msg.find("step 4") != std::string::npos, e.what());
+        QVERIFY2(msg.find(t.checkpointPath()) != std::string::npos, e.what());
+    }
+    StateReader r(t.checkpointPath());
+    QCOMPARE(r.getInt("sft/step"), int64_t(2));
+    for (const auto& [name, tensor] : r.getNamedTensors("params"))
+        QVERIFY(torch::isfinite(tensor).all().item<bool>());
+}
+
+QTEST_GUILESS_MAIN(TstTrain)
+#include "tst_train.moc"
