@@ -154,7 +154,9 @@ VariantEvalResult runSuite(const std::string& variant, const Dataset& data, cons
     ropt.item_level = options.reward_item_level;
 
     VariantEvalResult result;
-    MetricsAccumulator acc;
+    // Empty outputs count as failed lists (zeros); the released code skipped them, which flatters a
+    // model that often says nothing. Their number is stored as "empty_outputs" either way.
+    MetricsAccumulator acc(/*countEmpty=*/true);
     std::map<std::string, long> kept;
     const double wall = now();
     for (size_t i = 0; i < samples.size(); ++i) {
