@@ -1,5 +1,6 @@
 // ComparePage implementation.
 #include "app/studio/compare_page.h"
+#include "app/studio/themed_icons.h"
 
 #include "widgets/ablation_table.h"
 #include "widgets/icons.h"
@@ -12,6 +13,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMessageBox>
+#include <QScrollArea>
 #include <QTabWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -46,7 +48,7 @@ ComparePage::ComparePage(QWidget* parent) : QWidget(parent)
     f.setBold(true);
     m_caption->setFont(f);
     m_exportAll = new QToolButton(this);
-    m_exportAll->setIcon(widgets::icon(QStringLiteral("export")));
+    withIcon(m_exportAll, QStringLiteral("export"));
     m_exportAll->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     head->addWidget(m_caption, 1);
     head->addWidget(m_exportAll);
@@ -59,9 +61,14 @@ ComparePage::ComparePage(QWidget* parent) : QWidget(parent)
     m_tabs = new QTabWidget(this);
     m_tabs->setDocumentMode(true);
     for (size_t i = 0; i < core::allTableKinds().size(); ++i) {
-        auto* t = new widgets::AblationTable(m_tabs);
+        // A table's tool row can be wider than the window: it scrolls instead of widening it.
+        auto* scroll = new QScrollArea(m_tabs);
+        scroll->setWidgetResizable(true);
+        scroll->setFrameShape(QFrame::NoFrame);
+        auto* t = new widgets::AblationTable(scroll);
+        scroll->setWidget(t);
         m_tables.push_back(t);
-        m_tabs->addTab(t, QString());
+        m_tabs->addTab(scroll, QString());
     }
     layout->addWidget(m_tabs, 1);
     connect(m_exportAll, &QToolButton::clicked, this, &ComparePage::saveAllWithDialog);
@@ -92,6 +99,7 @@ void ComparePage::changeEvent(QEvent* event)
 
 void ComparePage::setTables(const std::vector<core::Table>& tables, const QString& caption)
 {
+    const bool wasEmpty = rowCount() == 0;
     m_data = tables;
     m_captionText = caption;
     m_caption->setText(caption.isEmpty() ? tr("Compare") : caption);
@@ -102,9 +110,12 @@ void ComparePage::setTables(const std::vector<core::Table>& tables, const QStrin
             if (candidate.id == core::tableKindName(kinds[i]))
                 t = candidate;
         m_tables[i]->setTable(t);
-        m_tabs->setTabEnabled(static_cast<int>(i), !t.rows.empty());
     }
     const bool any = rowCount() > 0;
+    for (size_t i = 0; i < m_tables.size(); ++i)  // tabs without rows are greyed out
+        m_tabs->setTabEnabled(static_cast<int>(i), !any || !m_tables[i]->table().rows.empty());
+    if (any && wasEmpty)
+        m_tabs->setCurrentIndex(0);
     m_empty->setVisible(!any);
     m_tabs->setVisible(any);
     m_exportAll->setEnabled(any);

@@ -1,5 +1,6 @@
 // ConfigurePage implementation.
 #include "app/studio/configure_page.h"
+#include "app/studio/themed_icons.h"
 
 #include "app/studio/app_settings.h"
 #include "app/studio/experiment_document.h"
@@ -22,7 +23,6 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
-#include <QSplitter>
 #include <QTabWidget>
 #include <QTextBlock>
 #include <QTimer>
@@ -39,7 +39,7 @@ constexpr int kLineRole = Qt::UserRole + 2;
 QToolButton* toolButton(QWidget* parent, const char* iconName)
 {
     auto* b = new QToolButton(parent);
-    b->setIcon(widgets::icon(QString::fromLatin1(iconName)));
+    withIcon(b, QString::fromLatin1(iconName));
     b->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     b->setAutoRaise(true);
     return b;
@@ -70,7 +70,8 @@ ConfigurePage::ConfigurePage(QWidget* parent) : QWidget(parent), m_doc(new Exper
     m_save = toolButton(this, "save");
     m_saveAs = toolButton(this, "save");
     m_validate = toolButton(this, "info");
-    m_run = new QPushButton(widgets::icon(QStringLiteral("run")), QString(), this);
+    m_run = new QPushButton(this);
+    withIcon(m_run, QStringLiteral("run"));
     m_run->setDefault(true);
     m_run->setMinimumWidth(110);
     bar->addWidget(m_title, 1);
@@ -96,8 +97,7 @@ ConfigurePage::ConfigurePage(QWidget* parent) : QWidget(parent), m_doc(new Exper
     variants->addStretch(1);
     layout->addLayout(variants);
 
-    auto* split = new QSplitter(Qt::Vertical, this);
-    m_tabs = new QTabWidget(split);
+    m_tabs = new QTabWidget(this);
     m_tabs->setDocumentMode(true);
     m_form = new widgets::ConfigForm(m_tabs);
     m_form->setSchema(core::experimentSchema());
@@ -107,23 +107,19 @@ ConfigurePage::ConfigurePage(QWidget* parent) : QWidget(parent), m_doc(new Exper
     m_yaml->setFont(mono);
     m_yaml->setLineWrapMode(QPlainTextEdit::NoWrap);
     m_yaml->setTabChangesFocus(false);
-    m_tabs->addTab(m_form, widgets::icon(QStringLiteral("configure")), QString());
-    m_tabs->addTab(m_yaml, widgets::icon(QStringLiteral("table")), QString());
-    auto* issuesBox = new QWidget(split);
-    auto* issuesLayout = new QVBoxLayout(issuesBox);
-    issuesLayout->setContentsMargins(0, 4, 0, 0);
-    issuesLayout->setSpacing(4);
-    m_issuesTitle = new QLabel(issuesBox);
-    m_issues = new QListWidget(issuesBox);
+    m_tabs->addTab(m_form, QString());
+    m_tabs->addTab(m_yaml, QString());
+    setThemedTabIcon(m_tabs, 0, QStringLiteral("configure"));
+    setThemedTabIcon(m_tabs, 1, QStringLiteral("table"));
+    layout->addWidget(m_tabs, 1);
+    // Problems: a line when there are none, a short list otherwise.
+    m_issuesTitle = new QLabel(this);
+    m_issuesTitle->setContentsMargins(2, 0, 0, 0);
+    m_issues = new QListWidget(this);
     m_issues->setAlternatingRowColors(true);
-    issuesLayout->addWidget(m_issuesTitle);
-    issuesLayout->addWidget(m_issues);
-    split->addWidget(m_tabs);
-    split->addWidget(issuesBox);
-    split->setStretchFactor(0, 5);
-    split->setStretchFactor(1, 1);
-    split->setSizes({640, 110});
-    layout->addWidget(split, 1);
+    m_issues->setMaximumHeight(130);
+    layout->addWidget(m_issuesTitle);
+    layout->addWidget(m_issues);
 
     m_yamlTimer = new QTimer(this);
     m_yamlTimer->setSingleShot(true);
@@ -322,6 +318,7 @@ void ConfigurePage::showIssues(bool forRun)
         add(e, true);
     for (const auto& w : warnings)
         add(w, false);
+    m_issues->setVisible(!errors.empty() || !warnings.empty());
     if (errors.empty() && warnings.empty())
         m_issuesTitle->setText(tr("No problems found"));
     else

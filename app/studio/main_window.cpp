@@ -1,5 +1,6 @@
 // MainWindow: composition of the application's window (see main_window.h).
 #include "app/studio/main_window.h"
+#include "app/studio/themed_icons.h"
 
 #include "app/studio/app_settings.h"
 #include "app/studio/compare_page.h"
@@ -35,6 +36,15 @@
 #include <QToolBar>
 
 namespace recalign::studio {
+
+namespace main_window_detail {
+// Icons of the tabs, in Tab order.
+QStringList tabIcons()
+{
+    return {QStringLiteral("configure"), QStringLiteral("chart"), QStringLiteral("compare"),
+            QStringLiteral("inspect"), QStringLiteral("probe")};
+}
+}  // namespace main_window_detail
 
 MainWindow::MainWindow(const QString& workspace, QWidget* parent) : QMainWindow(parent)
 {
@@ -78,11 +88,13 @@ void MainWindow::createPages()
     m_compare = new ComparePage(m_tabs);
     m_inspect = new InspectPage(m_tabs);
     m_probePage = new ProbePage(m_tabs);
-    m_tabs->addTab(m_configure, widgets::icon(QStringLiteral("configure")), QString());
-    m_tabs->addTab(m_monitorPage, widgets::icon(QStringLiteral("chart")), QString());
-    m_tabs->addTab(m_compare, widgets::icon(QStringLiteral("compare")), QString());
-    m_tabs->addTab(m_inspect, widgets::icon(QStringLiteral("inspect")), QString());
-    m_tabs->addTab(m_probePage, widgets::icon(QStringLiteral("probe")), QString());
+    const QStringList icons = main_window_detail::tabIcons();
+    for (QWidget* page : {static_cast<QWidget*>(m_configure), static_cast<QWidget*>(m_monitorPage),
+                          static_cast<QWidget*>(m_compare), static_cast<QWidget*>(m_inspect),
+                          static_cast<QWidget*>(m_probePage)})
+        m_tabs->addTab(page, QString());
+    for (int i = 0; i < icons.size(); ++i)
+        setThemedTabIcon(m_tabs, i, icons[i]);
     setCentralWidget(m_tabs);
 
     // The project's experiments/ folder: next to the working directory or the source tree.
@@ -99,7 +111,9 @@ void MainWindow::createPages()
 void MainWindow::createActions()
 {
     auto make = [this](const char* iconName, const QKeySequence& key) {
-        auto* a = new QAction(widgets::icon(QString::fromLatin1(iconName)), QString(), this);
+        auto* a = new QAction(this);
+        if (*iconName)
+            withIcon(a, QString::fromLatin1(iconName));
         if (!key.isEmpty())
             a->setShortcut(key);
         return a;
@@ -118,7 +132,7 @@ void MainWindow::createActions()
     m_refreshAction = make("refresh", QKeySequence::Refresh);
     m_aboutAction = make("recalign", QKeySequence());
     for (int i = 0; i < m_tabs->count(); ++i) {
-        auto* a = new QAction(m_tabs->tabIcon(i), QString(), this);
+        auto* a = withIcon(new QAction(this), main_window_detail::tabIcons().value(i));
         a->setShortcut(QKeySequence(Qt::CTRL | (Qt::Key_1 + i)));
         connect(a, &QAction::triggered, this, [this, i] { m_tabs->setCurrentIndex(i); });
         m_tabActions << a;
@@ -335,6 +349,8 @@ void MainWindow::changeEvent(QEvent* event)
     QMainWindow::changeEvent(event);
     if (event->type() == QEvent::LanguageChange)
         retranslate();
+    else if (event->type() == QEvent::PaletteChange || event->type() == QEvent::ApplicationPaletteChange)
+        refreshThemedIcons(this);  // icons are rendered in the palette's text colour
 }
 
 bool MainWindow::openWorkspace(const QString& folder)

@@ -93,7 +93,7 @@ void MonitorController::appendLive(const QVector<MetricPoint>& points)
     };
     std::map<std::pair<QString, QString>, Batch> batches;  // (stage, metric)
     for (const MetricPoint& p : points) {
-        if (!m_keys.contains(p.name))
+        if (!m_keys.contains(p.name) || p.stage == QLatin1String("teacher_eval"))
             continue;
         Batch& b = batches[{p.stage, p.name}];
         b.steps.push_back(static_cast<double>(p.step));
@@ -174,7 +174,7 @@ bool MonitorController::loadRun(core::RunStore& store, qint64 runId)
     const QString display = runDisplayName(info.value());
     for (const core::SeriesInfo& s : names.value()) {
         const QString metric = QString::fromStdString(s.name);
-        if (!m_keys.contains(metric))
+        if (!m_keys.contains(metric) || s.stage == "teacher_eval")  // one final point: Compare's
             continue;
         auto series = store.metricSeries(runId, s.stage, s.name);
         if (!series)

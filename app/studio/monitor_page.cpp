@@ -1,5 +1,6 @@
 // MonitorPage implementation.
 #include "app/studio/monitor_page.h"
+#include "app/studio/themed_icons.h"
 
 #include "widgets/icons.h"
 #include "widgets/metric_dashboard.h"
@@ -31,7 +32,7 @@ MonitorPage::MonitorPage(QWidget* parent) : QWidget(parent)
     f.setBold(true);
     m_caption->setFont(f);
     m_clear = new QToolButton(this);
-    m_clear->setIcon(widgets::icon(QStringLiteral("remove")));
+    withIcon(m_clear, QStringLiteral("remove"));
     m_clear->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     head->addWidget(m_caption, 1);
     head->addWidget(m_clear);
@@ -48,7 +49,7 @@ MonitorPage::MonitorPage(QWidget* parent) : QWidget(parent)
     m_logTitle = new QLabel(logBox);
     m_clearLog = new QToolButton(logBox);
     m_clearLog->setAutoRaise(true);
-    m_clearLog->setIcon(widgets::icon(QStringLiteral("remove")));
+    withIcon(m_clearLog, QStringLiteral("remove"));
     logHead->addWidget(m_logTitle, 1);
     logHead->addWidget(m_clearLog);
     logLayout->addLayout(logHead);

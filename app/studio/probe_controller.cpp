@@ -1,6 +1,8 @@
 // ProbeController implementation.
 #include "app/studio/probe_controller.h"
 
+#include "app/studio/training_session.h"
+
 #include <QThread>
 
 namespace recalign::studio {
@@ -25,6 +27,7 @@ ProbeController::ProbeController(QObject* parent) : QObject(parent)
     m_thread->setObjectName(QStringLiteral("probe"));
     m_worker = new ProbeWorker;
     m_worker->moveToThread(m_thread);
+    connect(m_thread, &QThread::started, m_worker, [] { lowerWorkerThreadPriority(); });
     connect(m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     connect(m_worker, &ProbeWorker::resultReady, this, &ProbeController::resultReady);
     connect(m_worker, &ProbeWorker::finished, this, [this] {

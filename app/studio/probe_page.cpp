@@ -1,5 +1,6 @@
 // ProbePage implementation.
 #include "app/studio/probe_page.h"
+#include "app/studio/themed_icons.h"
 
 #include "app/studio/probe_result_view.h"
 #include "widgets/icons.h"
@@ -126,7 +127,8 @@ ProbePage::ProbePage(QWidget* parent) : QWidget(parent)
     m_decodeForm->addRow(QStringLiteral("-"), m_seed);
     left->addWidget(m_decodeBox);
 
-    m_generate = new QPushButton(widgets::icon(QStringLiteral("run")), QString(), formHost);
+    m_generate = new QPushButton(formHost);
+    withIcon(m_generate, QStringLiteral("run"));
     m_generate->setDefault(true);
     m_generate->setMinimumHeight(32);
     m_status = new QLabel(formHost);
@@ -134,6 +136,14 @@ ProbePage::ProbePage(QWidget* parent) : QWidget(parent)
     left->addWidget(m_generate);
     left->addWidget(m_status);
     left->addStretch(1);
+    // Long run names and titles must not widen the form: combos elide, the form never scrolls
+    // sideways.
+    for (QComboBox* combo : formHost->findChildren<QComboBox*>()) {
+        combo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        combo->setMinimumContentsLength(10);
+    }
+    formScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    formScroll->setMinimumWidth(280);
 
     // Right: the answers, side by side.
     auto* results = new QWidget(split);
@@ -148,7 +158,7 @@ ProbePage::ProbePage(QWidget* parent) : QWidget(parent)
     split->addWidget(results);
     split->setStretchFactor(0, 0);
     split->setStretchFactor(1, 1);
-    split->setSizes({360, 900});
+    split->setSizes({310, 1000});
 
     connect(m_runA, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { onRunChanged(0); });
     connect(m_runB, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { onRunChanged(1); });
@@ -237,7 +247,7 @@ void ProbePage::updateEnabled()
     m_variantB->setEnabled(compare);
     m_viewB->setVisible(compare);
     m_user->setEnabled(m_fromUser->isChecked());
-    m_history->setEnabled(m_fromHistory->isChecked());
+    m_history->setVisible(m_fromHistory->isChecked());
     const QString task = m_task->currentData().toString();
     m_category->setEnabled(task != QLatin1String("i0") && task != QLatin1String("free"));
     m_proportion->setEnabled(task.startsWith(QLatin1String("i2")));

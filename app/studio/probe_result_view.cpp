@@ -66,7 +66,6 @@ ProbeResultView::ProbeResultView(QWidget* parent) : QWidget(parent)
     m_items = new widgets::SampleItemsModel(this);
     m_itemsView = new QTableView(this);
     m_itemsView->setModel(m_items);
-    m_itemsView->verticalHeader()->hide();
     m_itemsView->setShowGrid(false);
     m_itemsView->setAlternatingRowColors(true);
     m_itemsView->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -75,19 +74,27 @@ ProbeResultView::ProbeResultView(QWidget* parent) : QWidget(parent)
     m_itemsView->setItemDelegateForColumn(widgets::SampleItemsModel::Category, new widgets::PillDelegate(m_itemsView));
     m_rewardDelegate = new widgets::ValueBarDelegate(m_itemsView);
     m_itemsView->setItemDelegateForColumn(widgets::SampleItemsModel::Reward, m_rewardDelegate);
-    m_itemsView->horizontalHeader()->setSectionResizeMode(widgets::SampleItemsModel::Title, QHeaderView::Stretch);
+    QHeaderView* header = m_itemsView->horizontalHeader();
+    for (int c = 0; c < widgets::SampleItemsModel::ColumnCount; ++c)
+        header->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+    header->setSectionResizeMode(widgets::SampleItemsModel::Title, QHeaderView::Interactive);
+    header->setMinimumSectionSize(24);
+    m_itemsView->viewport()->installEventFilter(this);
+    m_itemsView->verticalHeader()->hide();
     m_itemsView->verticalHeader()->setDefaultSectionSize(m_itemsView->fontMetrics().height() + 10);
     layout->addWidget(m_itemsView, 3);
 
     m_stripTitle = sectionTitle(this);
     layout->addWidget(m_stripTitle);
-    auto* stripScroll = new QScrollArea(this);
-    stripScroll->setWidgetResizable(true);
-    stripScroll->setFrameShape(QFrame::NoFrame);
-    m_strip = new widgets::TokenHeatStrip(stripScroll);
-    stripScroll->setWidget(m_strip);
-    stripScroll->setMinimumHeight(90);
-    layout->addWidget(stripScroll, 2);
+    m_stripScroll = new QScrollArea(this);
+    m_stripScroll->setWidgetResizable(true);
+    m_stripScroll->setFrameShape(QFrame::NoFrame);
+    m_stripScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_strip = new widgets::TokenHeatStrip(m_stripScroll);
+    m_stripScroll->setWidget(m_strip);
+    m_stripScroll->setMinimumHeight(80);
+    m_stripScroll->viewport()->installEventFilter(this);
+    layout->addWidget(m_stripScroll, 2);
 
     m_tabs = new QTabWidget(this);
     m_tabs->setDocumentMode(true);
@@ -128,6 +135,34 @@ void ProbeResultView::changeEvent(QEvent* event)
 
 void ProbeResultView::setHeading(const QString& heading) { m_heading->setText(heading); }
 
+bool ProbeResultView::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == m_stripScroll->viewport() && event->type() == QEvent::Resize)
+        fitStrip();
+    else if (watched == m_itemsView->viewport() && event->type() == QEvent::Resize)
+        fitColumns();
+    return QWidget::eventFilter(watched, event);
+}
+
+void ProbeResultView::fitColumns()
+{
+    // Titles take the room the badge columns leave, but never less than a readable width
+    // (the table then scrolls sideways).
+    int others = 0;
+    for (int c = 0; c < widgets::SampleItemsModel::ColumnCount; ++c)
+        if (c != widgets::SampleItemsModel::Title && !m_itemsView->isColumnHidden(c))
+            others += m_itemsView->horizontalHeader()->sectionSize(c);
+    const int room = m_itemsView->viewport()->width() - others;
+    m_itemsView->setColumnWidth(widgets::SampleItemsModel::Title, std::max(room, 170));
+}
+
+void ProbeResultView::fitStrip()
+{
+    // The strip wraps its tokens to the width; its height follows, and the area scrolls.
+    const int width = m_stripScroll->viewport()->width();
+    m_strip->setFixedHeight(std::max(m_strip->minimumSizeHint().height(), m_strip->heightForWidth(width)));
+}
+
 void ProbeResultView::clear()
 {
     m_summary->setText(tr("Press Generate to run the prompt through this checkpoint."));
@@ -156,6 +191,7 @@ void ProbeResultView::showResult(const core::ProbeRequest& request, const core::
     }
     const widgets::SampleView view = sampleViewFromProbe(request, result);
     m_items->setSample(view);
+    fitColumns();
     double maxAbs = 1e-9;
     for (const auto& item : view.items)
         if (std::isfinite(item.reward))
@@ -165,19 +201,34 @@ void ProbeResultView::showResult(const core::ProbeRequest& request, const core::
     std::vector<widgets::TokenLogProb> tokens;
     for (size_t i = 0; i < result.tokens.size(); ++i)
         tokens.push_back({result.tokens[i], i < result.logprobs.size() ? result.logprobs[i] : 0.0});
+    const bool hasTokens = !tokens.empty();  // recommenders (SASRec, MostPop) have none
+    m_stripTitle->setVisible(hasTokens);
+    m_stripScroll->setVisible(hasTokens);
     m_strip->setTokens(std::move(tokens));
+    fitStrip();
 
-    double bmax = 1e-9;
+    // The list-reward terms, then the total (bold), as in Inspect.
+    std::vector<std::pair<QString, double>> rows;
     for (const auto& [name, value] : view.breakdown)
-        bmax = std::max(bmax, std::abs(value));
+        rows.emplace_back(QString::fromStdString(name), value);
+    rows.emplace_back(tr("R_list (total)"), result.list_reward);
+    double bmax = 1e-9;
+    for (const auto& row : rows)
+        bmax = std::max(bmax, std::abs(row.second));
     m_breakdownDelegate->setMaxAbs(bmax);
-    m_breakdown->setRowCount(static_cast<int>(view.breakdown.size()));
-    for (size_t r = 0; r < view.breakdown.size(); ++r) {
-        const auto& [name, value] = view.breakdown[r];
-        m_breakdown->setItem(static_cast<int>(r), 0, new QTableWidgetItem(QString::fromStdString(name)));
-        auto* v = new QTableWidgetItem(QString::number(value, 'g', 5));
-        v->setData(widgets::BarValueRole, value);
+    m_breakdown->setRowCount(static_cast<int>(rows.size()));
+    for (size_t r = 0; r < rows.size(); ++r) {
+        auto* n = new QTableWidgetItem(rows[r].first);
+        auto* v = new QTableWidgetItem(QString::number(rows[r].second, 'f', 3));
+        v->setData(widgets::BarValueRole, rows[r].second);
         v->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        if (r + 1 == rows.size()) {
+            QFont f = n->font();
+            f.setBold(true);
+            n->setFont(f);
+            v->setFont(f);
+        }
+        m_breakdown->setItem(static_cast<int>(r), 0, n);
         m_breakdown->setItem(static_cast<int>(r), 1, v);
     }
 

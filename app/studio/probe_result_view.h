@@ -9,6 +9,7 @@
 
 class QLabel;
 class QPlainTextEdit;
+class QScrollArea;
 class QTabWidget;
 class QTableView;
 class QTableWidget;
@@ -38,9 +39,12 @@ public:
 
 protected:
     void changeEvent(QEvent* event) override;
+    bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
     void retranslate();
+    void fitStrip();
+    void fitColumns();
 
     QLabel* m_heading = nullptr;
     QLabel* m_summary = nullptr;
@@ -49,6 +53,7 @@ private:
     widgets::SampleItemsModel* m_items = nullptr;
     widgets::ValueBarDelegate* m_rewardDelegate = nullptr;
     QLabel* m_stripTitle = nullptr;
+    QScrollArea* m_stripScroll = nullptr;
     widgets::TokenHeatStrip* m_strip = nullptr;
     QTabWidget* m_tabs = nullptr;
     QTableWidget* m_breakdown = nullptr;

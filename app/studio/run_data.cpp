@@ -63,17 +63,24 @@ double num(const QJsonObject& o, const char* key, double fallback = std::numeric
     return v.isDouble() ? v.toDouble() : fallback;
 }
 
-// The list-reward terms worth showing, in a fixed order (core/rules rewardToJson keys).
+// The terms of the list reward (core/rules rewardToJson keys) in the papers' notation; the
+// views add the total (list_reward) themselves.
 std::vector<std::pair<std::string, double>> breakdownFromReward(const QJsonObject& reward)
 {
-    static const char* const kKeys[] = {"list_reward", "item_reward_sum", "sum_scores_star", "sum_rank_corr",
-                                        "score_ctl_list", "l_task", "normaliser", "legal", "count_in",
-                                        "count_out", "category_count", "k_times_m"};
+    static const std::pair<const char*, const char*> kTerms[] = {
+        {"sum_scores_star", "\u03a3 Scores*"},          // paper: discounted teacher scores
+        {"sum_rank_corr", "\u03a3 rank_corr"},          // recai
+        {"normaliser", "B(k)"},                        // recai normaliser (1 for the paper's)
+        {"score_ctl_list", "Score^ctl_list"},          // paper: control term of the list
+        {"l_task", "L_task"},                          // recai
+        {"item_reward_sum", "\u03a3 R_item"},
+    };
     std::vector<std::pair<std::string, double>> out;
-    for (const char* key : kKeys) {
+    for (const auto& [key, label] : kTerms) {
         const QJsonValue v = reward.value(QLatin1String(key));
-        if (v.isDouble())
-            out.emplace_back(key, v.toDouble());
+        if (!v.isDouble() || (std::string(key) == "normaliser" && v.toDouble() == 1.0))
+            continue;
+        out.emplace_back(QString::fromUtf8(label).toStdString(), v.toDouble());
     }
     return out;
 }
@@ -185,8 +192,6 @@ widgets::SampleView sampleViewFromProbe(const core::ProbeRequest& request, const
         v.items.push_back(std::move(item));
     }
     v.list_reward = result.list_reward;
-    if (!result.breakdown.empty())
-        v.breakdown = result.breakdown;
     return v;
 }
 

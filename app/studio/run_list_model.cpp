@@ -222,6 +222,9 @@ QVariant RunListModel::runData(const core::RunInfo& r, int column, int role) con
                           .arg(r.seed)
                           .arg(QString::fromStdString(r.env.device.empty() ? std::string("?") : r.env.device),
                                QString::fromStdString(r.config_hash.substr(0, 12)));
+        if (r.started_at > 0)
+            tip += tr("\nStarted %1").arg(QDateTime::fromSecsSinceEpoch(static_cast<qint64>(r.started_at))
+                                               .toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")));
         if (!r.env.git_commit.empty())
             tip += tr("\nCommit %1%2").arg(QString::fromStdString(r.env.git_commit),
                                            r.env.git_dirty ? tr(" (uncommitted changes)") : QString());

@@ -1,5 +1,6 @@
 // RunsDock implementation.
 #include "app/studio/runs_dock.h"
+#include "app/studio/themed_icons.h"
 
 #include "app/studio/run_list_model.h"
 #include "app/studio/studio_controller.h"
@@ -31,7 +32,7 @@ RunsDock::RunsDock(StudioController* controller, QWidget* parent) : QDockWidget(
     layout->setSpacing(6);
     m_filter = new QLineEdit(host);
     m_filter->setClearButtonEnabled(true);
-    m_filter->addAction(widgets::icon(QStringLiteral("filter")), QLineEdit::LeadingPosition);
+    withIcon(m_filter->addAction(QIcon(), QLineEdit::LeadingPosition), QStringLiteral("filter"));
     layout->addWidget(m_filter);
 
     m_proxy = new RunFilterProxy(this);
@@ -48,20 +49,22 @@ RunsDock::RunsDock(StudioController* controller, QWidget* parent) : QDockWidget(
     m_view->header()->setSectionResizeMode(RunListModel::Name, QHeaderView::Stretch);
     for (int c = RunListModel::Status; c < RunListModel::ColumnCount; ++c)
         m_view->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
+    m_view->setColumnHidden(RunListModel::Started, true);  // in the tooltip; the header menu shows it
     m_view->setColumnHidden(RunListModel::Seed, true);
     layout->addWidget(m_view, 1);
     m_count = new QLabel(host);
     layout->addWidget(m_count);
     setWidget(host);
+    setMinimumWidth(280);
 
-    m_open = new QAction(widgets::icon(QStringLiteral("chart")), QString(), this);
-    m_resume = new QAction(widgets::icon(QStringLiteral("resume")), QString(), this);
-    m_cancel = new QAction(widgets::icon(QStringLiteral("stop")), QString(), this);
-    m_delete = new QAction(widgets::icon(QStringLiteral("delete")), QString(), this);
+    m_open = withIcon(new QAction(this), QStringLiteral("chart"));
+    m_resume = withIcon(new QAction(this), QStringLiteral("resume"));
+    m_cancel = withIcon(new QAction(this), QStringLiteral("stop"));
+    m_delete = withIcon(new QAction(this), QStringLiteral("delete"));
     m_delete->setShortcut(QKeySequence::Delete);
     m_delete->setShortcutContext(Qt::WidgetWithChildrenShortcut);
     m_view->addAction(m_delete);
-    m_reveal = new QAction(widgets::icon(QStringLiteral("reveal")), QString(), this);
+    m_reveal = withIcon(new QAction(this), QStringLiteral("reveal"));
 
     connect(m_filter, &QLineEdit::textChanged, this, [this](const QString& text) {
         m_proxy->setFilterFixedString(text);

@@ -222,6 +222,8 @@ void StudioController::onJobStarted(int ticket, const QString& label)
 
 void StudioController::onStageBegan(const QString& stage, qlonglong total)
 {
+    if (m_liveRun == 0)
+        refreshRuns();  // the run exists in the store before its first stage: name it now
     m_stage = stage;
     m_step = 0;
     m_total = total;

@@ -1,7 +1,24 @@
 // TrainingSession implementation.
 #include "app/studio/training_session.h"
 
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace recalign::studio {
+
+void lowerWorkerThreadPriority()
+{
+#ifdef __linux__
+    // On Linux the nice value is per thread (setpriority with a thread id).
+    const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+    const int current = getpriority(PRIO_PROCESS, tid);
+    if (current < 10)
+        setpriority(PRIO_PROCESS, tid, 10);
+#endif
+}
 
 TrainingSession::TrainingSession(Job job, QObject* parent) : QObject(parent), m_job(std::move(job)) {}
 
@@ -37,6 +54,7 @@ void TrainingSession::onLog(core::LogLevel level, const std::string& text)
 
 void TrainingSession::run()
 {
+    lowerWorkerThreadPriority();  // the GUI thread keeps its share of the CPU
     core::RunOutcome outcome;
     try {
         outcome = m_job(*this);

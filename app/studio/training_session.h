@@ -15,6 +15,11 @@
 
 namespace recalign::studio {
 
+// Lowers the calling thread's scheduling priority (Linux: nice +10 for this thread and the
+// threads it starts), so a worker that trains or generates never starves the GUI thread.
+// No-op elsewhere. Called at the start of every worker job.
+void lowerWorkerThreadPriority();
+
 class TrainingSession : public QObject, public core::Observer {
     Q_OBJECT
 public:

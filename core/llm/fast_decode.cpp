@@ -357,22 +357,53 @@ SgemmFn sgemm()
     return fn;
 }
 
-void matmul(torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b, bool accumulate)
+// Rows [r0, r1) of row-major out = a · b (+ out when accumulating).
+void matmulRows(const torch::Tensor& out, const torch::Tensor& a, const torch::Tensor& b, int64_t r0, int64_t r1,
+                bool accumulate)
 {
     const SgemmFn f = sgemm();
-    const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+    const int64_t m = r1 - r0, k = a.size(1), n = b.size(1);
+    if (m <= 0)
+        return;
     if (!f || m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
+        torch::Tensor o = out.narrow(0, r0, m);
         if (accumulate)
-            out.addmm_(a, b);
+            o.addmm_(a.narrow(0, r0, m), b);
         else
-            at::mm_out(out, a, b);
+            at::mm_out(o, a.narrow(0, r0, m), b);
         return;
     }
     // Column-major view: outᵀ (n, m) = bᵀ (n, k) · aᵀ (k, m).
     const int M = static_cast<int>(n), N = static_cast<int>(m), K = static_cast<int>(k);
     const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
-    f("N", "N", &M, &N, &K, &one, b.data_ptr<float>(), &M, a.data_ptr<float>(), &K, &beta, out.data_ptr<float>(), &M);
+    f("N", "N", &M, &N, &K, &one, b.data_ptr<float>(), &M, a.data_ptr<float>() + r0 * k, &K, &beta,
+      out.data_ptr<float>() + r0 * n, &M);
 }
+
+// OpenBLAS's own threads fight the decoder's row threads (and busy-wait on a loaded machine):
+// keep BLAS single-threaded while a decoder lives.
+class BlasSingleThread {
+public:
+    BlasSingleThread()
+    {
+        m_get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+        m_set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+        if (m_get && m_set) {
+            m_previous = m_get();
+            m_set(1);
+        }
+    }
+    ~BlasSingleThread()
+    {
+        if (m_get && m_set && m_previous > 0)
+            m_set(m_previous);
+    }
+
+private:
+    int (*m_get)() = nullptr;
+    void (*m_set)(int) = nullptr;
+    int m_previous = 0;
+};
 
 torch::Tensor transposedContiguous(const torch::Tensor& w) { return w.t().contiguous(); }
 
@@ -407,6 +438,7 @@ CpuDecoder::CpuDecoder(LlamaModelImpl& model, KvCache& cache) : m_c(model.config
 {
     if (!supports(model))
         throw CoreException(ErrorCode::Internal, "CpuDecoder: the model is not float32 on the CPU");
+    m_blasGuard = std::make_shared<BlasSingleThread>();
     const std::string active = model.activeAdapter();
     const int64_t L = m_c.n_layers, B = cache.batch(), D = m_c.dim, H = m_c.n_heads, Hkv = m_c.n_kv_heads,
                   d = m_c.headDim(), Hd = m_c.hidden_dim, V = m_c.vocab_size, cap = cache.capacity();
@@ -437,8 +469,16 @@ CpuDecoder::CpuDecoder(LlamaModelImpl& model, KvCache& cache) : m_c(model.config
     m_ropeCos = c;
     m_ropeSin = s;
     // Keys transposed per head, so scores vectorise over positions.
-    m_keysT = cache.k.transpose(3, 4).contiguous();
-    (void)L;
+    // Only filled slots are ever read, so no zero fill (a large fill wakes the thread pool).
+    m_keysT = torch::empty({L, B, Hkv, d, cap}, cache.k.options());
+    if (cache.length > 0) {
+        const float* src = cache.k.data_ptr<float>();
+        float* dst = m_keysT.data_ptr<float>();
+        for (int64_t head = 0; head < L * B * Hkv; ++head)
+            for (int64_t j = 0; j < cache.length; ++j)
+                for (int64_t e = 0; e < d; ++e)
+                    dst[(head * d + e) * cap + j] = src[(head * cap + j) * d + e];
+    }
     const auto f = torch::TensorOptions().dtype(torch::kFloat);
     m_x = torch::empty({B, D}, f);
     m_h = torch::empty({B, D}, f);
@@ -450,15 +490,34 @@ CpuDecoder::CpuDecoder(LlamaModelImpl& model, KvCache& cache) : m_c(model.config
     m_logits = torch::empty({B, V}, f);
 }
 
-const torch::Tensor& CpuDecoder::step(const std::vector<int32_t>& tokens)
+const torch::Tensor& CpuDecoder::step(const std::vector<int32_t>& tokens, const std::vector<uint8_t>* active)
 {
-    const int64_t B = m_cache.batch(), D = m_c.dim, H = m_c.n_heads, Hkv = m_c.n_kv_heads, d = m_c.headDim(),
-                  G = H / Hkv, Hd = m_c.hidden_dim, V = m_c.vocab_size, cap = m_cache.capacity();
-    const int64_t slot = m_cache.length;
+    const int64_t B = m_cache.batch(), V = m_c.vocab_size;
     if (static_cast<int64_t>(tokens.size()) != B)
         throw CoreException(ErrorCode::Internal, "CpuDecoder: one token per row expected");
-    if (slot >= cap)
+    if (m_cache.length >= m_cache.capacity())
         throw CoreException(ErrorCode::InvalidConfig, "CpuDecoder: the KV cache is full");
+    for (int32_t t : tokens)
+        if (t < 0 || t >= V)
+            throw CoreException(ErrorCode::InvalidConfig, "token id " + std::to_string(t) + " outside the vocabulary");
+    // Rows are independent during decoding: each thread runs whole rows through every layer, so
+    // a step has one fork/join instead of several per layer.
+    const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
+    const int64_t grain = std::max<int64_t>(4, (B + threads - 1) / threads);
+    at::parallel_for(0, B, grain, [&](int64_t r0, int64_t r1) { runRows(tokens, active, r0, r1); });
+    m_cache.length += 1;
+    for (size_t b = 0; b < m_cache.next_pos.size(); ++b)
+        if (!active || (*active)[b])
+            m_cache.next_pos[b] += 1;
+    return m_logits;
+}
+
+void CpuDecoder::runRows(const std::vector<int32_t>& tokens, const std::vector<uint8_t>* active, int64_t r0,
+                         int64_t r1)
+{
+    const int64_t B = m_cache.batch(), D = m_c.dim, H = m_c.n_heads, Hkv = m_c.n_kv_heads, d = m_c.headDim(),
+                  G = H / Hkv, Hd = m_c.hidden_dim, cap = m_cache.capacity();
+    const int64_t slot = m_cache.length;
     const bool interleaved = m_c.rope_layout == RopeLayout::Interleaved;
     const float eps = static_cast<float>(m_c.norm_eps);
     const float scaleDiv = std::sqrt(static_cast<float>(d));
@@ -477,72 +536,66 @@ const torch::Tensor& CpuDecoder::step(const std::vector<int32_t>& tokens)
     float* keysT0 = m_keysT.data_ptr<float>();  // (L, B, Hkv, d, cap)
     float* k0 = m_cache.k.data_ptr<float>();    // (L, B, Hkv, cap, d)
     float* v0 = m_cache.v.data_ptr<float>();
-    for (int64_t b = 0; b < B; ++b) {
-        const int32_t t = tokens[static_cast<size_t>(b)];
-        if (t < 0 || t >= V)
-            throw CoreException(ErrorCode::InvalidConfig, "token id " + std::to_string(t) + " outside the vocabulary");
-        std::memcpy(x + b * D, emb + static_cast<int64_t>(t) * D, static_cast<size_t>(D) * sizeof(float));
-    }
-    const std::vector<int64_t>& rowStart = m_cache.row_start;
-    const std::vector<int64_t>& pos = m_cache.next_pos;
-    // Parallel only when a chunk carries enough work to pay for waking a thread.
-    const int64_t attnGrain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, len * d * G * 4));
-    const int64_t rowGrain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, Hd * 8));
+    for (int64_t b = r0; b < r1; ++b)
+        std::memcpy(x + b * D, emb + static_cast<int64_t>(tokens[static_cast<size_t>(b)]) * D,
+                    static_cast<size_t>(D) * sizeof(float));
     for (size_t l = 0; l < m_layers.size(); ++l) {
         const Layer& ly = m_layers[l];
         const float* an = ly.attn_norm.data_ptr<float>();
-        for (int64_t b = 0; b < B; ++b)
+        for (int64_t b = r0; b < r1; ++b)
             rmsnormRow(h + b * D, x + b * D, an, D, eps);
-        matmul(m_qkv, m_h, ly.wqkv_t, false);
+        matmulRows(m_qkv, m_h, ly.wqkv_t, r0, r1, false);
         const int64_t layerOff = static_cast<int64_t>(l) * B * Hkv;
-        at::parallel_for(0, B * Hkv, attnGrain, [&](int64_t begin, int64_t end) {
-            for (int64_t i = begin; i < end; ++i) {
-                const int64_t b = i / Hkv, kv = i % Hkv;
-                const float* c = cosT + pos[static_cast<size_t>(b)] * half;
-                const float* s = sinT + pos[static_cast<size_t>(b)] * half;
-                float* row = qkv + b * qkvW;
+        for (int64_t b = r0; b < r1; ++b) {
+            if (active && !(*active)[static_cast<size_t>(b)]) {
+                // Padding before the row's first token, or a finished row: no slot, no attention.
+                std::fill(att + b * H * d, att + (b + 1) * H * d, 0.0f);
+                continue;
+            }
+            const int64_t p = m_cache.next_pos[static_cast<size_t>(b)];
+            const float* c = cosT + p * half;
+            const float* s = sinT + p * half;
+            const int64_t start = m_cache.row_start[static_cast<size_t>(b)];
+            float* row = qkv + b * qkvW;
+            for (int64_t kv = 0; kv < Hkv; ++kv) {
                 float* k = row + H * d + kv * d;
                 const float* v = row + (H + Hkv) * d + kv * d;
                 ropeHead(k, c, s, d, interleaved);
                 const int64_t head0 = layerOff + b * Hkv + kv;
                 float* kt = keysT0 + head0 * d * cap;
-                for (int64_t e = 0; e < d; ++e)
-                    kt[e * cap + slot] = k[e];
                 float* kc = k0 + (head0 * cap + slot) * d;
                 float* vals = v0 + head0 * cap * d;
-                for (int64_t e = 0; e < d; ++e) {  // (a loop: memcpy calls cost more for 8 floats)
+                for (int64_t e = 0; e < d; ++e) {  // (loops: memcpy calls cost more for 8 floats)
+                    kt[e * cap + slot] = k[e];
                     kc[e] = k[e];
                     vals[slot * d + e] = v[e];
                 }
-                const int64_t start = rowStart[static_cast<size_t>(b)];
                 for (int64_t g = 0; g < G; ++g) {
                     const int64_t head = kv * G + g;
                     float* q = row + head * d;
+                    if (start >= len) {  // a padding slot before the row's first token
+                        std::fill(att + b * H * d + head * d, att + b * H * d + head * d + d, 0.0f);
+                        continue;
+                    }
                     ropeHead(q, c, s, d, interleaved);
                     attend(att + b * H * d + head * d, q, kt, cap, vals, start, len, scaleDiv,
                            scores + (b * H + head) * cap, d);
                 }
             }
-        });
-        matmul(m_x, m_att, ly.wo_t, true);
+        }
+        matmulRows(m_x, m_att, ly.wo_t, r0, r1, true);
         const float* fn = ly.ffn_norm.data_ptr<float>();
-        for (int64_t b = 0; b < B; ++b)
+        for (int64_t b = r0; b < r1; ++b)
             rmsnormRow(h + b * D, x + b * D, fn, D, eps);
-        matmul(m_ff, m_h, ly.w13_t, false);
-        at::parallel_for(0, B, rowGrain, [&](int64_t begin, int64_t end) {
-            for (int64_t b = begin; b < end; ++b)
-                swigluRow(act + b * Hd, ff + b * 2 * Hd, ff + b * 2 * Hd + Hd, Hd);
-        });
-        matmul(m_x, m_act, ly.w2_t, true);
+        matmulRows(m_ff, m_h, ly.w13_t, r0, r1, false);
+        for (int64_t b = r0; b < r1; ++b)
+            swigluRow(act + b * Hd, ff + b * 2 * Hd, ff + b * 2 * Hd + Hd, Hd);
+        matmulRows(m_x, m_act, ly.w2_t, r0, r1, true);
     }
     const float* fw = m_finalNorm.data_ptr<float>();
-    for (int64_t b = 0; b < B; ++b)
+    for (int64_t b = r0; b < r1; ++b)
         rmsnormRow(h + b * D, x + b * D, fw, D, eps);
-    matmul(m_logits, m_h, m_head_t, false);
-    m_cache.length += 1;
-    for (auto& p : m_cache.next_pos)
-        p += 1;
-    return m_logits;
+    matmulRows(m_logits, m_h, m_head_t, r0, r1, false);
 }
 
 }  // namespace recalign::core::llm

@@ -6,6 +6,7 @@
 
 #include "core/llm/llama_model.h"
 
+#include <memory>
 #include <vector>
 
 namespace recalign::core::llm {
@@ -23,8 +24,10 @@ public:
     CpuDecoder(LlamaModelImpl& model, KvCache& cache);
 
     // Appends one token per row to the cache; returns the next-token logits (B, V), valid until
-    // the next call.
-    const torch::Tensor& step(const std::vector<int32_t>& tokens);
+    // the next call. Rows whose `active` flag is 0 (padding while prefilling left-padded
+    // prompts, finished rows) skip attention, keep their position and leave their slot unwritten
+    // (padding slots lie before row_start and are never attended); their logits are garbage.
+    const torch::Tensor& step(const std::vector<int32_t>& tokens, const std::vector<uint8_t>* active = nullptr);
 
 private:
     struct Layer {
@@ -34,8 +37,11 @@ private:
         torch::Tensor w13_t;                // (D, 2 Hd): gate | up
         torch::Tensor w2_t;                 // (Hd, D)
     };
+    void runRows(const std::vector<int32_t>& tokens, const std::vector<uint8_t>* active, int64_t r0, int64_t r1);
+
     LlamaConfig m_c;
     KvCache& m_cache;
+    std::shared_ptr<void> m_blasGuard;  // BLAS single-threaded while the decoder lives
     std::vector<Layer> m_layers;
     torch::Tensor m_embed, m_finalNorm, m_head_t;  // (V, D), (D), (D, V)
     torch::Tensor m_ropeCos, m_ropeSin;            // (n, d/2)

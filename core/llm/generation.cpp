@@ -215,6 +215,7 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
     std::optional<AdapterScope> scope;
     if (config.adapter)
         scope.emplace(model, *config.adapter);
+    model.checkMergedState();
     c10::InferenceMode inference;
     struct EvalScope {  // dropout off while generating; the previous mode comes back
         LlamaModelImpl& m;
@@ -246,17 +247,36 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
     const auto t0 = Clock::now();
     auto [tokens, mask] = leftPad(prompts);
     const auto device = model.embed_tokens->weight.device();
-    KvCache cache = model.makeCache(B, tokens.size(1) + config.max_new_tokens);
-    ForwardOptions fo;
-    fo.logits_last = 1;
-    torch::Tensor logits = model.forwardCached(tokens.to(device), cache, mask.to(device), fo).logits.select(1, 0);
+    const int64_t P = tokens.size(1);
+    KvCache cache = model.makeCache(B, P + config.max_new_tokens);
+    torch::Tensor logits;
     std::unique_ptr<CpuDecoder> fast;
-    if (config.fast_path && CpuDecoder::supports(model))
+    if (config.fast_path && CpuDecoder::supports(model)) {
+        // Prefill token by token through the fused decoder (llama2.c-style): no per-op overhead
+        // and no thread wake-ups for short prompts.
+        for (int64_t b = 0; b < B; ++b)
+            cache.row_start[static_cast<size_t>(b)] = P - static_cast<int64_t>(prompts[static_cast<size_t>(b)].size());
         fast = std::make_unique<CpuDecoder>(model, cache);
+        std::vector<int32_t> col(static_cast<size_t>(B));
+        std::vector<uint8_t> real(static_cast<size_t>(B));
+        const int64_t* tp = tokens.data_ptr<int64_t>();
+        for (int64_t t = 0; t < P; ++t) {
+            for (int64_t b = 0; b < B; ++b) {
+                col[static_cast<size_t>(b)] = static_cast<int32_t>(tp[b * P + t]);
+                real[static_cast<size_t>(b)] = t >= cache.row_start[static_cast<size_t>(b)];
+            }
+            logits = fast->step(col, &real);
+        }
+    } else {
+        ForwardOptions prefill;
+        prefill.logits_last = 1;
+        logits = model.forwardCached(tokens.to(device), cache, mask.to(device), prefill).logits.select(1, 0);
+    }
     const auto t1 = Clock::now();
 
     std::vector<float> z(static_cast<size_t>(V));
     std::vector<int32_t> allowed, next(static_cast<size_t>(B));
+    std::vector<uint8_t> live(static_cast<size_t>(B), 1);
     for (int step = 0; step < config.max_new_tokens; ++step) {
         const torch::Tensor host = logits.to(torch::kCPU).to(torch::kFloat).contiguous();
         const float* lp = host.data_ptr<float>();
@@ -303,11 +323,14 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
         if (!anyActive || step + 1 == config.max_new_tokens)
             break;
         if (fast) {
-            logits = fast->step(next);
+            for (int64_t b = 0; b < B; ++b)
+                live[static_cast<size_t>(b)] = !rows[static_cast<size_t>(b)].finished;
+            logits = fast->step(next, &live);
         } else {
             const torch::Tensor in = torch::tensor(std::vector<int64_t>(next.begin(), next.end()), torch::kLong)
                                          .view({B, 1})
                                          .to(device);
+            ForwardOptions fo;
             logits = model.forwardCached(in, cache, {}, fo).logits.select(1, 0);
         }
     }

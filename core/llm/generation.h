@@ -30,7 +30,9 @@ struct GenerationConfig {
     uint64_t seed = 0;
     const TitleConstraint* constraint = nullptr;  // constrained decoding (off by default)
     std::optional<std::string> adapter;  // which adapter generates ("" = base); unset = the active one
-    bool fast_path = true;  // CPU float32: fused decode kernels (the generic torch path otherwise)
+    // CPU float32: prefill and decode through the fused CpuDecoder (llama2.c-style loops, one
+    // fork/join per step, finished rows skipped); otherwise, or when false, the generic torch path.
+    bool fast_path = true;
 };
 
 enum class FinishReason { StopToken, StopString, Length };

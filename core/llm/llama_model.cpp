@@ -122,7 +122,10 @@ void LoraLinearImpl::addAdapter(const std::string& name, const LoraSpec& spec, u
         const double bound = 1.0 / std::sqrt(static_cast<double>(m_in));
         A = torch::empty({spec.r, m_in}, torch::kFloat).uniform_(-bound, bound, gen);
     }
-    const auto opts = m_weight.options();
+    // Adapters train in float32 on a half-precision base (PEFT's autocast_adapter_dtype).
+    auto opts = m_weight.options();
+    if (m_weight.scalar_type() == torch::kHalf || m_weight.scalar_type() == torch::kBFloat16)
+        opts = opts.dtype(torch::kFloat);
     LoraAdapter a;
     a.A = register_parameter("lora_A_" + name, A.to(opts));
     a.B = register_parameter("lora_B_" + name, torch::zeros({m_out, spec.r}, opts));
@@ -426,8 +429,9 @@ KvCache LlamaModelImpl::makeCache(int64_t batch, int64_t capacity) const
         throw CoreException(ErrorCode::InvalidConfig, "KV cache: batch and capacity must be positive");
     KvCache c;
     const auto opts = embed_tokens->weight.options().requires_grad(false);
-    c.k = torch::zeros({m_config.n_layers, batch, m_config.n_kv_heads, capacity, m_config.headDim()}, opts);
-    c.v = torch::zeros_like(c.k);
+    // Slots are written before they are read (padding slots too), so no zero fill.
+    c.k = torch::empty({m_config.n_layers, batch, m_config.n_kv_heads, capacity, m_config.headDim()}, opts);
+    c.v = torch::empty_like(c.k);
     c.row_start.assign(static_cast<size_t>(batch), 0);
     c.next_pos.assign(static_cast<size_t>(batch), 0);
     return c;
@@ -703,14 +707,14 @@ torch::Tensor processedTokenLogprobs(const torch::Tensor& logits, const torch::T
 {
     torch::Tensor z = logits.to(torch::kFloat);
     if (allowedMask.defined())
-        z = z.masked_fill(allowedMask.logical_not(), -std::numeric_limits<float>::infinity());
+        z = z.masked_fill(allowedMask.to(z.device()).logical_not(), -std::numeric_limits<float>::infinity());
     if (seenMask.defined() && repetitionPenalty != 1.0) {
         const torch::Tensor penalised = torch::where(z > 0, z / repetitionPenalty, z * repetitionPenalty);
-        z = torch::where(seenMask, penalised, z);
+        z = torch::where(seenMask.to(z.device()), penalised, z);
     }
     if (temperature > 0.0)
         z = z / temperature;
-    return torch::log_softmax(z, -1).gather(-1, targets.to(torch::kLong).unsqueeze(-1)).squeeze(-1);
+    return torch::log_softmax(z, -1).gather(-1, targets.to(z.device()).to(torch::kLong).unsqueeze(-1)).squeeze(-1);
 }
 
 }  // namespace recalign::core::llm

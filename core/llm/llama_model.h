@@ -112,7 +112,8 @@ public:
 TORCH_MODULE(LlamaLayer);
 
 // Preallocated keys and values for incremental decoding. Rows are left-padded: row b's real
-// tokens occupy slots [row_start[b], length). Created by LlamaModelImpl::makeCache.
+// tokens occupy slots [row_start[b], length). Created by LlamaModelImpl::makeCache without a
+// zero fill: forwardCached writes every slot it later reads.
 struct KvCache {
     torch::Tensor k, v;              // (n_layers, B, Hkv, capacity, d)
     int64_t length = 0;              // slots filled (the same for every row)
@@ -171,6 +172,9 @@ public:
     void mergeAdapter(const std::string& name);    // W += ΔW; forward under this adapter skips the branch
     void unmergeAdapter(const std::string& name);  // W -= ΔW
     void mergeAndUnload(const std::string& name);  // merge, then drop the adapter (it becomes the base)
+    // Throws InvalidConfig when an adapter other than the active one is merged (the weights would
+    // not be the requested model). Every forward checks it.
+    void checkMergedState() const;
     // requires_grad of every non-adapter parameter (trainers freeze the base for LoRA).
     void setBaseTrainable(bool trainable);
 
@@ -196,7 +200,6 @@ private:
     std::vector<LlamaLayer> m_layers;
     torch::Tensor m_ropeCos, m_ropeSin;
 
-    void checkMergedState() const;
     ForwardOutput run(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& bias,
                       KvCache* cache, const ForwardOptions& options);
     torch::Tensor applyRope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) const;

@@ -190,6 +190,7 @@ void Tokenizer::train(const std::string& corpusPath, const std::string& modelPre
           << " --byte_fallback=" << (o.byte_fallback ? "true" : "false")
           << " --split_digits=" << (o.split_digits ? "true" : "false")
           << " --num_threads=" << o.num_threads << " --pad_id=" << o.pad_id
+          << " --normalization_rule_name=" << o.normalization_rule
           << " --unk_id=0 --bos_id=1 --eos_id=2 --minloglevel=2"
           << " --hard_vocab_limit=false --max_sentence_length=16384"
           << " --remove_extra_whitespaces=false --allow_whitespace_only_pieces=true";

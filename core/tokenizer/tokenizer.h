@@ -36,6 +36,9 @@ struct TokenizerTrainOptions {
     long input_sentence_size = 0;  // 0 = use every line
     bool split_digits = true;
     int pad_id = -1;  // -1 = no pad piece (pad uses unk, as Llama-2)
+    // sentencepiece normalization: "nmt_nfkc" (its default; maps "\n" to a space) or "identity"
+    // (Llama-2's; keeps newlines, which list outputs need).
+    std::string normalization_rule = "nmt_nfkc";
 };
 
 class Tokenizer {

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <numeric>
 
 namespace recalign::core {
@@ -80,6 +81,17 @@ void validateConfig(const PpoTrainConfig& c)
 }  // namespace ppo_trainer_detail
 
 using namespace ppo_trainer_detail;
+
+llm::LoraSpec releasedPpoLoraSpec()
+{
+    llm::LoraSpec s;
+    s.r = 4;
+    s.alpha = 2.0;
+    s.dropout = 0.0;
+    s.targets = llm::parseLoraTargets({"all-linear"});
+    s.init = llm::LoraInit::Orthogonal;
+    return s;
+}
 
 // ---- the rules layer's reward --------------------------------------------------------------------
 
@@ -159,6 +171,47 @@ std::vector<PpoPrompt> recommendationPrompts(const std::vector<Sample>& samples,
         out.push_back(std::move(p));
     }
     return out;
+}
+
+PpoValidator recommendationValidator(const Tokenizer& tokenizer, const Dataset& data, const Teacher& teacher,
+                                     const TitleLookup& lookup, std::vector<Sample> samples, RewardOptions reward,
+                                     GenerationEvalOptions options, Observer& observer)
+{
+    options.generation.temperature = 0.0;
+    options.generation.adapter = std::string(kActor);
+    if (options.generation.stop_token_ids.empty())
+        options.generation.stop_token_ids = {tokenizer.eosId()};
+    auto shared = std::make_shared<const std::vector<Sample>>(std::move(samples));
+    return [&tokenizer, &data, &teacher, &lookup, &observer, shared, reward, options](
+               llm::LlamaModelImpl& model, long iteration, std::vector<std::pair<std::string, double>>& metrics) {
+        GenerationEvalOptions o = options;
+        o.step = iteration;
+        const auto& samples = *shared;
+        const auto res = evaluateByGeneration(model, tokenizer, data, lookup, samples, o, observer);
+        std::vector<std::vector<ItemId>> histories;
+        for (const auto& s : samples)
+            histories.push_back(s.history);
+        const auto scores = teacher.scoreBatch(histories);
+        std::map<std::string, std::pair<double, long>> perTask;
+        double listSum = 0, itemSum = 0;
+        for (size_t i = 0; i < samples.size(); ++i) {
+            const auto parsed = parseOutput(res.outputs[i], lookup, ParseOptions{});
+            const auto rr = rewardForOutput(samples[i], data, parsed, scores[i], reward);
+            listSum += rr.list_reward;
+            itemSum += rr.itemRewardSum();
+            const std::string task = samples[i].task_name.empty() ? taskKindName(samples[i].task) : samples[i].task_name;
+            perTask[task].first += rr.list_reward;
+            perTask[task].second += 1;
+        }
+        const double n = std::max<double>(1.0, static_cast<double>(samples.size()));
+        metrics.emplace_back("val/list_reward", listSum / n);
+        metrics.emplace_back("val/item_reward", itemSum / n);
+        metrics.emplace_back("val/hr", res.mean("hr"));
+        metrics.emplace_back("val/ndcg", res.mean("ndcg"));
+        for (const auto& [task, v] : perTask)
+            metrics.emplace_back("val/" + task + "/list_reward", v.first / static_cast<double>(std::max(1L, v.second)));
+        return listSum / n;
+    };
 }
 
 // ---- trainer state -----------------------------------------------------------------------------
@@ -286,6 +339,19 @@ PpoTrainer::~PpoTrainer() = default;
 
 ValueHeadImpl& PpoTrainer::valueHead() { return *m->head; }
 
+bool PpoTrainer::restoreBest()
+{
+    if (m_config.output_dir.empty())
+        return false;
+    const auto path = (std::filesystem::path(m_config.output_dir) / "best" / "ppo_best.pt").string();
+    if (!std::filesystem::exists(path))
+        return false;
+    StateReader r(path);
+    copyNamedTensors(r.getNamedTensors("params"), m->trainable, "checkpoint '" + path + "' (params)");
+    r.loadModule("value_head", *m->head);
+    return true;
+}
+
 std::string PpoTrainer::checkpointPath() const
 {
     return m_config.output_dir.empty() ? std::string() : (std::filesystem::path(m_config.output_dir) / kStateFile).string();
@@ -353,7 +419,15 @@ torch::Tensor constraintMasksFor(const PpoTrainConfig& c, const std::vector<std:
 {
     if (!c.constraint)
         return {};
-    return llm::constraintMasks(*c.constraint, actions, vocab, T).to(device);
+    try {
+        return llm::constraintMasks(*c.constraint, actions, vocab, T).to(device);
+    } catch (const CoreException& e) {
+        // Sampled tokens always follow the trie; re-rendered actions may tokenise differently.
+        throw CoreException(ErrorCode::InvalidConfig,
+                            "ppo: the actions leave the constrained-decoding token paths (" + std::string(e.what())
+                                + "); turn off rerender_actions or constrained decoding",
+                            "ppo.constrained_decoding");
+    }
 }
 
 }  // namespace ppo_trainer_detail

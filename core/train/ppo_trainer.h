@@ -86,13 +86,17 @@ private:
 std::vector<PpoPrompt> recommendationPrompts(const std::vector<Sample>& samples, const Tokenizer& tokenizer,
                                              llm::ChatTemplate tmpl, int maxPromptTokens);
 
+// The released PPO adapters (RECLM-GEN §5.1): r 4, alpha 2, dropout 0, every linear layer but
+// lm_head, A orthogonal (gain sqrt 2), B zeros.
+llm::LoraSpec releasedPpoLoraSpec();
+
 struct PpoTrainConfig {
     std::string stage = "ppo";
     // Models. Adapters already on the model (e.g. "sft") are merged into the base first when
     // merge_existing_adapters, so the reference (adapters disabled) is the SFT policy.
     bool merge_existing_adapters = true;
-    llm::LoraSpec actor_lora;          // r 4, alpha 2, dropout 0, every linear but lm_head
-    llm::LoraSpec critic_lora;         // the same
+    llm::LoraSpec actor_lora = releasedPpoLoraSpec();   // r 4, alpha 2, dropout 0, every linear but lm_head
+    llm::LoraSpec critic_lora = releasedPpoLoraSpec();  // the same
     int value_head_inner = 64;
     bool train_value_head = true;      // false = the released code's untrained head
     bool lm_head_trainable = false;    // true = the released --lm_head_full_tune (the reference drifts)
@@ -151,6 +155,14 @@ struct PpoTrainConfig {
 using PpoValidator = std::function<double(llm::LlamaModelImpl& model, long iteration,
                                           std::vector<std::pair<std::string, double>>& metrics)>;
 
+// The recommendation validator (RECLM-GEN §6.3): greedy generation with the actor on validation
+// samples (e.g. buildEvalSuite over rlValidationTasks()); score = the mean list reward (the
+// released selection metric); metrics val/list_reward, val/item_reward, val/hr, val/ndcg and
+// val/<task>/list_reward. `options.generation` is forced to greedy under the "actor" adapter.
+PpoValidator recommendationValidator(const Tokenizer& tokenizer, const Dataset& data, const Teacher& teacher,
+                                     const TitleLookup& lookup, std::vector<Sample> samples, RewardOptions reward,
+                                     GenerationEvalOptions options, Observer& observer);
+
 struct PpoResult {
     long iterations = 0;
     long optimizer_steps = 0;
@@ -177,6 +189,9 @@ public:
     // Runs to the end (or to max_iterations). Throws CoreException (Cancelled, Diverged, ...).
     PpoResult run();
 
+    // Loads the best validated weights (output_dir/best/ppo_best.pt: actor, critic, value head,
+    // lm_head when trainable) into the model; false when there is none.
+    bool restoreBest();
     ValueHeadImpl& valueHead();
     const PpoTrainConfig& config() const { return m_config; }
     std::string checkpointPath() const;

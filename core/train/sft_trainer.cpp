@@ -64,6 +64,17 @@ std::vector<std::pair<std::string, torch::Tensor>> trainableOf(llm::LlamaModelIm
 
 using namespace sft_trainer_detail;
 
+llm::LoraSpec releasedSftLoraSpec()
+{
+    llm::LoraSpec s;
+    s.r = 16;
+    s.alpha = 8.0;
+    s.dropout = 0.1;
+    s.targets = llm::parseLoraTargets({"all"});
+    s.init = llm::LoraInit::Orthogonal;
+    return s;
+}
+
 // ---- batches and loss ------------------------------------------------------------------------------
 
 SftBatch makeSftBatch(const std::vector<const Sample*>& samples, const Tokenizer& tokenizer,

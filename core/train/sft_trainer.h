@@ -24,12 +24,16 @@ class TitleLookup;
 
 enum class SftSelection { Ndcg, Hr, Last };  // best checkpoint: mean NDCG / mean HR over tasks, or the last
 
+// The released SFT adapter (RECLM-GEN §4.1): r 16, alpha 8, dropout 0.1, every linear layer
+// including lm_head, A orthogonal (gain sqrt 2), B zeros.
+llm::LoraSpec releasedSftLoraSpec();
+
 struct SftTrainConfig {
     std::string stage = "sft";
     // Model.
     bool full_finetune = false;            // train every base parameter instead of an adapter
     std::string adapter = "sft";
-    llm::LoraSpec lora;                    // released: r 16, alpha 8, dropout 0.1, every linear incl. lm_head, orthogonal
+    llm::LoraSpec lora = releasedSftLoraSpec();
     llm::ChatTemplate chat_template = llm::ChatTemplate::Llama2;
     // Optimisation (RECLM-GEN §4.2).
     AdamWSettings optim;                   // lr 1e-3, weight decay 0.01 on matrices, eps 1e-5

@@ -37,18 +37,18 @@ inline QString screenshotDir()
 // non-existent title, a duplicate, an in-history item and one item beyond k.
 inline std::string craftedDetails()
 {
-    return R"({"task":"i1+","user":7,"k":4,"intention":"I'd like some comedy",)"
-           R"("history":["Alpha (1999)","Beta (2001)","Gamma (2003)"],"target":"Delta (2005)",)"
-           R"("target_category":"Comedy","control":"+C","category_count":0,"items":[)"
-           R"({"title":"Delta (2005)","item":4,"fuzzy":false,"legality":"legal","in_category":true,"is_target":true,"rank":0,"reward":0.9},)"
-           R"({"title":"Epsilon (2007)","item":5,"fuzzy":false,"legality":"legal","in_category":false,"is_target":false,"rank":11,"reward":-0.2},)"
-           R"({"title":"No Such Film","item":0,"fuzzy":false,"legality":"non_existent","in_category":false,"is_target":false,"rank":-1,"reward":-1},)"
-           R"({"title":"Delta (2005)","item":4,"fuzzy":false,"legality":"duplicate","in_category":true,"is_target":false,"rank":0,"reward":-1},)"
-           R"({"title":"Beta (2001)","item":2,"fuzzy":false,"legality":"in_history","in_category":true,"is_target":false,"rank":3,"reward":-1},)"
-           R"({"title":"Zeta (2009)","item":6,"fuzzy":false,"legality":"beyond_k","in_category":true,"is_target":false,"rank":5,"reward":-1}],)"
-           R"("metrics":{"hr":1.0,"ndcg":1.0},)"
-           R"("reward":{"variant":"paper","list_reward":0.35,"item_reward_sum":-3.3,"sum_scores_star":1.2,)"
-           R"("score_ctl_list":0.5,"legal":2,"count_in":1,"count_out":1}})";
+    return "{\"task\":\"i1+\",\"user\":7,\"k\":4,\"intention\":\"I'd like some comedy\","
+           "\"history\":[\"Alpha (1999)\",\"Beta (2001)\",\"Gamma (2003)\"],\"target\":\"Delta (2005)\","
+           "\"target_category\":\"Comedy\",\"control\":\"+C\",\"category_count\":0,\"items\":["
+           "{\"title\":\"Delta (2005)\",\"item\":4,\"fuzzy\":false,\"legality\":\"legal\",\"in_category\":true,\"is_target\":true,\"rank\":0,\"reward\":0.9},"
+           "{\"title\":\"Epsilon (2007)\",\"item\":5,\"fuzzy\":false,\"legality\":\"legal\",\"in_category\":false,\"is_target\":false,\"rank\":11,\"reward\":-0.2},"
+           "{\"title\":\"No Such Film\",\"item\":0,\"fuzzy\":false,\"legality\":\"non_existent\",\"in_category\":false,\"is_target\":false,\"rank\":-1,\"reward\":-1},"
+           "{\"title\":\"Delta (2005)\",\"item\":4,\"fuzzy\":false,\"legality\":\"duplicate\",\"in_category\":true,\"is_target\":false,\"rank\":0,\"reward\":-1},"
+           "{\"title\":\"Beta (2001)\",\"item\":2,\"fuzzy\":false,\"legality\":\"in_history\",\"in_category\":true,\"is_target\":false,\"rank\":3,\"reward\":-1},"
+           "{\"title\":\"Zeta (2009)\",\"item\":6,\"fuzzy\":false,\"legality\":\"beyond_k\",\"in_category\":true,\"is_target\":false,\"rank\":5,\"reward\":-1}],"
+           "\"metrics\":{\"hr\":1.0,\"ndcg\":1.0},"
+           "\"reward\":{\"variant\":\"paper\",\"list_reward\":0.35,\"item_reward_sum\":-3.3,\"sum_scores_star\":1.2,"
+           "\"score_ctl_list\":0.5,\"legal\":2,\"count_in\":1,\"count_out\":1}}";
 }
 
 // A run with a config JSON that names K = 10 and a seed.
@@ -58,7 +58,7 @@ inline int64_t addRun(recalign::core::RunStore& store, int64_t experiment, const
     recalign::core::NewRun r;
     r.experiment_id = experiment;
     r.name = name;
-    r.config_json = R"({"evaluation":{"topk":10},"seeds":[)" + std::to_string(seed) + R"(],"sft":{"lr":)"
+    r.config_json = "{\"evaluation\":{\"topk\":10},\"seeds\":[" + std::to_string(seed) + "],\"sft\":{\"lr\":"
                     + std::to_string(lr) + "}}";
     r.seed = seed;
     r.status = status;

@@ -14,6 +14,7 @@
 #include "app/studio/run_data.h"
 #include "app/studio/run_list_model.h"
 #include "app/studio/studio_controller.h"
+#include "app/studio/workspace.h"
 #include "widgets/ablation_table.h"
 #include "widgets/config_form.h"
 #include "widgets/icons.h"
@@ -34,6 +35,7 @@
 #include <QListWidget>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTabWidget>
@@ -45,7 +47,6 @@
 
 using namespace recalign;
 using namespace recalign::studio;
-using namespace app_fixtures;
 
 class TstStudio : public QObject {
     Q_OBJECT
@@ -68,7 +69,7 @@ private:
 void TstStudio::initTestCase()
 {
     QVERIFY(m_settings.isValid());
-    isolateSettings(m_settings.path());
+    app_fixtures::isolateSettings(m_settings.path());
     widgets::initResources();
     widgets::applyTheme(*qApp, widgets::Theme::Light);
 }
@@ -79,9 +80,9 @@ void TstStudio::runListGroupsRunsByExperimentAndFilters()
     QVERIFY(!store.openInMemory());
     const int64_t ea = store.addExperiment({0, "alpha", "", "", 0}).value();
     const int64_t eb = store.addExperiment({0, "beta", "", "", 0}).value();
-    const int64_t r1 = addRun(store, ea, "alpha (seed 0)", 0, core::RunStatus::Finished, 0.001);
-    const int64_t r2 = addRun(store, eb, "beta (seed 1)", 1, core::RunStatus::Failed, 0.002);
-    const int64_t r3 = addRun(store, ea, "alpha (seed 2)", 2, core::RunStatus::Finished, 0.001);
+    const int64_t r1 = app_fixtures::addRun(store, ea, "alpha (seed 0)", 0, core::RunStatus::Finished, 0.001);
+    const int64_t r2 = app_fixtures::addRun(store, eb, "beta (seed 1)", 1, core::RunStatus::Failed, 0.002);
+    const int64_t r3 = app_fixtures::addRun(store, ea, "alpha (seed 2)", 2, core::RunStatus::Finished, 0.001);
     QVERIFY(r1 && r2 && r3);
     QVERIFY(!store.setRunStatus(r2, core::RunStatus::Failed, "data file missing"));
 
@@ -104,7 +105,7 @@ void TstStudio::runListGroupsRunsByExperimentAndFilters()
     QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
     QVERIFY(model.refresh(store));
     QCOMPARE(resets.size(), 0);
-    addRun(store, eb, "beta (seed 3)", 3, core::RunStatus::Running, 0.002);
+    app_fixtures::addRun(store, eb, "beta (seed 3)", 3, core::RunStatus::Running, 0.002);
     QVERIFY(model.refresh(store));
     QCOMPARE(resets.size(), 1);
     QCOMPARE(model.runCount(), 4);
@@ -221,19 +222,20 @@ void TstStudio::inspectShowsTheRightBadgesForACraftedSample()
         core::RunStore store;
         QVERIFY(!store.open(core::workspaceStorePath(ws.path().toStdString())));
         const int64_t e = store.addExperiment({0, "crafted", "", "", 0}).value();
-        run = addRun(store, e, "crafted (seed 0)", 0, core::RunStatus::Finished, 0.001);
+        run = app_fixtures::addRun(store, e, "crafted (seed 0)", 0, core::RunStatus::Finished, 0.001);
         core::SampleRecord s;
         s.stage = "eval";
         s.variant = "v2";
         s.task = "i1+";
         s.prompt = "[INST] I'd like some comedy [/INST]";
         s.output = "1. Delta (2005)\n2. Epsilon (2007)\n3. No Such Film\n4. Delta (2005)\n5. Beta (2001)\n6. Zeta (2009)";
-        s.details_json = craftedDetails();
+        s.details_json = app_fixtures::craftedDetails();
         QVERIFY(store.addSample(run, s));
         s.task = "i0";
-        s.details_json = R"({"task":"i0","user":3,"k":2,"history":["Alpha (1999)"],"target":"Beta (2001)","target_category":"",)"
-                         R"("items":[{"title":"Gamma (2003)","legality":"legal","in_category":false,"is_target":false,"rank":2,"reward":0.1}],)"
-                         R"("reward":{"list_reward":0.1}})";
+        s.output = "1. Gamma (2003)";
+        s.details_json = "{\"task\":\"i0\",\"user\":3,\"k\":2,\"history\":[\"Alpha (1999)\"],\"target\":\"Beta (2001)\",\"target_category\":\"\","
+                         "\"items\":[{\"title\":\"Gamma (2003)\",\"legality\":\"legal\",\"in_category\":false,\"is_target\":false,\"rank\":2,\"reward\":0.1}],"
+                         "\"reward\":{\"list_reward\":0.1}}";
         QVERIFY(store.addSample(run, s));
     }
     MainWindow w(ws.path());
@@ -294,16 +296,16 @@ void TstStudio::compareLatexExportEqualsExportTable()
         core::RunStore store;
         QVERIFY(!store.open(core::workspaceStorePath(ws.path().toStdString())));
         const int64_t e = store.addExperiment({0, "tables", "", "", 0}).value();
-        r1 = addRun(store, e, "tables (seed 0)", 0, core::RunStatus::Finished, 0.001);
-        r2 = addRun(store, e, "tables (seed 1)", 1, core::RunStatus::Finished, 0.002);
-        QVERIFY(!store.putEvalResults(evalRows(r1, 0.0)));
-        QVERIFY(!store.putEvalResults(evalRows(r2, 0.013)));
+        r1 = app_fixtures::addRun(store, e, "tables (seed 0)", 0, core::RunStatus::Finished, 0.001);
+        r2 = app_fixtures::addRun(store, e, "tables (seed 1)", 1, core::RunStatus::Finished, 0.002);
+        QVERIFY(!store.putEvalResults(app_fixtures::evalRows(r1, 0.0)));
+        QVERIFY(!store.putEvalResults(app_fixtures::evalRows(r2, 0.013)));
     }
     MainWindow w(ws.path());
     w.showRuns({r2, r1});
     w.tabs()->setCurrentIndex(MainWindow::CompareTab);
     ComparePage* page = w.comparePage();
-    QCOMPARE(page->rowCount(), 12);  // I0: 6 rows (3 variants x 2 runs), I1: 6 rows
+    QCOMPARE(page->rowCount(), 18);  // I0, I1 and Format: 6 rows each (3 variants x 2 runs)
 
     // What `recalign export r2,r1 --format latex` computes: the same store rows, options, calls.
     core::RunStore reader;
@@ -468,9 +470,9 @@ void TstStudio::deleteRunRemovesItFromListAndStore()
         core::RunStore store;
         QVERIFY(!store.open(core::workspaceStorePath(ws.path().toStdString())));
         const int64_t e = store.addExperiment({0, "del", "", "", 0}).value();
-        keep = addRun(store, e, "keep", 0, core::RunStatus::Finished, 0.001);
-        gone = addRun(store, e, "gone", 1, core::RunStatus::Cancelled, 0.001);
-        QVERIFY(!store.putEvalResults(evalRows(gone, 0)));
+        keep = app_fixtures::addRun(store, e, "keep", 0, core::RunStatus::Finished, 0.001);
+        gone = app_fixtures::addRun(store, e, "gone", 1, core::RunStatus::Cancelled, 0.001);
+        QVERIFY(!store.putEvalResults(app_fixtures::evalRows(gone, 0)));
     }
     StudioController c;
     QVERIFY(c.openWorkspace(ws.path()));
@@ -501,7 +503,7 @@ void TstStudio::settingsAndWindowStatePersist()
     {
         MainWindow w(ws.path());
         w.show();
-        w.resize(1111, 777);
+        w.resize(1333, 777);
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         QVERIFY(w.close());
     }
@@ -509,7 +511,7 @@ void TstStudio::settingsAndWindowStatePersist()
     QVERIFY(!AppSettings::windowGeometry().isEmpty());
     MainWindow again;  // no workspace given: the last one
     QCOMPARE(again.controller()->workspace()->path(), QFileInfo(ws.path()).absoluteFilePath());
-    QCOMPARE(again.size(), QSize(1111, 777));
+    QCOMPARE(again.size(), QSize(1333, 777));
     QVERIFY(again.blasLabel()->text().startsWith(QStringLiteral("BLAS: ")));
 }
 

@@ -37,6 +37,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -49,7 +50,6 @@
 
 using namespace recalign;
 using namespace recalign::studio;
-using namespace app_fixtures;
 
 class TstStudioRun : public QObject {
     Q_OBJECT
@@ -59,8 +59,8 @@ private Q_SLOTS:
     void compareExportEqualsTheCli();
     void inspectShowsTheRunsSamples();
     void probeProducesAnAnnotatedListWithATinyModel();
-    void screenshotsOfEveryTab();
     void cancelLeavesTheStoreConsistentAndResumeFinishes();
+    void screenshotsOfEveryTab();
     void cleanupTestCase();
 
 private:
@@ -68,6 +68,7 @@ private:
     QTemporaryDir m_workspace;
     std::unique_ptr<MainWindow> m_window;
     qint64 m_run = 0;
+    qint64 m_resumedRun = 0;  // cancelled, then resumed to the end
     QList<QVector<MetricPoint>> m_batches;
 };
 
@@ -78,11 +79,11 @@ const char* kFixture = RECALIGN_SOURCE_DIR "/tests/fixtures/app/mini.yaml";
 void TstStudioRun::initTestCase()
 {
     QVERIFY(m_settings.isValid() && m_workspace.isValid());
-    isolateSettings(m_settings.path());
+    app_fixtures::isolateSettings(m_settings.path());
     widgets::initResources();
     widgets::applyTheme(*qApp, widgets::Theme::Light);
     m_window = std::make_unique<MainWindow>(m_workspace.path());
-    m_window->resize(1500, 940);
+    m_window->resize(1600, 960);
     m_window->show();
     QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
 }
@@ -95,7 +96,8 @@ void TstStudioRun::miniatureRunFromConfigureFillsMonitorAndCompare()
     QSignalSpy finished(runs, &RunController::jobFinished);
     QSignalSpy liveRun(w.controller(), &StudioController::liveRunChanged);
     int liveSeriesSeen = 0;
-    connect(runs, &RunController::metricsDrained, this, [&] {
+    QObject guard;  // the connection ends with this test function
+    connect(runs, &RunController::metricsDrained, &guard, [&] {
         if (widgets::MetricPlot* p = w.monitorPage()->dashboard()->plotFor(QStringLiteral("loss")))
             liveSeriesSeen = std::max(liveSeriesSeen, static_cast<int>(p->runs().size()));
     });
@@ -152,6 +154,8 @@ void TstStudioRun::miniatureRunFromConfigureFillsMonitorAndCompare()
 void TstStudioRun::compareExportEqualsTheCli()
 {
     QVERIFY(m_run > 0);
+    m_window->tabs()->setCurrentIndex(MainWindow::CompareTab);
+    QVERIFY(m_window->comparePage()->rowCount() > 0);
     const QString cli = QStringLiteral(RECALIGN_BINARY_DIR "/bin/recalign");
     QVERIFY2(QFile::exists(cli), "the recalign CLI is built with this test");
     for (const auto& [flag, format] : {std::pair<const char*, core::ExportFormat>{"latex", core::ExportFormat::Latex},
@@ -259,26 +263,6 @@ void TstStudioRun::probeProducesAnAnnotatedListWithATinyModel()
     QVERIFY(b->isVisible());
 }
 
-void TstStudioRun::screenshotsOfEveryTab()
-{
-    QVERIFY(m_run > 0);
-    MainWindow& w = *m_window;
-    w.configurePage()->openFile(QString::fromLatin1(tst_studio_run_detail::kFixture));
-    const QString dir = screenshotDir();
-    const QStringList names = {QStringLiteral("configure"), QStringLiteral("monitor"), QStringLiteral("compare"),
-                               QStringLiteral("inspect"), QStringLiteral("probe")};
-    w.inspectPage()->view()->setTaskFilter(QStringLiteral("i1+"));
-    for (int t = 0; t < names.size(); ++t) {
-        w.tabs()->setCurrentIndex(t);
-        if (t == MainWindow::InspectTab)
-            w.inspectPage()->view()->selectVisibleRow(0);
-        QTest::qWait(300);  // queued replots and layouts
-        const QString path = dir + QStringLiteral("/app-%1.png").arg(names[t]);
-        QVERIFY(w.grab().save(path));
-        qInfo("screenshot %s", qPrintable(path));
-    }
-}
-
 void TstStudioRun::cancelLeavesTheStoreConsistentAndResumeFinishes()
 {
     MainWindow& w = *m_window;
@@ -300,7 +284,8 @@ void TstStudioRun::cancelLeavesTheStoreConsistentAndResumeFinishes()
     RunController* runs = w.controller()->runController();
     QSignalSpy finished(runs, &RunController::jobFinished);
     bool cancelled = false;
-    auto conn = connect(runs, &RunController::metricsDrained, this, [&](const QVector<MetricPoint>& points) {
+    QObject guard;  // the connection ends with this test function
+    connect(runs, &RunController::metricsDrained, &guard, [&](const QVector<MetricPoint>& points) {
         for (const MetricPoint& p : points)
             if (!cancelled && p.stage == QLatin1String("teacher") && p.step >= 3) {
                 cancelled = w.controller()->cancelRun(0);
@@ -309,7 +294,6 @@ void TstStudioRun::cancelLeavesTheStoreConsistentAndResumeFinishes()
     });
     QVERIFY(w.controller()->startRun(path) > 0);
     QVERIFY(finished.wait(300000));
-    disconnect(conn);
     QVERIFY(cancelled);
     QCOMPARE(finished.at(0).at(1).toInt(), int(core::ErrorCode::Cancelled));
     const qint64 run = finished.at(0).at(3).toLongLong();
@@ -322,7 +306,10 @@ void TstStudioRun::cancelLeavesTheStoreConsistentAndResumeFinishes()
     const core::RunInfo info = store.runInfo(run).value();
     QCOMPARE(int(info.status), int(core::RunStatus::Cancelled));
     QVERIFY(info.ended_at >= info.started_at && info.ended_at > 0);
-    for (const core::StageRecord& s : store.stages(run).value())
+    const auto stages = store.stages(run);
+    QVERIFY(stages);
+    QVERIFY(!stages.value().empty());
+    for (const core::StageRecord& s : stages.value())
         QVERIFY2(s.status != core::StageStatus::Running, s.name.c_str());
     const auto series = store.metricSeries(run, "teacher", "loss").value();
     QVERIFY(series.steps.size() >= 3);
@@ -344,6 +331,41 @@ void TstStudioRun::cancelLeavesTheStoreConsistentAndResumeFinishes()
     QVERIFY(!store.open(core::workspaceStorePath(m_workspace.path().toStdString()), {true}));
     QCOMPARE(int(store.runInfo(run).value().status), int(core::RunStatus::Finished));
     QVERIFY(!store.evalResults(run).value().empty());
+    const auto resumedLoss = store.metricSeries(run, "teacher", "loss").value();
+    QVERIFY(resumedLoss.steps.size() > series.steps.size());  // the teacher went on training
+    m_resumedRun = run;
+}
+
+void TstStudioRun::screenshotsOfEveryTab()
+{
+    QVERIFY(m_run > 0 && m_resumedRun > 0);
+    MainWindow& w = *m_window;
+    QVERIFY(w.configurePage()->openFile(QString::fromLatin1(tst_studio_run_detail::kFixture)));
+    // Both runs selected: the Monitor overlays them (legend: the config keys that differ) and
+    // Compare labels its rows by run.
+    w.runsDock()->selectRuns({m_resumedRun, m_run});
+    QCOMPARE(w.shownRuns().size(), 2);
+    const QStringList legend = w.monitorPage()->dashboard()->legendLines();
+    QCOMPARE(legend.size(), 2);  // one series per run and stage (teacher)
+    QVERIFY(legend.join(QLatin1Char('\n')).contains(QStringLiteral("seeds=[7]")));
+    QVERIFY(!legend.join(QLatin1Char('\n')).contains(QStringLiteral("sft.lr")));  // same in both
+    const QString dir = app_fixtures::screenshotDir();
+    const QStringList names = {QStringLiteral("configure"), QStringLiteral("monitor"), QStringLiteral("compare"),
+                               QStringLiteral("inspect"), QStringLiteral("probe")};
+    for (int t = 0; t < names.size(); ++t) {
+        if (t == MainWindow::InspectTab) {
+            w.runsDock()->selectRuns({m_run});
+            w.inspectPage()->view()->setTaskFilter(QStringLiteral("i1+"));
+        }
+        w.tabs()->setCurrentIndex(t);
+        if (t == MainWindow::InspectTab)
+            w.inspectPage()->view()->selectVisibleRow(0);
+        QTest::qWait(300);  // queued replots and layouts
+        const QString path = dir + QStringLiteral("/app-%1.png").arg(names[t]);
+        QVERIFY(w.grab().save(path));
+        qInfo("screenshot %s", qPrintable(path));
+    }
+    QVERIFY(w.minimumSizeHint().width() <= 1400);  // every tab fits a 1400-pixel window
 }
 
 void TstStudioRun::cleanupTestCase() { m_window.reset(); }

@@ -7,7 +7,3 @@ add_test(NAME tst_train_slow COMMAND tst_train)
 set_tests_properties(tst_train_slow PROPERTIES LABELS "slow" TIMEOUT 1800
     ENVIRONMENT "QT_QPA_PLATFORM=offscreen;RECALIGN_SLOW_TESTS=1"
     WORKING_DIRECTORY ${PROJECT_BINARY_DIR})
-# TEMP-SCRATCH
-add_executable(train_prof /tmp/scratch/prof.cpp)
-recalign_executable(train_prof)
-target_link_libraries(train_prof PRIVATE recalign_train recalign_data recalign_rules)

@@ -1,146 +1,24 @@
-// LLM core: the stories260K golden outputs, checkpoint formats (llama2.c, Hugging Face
-// safetensors, our own, PEFT) and their corruption errors, LoRA semantics, KV cache, batched and
-// constrained generation, log-prob recomputation, chat templates, pre-training.
-#include "core/api/error.h"
+// LLM core: the stories260K golden outputs, KV cache and the fused decoder, batched, sampled and
+// constrained generation, log-prob recomputation, LoRA semantics, chat templates, pre-training.
+#include "tst_llm.h"
+
 #include "core/llm/chat_template.h"
 #include "core/llm/fast_decode.h"
 #include "core/llm/generation.h"
-#include "core/llm/llama_config.h"
-#include "core/llm/llama_model.h"
 #include "core/llm/loaders.h"
 #include "core/llm/pretrain.h"
-#include "core/llm/safetensors.h"
 #include "core/llm/title_constraint.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/util/strings.h"
 
-#include <nlohmann/json.hpp>
-#include <torch/torch.h>
-
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include <fstream>
 #include <numeric>
-#include <random>
 #include <regex>
 #include <set>
 
-using namespace recalign::core;
-using namespace recalign::core::llm;
-
-namespace {
-
-const std::string kStories = std::string(RECALIGN_SHARED_DIR) + "/models/stories260K/";
-
-std::string readText(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-LlamaConfig tinyConfig(RopeLayout layout, bool tied)
-{
-    LlamaConfig c;
-    c.dim = 32;
-    c.hidden_dim = 64;
-    c.n_layers = 2;
-    c.n_heads = 4;
-    c.n_kv_heads = 2;
-    c.vocab_size = 97;
-    c.max_seq_len = 64;
-    c.rope_layout = layout;
-    c.tie_embeddings = tied;
-    return c;
-}
-
-LlamaModel randomModel(const LlamaConfig& c, uint64_t seed)
-{
-    LlamaModel m(c);
-    initLlamaWeights(*m, seed);
-    // Larger weights than training init, so logits vary and comparisons are meaningful.
-    torch::NoGradGuard ng;
-    for (auto& p : m->parameters())
-        if (p.dim() == 2)
-            p.mul_(5.0);
-    m->eval();
-    return m;
-}
-
-torch::Tensor logitsOf(LlamaModel& m, const torch::Tensor& tokens)
-{
-    torch::NoGradGuard ng;
-    return m->forward(tokens).logits;
-}
-
-void randomizeAdapter(LlamaModel& m, const std::string& name, uint64_t seed)
-{
-    torch::NoGradGuard ng;
-    torch::manual_seed(seed);
-    for (auto& t : m->adapterParameters(name))
-        t.copy_(torch::randn(t.sizes()) * 0.3);
-}
-
-template <typename F>
-ErrorCode errorOf(F&& f, std::string* message = nullptr)
-{
-    try {
-        f();
-    } catch (const CoreException& e) {
-        if (message)
-            *message = e.what();
-        return e.error().code;
-    }
-    return ErrorCode::None;
-}
-
-// Random made-up titles for the constrained-decoding test.
-std::vector<std::string> randomTitles(int n, uint64_t seed)
-{
-    static const char* syll[] = {"ka", "zor", "bli", "mun", "tep", "ra", "vo", "quin", "del", "sha", "po", "lix"};
-    std::mt19937_64 rng(seed);
-    std::vector<std::string> out;
-    for (int i = 0; i < n; ++i) {
-        std::string t;
-        const int words = 1 + static_cast<int>(rng() % 3);
-        for (int w = 0; w < words; ++w) {
-            std::string word;
-            const int s = 1 + static_cast<int>(rng() % 3);
-            for (int k = 0; k < s; ++k)
-                word += syll[rng() % 12];
-            word[0] = static_cast<char>(std::toupper(word[0]));
-            t += (w ? " " : "") + word;
-        }
-        t += " (" + std::to_string(1950 + rng() % 70) + ")";
-        out.push_back(t);
-    }
-    return out;
-}
-
-}  // namespace
-
-class TstLlm : public QObject {
-    Q_OBJECT
-private Q_SLOTS:
-    void stories260KGreedyReproducesLlama2cReference();
-    void kvCachedLogitsEqualFullForward();
-    void fastDecoderMatchesGenericPath();
-    void batchedGenerationEqualsOneByOne();
-    void generationLogprobsEqualRecomputation();
-    void samplingIsSeededAndHonoursTopK();
-    void constrainedDecodingNeverEmitsUnknownTitles();
-    void hfLayoutRoundTripKeepsLogits();
-    void llama2cAndOwnCheckpointsRoundTrip();
-    void safetensorsCorruptionGivesClearErrors();
-    void llama2cCorruptionGivesClearErrors();
-    void loraWithZeroBEqualsBase();
-    void loraMergeEqualsAdaptedAndDisableGivesBase();
-    void namedAdaptersAreIndependentAndOnlyTheyTrain();
-    void loraInitialisationFollowsPeft();
-    void peftAdapterRoundTripsKeysShapesAndOutputs();
-    void llama2ChatTemplateMatchesReclmGen();
-    void pretrainingLowersLossAndCanBeCancelled();
-};
+using namespace tst_llm_util;
 
 void TstLlm::stories260KGreedyReproducesLlama2cReference()
 {
@@ -206,32 +84,48 @@ void TstLlm::kvCachedLogitsEqualFullForward()
 
 void TstLlm::fastDecoderMatchesGenericPath()
 {
-    for (RopeLayout layout : {RopeLayout::Interleaved, RopeLayout::RotateHalf}) {
-        LlamaModel m = randomModel(tinyConfig(layout, true), 4);
-        LoraSpec spec;
-        spec.targets = parseLoraTargets({"all"});
-        m->addAdapter("actor", spec);
-        randomizeAdapter(m, "actor", 9);
-        m->setActiveAdapter("actor");
-        c10::InferenceMode im;
-        const std::vector<std::vector<int32_t>> prompts = {{1, 5, 9, 20}, {1, 7}, {1, 30, 31, 32, 33, 34}};
-        auto [tokens, mask] = leftPad(prompts);
-        KvCache a = m->makeCache(3, 12), b = m->makeCache(3, 12);
-        ForwardOptions fo;
-        fo.logits_last = 1;
-        m->forwardCached(tokens, a, mask, fo);
-        m->forwardCached(tokens, b, mask, fo);
-        CpuDecoder fast(*m, b);
-        std::vector<int32_t> next = {11, 12, 13};
-        for (int s = 0; s < 5; ++s) {
-            torch::Tensor in = torch::tensor(std::vector<int64_t>(next.begin(), next.end())).view({3, 1});
-            const torch::Tensor g = m->forwardCached(in, a, {}, fo).logits.select(1, 0);
-            const torch::Tensor f = fast.step(next).clone();
-            QVERIFY2(torch::allclose(g, f, 1e-4, 1e-4), ("step " + std::to_string(s)).c_str());
-            for (auto& t : next)
-                t = (t * 7 + 3) % 97;
+    // Head sizes 8 and 16 (AVX2 kernels), 12 (portable kernel); both rotary layouts; nine rows of
+    // different prompt lengths so the row-parallel split is used.
+    for (const auto& [dim, heads, kvHeads] : {std::tuple<int, int, int>{32, 4, 2}, {64, 4, 4}, {48, 4, 2}})
+        for (RopeLayout layout : {RopeLayout::Interleaved, RopeLayout::RotateHalf}) {
+            LlamaConfig c = tinyConfig(layout, true);
+            c.dim = dim;
+            c.n_heads = heads;
+            c.n_kv_heads = kvHeads;
+            LlamaModel m = randomModel(c, 4);
+            LoraSpec spec;
+            spec.targets = parseLoraTargets({"all"});
+            m->addAdapter("actor", spec);
+            randomizeAdapter(m, "actor", 9);
+            m->setActiveAdapter("actor");
+            c10::InferenceMode im;
+            std::vector<std::vector<int32_t>> prompts;
+            for (int r = 0; r < 9; ++r) {
+                std::vector<int32_t> p = {1};
+                for (int t = 0; t < (r * 5) % 11; ++t)
+                    p.push_back(3 + (r * 13 + t * 7) % 90);
+                prompts.push_back(p);
+            }
+            auto [tokens, mask] = leftPad(prompts);
+            KvCache a = m->makeCache(9, 40), b = m->makeCache(9, 40);
+            ForwardOptions fo;
+            fo.logits_last = 1;
+            m->forwardCached(tokens, a, mask, fo);
+            m->forwardCached(tokens, b, mask, fo);
+            CpuDecoder fast(*m, b);
+            std::vector<int32_t> next(9);
+            for (int r = 0; r < 9; ++r)
+                next[static_cast<size_t>(r)] = 10 + r;
+            for (int s = 0; s < 20; ++s) {
+                torch::Tensor in = torch::tensor(std::vector<int64_t>(next.begin(), next.end())).view({9, 1});
+                const torch::Tensor g = m->forwardCached(in, a, {}, fo).logits.select(1, 0);
+                const torch::Tensor f = fast.step(next).clone();
+                QVERIFY2(torch::allclose(g, f, 1e-4, 1e-4),
+                         ("head size " + std::to_string(dim / heads) + ", step " + std::to_string(s)).c_str());
+                for (auto& t : next)
+                    t = (t * 7 + 3) % 97;
+            }
         }
-    }
 }
 
 void TstLlm::batchedGenerationEqualsOneByOne()
@@ -391,195 +285,6 @@ void TstLlm::constrainedDecodingNeverEmitsUnknownTitles()
             QVERIFY(std::abs(re[b][t] - r.logprobs[b][t]) < 2e-4);
 }
 
-void TstLlm::hfLayoutRoundTripKeepsLogits()
-{
-    QTemporaryDir dir;
-    for (bool tied : {false, true}) {
-        LlamaModel m = randomModel(tinyConfig(RopeLayout::Interleaved, tied), 5);
-        const std::string path = dir.filePath(tied ? QStringLiteral("hf_tied") : QStringLiteral("hf")).toStdString();
-        // Small shards force model.safetensors.index.json.
-        saveHfModel(*m, path, nullptr, StDtype::F32, tied ? 0 : 20000);
-        QCOMPARE(detectCheckpointFormat(path), CheckpointFormat::HuggingFace);
-        QCOMPARE(QFileInfo::exists(QString::fromStdString(path + "/model.safetensors.index.json")), !tied);
-        LlamaModel h = loadHfModel(path);
-        QCOMPARE(h->config().rope_layout, RopeLayout::RotateHalf);
-        QCOMPARE(h->config().tie_embeddings, tied);
-        // The stored q weight is HF's permutation of ours, not a copy.
-        const auto& q0 = m->linears()[0].second->weight();
-        const auto& hq0 = h->linears()[0].second->weight();
-        QVERIFY(!torch::equal(q0, hq0));
-        QVERIFY(torch::equal(permuteRotaryRows(q0, 4, false), hq0));
-        torch::manual_seed(1);
-        const torch::Tensor tokens = torch::randint(0, 97, {2, 9}, torch::kLong);
-        QVERIFY(torch::allclose(logitsOf(m, tokens), logitsOf(h, tokens), 1e-4, 1e-5));
-    }
-    // BF16 storage: close, not equal.
-    LlamaModel m = randomModel(tinyConfig(RopeLayout::RotateHalf, false), 6);
-    const std::string bf = dir.filePath(QStringLiteral("hf_bf16")).toStdString();
-    saveHfModel(*m, bf, nullptr, StDtype::BF16);
-    QCOMPARE(SafetensorsFile::open(bf + "/model.safetensors").info("model.norm.weight").dtype, StDtype::BF16);
-    LlamaModel h = loadHfModel(bf);
-    const torch::Tensor tokens = torch::arange(1, 9).view({1, 8});
-    const torch::Tensor a = logitsOf(m, tokens), b = logitsOf(h, tokens);
-    QVERIFY((a - b).abs().max().item<float>() < 0.05f * a.abs().max().item<float>() + 0.05f);
-}
-
-void TstLlm::llama2cAndOwnCheckpointsRoundTrip()
-{
-    QTemporaryDir dir;
-    Tokenizer tok = Tokenizer::load(kStories + "tok512.model");
-    for (bool tied : {true, false})
-        for (int version : {0, 1}) {
-            LlamaModel m = randomModel(tinyConfig(RopeLayout::Interleaved, tied), 8);
-            const std::string p = dir.filePath(QStringLiteral("m%1_%2.bin").arg(int(tied)).arg(version)).toStdString();
-            saveLlama2c(*m, p, version);
-            if (version == 0) {
-                int32_t header[7];
-                std::ifstream(p, std::ios::binary).read(reinterpret_cast<char*>(header), 28);
-                QCOMPARE(header[5], tied ? 97 : -97);  // negative vocab = untied head
-            }
-            QCOMPARE(detectCheckpointFormat(p), CheckpointFormat::Llama2c);
-            LlamaModel l = loadLlama2c(p);
-            QCOMPARE(l->config(), m->config());
-            const torch::Tensor tokens = torch::arange(3, 15).view({2, 6});
-            QVERIFY(torch::equal(logitsOf(m, tokens), logitsOf(l, tokens)));
-        }
-    // Own format: config, weights, tokenizer and adapters.
-    LlamaConfig oc = tinyConfig(RopeLayout::Interleaved, true);
-    oc.vocab_size = 512;
-    LlamaModel m = randomModel(oc, 9);
-    LoraSpec spec;
-    spec.r = 3;
-    spec.alpha = 6;
-    spec.targets = parseLoraTargets({"q", "v", "down", "lm_head"});
-    m->addAdapter("sft", spec);
-    randomizeAdapter(m, "sft", 2);
-    const std::string own = dir.filePath(QStringLiteral("own")).toStdString();
-    saveCheckpoint(*m, own, &tok);
-    QCOMPARE(detectCheckpointFormat(own), CheckpointFormat::Recalign);
-    LoadedModel l = loadAnyModel(own);
-    QVERIFY(l.tokenizer.isLoaded());
-    QCOMPARE(l.tokenizer.vocabSize(), 512);
-    QCOMPARE(l.model->config(), m->config());
-    QCOMPARE(l.model->adapterNames(), std::vector<std::string>{"sft"});
-    const torch::Tensor tokens = torch::arange(3, 15).view({2, 6});
-    QVERIFY(torch::equal(logitsOf(m, tokens), logitsOf(l.model, tokens)));
-    m->setActiveAdapter("sft");
-    l.model->setActiveAdapter("sft");
-    QVERIFY(torch::allclose(logitsOf(m, tokens), logitsOf(l.model, tokens), 1e-5, 1e-6));
-    m->mergeAdapter("sft");
-    QCOMPARE(errorOf([&] { saveCheckpoint(*m, own, &tok); }), ErrorCode::InvalidConfig);
-}
-
-void TstLlm::safetensorsCorruptionGivesClearErrors()
-{
-    QTemporaryDir dir;
-    LlamaModel m = randomModel(tinyConfig(RopeLayout::RotateHalf, true), 12);
-    const std::string good = dir.filePath(QStringLiteral("good")).toStdString();
-    saveHfModel(*m, good);
-    const std::string bytes = readText(good + "/model.safetensors");
-    uint64_t headerLen = 0;
-    std::memcpy(&headerLen, bytes.data(), 8);
-    const std::string header = bytes.substr(8, headerLen);
-    auto variant = [&](const std::string& name, const std::string& content) {
-        const std::string d = dir.filePath(QString::fromStdString(name)).toStdString();
-        QDir().mkpath(QString::fromStdString(d));
-        writeFileBytes(d + "/config.json", readText(good + "/config.json"));
-        writeFileBytes(d + "/model.safetensors", content);
-        return d;
-    };
-    auto expectError = [&](const std::string& d, const std::string& needle) {
-        std::string msg;
-        const ErrorCode code = errorOf([&] { loadHfModel(d); }, &msg);
-        QVERIFY2(code == ErrorCode::CheckpointIO, (d + ": " + msg).c_str());
-        QVERIFY2(msg.find(needle) != std::string::npos, (needle + " not in: " + msg).c_str());
-    };
-    auto withHeader = [&](std::string h) {
-        while (h.size() % 8)
-            h += ' ';
-        std::string out(8, '\0');
-        const uint64_t n = h.size();
-        std::memcpy(out.data(), &n, 8);
-        return out + h + bytes.substr(8 + headerLen);
-    };
-    auto replaceOnce = [](std::string s, const std::string& from, const std::string& to) {
-        const auto at = s.find(from);
-        return at == std::string::npos ? s : s.replace(at, from.size(), to);
-    };
-    expectError(variant("truncated", bytes.substr(0, bytes.size() - 100)), "out of range");
-    expectError(variant("tiny", bytes.substr(0, 5)), "truncated");
-    std::string badLen = bytes;
-    const uint64_t huge = 1ull << 40;
-    std::memcpy(badLen.data(), &huge, 8);
-    expectError(variant("badlen", badLen), "header length");
-    std::string pastEnd = bytes;
-    const uint64_t past = bytes.size();
-    std::memcpy(pastEnd.data(), &past, 8);
-    expectError(variant("pastend", pastEnd), "header length");
-    expectError(variant("badjson", withHeader("{\"a\": [1, 2")), "JSON");
-    // Offsets beyond the data block.
-    {
-        nlohmann::json j = nlohmann::json::parse(header);
-        j["model.norm.weight"]["data_offsets"] = {1000000, 1000128};
-        expectError(variant("offsets", withHeader(j.dump())), "out of range");
-    }
-    // Wrong dtype: an integer tensor where a float weight is expected; and an unknown dtype.
-    {
-        nlohmann::json j = nlohmann::json::parse(header);
-        j["model.norm.weight"]["dtype"] = "I32";
-        expectError(variant("wrongdtype", withHeader(j.dump())), "dtype I32");
-        expectError(variant("unknowndtype", withHeader(replaceOnce(header, "\"F32\"", "\"F99\""))), "unknown dtype");
-    }
-    // Size mismatch between shape and offsets.
-    {
-        nlohmann::json j = nlohmann::json::parse(header);
-        j["model.norm.weight"]["shape"] = {31};
-        expectError(variant("sizemismatch", withHeader(j.dump())), "expected");
-    }
-    // Missing tensor.
-    {
-        nlohmann::json j = nlohmann::json::parse(header);
-        j.erase("model.layers.1.mlp.up_proj.weight");
-        expectError(variant("missing", withHeader(j.dump())), "missing tensor 'model.layers.1.mlp.up_proj.weight'");
-    }
-    // Overlapping tensors.
-    {
-        nlohmann::json j = nlohmann::json::parse(header);
-        auto other = j["model.layers.0.input_layernorm.weight"]["data_offsets"];
-        j["model.norm.weight"]["data_offsets"] = other;
-        expectError(variant("overlap", withHeader(j.dump())), "overlap");
-    }
-    // Missing folder pieces.
-    QCOMPARE(errorOf([&] { loadHfModel(dir.filePath(QStringLiteral("nowhere")).toStdString()); }), ErrorCode::CheckpointIO);
-    QCOMPARE(errorOf([&] { loadAnyModel(dir.filePath(QStringLiteral("nowhere")).toStdString()); }), ErrorCode::CheckpointIO);
-    // The writer's own output reads back.
-    QCOMPARE(SafetensorsFile::open(good + "/model.safetensors").metadata().at("format"), std::string("pt"));
-}
-
-void TstLlm::llama2cCorruptionGivesClearErrors()
-{
-    QTemporaryDir dir;
-    const std::string bytes = readText(kStories + "stories260K.bin");
-    const std::string cut = dir.filePath(QStringLiteral("cut.bin")).toStdString();
-    writeFileBytes(cut, bytes.substr(0, bytes.size() - 1000));
-    std::string msg;
-    QCOMPARE(errorOf([&] { loadLlama2c(cut); }, &msg), ErrorCode::CheckpointIO);
-    QVERIFY(msg.find("truncated") != std::string::npos);
-    std::string v2 = bytes;
-    const uint32_t magic = 0x616b3432;
-    const int32_t version = 2;
-    std::memcpy(v2.data(), &magic, 4);
-    std::memcpy(v2.data() + 4, &version, 4);
-    const std::string v2p = dir.filePath(QStringLiteral("v2.bin")).toStdString();
-    writeFileBytes(v2p, v2);
-    QCOMPARE(errorOf([&] { loadLlama2c(v2p); }, &msg), ErrorCode::CheckpointIO);
-    QVERIFY(msg.find("version 2") != std::string::npos);
-    const std::string junk = dir.filePath(QStringLiteral("junk.bin")).toStdString();
-    writeFileBytes(junk, std::string(64, '\xff'));
-    QCOMPARE(detectCheckpointFormat(junk), CheckpointFormat::Unknown);
-    QCOMPARE(errorOf([&] { loadLlama2c(junk); }), ErrorCode::CheckpointIO);
-}
-
 void TstLlm::loraWithZeroBEqualsBase()
 {
     LlamaModel m = randomModel(tinyConfig(RopeLayout::RotateHalf, true), 13);
@@ -716,69 +421,6 @@ void TstLlm::loraInitialisationFollowsPeft()
     QCOMPARE(errorOf([] { parseLoraTargets({"qq"}); }), ErrorCode::InvalidConfig);
 }
 
-void TstLlm::peftAdapterRoundTripsKeysShapesAndOutputs()
-{
-    QTemporaryDir dir;
-    // An interleaved (llama2.c-layout) model exported to HF + PEFT must match when both are read
-    // back in HF layout: the adapter's q/k B rows follow HF's permutation.
-    LlamaModel m = randomModel(tinyConfig(RopeLayout::Interleaved, false), 17);
-    LoraSpec spec;
-    spec.r = 16;
-    spec.alpha = 8;
-    spec.dropout = 0.1;
-    spec.targets = parseLoraTargets({"all"});
-    spec.init = LoraInit::Orthogonal;
-    m->addAdapter("sft", spec);
-    randomizeAdapter(m, "sft", 6);
-    const std::string base = dir.filePath(QStringLiteral("base")).toStdString();
-    const std::string ad = dir.filePath(QStringLiteral("adapter")).toStdString();
-    saveHfModel(*m, base);
-    exportPeftAdapter(*m, "sft", ad, "base");
-    const SafetensorsFile f = SafetensorsFile::open(ad + "/adapter_model.safetensors");
-    QCOMPARE(f.names().size(), 2u * (2u * 7u + 1u));
-    const StTensorInfo& qa = f.info("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight");
-    QCOMPARE(qa.shape, (std::vector<int64_t>{16, 32}));
-    QCOMPARE(f.info("base_model.model.model.layers.1.self_attn.k_proj.lora_B.weight").shape,
-             (std::vector<int64_t>{16, 16}));
-    QCOMPARE(f.info("base_model.model.model.layers.1.mlp.down_proj.lora_A.weight").shape,
-             (std::vector<int64_t>{16, 64}));
-    QCOMPARE(f.info("base_model.model.lm_head.lora_B.weight").shape, (std::vector<int64_t>{97, 16}));
-    const nlohmann::json cfg = nlohmann::json::parse(readText(ad + "/adapter_config.json"));
-    QCOMPARE(cfg["peft_type"].get<std::string>(), std::string("LORA"));
-    QCOMPARE(cfg["r"].get<int>(), 16);
-    QCOMPARE(cfg["lora_alpha"].get<double>(), 8.0);
-    QCOMPARE(cfg["target_modules"].size(), 8u);
-
-    LlamaModel h = loadHfModel(base);
-    importPeftAdapter(*h, ad, "sft");
-    QCOMPARE(h->adapterSpec("sft").r, 16);
-    QCOMPARE(h->adapterSpec("sft").scaling(), 0.5);
-    const torch::Tensor tokens = torch::arange(5, 17).view({2, 6});
-    m->setActiveAdapter("sft");
-    h->setActiveAdapter("sft");
-    QVERIFY(torch::allclose(logitsOf(m, tokens), logitsOf(h, tokens), 1e-4, 1e-5));
-    // And back: export from the HF-layout model, import into the interleaved one.
-    const std::string ad2 = dir.filePath(QStringLiteral("adapter2")).toStdString();
-    exportPeftAdapter(*h, "sft", ad2);
-    importPeftAdapter(*m, ad2, "again");
-    for (const auto& [n, t] : m->namedAdapterParameters("sft")) {
-        bool found = false;
-        for (const auto& [n2, t2] : m->namedAdapterParameters("again"))
-            if (n2 == n) {
-                QVERIFY(torch::allclose(t, t2));
-                found = true;
-            }
-        QVERIFY(found);
-    }
-    // A wrong-shaped or foreign adapter is refused before touching the model.
-    LlamaConfig other = tinyConfig(RopeLayout::RotateHalf, false);
-    other.dim = 48;
-    other.n_heads = 4;
-    LlamaModel wrong = randomModel(other, 1);
-    QCOMPARE(errorOf([&] { importPeftAdapter(*wrong, ad, "sft"); }), ErrorCode::CheckpointIO);
-    QVERIFY(wrong->adapterNames().empty());
-}
-
 void TstLlm::llama2ChatTemplateMatchesReclmGen()
 {
     Conversation c;
@@ -869,5 +511,35 @@ void TstLlm::pretrainingLowersLossAndCanBeCancelled()
     QCOMPARE(stop.steps.back().step, 20L);
 }
 
+void TstLlm::halfPrecisionRunsTheGenericPath()
+{
+    // The CUDA configuration (bf16 weights) exercised on the CPU: generic path, float32 adapters.
+    LoadedModel lm = loadAnyModel(kStories + "stories260K.bin", kStories + "tok512.model");
+    LoadedModel half = loadAnyModel(kStories + "stories260K.bin", kStories + "tok512.model", torch::kBFloat16);
+    QCOMPARE(half.model->embeddingWeight().scalar_type(), torch::kBFloat16);
+    QVERIFY(!CpuDecoder::supports(*half.model));
+    const torch::Tensor tokens = torch::tensor(std::vector<int64_t>{1, 403, 261, 70, 71, 72}).view({1, 6});
+    const torch::Tensor a = logitsOf(lm.model, tokens), b = logitsOf(half.model, tokens);
+    QCOMPARE(b.scalar_type(), torch::kFloat);
+    QVERIFY((a - b).abs().max().item<float>() < 0.1f * a.abs().max().item<float>());
+    QCOMPARE(a.argmax(-1)[0][5].item<int64_t>(), b.argmax(-1)[0][5].item<int64_t>());
+    LoraSpec spec;
+    spec.targets = parseLoraTargets({"q", "v"});
+    half.model->addAdapter("actor", spec);
+    QCOMPARE(half.model->adapterParameters("actor")[0].scalar_type(), torch::kFloat);
+    half.model->setActiveAdapter("actor");
+    GenerationConfig g;
+    g.max_new_tokens = 12;
+    g.temperature = 0.0;
+    const GenerationResult r = generate(*half.model, {{1}, {1, 403}}, g);
+    QCOMPARE(r.tokens[0].size(), 12u);
+    const auto re = recomputeLogprobs(*half.model, {{1}, {1, 403}}, r.tokens, g);
+    for (size_t t = 0; t < re[0].size(); ++t)
+        QVERIFY(std::abs(re[0][t] - r.logprobs[0][t]) < 0.05);
+    // A training step reaches the float32 adapter through the bf16 base.
+    half.model->setBaseTrainable(false);
+    half.model->forward(tokens).logits.sum().backward();
+    QVERIFY(half.model->adapterParameters("actor")[1].grad().defined());
+}
+
 QTEST_GUILESS_MAIN(TstLlm)
-#include "tst_llm.moc"

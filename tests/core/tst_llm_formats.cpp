@@ -1,0 +1,268 @@
+// LLM core checkpoint formats: llama2.c (legacy, v1), Hugging Face safetensors folders (single
+// and sharded, F32/BF16), our own folders, PEFT adapters; corrupt files give clear errors.
+#include "tst_llm.h"
+
+#include "core/llm/loaders.h"
+#include "core/llm/safetensors.h"
+#include "core/tokenizer/tokenizer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cstring>
+
+using namespace tst_llm_util;
+
+void TstLlm::hfLayoutRoundTripKeepsLogits()
+{
+    QTemporaryDir dir;
+    for (bool tied : {false, true}) {
+        LlamaModel m = randomModel(tinyConfig(RopeLayout::Interleaved, tied), 5);
+        const std::string path = dir.filePath(tied ? QStringLiteral("hf_tied") : QStringLiteral("hf")).toStdString();
+        // Small shards force model.safetensors.index.json.
+        saveHfModel(*m, path, nullptr, StDtype::F32, tied ? 0 : 20000);
+        QCOMPARE(detectCheckpointFormat(path), CheckpointFormat::HuggingFace);
+        QCOMPARE(QFileInfo::exists(QString::fromStdString(path + "/model.safetensors.index.json")), !tied);
+        LlamaModel h = loadHfModel(path);
+        QCOMPARE(h->config().rope_layout, RopeLayout::RotateHalf);
+        QCOMPARE(h->config().tie_embeddings, tied);
+        // The stored q weight is HF's permutation of ours, not a copy.
+        const auto& q0 = m->linears()[0].second->weight();
+        const auto& hq0 = h->linears()[0].second->weight();
+        QVERIFY(!torch::equal(q0, hq0));
+        QVERIFY(torch::equal(permuteRotaryRows(q0, 4, false), hq0));
+        torch::manual_seed(1);
+        const torch::Tensor tokens = torch::randint(0, 97, {2, 9}, torch::kLong);
+        QVERIFY(torch::allclose(logitsOf(m, tokens), logitsOf(h, tokens), 1e-4, 1e-5));
+    }
+    // BF16 storage: close, not equal.
+    LlamaModel m = randomModel(tinyConfig(RopeLayout::RotateHalf, false), 6);
+    const std::string bf = dir.filePath(QStringLiteral("hf_bf16")).toStdString();
+    saveHfModel(*m, bf, nullptr, StDtype::BF16);
+    QCOMPARE(SafetensorsFile::open(bf + "/model.safetensors").info("model.norm.weight").dtype, StDtype::BF16);
+    LlamaModel h = loadHfModel(bf);
+    const torch::Tensor tokens = torch::arange(1, 9).view({1, 8});
+    const torch::Tensor a = logitsOf(m, tokens), b = logitsOf(h, tokens);
+    QVERIFY((a - b).abs().max().item<float>() < 0.05f * a.abs().max().item<float>() + 0.05f);
+}
+
+void TstLlm::llama2cAndOwnCheckpointsRoundTrip()
+{
+    QTemporaryDir dir;
+    Tokenizer tok = Tokenizer::load(kStories + "tok512.model");
+    for (bool tied : {true, false})
+        for (int version : {0, 1}) {
+            LlamaModel m = randomModel(tinyConfig(RopeLayout::Interleaved, tied), 8);
+            const std::string p = dir.filePath(QStringLiteral("m%1_%2.bin").arg(int(tied)).arg(version)).toStdString();
+            saveLlama2c(*m, p, version);
+            if (version == 0) {
+                int32_t header[7];
+                std::ifstream(p, std::ios::binary).read(reinterpret_cast<char*>(header), 28);
+                QCOMPARE(header[5], tied ? 97 : -97);  // negative vocab = untied head
+            }
+            QCOMPARE(detectCheckpointFormat(p), CheckpointFormat::Llama2c);
+            LlamaModel l = loadLlama2c(p);
+            QCOMPARE(l->config(), m->config());
+            const torch::Tensor tokens = torch::arange(3, 15).view({2, 6});
+            QVERIFY(torch::equal(logitsOf(m, tokens), logitsOf(l, tokens)));
+        }
+    // Own format: config, weights, tokenizer and adapters.
+    LlamaConfig oc = tinyConfig(RopeLayout::Interleaved, true);
+    oc.vocab_size = 512;
+    LlamaModel m = randomModel(oc, 9);
+    LoraSpec spec;
+    spec.r = 3;
+    spec.alpha = 6;
+    spec.targets = parseLoraTargets({"q", "v", "down", "lm_head"});
+    m->addAdapter("sft", spec);
+    randomizeAdapter(m, "sft", 2);
+    const std::string own = dir.filePath(QStringLiteral("own")).toStdString();
+    saveCheckpoint(*m, own, &tok);
+    QCOMPARE(detectCheckpointFormat(own), CheckpointFormat::Recalign);
+    LoadedModel l = loadAnyModel(own);
+    QVERIFY(l.tokenizer.isLoaded());
+    QCOMPARE(l.tokenizer.vocabSize(), 512);
+    QCOMPARE(l.model->config(), m->config());
+    QCOMPARE(l.model->adapterNames(), std::vector<std::string>{"sft"});
+    const torch::Tensor tokens = torch::arange(3, 15).view({2, 6});
+    QVERIFY(torch::equal(logitsOf(m, tokens), logitsOf(l.model, tokens)));
+    m->setActiveAdapter("sft");
+    l.model->setActiveAdapter("sft");
+    QVERIFY(torch::allclose(logitsOf(m, tokens), logitsOf(l.model, tokens), 1e-5, 1e-6));
+    m->mergeAdapter("sft");
+    QCOMPARE(errorOf([&] { saveCheckpoint(*m, own, &tok); }), ErrorCode::InvalidConfig);
+}
+
+void TstLlm::safetensorsCorruptionGivesClearErrors()
+{
+    QTemporaryDir dir;
+    LlamaModel m = randomModel(tinyConfig(RopeLayout::RotateHalf, true), 12);
+    const std::string good = dir.filePath(QStringLiteral("good")).toStdString();
+    saveHfModel(*m, good);
+    const std::string bytes = readText(good + "/model.safetensors");
+    uint64_t headerLen = 0;
+    std::memcpy(&headerLen, bytes.data(), 8);
+    const std::string header = bytes.substr(8, headerLen);
+    auto variant = [&](const std::string& name, const std::string& content) {
+        const std::string d = dir.filePath(QString::fromStdString(name)).toStdString();
+        QDir().mkpath(QString::fromStdString(d));
+        writeFileBytes(d + "/config.json", readText(good + "/config.json"));
+        writeFileBytes(d + "/model.safetensors", content);
+        return d;
+    };
+    auto expectError = [&](const std::string& d, const std::string& needle) {
+        std::string msg;
+        const ErrorCode code = errorOf([&] { loadHfModel(d); }, &msg);
+        QVERIFY2(code == ErrorCode::CheckpointIO, (d + ": " + msg).c_str());
+        QVERIFY2(msg.find(needle) != std::string::npos, (needle + " not in: " + msg).c_str());
+    };
+    auto withHeader = [&](std::string h) {
+        while (h.size() % 8)
+            h += ' ';
+        std::string out(8, '\0');
+        const uint64_t n = h.size();
+        std::memcpy(out.data(), &n, 8);
+        return out + h + bytes.substr(8 + headerLen);
+    };
+    auto replaceOnce = [](std::string s, const std::string& from, const std::string& to) {
+        const auto at = s.find(from);
+        return at == std::string::npos ? s : s.replace(at, from.size(), to);
+    };
+    expectError(variant("truncated", bytes.substr(0, bytes.size() - 100)), "out of range");
+    expectError(variant("tiny", bytes.substr(0, 5)), "truncated");
+    std::string badLen = bytes;
+    const uint64_t huge = 1ull << 40;
+    std::memcpy(badLen.data(), &huge, 8);
+    expectError(variant("badlen", badLen), "header length");
+    std::string pastEnd = bytes;
+    const uint64_t past = bytes.size();
+    std::memcpy(pastEnd.data(), &past, 8);
+    expectError(variant("pastend", pastEnd), "header length");
+    expectError(variant("badjson", withHeader("{\"a\": [1, 2")), "JSON");
+    // Offsets beyond the data block.
+    {
+        nlohmann::json j = nlohmann::json::parse(header);
+        j["model.norm.weight"]["data_offsets"] = {1000000, 1000128};
+        expectError(variant("offsets", withHeader(j.dump())), "out of range");
+    }
+    // Wrong dtype: an integer tensor where a float weight is expected; and an unknown dtype.
+    {
+        nlohmann::json j = nlohmann::json::parse(header);
+        j["model.norm.weight"]["dtype"] = "I32";
+        expectError(variant("wrongdtype", withHeader(j.dump())), "dtype I32");
+        expectError(variant("unknowndtype", withHeader(replaceOnce(header, "\"F32\"", "\"F99\""))), "unknown dtype");
+    }
+    // Size mismatch between shape and offsets.
+    {
+        nlohmann::json j = nlohmann::json::parse(header);
+        j["model.norm.weight"]["shape"] = {31};
+        expectError(variant("sizemismatch", withHeader(j.dump())), "expected");
+    }
+    // Missing tensor.
+    {
+        nlohmann::json j = nlohmann::json::parse(header);
+        j.erase("model.layers.1.mlp.up_proj.weight");
+        expectError(variant("missing", withHeader(j.dump())), "missing tensor 'model.layers.1.mlp.up_proj.weight'");
+    }
+    // Overlapping tensors.
+    {
+        nlohmann::json j = nlohmann::json::parse(header);
+        auto other = j["model.layers.0.input_layernorm.weight"]["data_offsets"];
+        j["model.norm.weight"]["data_offsets"] = other;
+        expectError(variant("overlap", withHeader(j.dump())), "overlap");
+    }
+    // Missing folder pieces.
+    QCOMPARE(errorOf([&] { loadHfModel(dir.filePath(QStringLiteral("nowhere")).toStdString()); }), ErrorCode::CheckpointIO);
+    QCOMPARE(errorOf([&] { loadAnyModel(dir.filePath(QStringLiteral("nowhere")).toStdString()); }), ErrorCode::CheckpointIO);
+    // The writer's own output reads back.
+    QCOMPARE(SafetensorsFile::open(good + "/model.safetensors").metadata().at("format"), std::string("pt"));
+}
+
+void TstLlm::llama2cCorruptionGivesClearErrors()
+{
+    QTemporaryDir dir;
+    const std::string bytes = readText(kStories + "stories260K.bin");
+    const std::string cut = dir.filePath(QStringLiteral("cut.bin")).toStdString();
+    writeFileBytes(cut, bytes.substr(0, bytes.size() - 1000));
+    std::string msg;
+    QCOMPARE(errorOf([&] { loadLlama2c(cut); }, &msg), ErrorCode::CheckpointIO);
+    QVERIFY(msg.find("truncated") != std::string::npos);
+    std::string v2 = bytes;
+    const uint32_t magic = 0x616b3432;
+    const int32_t version = 2;
+    std::memcpy(v2.data(), &magic, 4);
+    std::memcpy(v2.data() + 4, &version, 4);
+    const std::string v2p = dir.filePath(QStringLiteral("v2.bin")).toStdString();
+    writeFileBytes(v2p, v2);
+    QCOMPARE(errorOf([&] { loadLlama2c(v2p); }, &msg), ErrorCode::CheckpointIO);
+    QVERIFY(msg.find("version 2") != std::string::npos);
+    const std::string junk = dir.filePath(QStringLiteral("junk.bin")).toStdString();
+    writeFileBytes(junk, std::string(64, '\xff'));
+    QCOMPARE(detectCheckpointFormat(junk), CheckpointFormat::Unknown);
+    QCOMPARE(errorOf([&] { loadLlama2c(junk); }), ErrorCode::CheckpointIO);
+}
+
+void TstLlm::peftAdapterRoundTripsKeysShapesAndOutputs()
+{
+    QTemporaryDir dir;
+    // An interleaved (llama2.c-layout) model exported to HF + PEFT must match when both are read
+    // back in HF layout: the adapter's q/k B rows follow HF's permutation.
+    LlamaModel m = randomModel(tinyConfig(RopeLayout::Interleaved, false), 17);
+    LoraSpec spec;
+    spec.r = 16;
+    spec.alpha = 8;
+    spec.dropout = 0.1;
+    spec.targets = parseLoraTargets({"all"});
+    spec.init = LoraInit::Orthogonal;
+    m->addAdapter("sft", spec);
+    randomizeAdapter(m, "sft", 6);
+    const std::string base = dir.filePath(QStringLiteral("base")).toStdString();
+    const std::string ad = dir.filePath(QStringLiteral("adapter")).toStdString();
+    saveHfModel(*m, base);
+    exportPeftAdapter(*m, "sft", ad, "base");
+    const SafetensorsFile f = SafetensorsFile::open(ad + "/adapter_model.safetensors");
+    QCOMPARE(f.names().size(), 2u * (2u * 7u + 1u));
+    const StTensorInfo& qa = f.info("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight");
+    QCOMPARE(qa.shape, (std::vector<int64_t>{16, 32}));
+    QCOMPARE(f.info("base_model.model.model.layers.1.self_attn.k_proj.lora_B.weight").shape,
+             (std::vector<int64_t>{16, 16}));
+    QCOMPARE(f.info("base_model.model.model.layers.1.mlp.down_proj.lora_A.weight").shape,
+             (std::vector<int64_t>{16, 64}));
+    QCOMPARE(f.info("base_model.model.lm_head.lora_B.weight").shape, (std::vector<int64_t>{97, 16}));
+    const nlohmann::json cfg = nlohmann::json::parse(readText(ad + "/adapter_config.json"));
+    QCOMPARE(cfg["peft_type"].get<std::string>(), std::string("LORA"));
+    QCOMPARE(cfg["r"].get<int>(), 16);
+    QCOMPARE(cfg["lora_alpha"].get<double>(), 8.0);
+    QCOMPARE(cfg["target_modules"].size(), 8u);
+
+    LlamaModel h = loadHfModel(base);
+    importPeftAdapter(*h, ad, "sft");
+    QCOMPARE(h->adapterSpec("sft").r, 16);
+    QCOMPARE(h->adapterSpec("sft").scaling(), 0.5);
+    const torch::Tensor tokens = torch::arange(5, 17).view({2, 6});
+    m->setActiveAdapter("sft");
+    h->setActiveAdapter("sft");
+    QVERIFY(torch::allclose(logitsOf(m, tokens), logitsOf(h, tokens), 1e-4, 1e-5));
+    // And back: export from the HF-layout model, import into the interleaved one.
+    const std::string ad2 = dir.filePath(QStringLiteral("adapter2")).toStdString();
+    exportPeftAdapter(*h, "sft", ad2);
+    importPeftAdapter(*m, ad2, "again");
+    for (const auto& [n, t] : m->namedAdapterParameters("sft")) {
+        bool found = false;
+        for (const auto& [n2, t2] : m->namedAdapterParameters("again"))
+            if (n2 == n) {
+                QVERIFY(torch::allclose(t, t2));
+                found = true;
+            }
+        QVERIFY(found);
+    }
+    // A wrong-shaped or foreign adapter is refused before touching the model.
+    LlamaConfig other = tinyConfig(RopeLayout::RotateHalf, false);
+    other.dim = 48;
+    other.n_heads = 4;
+    LlamaModel wrong = randomModel(other, 1);
+    QCOMPARE(errorOf([&] { importPeftAdapter(*wrong, ad, "sft"); }), ErrorCode::CheckpointIO);
+    QVERIFY(wrong->adapterNames().empty());
+}
