@@ -157,6 +157,9 @@ int runBenchSasRec(const std::vector<std::string>& args)
                   << " interactions (k-core " << kcore << ", loaded in " << fixed(loadSeconds, 2) << " s, fingerprint "
                   << data.fingerprint.substr(0, 12) << ")\n";
         std::cout << "threads: torch intra-op " << inEffect << ", OpenBLAS " << blasThreads << "\n";
+        if (inEffect > 1 && std::getenv("OMP_WAIT_POLICY") == nullptr)
+            std::cout << "note: with several torch threads on a busy machine, OpenMP's spinning threads can make\n"
+                         "      an epoch many times slower; OMP_WAIT_POLICY=PASSIVE avoids that\n";
 
         const std::string validKey = "valid_" + config.valid_protocol;
         BenchObserver observer(validKey);

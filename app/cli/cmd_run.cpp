@@ -4,6 +4,7 @@
 #include "app/cli/command.h"
 
 #include "core/api/experiment.h"
+#include "core/api/info.h"
 #include "core/api/probe.h"
 #include "core/api/runners.h"
 #include "core/api/store_api.h"
@@ -11,6 +12,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -158,6 +160,11 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
                         keep.push_back(s);
             req.only_stages = keep;
         }
+    }
+    // The experiment's `threads` applies unless RECALIGN_THREADS overrides it (main() set that).
+    if (const char* env = std::getenv("RECALIGN_THREADS"); !env || !*env) {
+        if (auto cfg = core::loadExperiment(req.experiment_path); cfg && cfg.value().threads > 0)
+            core::setTorchThreads(cfg.value().threads);
     }
     core::StopFlag stop;
     g_stop = &stop;

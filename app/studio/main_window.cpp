@@ -123,13 +123,13 @@ void MainWindow::createActions()
     m_saveAction = make("save", QKeySequence::Save);
     m_saveAsAction = make("save", QKeySequence::SaveAs);
     m_workspaceAction = make("browse", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
-    m_settingsAction = make("settings", QKeySequence::Preferences);
+    m_settingsAction = make("settings", QKeySequence(Qt::CTRL | Qt::Key_Comma));
     m_quitAction = make("", QKeySequence::Quit);
     m_runAction = make("run", QKeySequence(Qt::CTRL | Qt::Key_R));
     m_validateAction = make("info", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_V));
     m_cancelAction = make("stop", QKeySequence(Qt::CTRL | Qt::Key_Period));
     m_cancelAction->setEnabled(false);
-    m_refreshAction = make("refresh", QKeySequence::Refresh);
+    m_refreshAction = make("refresh", QKeySequence(Qt::Key_F5));  // not QKeySequence::Refresh: Ctrl+R runs
     m_aboutAction = make("recalign", QKeySequence());
     for (int i = 0; i < m_tabs->count(); ++i) {
         auto* a = withIcon(new QAction(this), main_window_detail::tabIcons().value(i));
@@ -385,6 +385,7 @@ QString MainWindow::runsCaption(const QList<qint64>& runs) const
 void MainWindow::showRuns(const QList<qint64>& runs)
 {
     m_selected = runs;
+    ++m_showCount;
     for (bool& s : m_stale)
         s = true;
     // The Monitor follows the selection at once (cheap); the tables and samples when shown.
@@ -463,8 +464,8 @@ void MainWindow::onProgress(const QString& label, const QString& stage, qint64 s
 
 void MainWindow::onJobFinished(int ticket, qint64 runId, int errorCode, const QString& message)
 {
-    core::RunStore* store = m_controller->workspace()->isOpen() ? &m_controller->workspace()->store() : nullptr;
-    m_monitor->endLive(store, ticket, runId);
+    // The live series go; the run's stored series come back once, through the selection below.
+    m_monitor->endLive(nullptr, ticket, 0);
     const auto code = static_cast<core::ErrorCode>(errorCode);
     if (code == core::ErrorCode::None)
         m_monitorPage->appendLog(1, tr("Run %1 finished.").arg(runId));
@@ -479,8 +480,12 @@ void MainWindow::onJobFinished(int ticket, qint64 runId, int errorCode, const QS
                                                            : tr("Run %1 ended: %2").arg(runId).arg(message),
                              8000);
     if (runId > 0) {
-        m_dock->selectRuns({runId});  // the new run becomes the selection: Compare/Inspect show it
-        showRuns({runId});
+        // The new run becomes the selection: Monitor, Compare and Inspect show it (loaded once:
+        // by the selection change, or here when the selection does not change).
+        const int shown = m_showCount;
+        m_dock->selectRuns({runId});
+        if (m_showCount == shown)
+            showRuns({runId});
     }
 }
 

@@ -112,6 +112,7 @@ private:
     QToolBar* m_toolbar = nullptr;
 
     QList<qint64> m_selected;
+    int m_showCount = 0;  // showRuns() calls
     QList<bool> m_stale;  // per tab: the selection changed since it was last filled
     std::vector<std::pair<qint64, QString>> m_probeRuns;
 };

@@ -261,6 +261,13 @@ void ProbePage::updateEnabled()
     m_generate->setEnabled(ready);
 }
 
+void ProbePage::setWorkspace(const QString& path)
+{
+    if (path != m_workspace)
+        m_catalogues.clear();
+    m_workspace = path;
+}
+
 void ProbePage::setRuns(const std::vector<std::pair<qint64, QString>>& runs)
 {
     for (QComboBox* combo : {m_runA, m_runB}) {

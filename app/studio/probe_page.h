@@ -38,7 +38,8 @@ class ProbePage : public QWidget {
 public:
     explicit ProbePage(QWidget* parent = nullptr);
 
-    void setWorkspace(const QString& path) { m_workspace = path; }
+    // A new workspace: run ids name other runs now, so cached catalogues go.
+    void setWorkspace(const QString& path);
     // Finished runs offered (id, label), newest first.
     void setRuns(const std::vector<std::pair<qint64, QString>>& runs);
     void setCatalogue(qint64 runId, const core::ProbeCatalogue& catalogue);

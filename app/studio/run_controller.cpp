@@ -20,6 +20,11 @@ RunController::~RunController()
 {
     cancelAll();
     waitForIdle(30000);
+    // Worker threads still winding down after their job (see onSessionFinished).
+    for (QThread* t : findChildren<QThread*>()) {
+        t->quit();
+        t->wait();
+    }
 }
 
 int RunController::enqueue(const QString& label, TrainingSession::Job job)
@@ -95,10 +100,13 @@ void RunController::onSessionFinished(int errorCode, const QString& message, qlo
     TrainingSession* session = m_session;
     m_thread = nullptr;
     m_session = nullptr;
+    // The worker winds down on its own; the GUI thread does not wait for it (a low-priority
+    // worker on a busy machine can take a while to be scheduled). The session and the thread
+    // are deleted once the thread has finished.
+    disconnect(session, nullptr, this, nullptr);
+    connect(thread, &QThread::finished, session, &QObject::deleteLater);
+    connect(thread, &QThread::finished, thread, &QObject::deleteLater);
     thread->quit();
-    thread->wait();
-    delete session;
-    thread->deleteLater();
     const int ticket = m_currentTicket;
     m_currentLabel.clear();
     Q_EMIT jobFinished(ticket, errorCode, message, runId);

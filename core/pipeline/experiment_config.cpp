@@ -528,8 +528,8 @@ static std::vector<FieldDef> buildTable()
     add(t, "ppo.reward_variant", "paper", RECALIGN_MEMBER(ppo.reward_variant),
         "paper: PAPER.md §3 formulas [default] | recai: the released rl/reward.py NR-20").choices({"paper", "recai"});
     add(t, "ppo.reward_alpha", "0.5", RECALIGN_MEMBER(ppo.reward_alpha), "weight of the ranking term against the control term [paper and released 0.5]").range(0, 1);
-    add(t, "ppo.rerender_actions", "true", RECALIGN_MEMBER(ppo.rerender_actions), "train on the canonically re-rendered list instead of the raw sample [released on]");
-    add(t, "ppo.lm_head_trainable", "true", RECALIGN_MEMBER(ppo.lm_head_trainable), "train lm_head fully (the reference policy drifts with it) [released on]");
+    add(t, "ppo.rerender_actions", "false", RECALIGN_MEMBER(ppo.rerender_actions), "train on the canonically re-rendered list instead of the raw sample (default off: PPO trains on the sampled tokens) [released on]");
+    add(t, "ppo.lm_head_trainable", "false", RECALIGN_MEMBER(ppo.lm_head_trainable), "train lm_head fully (the reference policy drifts with it) (default off: the reference stays the SFT policy) [released on]");
     add(t, "ppo.train_value_head", "true", RECALIGN_MEMBER(ppo.train_value_head), "optimise the value head; false reproduces the released bug (RECLM-GEN §9.1)");
     add(t, "ppo.max_iterations", "0", RECALIGN_MEMBER(ppo.max_iterations), "stop after N rollout batches; 0 = episodes x batches [released picks: 3000]").range(0, 1e9);
     add(t, "ppo.val_every", "100", RECALIGN_MEMBER(ppo.val_every), "validate and checkpoint every N rollout batches; 0 = only at the end [released 100]").range(0, 1e9);

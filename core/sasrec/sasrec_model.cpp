@@ -44,23 +44,30 @@ torch::Tensor sasrecDropout(const torch::Tensor& x, double p, SasRecRng* rng)
     if (rng == nullptr || p <= 0.0)
         return x;
     // 16-bit uniforms: keep when u >= threshold; the scale makes the expectation exact.
-    const uint32_t threshold = static_cast<uint32_t>(std::lround(p * 65536.0));
-    const float scale = 65536.0f / static_cast<float>(65536u - std::min<uint32_t>(threshold, 65535u));
+    const auto threshold = std::min<uint32_t>(static_cast<uint32_t>(std::lround(p * 65536.0)), 65535u);
+    const auto t16 = static_cast<uint16_t>(threshold);
+    const float scale = 65536.0f / static_cast<float>(65536u - threshold);
     torch::Tensor mask = torch::empty(x.sizes(), torch::TensorOptions().dtype(torch::kFloat32));
     float* m = mask.data_ptr<float>();
     const int64_t n = mask.numel();
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const uint64_t r = rng->next();
-        m[i] = (r & 0xFFFFu) >= threshold ? scale : 0.0f;
-        m[i + 1] = ((r >> 16) & 0xFFFFu) >= threshold ? scale : 0.0f;
-        m[i + 2] = ((r >> 32) & 0xFFFFu) >= threshold ? scale : 0.0f;
-        m[i + 3] = (r >> 48) >= threshold ? scale : 0.0f;
-    }
-    if (i < n) {
-        uint64_t r = rng->next();
-        for (; i < n; ++i, r >>= 16)
-            m[i] = (r & 0xFFFFu) >= threshold ? scale : 0.0f;
+    // Element i uses bits 16*(i%4).. of the (i/4)-th draw; blocks keep the select loop vectorisable.
+    constexpr int64_t kBlock = 1024;
+    uint64_t draws[kBlock / 4];
+    uint16_t u[kBlock];
+    for (int64_t start = 0; start < n; start += kBlock) {
+        const int64_t len = std::min(kBlock, n - start);
+        const int64_t words = (len + 3) / 4;
+        for (int64_t w = 0; w < words; ++w)
+            draws[w] = rng->next();
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        std::memcpy(u, draws, static_cast<size_t>(words) * sizeof(uint64_t));
+#else
+        for (int64_t j = 0; j < words * 4; ++j)
+            u[j] = static_cast<uint16_t>(draws[j >> 2] >> (16 * (j & 3)));
+#endif
+        float* out = m + start;
+        for (int64_t j = 0; j < len; ++j)
+            out[j] = u[j] >= t16 ? scale : 0.0f;
     }
     if (x.device() != mask.device())
         mask = mask.to(x.device());

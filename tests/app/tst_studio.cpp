@@ -40,6 +40,7 @@
 #include <QSignalSpy>
 #include <QTabWidget>
 #include <QTemporaryDir>
+#include <QToolButton>
 #include <QtTest>
 
 #include <algorithm>
@@ -513,6 +514,21 @@ void TstStudio::settingsAndWindowStatePersist()
     QCOMPARE(again.controller()->workspace()->path(), QFileInfo(ws.path()).absoluteFilePath());
     QCOMPARE(again.size(), QSize(1333, 777));
     QVERIFY(again.blasLabel()->text().startsWith(QStringLiteral("BLAS: ")));
+
+    // A theme change re-renders the icons in the new text colour; a language change retranslates
+    // (no crash, texts stay filled).
+    auto* newButton = again.configurePage()->findChild<QToolButton*>();
+    QVERIFY(newButton && !newButton->icon().isNull());
+    const QImage light = newButton->icon().pixmap(16).toImage();
+    widgets::applyTheme(*qApp, widgets::Theme::Dark);
+    const QImage dark = newButton->icon().pixmap(16).toImage();
+    QVERIFY(light != dark);
+    widgets::applyTheme(*qApp, widgets::Theme::Light);
+    QCOMPARE(newButton->icon().pixmap(16).toImage(), light);
+    widgets::installTranslation(QStringLiteral("es"));
+    QVERIFY(!again.tabs()->tabText(MainWindow::ProbeTab).isEmpty());
+    widgets::installTranslation(QStringLiteral("en"));
+    QCOMPARE(again.tabs()->tabText(MainWindow::ProbeTab), QStringLiteral("Probe"));
 }
 
 QTEST_MAIN(TstStudio)
