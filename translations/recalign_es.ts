@@ -829,6 +829,10 @@
         <source>%1 s</source>
         <translation>%1 s</translation>
     </message>
+    <message>
+        <source>R_list (total)</source>
+        <translation>R_list (total)</translation>
+    </message>
 </context>
 <context>
     <name>recalign::studio::RunListModel</name>
@@ -913,6 +917,12 @@ Error: %1</translation>
     <message>
         <source>Seed</source>
         <translation>Semilla</translation>
+    </message>
+    <message>
+        <source>
+Started %1</source>
+        <translation>
+Iniciada el %1</translation>
     </message>
 </context>
 <context>

@@ -25,27 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// ml-latest-small: --movielens, $RECALIGN_SHARED_DIR/data, ../shared/data, or beside the binary.
-std::string findMovieLens(const std::string& given)
-{
-    if (!given.empty())
-        return given;
-    std::vector<fs::path> candidates;
-    if (const char* s = std::getenv("RECALIGN_SHARED_DIR"); s && *s)
-        candidates.push_back(fs::path(s) / "data/ml-latest-small");
-    candidates.push_back("../shared/data/ml-latest-small");
-    std::error_code ec;
-    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    for (int up = 0; up < 5 && !ec && exe.has_parent_path(); ++up) {
-        exe = exe.parent_path();
-        candidates.push_back(exe / "shared/data/ml-latest-small");
-        candidates.push_back(exe / "../shared/data/ml-latest-small");
-    }
-    for (const auto& c : candidates)
-        if (fs::exists(c / "ratings.csv", ec))
-            return c.lexically_normal().string();
-    return {};
-}
+std::string findMovieLens(const std::string& given) { return given.empty() ? findMovieLensSmall() : given; }
 
 void printBaselines(const core::Dataset& d)
 {

@@ -44,15 +44,6 @@ std::string defaultStories()
     return {};
 }
 
-double peakRssMiB()
-{
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("VmHWM:", 0) == 0)
-            return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
-    return -1.0;
-}
 
 double processCpuSeconds()
 {

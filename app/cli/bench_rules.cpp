@@ -31,21 +31,8 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 // or above the binary), else synthetic.
 std::string defaultData()
 {
-    namespace fs = std::filesystem;
-    std::vector<fs::path> candidates;
-    if (const char* s = std::getenv("RECALIGN_SHARED_DIR"); s && *s)
-        candidates.push_back(fs::path(s) / "data/ml-latest-small");
-    candidates.push_back("../shared/data/ml-latest-small");
-    std::error_code ec;
-    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    for (int up = 0; up < 5 && !ec && exe.has_parent_path(); ++up) {
-        exe = exe.parent_path();
-        candidates.push_back(exe / "../shared/data/ml-latest-small");
-    }
-    for (const auto& c : candidates)
-        if (fs::exists(c / "ratings.csv", ec))
-            return "movielens:" + c.lexically_normal().string();
-    return "synthetic";
+    const std::string ml = findMovieLensSmall();
+    return ml.empty() ? std::string("synthetic") : "movielens:" + ml;
 }
 
 int run(const std::vector<std::string>& args)

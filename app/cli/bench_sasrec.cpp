@@ -24,37 +24,7 @@ namespace bench_sasrec_detail {
 namespace fs = std::filesystem;
 using core::str::fixed;
 
-// ml-latest-small when --data is not given: $RECALIGN_SHARED_DIR/data, ../shared/data, or
-// above the binary.
-std::string defaultMovieLens()
-{
-    std::vector<fs::path> candidates;
-    if (const char* s = std::getenv("RECALIGN_SHARED_DIR"); s && *s)
-        candidates.push_back(fs::path(s) / "data/ml-latest-small");
-    candidates.push_back("../shared/data/ml-latest-small");
-    std::error_code ec;
-    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    for (int up = 0; up < 5 && !ec && exe.has_parent_path(); ++up) {
-        exe = exe.parent_path();
-        candidates.push_back(exe / "shared/data/ml-latest-small");
-        candidates.push_back(exe / "../shared/data/ml-latest-small");
-    }
-    for (const auto& c : candidates)
-        if (fs::exists(c / "ratings.csv", ec))
-            return c.lexically_normal().string();
-    return {};
-}
 
-// Peak resident set size in MiB (VmHWM), -1 if unknown.
-double peakRssMiB()
-{
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("VmHWM:", 0) == 0)
-            return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
-    return -1.0;
-}
 
 // Prints one line per validated epoch (and the first), so long runs show progress.
 class BenchObserver : public core::Observer {
@@ -140,7 +110,7 @@ int runBenchSasRec(const std::vector<std::string>& args)
         spec.source = a.get("source", "movielens");
         spec.path = a.get("data");
         if (spec.source != "synthetic" && spec.path.empty())
-            spec.path = spec.source == "movielens" ? defaultMovieLens() : std::string();
+            spec.path = spec.source == "movielens" ? findMovieLensSmall() : std::string();
         if (spec.source != "synthetic" && spec.path.empty()) {
             std::cerr << "recalign bench sasrec: give --data PATH for source '" << spec.source << "'\n";
             return 2;

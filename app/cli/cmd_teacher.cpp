@@ -9,6 +9,7 @@
 #include "core/sasrec/sasrec_trainer.h"
 #include "core/util/strings.h"
 
+#include <cstdlib>
 #include <iostream>
 
 namespace recalign::cli {
@@ -120,8 +121,12 @@ int runTeacher(const std::vector<std::string>& args)
             std::cout << kUsage;
             return 0;
         }
+        // One thread unless asked: on this 2-core class of machine extra OpenMP threads mostly spin
+        // (see `recalign bench sasrec`); --threads or $RECALIGN_THREADS choose otherwise.
         if (a.has("threads"))
             core::setComputeThreads(static_cast<int>(a.getInt("threads", 1)), static_cast<int>(a.getInt("threads", 1)));
+        else if (std::getenv("RECALIGN_THREADS") == nullptr)
+            core::setComputeThreads(1, 1);
         if (sub == "train") {
             if (!a.has("out"))
                 throw std::invalid_argument("--out FILE is required");

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <stdexcept>
 
@@ -125,6 +128,36 @@ double Args::getDouble(const std::string& key, double fallback) const
     } catch (const std::exception&) {
         throw std::invalid_argument("option --" + key + " expects a number, got '" + it->second + "'");
     }
+}
+
+std::string findMovieLensSmall()
+{
+    namespace fs = std::filesystem;
+    std::vector<fs::path> candidates;
+    if (const char* s = std::getenv("RECALIGN_SHARED_DIR"); s && *s)
+        candidates.push_back(fs::path(s) / "data/ml-latest-small");
+    candidates.push_back("../shared/data/ml-latest-small");
+    std::error_code ec;
+    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    for (int up = 0; up < 5 && !ec && exe.has_parent_path(); ++up) {
+        exe = exe.parent_path();
+        candidates.push_back(exe / "shared/data/ml-latest-small");
+        candidates.push_back(exe / "../shared/data/ml-latest-small");
+    }
+    for (const auto& c : candidates)
+        if (fs::exists(c / "ratings.csv", ec))
+            return c.lexically_normal().string();
+    return {};
+}
+
+double peakRssMiB()
+{
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("VmHWM:", 0) == 0)
+            return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
+    return -1.0;
 }
 
 bool stdoutIsTty() { return isatty(STDOUT_FILENO) != 0; }

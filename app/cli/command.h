@@ -55,6 +55,13 @@ private:
     std::vector<std::string> m_positional;
 };
 
+// ml-latest-small for benchmarks: $RECALIGN_SHARED_DIR/data, ../shared/data, or a shared/ folder
+// above the binary ("" when none is found).
+std::string findMovieLensSmall();
+
+// Peak resident set size of this process in MiB (VmHWM), -1 when unknown.
+double peakRssMiB();
+
 // True when stdout is a terminal (progress bars) rather than a pipe (plain lines).
 bool stdoutIsTty();
 
