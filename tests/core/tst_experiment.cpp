@@ -301,7 +301,7 @@ void TstExperiment::crossFieldRulesNameTheKey()
 {
     const auto c = checkExperimentText(
         "model:\n  dim: 60\n  n_heads: 8\nteacher:\n  hidden: 30\n  heads: 4\nvariants: [v1, v1]\n"
-        "dataset:\n  synthetic:\n    min_sequence_length: 20\n    max_sequence_length: 10\nppo:\n  actor_lora:\n    targets: [q, lm_head]\n",
+        "dataset:\n  synthetic:\n    min_sequence_length: 20\n    max_sequence_length: 10\nppo:\n  lm_head_trainable: true\n  actor_lora:\n    targets: [q, lm_head]\n",
         "");
     for (const char* key : {"model.n_heads", "teacher.heads", "variants", "dataset.synthetic.min_sequence_length", "ppo.actor_lora.targets"})
         QVERIFY2(findIssue(c.errors, key), (std::string(key) + " missing in:\n" + describe(c.errors)).c_str());
