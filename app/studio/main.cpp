@@ -1,6 +1,7 @@
 // recalign-studio entry point: settings (threads once, before any torch op; language; theme),
-// then the window. `recalign-studio [WORKSPACE]` opens that workspace folder.
+// then the window. `recalign-studio [WORKSPACE | FILE.yaml]` opens a workspace or an experiment.
 #include "app/studio/app_settings.h"
+#include "app/studio/configure_page.h"
 #include "app/studio/main_window.h"
 #include "widgets/icons.h"
 #include "widgets/theme.h"
@@ -22,7 +23,8 @@ int main(int argc, char** argv)
                                                     "and probe controllable-recommendation experiments."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("workspace"), QStringLiteral("Workspace folder to open"));
+    parser.addPositionalArgument(QStringLiteral("path"),
+                                 QStringLiteral("Workspace folder to open, or an experiment file (.yaml) to open in Configure"));
     parser.process(app);
 
     // torch's intra-op pool is process-wide: set it once, before any torch op (STYLE.md §3.3).
@@ -33,7 +35,11 @@ int main(int argc, char** argv)
     QApplication::setWindowIcon(recalign::widgets::icon(QStringLiteral("recalign")));
 
     const QStringList args = parser.positionalArguments();
-    recalign::studio::MainWindow window(args.isEmpty() ? QString() : args.front());
+    const QString arg = args.isEmpty() ? QString() : args.front();
+    const bool isExperiment = arg.endsWith(QLatin1String(".yaml")) || arg.endsWith(QLatin1String(".yml"));
+    recalign::studio::MainWindow window(isExperiment ? QString() : arg);
+    if (isExperiment)
+        window.configurePage()->openFile(arg);
     window.show();
     return QApplication::exec();
 }
