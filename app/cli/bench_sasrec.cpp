@@ -13,18 +13,13 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 
 namespace recalign::cli {
 
 namespace bench_sasrec_detail {
 
-namespace fs = std::filesystem;
 using core::str::fixed;
-
-
 
 // Prints one line per validated epoch (and the first), so long runs show progress.
 class BenchObserver : public core::Observer {
@@ -70,7 +65,7 @@ const char* kUsage =
     "           [--no-mostpop] [model and training options]\n"
     "Defaults are the reference settings (kang205/pmixer): hidden 50, blocks 2, heads 1, maxlen 200,\n"
     "dropout 0.2, lr 1e-3, betas (0.9, 0.98), batch 128, BCE with 1 negative, 200 epochs,\n"
-    "validation every 20 epochs on the sampled protocol, 1 thread; ml-latest-small with every rating\n"
+    "validation every 20 epochs on the sampled protocol, 1 thread (OpenBLAS 1); ml-latest-small with every rating\n"
     "as an interaction (--kcore 1, --uncategorized other: 610 users, 9,724 items).\n"
     "Model/training options: --hidden --blocks --heads --maxlen --ffn-hidden --dropout --attn-dropout\n"
     "  --norm qonly|pre|post --activation relu|gelu --scale-embedding true|false --layer-norm-eps\n"
@@ -103,7 +98,7 @@ int runBenchSasRec(const std::vector<std::string>& args)
                 core::setSasRecFlag(config, k);
 
         const int threads = static_cast<int>(a.getInt("threads", 1));
-        const int blasThreads = static_cast<int>(a.getInt("blas-threads", threads));
+        const int blasThreads = static_cast<int>(a.getInt("blas-threads", 1));
         const int inEffect = core::setComputeThreads(threads, blasThreads);
 
         core::DatasetSpec spec;
@@ -126,7 +121,9 @@ int runBenchSasRec(const std::vector<std::string>& args)
                   << "): " << data.numUsers() << " users, " << data.numItems() << " items, " << data.stats.interactions
                   << " interactions (k-core " << kcore << ", loaded in " << fixed(loadSeconds, 2) << " s, fingerprint "
                   << data.fingerprint.substr(0, 12) << ")\n";
-        std::cout << "threads: torch intra-op " << inEffect << ", OpenBLAS " << blasThreads << "\n";
+        std::cout << "threads: torch intra-op " << inEffect << ", OpenBLAS " << (inEffect > 1 ? 1 : blasThreads)
+                  << (inEffect > 1 && blasThreads > 1 ? " (the trainer keeps OpenBLAS at 1 next to torch threads)" : "")
+                  << "\n";
         if (inEffect > 1 && std::getenv("OMP_WAIT_POLICY") == nullptr)
             std::cout << "note: with several torch threads on a busy machine, OpenMP's spinning threads can make\n"
                          "      an epoch many times slower; OMP_WAIT_POLICY=PASSIVE avoids that\n";

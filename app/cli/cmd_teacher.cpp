@@ -124,7 +124,7 @@ int runTeacher(const std::vector<std::string>& args)
         // One thread unless asked: on this 2-core class of machine extra OpenMP threads mostly spin
         // (see `recalign bench sasrec`); --threads or $RECALIGN_THREADS choose otherwise.
         if (a.has("threads"))
-            core::setComputeThreads(static_cast<int>(a.getInt("threads", 1)), static_cast<int>(a.getInt("threads", 1)));
+            core::setComputeThreads(static_cast<int>(a.getInt("threads", 1)), 1);
         else if (std::getenv("RECALIGN_THREADS") == nullptr)
             core::setComputeThreads(1, 1);
         if (sub == "train") {

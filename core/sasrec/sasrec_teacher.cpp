@@ -71,7 +71,7 @@ void loadSasRecArchive(torch::serialize::InputArchive& archive, const std::strin
     if (!std::ifstream(path, std::ios::binary).good())
         throw CoreException(ErrorCode::CheckpointIO, "checkpoint '" + path + "' does not exist or cannot be read", path);
     try {
-        archive.load_from(path);
+        archive.load_from(path, torch::Device(torch::kCPU));  // CUDA-trained files load anywhere
     } catch (const std::exception& e) {
         throw CoreException(ErrorCode::CheckpointIO,
                             "checkpoint '" + path + "' is not a readable torch archive: " + std::string(e.what()).substr(0, 300),

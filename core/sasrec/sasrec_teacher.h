@@ -20,7 +20,7 @@ class SasRecModelImpl;  // torch module (core/sasrec/sasrec_model.h)
 class SasRecTeacher : public Teacher {
 public:
     // Wraps a model (shared, not copied); `batch` = histories per forward pass.
-    explicit SasRecTeacher(std::shared_ptr<SasRecModelImpl> model, int batch = 256);
+    explicit SasRecTeacher(std::shared_ptr<SasRecModelImpl> model, int batch = 128);
     ~SasRecTeacher() override;
     std::string name() const override { return "sasrec"; }
     // Scores are the raw logits (dot products with the item table); the released server's
