@@ -3,12 +3,13 @@
 // and achieved GFLOP/s for the quickstart model size and a dim-256 model, and the peak RSS.
 #include "app/cli/command.h"
 
+#include "core/api/info.h"
+
 #include "core/llm/generation.h"
 #include "core/llm/loaders.h"
+#include "core/llm/pretrain.h"
 #include "core/util/strings.h"
 
-#include <ATen/Parallel.h>
-#include <torch/nn/functional/loss.h>
 
 #include <algorithm>
 #include <ctime>
@@ -101,26 +102,7 @@ void benchGeneration(core::llm::LlamaModelImpl& model, const std::vector<int>& b
 
 void benchTraining(const core::llm::LlamaConfig& c, int seq, int batch, int steps)
 {
-    using namespace core::llm;
-    LlamaModel model(c);
-    initLlamaWeights(*model, 0);
-    model->train();
-    torch::manual_seed(0);
-    const torch::Tensor tokens = torch::randint(0, c.vocab_size, {batch, seq + 1}, torch::kLong);
-    const torch::Tensor in = tokens.narrow(1, 0, seq), target = tokens.narrow(1, 1, seq);
-    auto once = [&] {
-        model->zero_grad();
-        const torch::Tensor logits = model->forward(in).logits;
-        torch::nn::functional::cross_entropy(logits.reshape({-1, c.vocab_size}), target.reshape({-1})).backward();
-    };
-    once();
-    once();
-    std::vector<double> secs;
-    for (int s = 0; s < steps; ++s) {
-        const auto t0 = std::chrono::steady_clock::now();
-        once();
-        secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
+    const std::vector<double> secs = core::llm::timeTrainingSteps(c, seq, batch, steps);
     const double t = median(secs);
     const double tokensPerStep = static_cast<double>(batch) * seq;
     const double matmulParams = static_cast<double>(c.parameterCount()) - static_cast<double>(c.vocab_size) * c.dim
@@ -159,7 +141,7 @@ int runBenchLlm(const std::vector<std::string>& args)
     LoadedModel lm = loadAnyModel(model);
     std::cout << "recalign bench llm: " << model << " (" << checkpointFormatName(lm.format) << ", dim "
               << lm.model->config().dim << ", " << lm.model->config().n_layers << " layers), intra-op threads "
-              << at::get_num_threads() << "\n";
+              << core::systemInfo().intra_op_threads << "\n";
     std::cout << "generation, greedy, " << newTokens << " new tokens from BOS, KV cache:" << std::endl;
     benchGeneration(*lm.model, batches, newTokens, repeats, true);
     if (a.has("generic"))

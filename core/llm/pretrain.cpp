@@ -185,4 +185,28 @@ TokenizerTrainOptions llamaTokenizerOptions(int vocabSize, const std::vector<std
     return o;
 }
 
+std::vector<double> timeTrainingSteps(const LlamaConfig& c, int seq, int batch, int steps)
+{
+    LlamaModel model(c);
+    initLlamaWeights(*model, 0);
+    model->train();
+    torch::manual_seed(0);
+    const torch::Tensor tokens = torch::randint(0, c.vocab_size, {batch, seq + 1}, torch::kLong);
+    const torch::Tensor in = tokens.narrow(1, 0, seq), target = tokens.narrow(1, 1, seq);
+    auto once = [&] {
+        model->zero_grad();
+        const torch::Tensor logits = model->forward(in).logits;
+        torch::nn::functional::cross_entropy(logits.reshape({-1, c.vocab_size}), target.reshape({-1})).backward();
+    };
+    once();
+    once();
+    std::vector<double> secs;
+    for (int s = 0; s < steps; ++s) {
+        const auto t0 = std::chrono::steady_clock::now();
+        once();
+        secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return secs;
+}
+
 }  // namespace recalign::core::llm

@@ -60,4 +60,8 @@ TokenizerTrainOptions llamaTokenizerOptions(int vocabSize, const std::vector<std
 Tokenizer trainTokenizerOnCorpus(const std::vector<std::string>& documents, const std::string& modelPrefix,
                                  const TokenizerTrainOptions& options);
 
+// Times `steps` forward+backward passes (next-token cross-entropy, random tokens, seeded) of a
+// freshly initialised model after two warm-up steps; returns seconds per step (for benchmarks).
+std::vector<double> timeTrainingSteps(const LlamaConfig& config, int seqLen, int batch, int steps);
+
 }  // namespace recalign::core::llm
