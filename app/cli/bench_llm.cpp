@@ -8,6 +8,7 @@
 #include "core/llm/generation.h"
 #include "core/llm/loaders.h"
 #include "core/llm/pretrain.h"
+#include "core/runtime/runtime.h"
 #include "core/util/strings.h"
 
 
@@ -62,13 +63,15 @@ double median(std::vector<double> v)
 const char* kUsage =
     "usage: recalign bench llm [--model PATH] [--new-tokens N] [--batches 1,32] [--repeats N]\n"
     "           [--train-seq N] [--train-batch N] [--train-steps N] [--generic] [--no-train]\n"
+    "           [--device cpu|cuda|cuda:N|auto]\n"
     "Generation: greedy from BOS, N new tokens (default 256) per row, every row runs to N (no early\n"
     "stop), median of --repeats runs (default 5), fused CPU path (and with --generic the generic torch\n"
     "path, which CUDA and half precision use); tokens per\n"
     "CPU-second (process CPU time) is shown too, since wall time depends on the machine's load.\n"
     "Training: forward+backward on random tokens, quickstart size (dim 64, 4 layers, 4 heads,\n"
     "vocab 512) and dim 256 / 4 layers / 8 heads; GFLOP/s counts 6·(matmul params)·tokens +\n"
-    "12·layers·dim·seq·tokens (attention).\n";
+    "12·layers·dim·seq·tokens (attention).\n"
+    "--device (default cpu) runs both parts there; off the CPU only the generic path exists.\n";
 
 void benchGeneration(core::llm::LlamaModelImpl& model, const std::vector<int>& batches, int newTokens, int repeats,
                      bool fast)
@@ -100,9 +103,9 @@ void benchGeneration(core::llm::LlamaModelImpl& model, const std::vector<int>& b
     }
 }
 
-void benchTraining(const core::llm::LlamaConfig& c, int seq, int batch, int steps)
+void benchTraining(const core::llm::LlamaConfig& c, int seq, int batch, int steps, const std::string& device)
 {
-    const std::vector<double> secs = core::llm::timeTrainingSteps(c, seq, batch, steps);
+    const std::vector<double> secs = core::llm::timeTrainingSteps(c, seq, batch, steps, device);
     const double t = median(secs);
     const double tokensPerStep = static_cast<double>(batch) * seq;
     const double matmulParams = static_cast<double>(c.parameterCount()) - static_cast<double>(c.vocab_size) * c.dim
@@ -119,7 +122,7 @@ void benchTraining(const core::llm::LlamaConfig& c, int seq, int batch, int step
 int runBenchLlm(const std::vector<std::string>& args)
 {
     using namespace core::llm;
-    Args a(args, {"model", "new-tokens", "batches", "repeats", "train-seq", "train-batch", "train-steps"},
+    Args a(args, {"model", "new-tokens", "batches", "repeats", "train-seq", "train-batch", "train-steps", "device"},
            {"help", "generic", "no-train"});
     if (a.has("help")) {
         std::cout << kUsage;
@@ -138,13 +141,17 @@ int runBenchLlm(const std::vector<std::string>& args)
     for (const auto& b : core::str::split(a.get("batches", "1,32"), ','))
         batches.push_back(std::stoi(b));
 
+    const std::string device = a.get("device", "cpu");
+    const auto dev = core::resolveDevice(device);
     LoadedModel lm = loadAnyModel(model);
+    lm.model->to(dev);
     std::cout << "recalign bench llm: " << model << " (" << checkpointFormatName(lm.format) << ", dim "
-              << lm.model->config().dim << ", " << lm.model->config().n_layers << " layers), intra-op threads "
-              << core::systemInfo().intra_op_threads << "\n";
+              << lm.model->config().dim << ", " << lm.model->config().n_layers << " layers), device " << dev.str()
+              << ", intra-op threads " << core::systemInfo().intra_op_threads << "\n";
     std::cout << "generation, greedy, " << newTokens << " new tokens from BOS, KV cache:" << std::endl;
-    benchGeneration(*lm.model, batches, newTokens, repeats, true);
-    if (a.has("generic"))
+    if (dev.is_cpu())
+        benchGeneration(*lm.model, batches, newTokens, repeats, true);
+    if (a.has("generic") || !dev.is_cpu())
         benchGeneration(*lm.model, batches, newTokens, repeats, false);
     if (!a.has("no-train")) {
         std::cout << "training step (forward+backward):" << std::endl;
@@ -159,13 +166,13 @@ int runBenchLlm(const std::vector<std::string>& args)
         quick.n_kv_heads = 4;
         quick.vocab_size = 512;
         quick.max_seq_len = 512;
-        benchTraining(quick, seq, batch, steps);
+        benchTraining(quick, seq, batch, steps, device);
         LlamaConfig big = quick;
         big.dim = 256;
         big.hidden_dim = llamaHiddenDim(256);
         big.n_heads = 8;
         big.n_kv_heads = 8;
-        benchTraining(big, seq, batch, steps);
+        benchTraining(big, seq, batch, steps, device);
     }
     std::cout << "peak RSS: " << fixed(peakRssMiB(), 1) << " MiB" << std::endl;
     return 0;

@@ -5,6 +5,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/InferenceMode.h>
+#include <torch/nn/functional/linear.h>
 #include <torch/nn/init.h>
 
 #include <algorithm>

@@ -4,7 +4,10 @@
 #include "core/api/error.h"
 #include "core/runtime/runtime.h"
 
+#include <torch/cuda.h>
+#include <torch/nn/functional/loss.h>
 #include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
 
 #include <chrono>
 #include <cmath>
@@ -185,14 +188,20 @@ TokenizerTrainOptions llamaTokenizerOptions(int vocabSize, const std::vector<std
     return o;
 }
 
-std::vector<double> timeTrainingSteps(const LlamaConfig& c, int seq, int batch, int steps)
+std::vector<double> timeTrainingSteps(const LlamaConfig& c, int seq, int batch, int steps, const std::string& device)
 {
+    const torch::Device dev = resolveDevice(device);
     LlamaModel model(c);
     initLlamaWeights(*model, 0);
+    model->to(dev);
     model->train();
     torch::manual_seed(0);
-    const torch::Tensor tokens = torch::randint(0, c.vocab_size, {batch, seq + 1}, torch::kLong);
+    const torch::Tensor tokens = torch::randint(0, c.vocab_size, {batch, seq + 1}, torch::kLong).to(dev);
     const torch::Tensor in = tokens.narrow(1, 0, seq), target = tokens.narrow(1, 1, seq);
+    auto sync = [&] {
+        if (dev.is_cuda())
+            torch::cuda::synchronize();
+    };
     auto once = [&] {
         model->zero_grad();
         const torch::Tensor logits = model->forward(in).logits;
@@ -200,10 +209,12 @@ std::vector<double> timeTrainingSteps(const LlamaConfig& c, int seq, int batch, 
     };
     once();
     once();
+    sync();
     std::vector<double> secs;
     for (int s = 0; s < steps; ++s) {
         const auto t0 = std::chrono::steady_clock::now();
         once();
+        sync();
         secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     return secs;

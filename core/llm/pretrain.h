@@ -61,7 +61,9 @@ Tokenizer trainTokenizerOnCorpus(const std::vector<std::string>& documents, cons
                                  const TokenizerTrainOptions& options);
 
 // Times `steps` forward+backward passes (next-token cross-entropy, random tokens, seeded) of a
-// freshly initialised model after two warm-up steps; returns seconds per step (for benchmarks).
-std::vector<double> timeTrainingSteps(const LlamaConfig& config, int seqLen, int batch, int steps);
+// freshly initialised model on `device` (cpu | cuda | cuda:N | auto) after two warm-up steps;
+// returns seconds per step (for benchmarks; CUDA work is synchronised before each reading).
+std::vector<double> timeTrainingSteps(const LlamaConfig& config, int seqLen, int batch, int steps,
+                                      const std::string& device = "cpu");
 
 }  // namespace recalign::core::llm

@@ -64,7 +64,12 @@ void loadModule()
             errors << path << ": not found; ";
             continue;
         }
-        void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+        // DEEPBIND keeps the module's protobuf apart from Debian libtorch's; where the host's
+        // libstdc++ facets live in a non-PIE executable (a GCC 13 build against pip's torch),
+        // DEEPBIND splits libstdc++ instead: RECALIGN_TOKENIZER_DEEPBIND=0 loads it plainly.
+        const char* deep = std::getenv("RECALIGN_TOKENIZER_DEEPBIND");
+        const int flags = RTLD_NOW | RTLD_LOCAL | (deep && std::string(deep) == "0" ? 0 : RTLD_DEEPBIND);
+        void* handle = dlopen(path.c_str(), flags);
         if (!handle) {
             errors << path << ": " << dlerror() << "; ";
             continue;
