@@ -41,6 +41,10 @@ public:
     virtual void onStep(const StepRecord& /*record*/) {}
     virtual void onSample(const SampleRecord& /*sample*/) {}
     virtual void onLog(LogLevel /*level*/, const std::string& /*text*/) {}
+    // A trainer is about to commit a resumable checkpoint after `step`: what was reported so far
+    // must be made durable now (the run store flushes), so a run resumed from that checkpoint
+    // misses no step.
+    virtual void onCheckpoint(const std::string& /*stage*/, long /*step*/) {}
     // Polled between steps; returning true makes the stage stop with ErrorCode::Cancelled.
     virtual bool stopRequested() const { return false; }
 };
@@ -57,6 +61,7 @@ public:
     void onStep(const StepRecord& r) override { for (auto* o : m_observers) o->onStep(r); }
     void onSample(const SampleRecord& r) override { for (auto* o : m_observers) o->onSample(r); }
     void onLog(LogLevel l, const std::string& t) override { for (auto* o : m_observers) o->onLog(l, t); }
+    void onCheckpoint(const std::string& s, long n) override { for (auto* o : m_observers) o->onCheckpoint(s, n); }
     bool stopRequested() const override
     {
         for (auto* o : m_observers)

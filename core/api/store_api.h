@@ -28,7 +28,7 @@
 
 namespace recalign::core {
 
-inline constexpr int kStoreSchemaVersion = 2;       // PRAGMA user_version this build writes
+inline constexpr int kStoreSchemaVersion = 3;       // PRAGMA user_version this build writes
 inline constexpr const char* kStoreFileName = "runs.sqlite";  // inside the workspace folder
 
 enum class RunStatus { Queued, Running, Finished, Failed, Cancelled };
@@ -238,6 +238,9 @@ public:
     Result<std::vector<EvalRecord>> evalResults(const std::vector<int64_t>& runs);
 
     // --- samples and artifacts ---
+    // A sample already stored for the run (same stage, variant, task, step, prompt and output) is
+    // not stored twice: a resumed run re-records the steps after its checkpoint and the samples of
+    // the stages it reuses. addSample returns the stored row's id.
     Result<int64_t> addSample(int64_t run, const SampleRecord& sample);
     Error addSamples(int64_t run, const std::vector<SampleRecord>& samples);
     Result<std::vector<SampleRow>> samples(const SampleFilter& filter);

@@ -105,6 +105,9 @@ nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& ha
     } else {
         fs::create_directories(dir);
         ctx.obs->onStageBegin(name, 0);
+        // torch's global RNG (dropout) starts from the stage's own seed, so its outputs do not
+        // depend on which earlier stages this process ran or reused (a resumed run reuses them).
+        seedTorch(fnv1a64(name + "#seed=" + std::to_string(ctx.seed)));
         try {
             done = body(dir);
         } catch (...) {
@@ -701,12 +704,22 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
         if (auto err = ctx.store.open(ctx.workspace + "/" + kStoreFileName))
             throw CoreException(err.code, err.message, err.where);
         if (!request.resume_run.empty()) {
-            ctx.run = std::stoll(request.resume_run);
-            auto info = ctx.store.runInfo(ctx.run);
+            const int64_t resumeRun = std::stoll(request.resume_run);  // ctx.run once it may be marked
+            auto info = ctx.store.runInfo(resumeRun);
             if (!info)
                 throw CoreException(ErrorCode::InvalidConfig, "cannot resume run " + request.resume_run + ": "
                                                                   + info.error().message, "resume");
             ctx.seed = static_cast<uint64_t>(info.value().seed);
+            if (info.value().config_json != canonicalJson(ctx.cfg))
+                throw CoreException(ErrorCode::InvalidConfig, "cannot resume run " + request.resume_run
+                                        + ": it was started with a different configuration than '"
+                                        + request.experiment_path + "'", "resume");
+            ctx.run = resumeRun;
+            // Stages the interrupted process left running ended with it.
+            if (auto stages = ctx.store.stages(ctx.run))
+                for (const auto& st : stages.value())
+                    if (st.status == StageStatus::Running)
+                        ctx.store.endStage(st.id, StageStatus::Failed);
         } else {
             ExperimentRecord e;
             e.name = ctx.cfg.name;

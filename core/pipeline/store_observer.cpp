@@ -40,6 +40,12 @@ void StoreObserver::onSample(const SampleRecord& sample)
 
 void StoreObserver::onLog(LogLevel level, const std::string& text) { m_forward.onLog(level, text); }
 
+void StoreObserver::onCheckpoint(const std::string& stage, long step)
+{
+    flush();  // before the checkpoint exists: a resume from it re-records nothing it lacks
+    m_forward.onCheckpoint(stage, step);
+}
+
 void StoreObserver::maybeFlush()
 {
     const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_lastFlush).count();

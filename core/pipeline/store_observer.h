@@ -22,6 +22,7 @@ public:
     void onStep(const StepRecord& record) override;
     void onSample(const SampleRecord& sample) override;
     void onLog(LogLevel level, const std::string& text) override;
+    void onCheckpoint(const std::string& stage, long step) override;  // flushes, then forwards
     bool stopRequested() const override { return m_forward.stopRequested(); }
 
     // Writes buffered metrics and samples now (also done every kFlushSeconds and on stage end).

@@ -461,6 +461,7 @@ void Trainer::saveCheckpoint(const std::string& path, bool final)
         train.write("best", best);
     }
     archive.write("train", train);
+    m_observer.onCheckpoint("teacher", m_epoch);  // the store catches up before the checkpoint exists
     saveSasRecArchive(archive, path);
 }
 

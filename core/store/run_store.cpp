@@ -258,8 +258,12 @@ CREATE TABLE artifacts(
 CREATE INDEX artifacts_run ON artifacts(run_id);
 CREATE INDEX samples_run ON samples(run_id, variant, task);
 )sql",
+        // 2 -> 3: samples by step, so recording a sample again (a resumed run) is found cheaply.
+        R"sql(
+CREATE INDEX samples_step ON samples(run_id, stage, step);
+)sql",
     };
-    static_assert(kStoreSchemaVersion == 2, "add a migration when the schema version changes");
+    static_assert(kStoreSchemaVersion == 3, "add a migration when the schema version changes");
     return m;
 }
 
@@ -608,7 +612,12 @@ Error RunStore::addSamples(int64_t run, const std::vector<SampleRecord>& samples
         Transaction tx(i.db);
         const double now = unixNow();
         for (const auto& r : samples) {
-            Statement s = i.db.prepare("INSERT INTO samples(run_id, stage, variant, task, step, prompt, output, details_json, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+            // Recording the same sample again is a no-op: a resumed run re-records the steps after
+            // its checkpoint and the samples of the stages it reuses.
+            Statement s = i.db.prepare(
+                "INSERT INTO samples(run_id, stage, variant, task, step, prompt, output, details_json, created_at) "
+                "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE NOT EXISTS (SELECT 1 FROM samples INDEXED BY samples_step "
+                "WHERE run_id = ?1 AND stage = ?2 AND step = ?5 AND variant = ?3 AND task = ?4 AND prompt = ?6 AND output = ?7)");
             s.bind(1, run).bind(2, r.stage).bind(3, r.variant).bind(4, r.task).bind(5, static_cast<int64_t>(r.step));
             s.bind(6, r.prompt).bind(7, r.output).bind(8, r.details_json.empty() ? std::string("{}") : r.details_json).bind(9, now).run();
         }
@@ -621,7 +630,16 @@ Result<int64_t> RunStore::addSample(int64_t run, const SampleRecord& sample)
     std::lock_guard<std::recursive_mutex> lock(m_mutex);
     if (Error e = addSamples(run, {sample}))
         return e;
-    return guarded<int64_t>(m_mutex, m_impl.get(), [](Impl& i) { return i.db.lastInsertId(); });
+    return guarded<int64_t>(m_mutex, m_impl.get(), [&](Impl& i) {
+        // The stored row: the one just inserted, or its earlier identical copy.
+        Statement s = i.db.prepare("SELECT id FROM samples INDEXED BY samples_step WHERE run_id = ?1 AND stage = ?2 AND step = ?5 "
+                                   "AND variant = ?3 AND task = ?4 AND prompt = ?6 AND output = ?7 ORDER BY id LIMIT 1");
+        s.bind(1, run).bind(2, sample.stage).bind(3, sample.variant).bind(4, sample.task)
+            .bind(5, static_cast<int64_t>(sample.step)).bind(6, sample.prompt).bind(7, sample.output);
+        if (!s.step())
+            throw CoreException(ErrorCode::Internal, "run store: the sample just added is missing");
+        return s.int64(0);
+    });
 }
 
 Result<int64_t> RunStore::addArtifact(const ArtifactRecord& a)

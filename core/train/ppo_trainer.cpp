@@ -375,6 +375,7 @@ void PpoTrainer::Impl::save(Impl& s, const PpoTrainConfig& c, const std::string&
     w.putNamedTensors("params", s.trainable);
     w.putModule("value_head", *s.head);
     w.putOptimizer("optimizer", *s.optimizer);
+    s.observer.onCheckpoint(c.stage, s.iteration);
     w.commit(path);
     s.loop->setLastCheckpoint(path);
 }

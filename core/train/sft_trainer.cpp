@@ -178,6 +178,7 @@ struct SftTrainer::Impl {
                 best.emplace_back(trainable[i].first, bestWeights[i]);
             w.putNamedTensors("best", best);
         }
+        observer.onCheckpoint(config.stage, loop->step());
         w.commit(path);
         loop->setLastCheckpoint(path);
     }

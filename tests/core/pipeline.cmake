@@ -6,3 +6,10 @@ recalign_add_test(tst_experiment SOURCES tst_experiment.cpp
 recalign_add_test(tst_pipeline SOURCES tst_pipeline.cpp
     LIBS recalign_store recalign_experiment LABELS integration TIMEOUT 900)
 add_dependencies(tst_pipeline recalign)
+
+# Kill -9 during PPO / SFT, then `run --resume`: the same tables, rows, metrics and weights as an
+# uninterrupted run (through the CLI; reads the trainers' checkpoints to time the kill).
+recalign_add_test(tst_pipeline_resume TORCH SOURCES tst_pipeline_resume.cpp
+    LIBS recalign_store recalign_train LABELS integration TIMEOUT 600)
+add_dependencies(tst_pipeline_resume recalign)
+

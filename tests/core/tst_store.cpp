@@ -9,6 +9,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <thread>
@@ -93,6 +94,7 @@ private Q_SLOTS:
     void stagesAreFoundByContentHash();
     void evaluationRowsReplaceAndConvertToTableRows();
     void samplesFilterBySearchText();
+    void recordingASampleAgainStoresItOnce();
     void deletingARunRemovesEverythingOfIt();
     void readOnlyStoreRejectsWrites();
 };
@@ -128,7 +130,7 @@ PRAGMA user_version = 1;
 )sql"));
     RunStore s;
     QVERIFY2(!s.open(path), "open failed");
-    QCOMPARE(s.schemaVersion(), 2);
+    QCOMPARE(s.schemaVersion(), kStoreSchemaVersion);
     const RunInfo r = must(s.runInfo(1));
     QCOMPARE(QString::fromStdString(r.name), QStringLiteral("legacy"));
     QCOMPARE(QString::fromStdString(r.experiment_name), QStringLiteral("old"));
@@ -544,6 +546,37 @@ void TstStore::samplesFilterBySearchText()
     f.offset = 25;
     QCOMPARE(must(s.samples(f)).size(), size_t(5));
     QVERIFY(must(s.addSample(run, batch[0])) > 0);
+}
+
+void TstStore::recordingASampleAgainStoresItOnce()
+{
+    // A resumed run re-records the steps after its checkpoint and the samples of reused stages.
+    RunStore s;
+    QVERIFY(!s.openInMemory());
+    const int64_t run = must(s.createRun(makeRun("resumed")));
+    const int64_t other = must(s.createRun(makeRun("other")));
+    std::vector<SampleRecord> batch;
+    for (int i = 0; i < 2000; ++i)
+        batch.push_back(SampleRecord{"eval", "full", "i0", i, "prompt " + std::to_string(i), "1. Heat\n", "{}"});
+    QVERIFY(!s.addSamples(run, batch));
+    QVERIFY(!s.addSamples(run, batch));  // indexed: cheap, not a scan per row
+    QVERIFY(!s.addSamples(other, {batch[0]}));
+    SampleFilter f;
+    f.run_id = run;
+    f.limit = 0;
+    QCOMPARE(must(s.countSamples(f)), int64_t(2000));
+    const int64_t id = must(s.addSample(run, batch[5]));  // the stored row, not a new one
+    const auto rows = must(s.samples(f));
+    const auto it = std::find_if(rows.begin(), rows.end(), [&](const SampleRow& r) { return r.step == 5; });
+    QVERIFY(it != rows.end());
+    QCOMPARE(id, it->id);
+    // Anything that differs is a new sample: another output, step or stage.
+    QVERIFY(!s.addSamples(run, {SampleRecord{"eval", "full", "i0", 5, "prompt 5", "1. Other\n", "{}"},
+                                SampleRecord{"eval", "full", "i0", 2000, "prompt 5", "1. Heat\n", "{}"},
+                                SampleRecord{"ppo_full", "full", "i0", 5, "prompt 5", "1. Heat\n", "{}"}}));
+    QCOMPARE(must(s.countSamples(f)), int64_t(2003));
+    f.run_id = other;
+    QCOMPARE(must(s.countSamples(f)), int64_t(1));
 }
 
 void TstStore::deletingARunRemovesEverythingOfIt()
