@@ -198,6 +198,7 @@ struct EvaluationConfig {
     int mmlu_k_shot = 0;
     int gsm8k_k_shot = 0;
     int general_limit = 0;      // 0 = every question
+    int gsm8k_max_new_tokens = 0;  // GSM8K greedy generation length
 };
 
 struct ExperimentConfig {

@@ -548,9 +548,10 @@ static std::vector<FieldDef> buildTable()
     add(t, "evaluation.batch", "16", RECALIGN_MEMBER(evaluation.batch), "prompts generated together (greedy)").range(1, 100000);
     add(t, "evaluation.mmlu_path", "", RECALIGN_MEMBER(evaluation.mmlu_path), "MMLU-style CSV (question,A,B,C,D,answer); \"\" = no MMLU column").path(PathKind::File);
     add(t, "evaluation.gsm8k_path", "", RECALIGN_MEMBER(evaluation.gsm8k_path), "GSM8K-style JSON lines (question, answer ending '#### N'); \"\" = no GSM8K column").path(PathKind::File);
-    add(t, "evaluation.mmlu_k_shot", "5", RECALIGN_MEMBER(evaluation.mmlu_k_shot), "MMLU examples in the prompt (taken from the file's first rows)").range(0, 64);
-    add(t, "evaluation.gsm8k_k_shot", "8", RECALIGN_MEMBER(evaluation.gsm8k_k_shot), "GSM8K worked examples in the prompt").range(0, 64);
+    add(t, "evaluation.mmlu_k_shot", "5", RECALIGN_MEMBER(evaluation.mmlu_k_shot), "MMLU examples in the prompt: the file's first k rows, which are not scored; fewer when the model's context is short").range(0, 64);
+    add(t, "evaluation.gsm8k_k_shot", "8", RECALIGN_MEMBER(evaluation.gsm8k_k_shot), "GSM8K worked examples in the prompt: the file's first k problems, which are not scored; fewer when the model's context is short").range(0, 64);
     add(t, "evaluation.general_limit", "0", RECALIGN_MEMBER(evaluation.general_limit), "MMLU / GSM8K questions scored; 0 = all").range(0, 100000000);
+    add(t, "evaluation.gsm8k_max_new_tokens", "256", RECALIGN_MEMBER(evaluation.gsm8k_max_new_tokens), "GSM8K answer length: greedy tokens generated per problem (stops earlier at EOS or \"\\n\\nQuestion:\"; capped by the model's max_seq_len)").range(1, 32768);
     return t;
 }
 

@@ -13,6 +13,7 @@
 #include "core/llm/title_constraint.h"
 #include "core/pipeline/corpus.h"
 #include "core/pipeline/evaluation.h"
+#include "core/pipeline/general_eval.h"
 #include "core/pipeline/pipeline_internal.h"
 #include "core/pipeline/store_observer.h"
 #include "core/rules/title_lookup.h"
@@ -48,6 +49,8 @@ struct Ctx {
     std::unique_ptr<StoreObserver> obs;
     RunOutcome* outcome = nullptr;
     torch::Device device{torch::kCPU};
+    GeneralSuite general;      // MMLU / GSM8K files (evaluation.mmlu_path / gsm8k_path)
+    std::string general_hash;  // their content hash ("" = none): an input of the LLM eval stages
 };
 
 std::string readText(const std::string& path)
@@ -190,6 +193,73 @@ TaskOptions taskOptions(const Ctx& ctx)
     return t;
 }
 
+// ---- general ability (MMLU / GSM8K) ---------------------------------------------------------------
+
+// The config sections as canonical JSON without the general-ability keys: the MMLU / GSM8K files
+// and settings change only the LLM variants' evaluation, not SFT nor the recommenders' evaluation.
+std::string configJsonWithoutGeneral(const ExperimentConfig& cfg, const std::vector<std::string>& sections)
+{
+    nlohmann::json j = nlohmann::json::parse(canonicalJson(cfg, sections));
+    if (j.contains("evaluation"))
+        for (const char* key : {"mmlu_path", "gsm8k_path", "mmlu_k_shot", "gsm8k_k_shot", "general_limit",
+                                "gsm8k_max_new_tokens"})
+            j["evaluation"].erase(key);
+    return j.dump();
+}
+
+// Reads the MMLU / GSM8K files before any stage runs (a bad file fails the run up front) and
+// hashes their content.
+void loadGeneralSuite(Ctx& ctx)
+{
+    const EvaluationConfig& e = ctx.cfg.evaluation;
+    std::string key;
+    if (!e.mmlu_path.empty()) {
+        const std::string path = resolvePath(ctx.cfg, e.mmlu_path);
+        ctx.general.mmlu = loadMmlu(path);
+        if (ctx.general.mmlu.size() <= static_cast<size_t>(e.mmlu_k_shot))
+            throw CoreException(ErrorCode::InvalidConfig, "evaluation.mmlu_k_shot: " + std::to_string(e.mmlu_k_shot)
+                                    + " examples leave none of the " + std::to_string(ctx.general.mmlu.size())
+                                    + " rows of '" + path + "' to score", "evaluation.mmlu_k_shot");
+        key += "mmlu=" + sha256File(path) + "\n";
+    }
+    if (!e.gsm8k_path.empty()) {
+        const std::string path = resolvePath(ctx.cfg, e.gsm8k_path);
+        ctx.general.gsm8k = loadGsm8k(path);
+        if (ctx.general.gsm8k.size() <= static_cast<size_t>(e.gsm8k_k_shot))
+            throw CoreException(ErrorCode::InvalidConfig, "evaluation.gsm8k_k_shot: " + std::to_string(e.gsm8k_k_shot)
+                                    + " examples leave none of the " + std::to_string(ctx.general.gsm8k.size())
+                                    + " problems of '" + path + "' to score", "evaluation.gsm8k_k_shot");
+        key += "gsm8k=" + sha256File(path) + "\n";
+    }
+    ctx.general_hash = key.empty() ? std::string() : sha256Hex(key);
+}
+
+// An LLM variant's evaluation plus its MMLU / GSM8K rows when the experiment names the files.
+VariantEvalResult withGeneralAbility(Ctx& ctx, const std::string& variant, llm::LoadedModel& m, VariantEvalResult r)
+{
+    if (ctx.general.empty())
+        return r;
+    const EvaluationConfig& e = ctx.cfg.evaluation;
+    GeneralEvalOptions o;
+    o.mmlu_k_shot = e.mmlu_k_shot;
+    o.gsm8k_k_shot = e.gsm8k_k_shot;
+    o.limit = e.general_limit;
+    o.batch = e.batch;
+    o.max_new_tokens = e.gsm8k_max_new_tokens;
+    o.seed = ctx.seed;
+    o.stage = "eval_" + variant;
+    const auto start = std::chrono::steady_clock::now();
+    GeneralEvalResult g = evaluateGeneralAbility(variant, *m.model, m.tokenizer, ctx.general, o, *ctx.obs);
+    std::string line = "eval_" + variant + ":";
+    for (const auto& rec : g.records)
+        line += " " + rec.task + " accuracy " + std::to_string(rec.value) + " (n " + std::to_string(rec.n) + ")";
+    ctx.obs->onLog(LogLevel::Info, line);
+    r.records.insert(r.records.end(), g.records.begin(), g.records.end());
+    r.samples.insert(r.samples.end(), g.samples.begin(), g.samples.end());
+    r.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
 // ---- models --------------------------------------------------------------------------------------
 
 struct BaseModel {
@@ -324,7 +394,7 @@ TrainedAdapter stageSft(Ctx& ctx, const std::string& variant, const Dataset& dat
 {
     TrainedAdapter out;
     const std::string name = "sft_" + variant;
-    out.hash = stageHash(name, canonicalJson(ctx.cfg, {"sft", "evaluation"}), {base.hash, teacherHash}, ctx.seed);
+    out.hash = stageHash(name, configJsonWithoutGeneral(ctx.cfg, {"sft", "evaluation"}), {base.hash, teacherHash}, ctx.seed);
     const auto done = runStage(ctx, name, out.hash, [&](const std::string& dir) {
         auto loaded = loadBase(ctx, base);
         const SftConfig& s = ctx.cfg.sft;
@@ -512,7 +582,14 @@ template <typename F>
 void stageEval(Ctx& ctx, const std::string& variant, const std::string& modelHash, F evaluate)
 {
     const std::string name = "eval_" + variant;
-    const std::string hash = stageHash(name, canonicalJson(ctx.cfg, {"evaluation"}), {modelHash}, ctx.seed);
+    // LLM variants also answer the MMLU / GSM8K files: their settings and content are inputs.
+    const bool general = variant != variant_name::kSasRec && variant != variant_name::kMostPop;
+    std::vector<std::string> inputs{modelHash};
+    if (general && !ctx.general_hash.empty())
+        inputs.push_back("general=" + ctx.general_hash);
+    const std::string hash = stageHash(name, general ? canonicalJson(ctx.cfg, {"evaluation"})
+                                                     : configJsonWithoutGeneral(ctx.cfg, {"evaluation"}),
+                                       inputs, ctx.seed);
     const auto done = runStage(ctx, name, hash, [&](const std::string& dir) {
         ctx.obs->setVariant(variant);
         const VariantEvalResult r = evaluate();
@@ -538,6 +615,7 @@ void runAll(Ctx& ctx)
 {
     using namespace pipeline_stages;
     seedTorch(ctx.seed);
+    loadGeneralSuite(ctx);
     std::set<std::string> variants;
     for (Variant v : ctx.cfg.variants)
         variants.insert(variantName(v));
@@ -582,13 +660,15 @@ void runAll(Ctx& ctx)
     if (variants.count(variant_name::kZeroShot))
         stageEval(ctx, variant_name::kZeroShot, base.hash + teacherHash, [&] {
             auto m = loadBase(ctx, base);
-            return evaluateModel(variant_name::kZeroShot, *m.model, m.tokenizer, data, *teacher, lookup, eo, *ctx.obs);
+            return withGeneralAbility(ctx, variant_name::kZeroShot, m,
+                                      evaluateModel(variant_name::kZeroShot, *m.model, m.tokenizer, data, *teacher, lookup, eo, *ctx.obs));
         });
 
     auto evalSft = [&](const std::string& variant, const TrainedAdapter& sft) {
         stageEval(ctx, variant, sft.hash, [&] {
             auto m = loadSftModel(ctx, base, sft);
-            return evaluateModel(variant, *m.model, m.tokenizer, data, *teacher, lookup, eo, *ctx.obs);
+            return withGeneralAbility(ctx, variant, m,
+                                      evaluateModel(variant, *m.model, m.tokenizer, data, *teacher, lookup, eo, *ctx.obs));
         });
     };
     for (const char* v : {variant_name::kPalr, variant_name::kV1})
@@ -608,7 +688,7 @@ void runAll(Ctx& ctx)
         const TrainedAdapter ppo = stagePpo(ctx, v, data, *teacher, lookup, base, v2, teacherHash);
         stageEval(ctx, v, ppo.hash, [&] {
             auto m = loadPpoModel(ctx, base, v2, ppo);
-            return evaluateModel(v, *m.model, m.tokenizer, data, *teacher, lookup, eo, *ctx.obs);
+            return withGeneralAbility(ctx, v, m, evaluateModel(v, *m.model, m.tokenizer, data, *teacher, lookup, eo, *ctx.obs));
         });
     }
 }

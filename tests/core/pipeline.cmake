@@ -13,3 +13,6 @@ recalign_add_test(tst_pipeline_resume TORCH SOURCES tst_pipeline_resume.cpp
     LIBS recalign_store recalign_train LABELS integration TIMEOUT 600)
 add_dependencies(tst_pipeline_resume recalign)
 
+# General ability (MMLU / GSM8K evaluators): loaders, prompts, extraction, stories260K scoring.
+recalign_add_test(tst_general_eval TORCH SOURCES tst_general_eval.cpp
+    LIBS recalign_pipeline LABELS unit TIMEOUT 120)

@@ -1,42 +1,35 @@
 // End to end through the CLI: a miniature experiment (every variant and baseline) runs, the
 // store holds the run, stages, metrics, samples and evaluation rows; rerunning reuses every
 // stage; a changed PPO setting reruns only the PPO stages and their evaluation; a bad file fails
-// before any work with the key named.
+// before any work with the key named. The LLM variants also answer the tiny MMLU / GSM8K
+// fixtures, and the exported formatting table gains those columns.
 #include "core/api/store_api.h"
 #include "core/api/tables.h"
+#include "tst_cli.h"
 
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 using namespace recalign::core;
 
 namespace {
-const QString kCli = QStringLiteral(RECALIGN_BINARY_DIR "/bin/recalign");
+using tst_cli::CliRun;
+using tst_cli::cli;
+using tst_cli::kCli;
 const QString kMini = QStringLiteral(RECALIGN_SOURCE_DIR "/tests/fixtures/pipeline/mini.yaml");
-
-struct CliRun {
-    int code = -1;
-    QString out;
-};
-
-CliRun cli(const QStringList& args, int timeoutMs = 600000)
-{
-    QProcess p;
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(kCli, args);
-    p.waitForFinished(timeoutMs);
-    return {p.exitCode(), QString::fromUtf8(p.readAll())};
-}
 
 std::set<std::string> stageNames(RunStore& store, int64_t run)
 {
     std::set<std::string> out;
-    for (const auto& s : store.stages(run).value())
+    const auto stages = store.stages(run).value();  // not a temporary's member: it would dangle
+    for (const auto& s : stages)
         out.insert(s.name);
     return out;
 }
@@ -48,7 +41,10 @@ private Q_SLOTS:
     void initTestCase();
     void miniatureRunFillsTheStore();
     void rerunReusesEveryStage();
+    void llmVariantsHaveGeneralAbilityRows();
+    void formatTableGainsGeneralAbilityColumns();
     void changedPpoSettingRerunsOnlyPpoAndItsEvaluation();
+    void changedGeneralFileContentRerunsOnlyLlmEvaluation();
     void badExperimentFailsBeforeAnyWorkNamingTheKey();
 
 private:
@@ -102,7 +98,7 @@ void TstPipeline::miniatureRunFillsTheStore()
             QVERIFY(r.value >= 0.0 && r.value <= 1.0);
     }
     QCOMPARE(variants.size(), size_t(8));
-    QCOMPARE(tasks.size(), size_t(7));
+    QCOMPARE(tasks.size(), size_t(9));  // 7 recommendation tasks, mmlu, gsm8k
     SampleFilter f;
     f.run_id = run.id;
     f.variant = "full";
@@ -129,6 +125,72 @@ void TstPipeline::rerunReusesEveryStage()
     QCOMPARE(tableOf(again.out).left(600), tableOf(m_first.out).left(600));
 }
 
+void TstPipeline::llmVariantsHaveGeneralAbilityRows()
+{
+    RunStore store;
+    QVERIFY(!store.open(m_workspace.toStdString() + "/" + kStoreFileName));
+    const int64_t run = store.listRuns().value().front().id;
+    std::map<std::string, std::set<std::string>> general;  // task -> variants
+    const auto results = store.evalResults(run).value();
+    for (const auto& r : results) {
+        if (r.task != task_name::kMmlu && r.task != task_name::kGsm8k)
+            continue;
+        QCOMPARE(r.metric, std::string(metric_name::kAccuracy));
+        QVERIFY(r.value >= 0.0 && r.value <= 1.0);
+        QCOMPARE(r.n, int64_t(4));  // general_limit
+        QVERIFY(std::abs(r.std_error - std::sqrt(r.value * (1.0 - r.value) / 4.0)) < 1e-9);
+        general[r.task].insert(r.variant);
+    }
+    const std::set<std::string> llm = {"zeroshot", "palr", "v1", "v2", "v3", "full"};
+    QCOMPARE(general[task_name::kMmlu], llm);  // not sasrec / mostpop
+    QCOMPARE(general[task_name::kGsm8k], llm);
+    SampleFilter f;
+    f.run_id = run;
+    f.variant = "v2";
+    f.task = task_name::kMmlu;
+    const auto samples = store.samples(f);
+    QVERIFY(samples.ok() && !samples.value().empty());
+    QVERIFY(samples.value().front().details_json.find("\"loglik\"") != std::string::npos);
+    QVERIFY(m_first.out.contains(QStringLiteral("eval_full: mmlu accuracy")));
+}
+
+void TstPipeline::formatTableGainsGeneralAbilityColumns()
+{
+    RunStore store;
+    QVERIFY(!store.open(m_workspace.toStdString() + "/" + kStoreFileName));
+    const QString run = QString::number(store.listRuns().value().front().id);
+    CliRun csv;
+    for (const char* format : {"csv", "markdown", "latex"}) {
+        const CliRun r = cli({QStringLiteral("export"), run, QStringLiteral("--workspace"), m_workspace,
+                              QStringLiteral("--table"), QStringLiteral("format"), QStringLiteral("--format"),
+                              QLatin1String(format)});
+        QVERIFY2(r.code == 0, qPrintable(r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("MMLU")) && r.out.contains(QStringLiteral("GSM8K")), qPrintable(r.out));
+        if (QLatin1String(format) == QLatin1String("csv"))
+            csv = r;
+    }
+    // CSV: the recommenders' general cells are empty, the LLM variants' are filled.
+    QStringList lines = csv.out.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    if (!lines.isEmpty() && lines.front().startsWith(QLatin1Char('#')))
+        lines.removeFirst();  // the table's title
+    QVERIFY2(!lines.isEmpty() && lines.front().endsWith(QStringLiteral(",MMLU,GSM8K")), qPrintable(csv.out));
+    int llmRows = 0;
+    for (const QString& line : lines) {
+        const QStringList cells = line.split(QLatin1Char(','));
+        if (line.startsWith(QStringLiteral("SASRec,")) || line.startsWith(QStringLiteral("MostPop,"))) {
+            QVERIFY2(cells.at(cells.size() - 1).isEmpty() && cells.at(cells.size() - 2).isEmpty(), qPrintable(line));
+        } else if (line.startsWith(QStringLiteral("Ours_")) || line.startsWith(QStringLiteral("PALR,"))
+                   || line.startsWith(QStringLiteral("Zero-shot,"))) {
+            bool ok1 = false, ok2 = false;
+            const double mmlu = cells.at(cells.size() - 2).toDouble(&ok1);
+            const double gsm = cells.at(cells.size() - 1).toDouble(&ok2);
+            QVERIFY2(ok1 && ok2 && mmlu >= 0 && mmlu <= 100 && gsm >= 0 && gsm <= 100, qPrintable(line));
+            ++llmRows;
+        }
+    }
+    QCOMPARE(llmRows, 6);
+}
+
 void TstPipeline::changedPpoSettingRerunsOnlyPpoAndItsEvaluation()
 {
     std::ifstream in(kMini.toStdString());
@@ -136,14 +198,50 @@ void TstPipeline::changedPpoSettingRerunsOnlyPpoAndItsEvaluation()
     text << in.rdbuf();
     std::string yaml = text.str();
     yaml.replace(yaml.find("ppo_epochs: 1"), 13, "ppo_epochs: 2");
+    // The copy lives elsewhere: its general-ability paths become absolute (same files, same hashes).
+    for (size_t at; (at = yaml.find("../general/")) != std::string::npos;)
+        yaml.replace(at, 11, RECALIGN_SOURCE_DIR "/tests/fixtures/general/");
     const QString changed = m_dir.filePath(QStringLiteral("changed.yaml"));
     std::ofstream(changed.toStdString()) << yaml;
-    // Relative paths in the copy would resolve elsewhere; the mini file has none.
     const CliRun r = cli({QStringLiteral("run"), changed, QStringLiteral("--workspace"), m_workspace});
     QVERIFY2(r.code == 0, qPrintable(r.out.right(2000)));
     for (const char* s : {"teacher", "base_model", "sft_v2", "eval_v2", "eval_sasrec"})
         QVERIFY2(r.out.contains(QStringLiteral("stage %1: reusing").arg(QLatin1String(s))), s);
     QVERIFY(r.out.contains(QStringLiteral("== ppo_full")));
+    QVERIFY(r.out.contains(QStringLiteral("== eval_full")));
+}
+
+void TstPipeline::changedGeneralFileContentRerunsOnlyLlmEvaluation()
+{
+    std::ifstream in(kMini.toStdString());
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string yaml = text.str();
+    const std::string fixtures = RECALIGN_SOURCE_DIR "/tests/fixtures/general/";
+    yaml.replace(yaml.find("../general/mmlu_tiny.csv"), 24, "mmlu_copy.csv");
+    yaml.replace(yaml.find("../general/gsm8k_tiny.jsonl"), 27, fixtures + "gsm8k_tiny.jsonl");
+    const QString file = m_dir.filePath(QStringLiteral("general.yaml"));
+    std::ofstream(file.toStdString()) << yaml;
+    std::ifstream mmlu(fixtures + "mmlu_tiny.csv");
+    std::stringstream csv;
+    csv << mmlu.rdbuf();
+    const std::string copy = m_dir.filePath(QStringLiteral("mmlu_copy.csv")).toStdString();
+    std::ofstream(copy) << csv.str();
+    // Another MMLU file: the LLM evaluations rerun; SFT, PPO and the recommenders' evaluation do not.
+    CliRun r = cli({QStringLiteral("run"), file, QStringLiteral("--workspace"), m_workspace});
+    QVERIFY2(r.code == 0, qPrintable(r.out.right(2000)));
+    for (const char* s : {"sft_v1", "sft_v2", "ppo_full", "eval_sasrec", "eval_mostpop"})
+        QVERIFY2(r.out.contains(QStringLiteral("stage %1: reusing").arg(QLatin1String(s))), s);
+    QVERIFY(r.out.contains(QStringLiteral("== eval_v2")));
+    // Same path, one answer changed: the content hash reruns them again.
+    std::string edited = csv.str();
+    edited.replace(edited.find("Giraffe,Rabbit,Pig,Duck,A"), 25, "Giraffe,Rabbit,Pig,Duck,B");
+    std::ofstream(copy, std::ios::trunc) << edited;
+    r = cli({QStringLiteral("run"), file, QStringLiteral("--workspace"), m_workspace});
+    QVERIFY2(r.code == 0, qPrintable(r.out.right(2000)));
+    QVERIFY(r.out.contains(QStringLiteral("stage sft_v2: reusing")));
+    QVERIFY(r.out.contains(QStringLiteral("stage eval_sasrec: reusing")));
+    QVERIFY(r.out.contains(QStringLiteral("== eval_v2")));
     QVERIFY(r.out.contains(QStringLiteral("== eval_full")));
 }
 
