@@ -104,6 +104,7 @@ struct ModelConfig {
         int epochs = 0;
         double lr = 0.0;
         int batch = 0;
+        int history_lists = 0;  // "History: ... 1. T" documents from users' sequences; 0 = one per user
     } pretrain;
 };
 

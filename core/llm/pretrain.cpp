@@ -2,6 +2,7 @@
 #include "core/llm/pretrain.h"
 
 #include "core/api/error.h"
+#include "core/llm/chat_template.h"
 #include "core/runtime/runtime.h"
 
 #include <torch/cuda.h>
@@ -52,7 +53,7 @@ PretrainResult pretrainModel(const Tokenizer& tok, const std::vector<std::string
     std::vector<int64_t> stream;
     for (const auto& doc : documents) {
         stream.push_back(tok.bosId());
-        for (int32_t t : tok.encode(doc))
+        for (int32_t t : encodeWithSpecialTokens(tok, doc, /*addBos=*/false))
             stream.push_back(t);
         stream.push_back(tok.eosId());
     }

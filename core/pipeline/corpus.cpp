@@ -1,7 +1,10 @@
 // Pre-training corpus from the catalogue.
 #include "core/pipeline/corpus.h"
 
+#include "core/rules/builders.h"
 #include "core/rules/rng.h"
+#include "core/sasrec/teacher.h"
+#include "core/train/sequences.h"
 
 #include <algorithm>
 
@@ -68,6 +71,25 @@ std::vector<std::string> catalogueCorpus(const Dataset& data, const CorpusOption
         const size_t half = std::max<size_t>(1, window.size() / 2);
         docs.push_back("History: " + quoteList(data, {window.begin(), window.begin() + static_cast<std::ptrdiff_t>(half)})
                        + "\n" + numbered(data, {window.begin() + static_cast<std::ptrdiff_t>(half), window.end()}));
+    }
+    return docs;
+}
+
+std::vector<std::string> instructionCorpus(const Dataset& data, const InstructionCorpusOptions& options)
+{
+    const MostPopTeacher popular(data);
+    SftOptions so;
+    so.task.seed = options.seed;
+    so.task.max_history = options.max_history;
+    so.task.topk = options.topk;
+    so.mix = SftMix::V2;
+    so.share_gpt_ratio = 0.0;
+    std::vector<std::string> docs;
+    for (const Sample& s : buildSftEpoch(data, &popular, so, 0)) {
+        std::string text = llm::renderChat(toConversation(s.prompt), options.chat_template);
+        if (options.with_replies)
+            text += " " + s.output_text;
+        docs.push_back(std::move(text));
     }
     return docs;
 }

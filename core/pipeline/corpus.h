@@ -1,9 +1,11 @@
 // The pre-training corpus of a from-scratch model, built from the catalogue: titles, their
 // categories, category listings and numbered lists, so a tiny model learns the catalogue's
-// vocabulary and the list format before SFT. Torch-free.
+// vocabulary and the list format before SFT; and the instruction prompts' language (the task
+// templates rendered in the chat format), the from-scratch stand-in for a chat model's English.
 #pragma once
 
 #include "core/data/dataset.h"
+#include "core/llm/chat_template.h"
 
 #include <cstdint>
 #include <string>
@@ -18,5 +20,18 @@ struct CorpusOptions {
 };
 
 std::vector<std::string> catalogueCorpus(const Dataset& data, const CorpusOptions& options);
+
+struct InstructionCorpusOptions {
+    uint64_t seed = 1;
+    int max_history = 10;
+    int topk = 10;
+    llm::ChatTemplate chat_template = llm::ChatTemplate::Compact;
+    bool with_replies = false;  // append each sample's target (most-popular labels, not the teacher's)
+};
+
+// One rendered prompt per SFT datum of every recommendation task (I0-I3) for one epoch, labelled
+// by popularity only: the tokenizer learns the templates' words, and pre-training learns to read
+// them, without seeing any teacher list (replies off) -- v1 and v2 still differ only in their SFT.
+std::vector<std::string> instructionCorpus(const Dataset& data, const InstructionCorpusOptions& options);
 
 }  // namespace recalign::core

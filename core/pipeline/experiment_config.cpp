@@ -467,6 +467,7 @@ static std::vector<FieldDef> buildTable()
     add(t, "model.pretrain.epochs", "2", RECALIGN_MEMBER(model.pretrain.epochs), "from_scratch: LM pre-training epochs over titles and prompts; 0 = none").range(0, 100000);
     add(t, "model.pretrain.lr", "0.001", RECALIGN_MEMBER(model.pretrain.lr), "from_scratch: pre-training AdamW learning rate").range(0, 1, true);
     add(t, "model.pretrain.batch", "32", RECALIGN_MEMBER(model.pretrain.batch), "from_scratch: pre-training sequences per step").range(1, 1000000);
+    add(t, "model.pretrain.history_lists", "0", RECALIGN_MEMBER(model.pretrain.history_lists), "from_scratch: documents drawn from users' training sequences (half as history, half as a numbered list); 0 = one per user").range(0, 100000000);
     // --- tokenizer ---
     add(t, "tokenizer.path", "", RECALIGN_MEMBER(tokenizer.path),
         "sentencepiece .model; \"\" = hf: <model.path>/tokenizer.model, from_scratch: trained on the data; required for llama2c").path(PathKind::File);

@@ -341,11 +341,23 @@ BaseModel stageBaseModel(Ctx& ctx, const Dataset& data, const std::string& dataH
         base.hash = sha256Hex(base.dir + "\n" + base.tokenizer);
         return base;
     }
-    base.hash = stageHash("base_model", canonicalJson(ctx.cfg, {"model", "tokenizer"}), {dataHash}, ctx.seed);
+    // The instruction corpus renders prompts with the history window and K: both are inputs.
+    base.hash = stageHash("base_model", canonicalJson(ctx.cfg, {"model", "tokenizer"}),
+                          {dataHash, "max_history=" + std::to_string(taskOptions(ctx).max_history),
+                           "topk=" + std::to_string(ctx.cfg.evaluation.topk)},
+                          ctx.seed);
     const auto done = runStage(ctx, "base_model", base.hash, [&](const std::string& dir) {
         CorpusOptions co;
         co.seed = ctx.seed;
-        const auto corpus = catalogueCorpus(data, co);
+        co.list_documents = m.pretrain.history_lists;
+        auto corpus = catalogueCorpus(data, co);
+        InstructionCorpusOptions io;
+        io.seed = ctx.seed;
+        io.max_history = taskOptions(ctx).max_history;
+        io.topk = ctx.cfg.evaluation.topk;
+        io.chat_template = chatTemplate(ctx);
+        for (auto& doc : instructionCorpus(data, io))
+            corpus.push_back(std::move(doc));
         auto topts = llm::llamaTokenizerOptions(ctx.cfg.tokenizer.vocab_size, llm::chatTemplateSymbols(chatTemplate(ctx)));
         topts.model_type = ctx.cfg.tokenizer.model_type == TokenizerConfig::ModelType::Bpe ? "bpe" : "unigram";
         Tokenizer tok = llm::trainTokenizerOnCorpus(corpus, dir + "/tokenizer", topts);
@@ -424,6 +436,8 @@ TrainedAdapter stageSft(Ctx& ctx, const std::string& variant, const Dataset& dat
         else
             c.data.general = std::make_shared<const std::vector<Conversation>>(catalogueConversations(data, ctx.seed));
         c.val_users_per_task = s.val_users_per_task;
+        if (s.val_users_per_task == 0)  // the schema's "0 = no validation" (the suite reads 0 as every user)
+            c.val_every_epochs = 0;
         c.selection = s.selection_metric == SftConfig::Selection::Last ? SftSelection::Last : SftSelection::Ndcg;
         c.val_max_new_tokens = s.max_output_tokens;
         c.output_dir = dir;

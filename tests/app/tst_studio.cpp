@@ -138,12 +138,12 @@ void TstStudio::configureLoadEditValidateSaveRoundTrip()
     // Edit a field as the user does (through its editor): the YAML follows.
     auto* lr = qobject_cast<QDoubleSpinBox*>(page.form()->editorFor("sft.lr"));
     QVERIFY(lr);
-    lr->setValue(0.002);
-    QCOMPARE(doc->config().sft.lr, 0.002);
+    lr->setValue(0.003);
+    QCOMPARE(doc->config().sft.lr, 0.003);
     QVERIFY(doc->isModified());
     auto reread = core::checkExperimentText(page.yamlEdit()->toPlainText().toStdString(), doc->baseDir().toStdString());
     QVERIFY(reread.ok());
-    QCOMPARE(reread.config.sft.lr, 0.002);
+    QCOMPARE(reread.config.sft.lr, 0.003);
 
     // Variant check boxes edit the variants list (and the form's editor).
     page.variantBox(QStringLiteral("full"))->setChecked(false);
@@ -184,7 +184,7 @@ void TstStudio::configureLoadEditValidateSaveRoundTrip()
     auto expected = core::loadExperiment(source.toStdString());
     QVERIFY(expected);
     core::ExperimentConfig want = expected.value();
-    QVERIFY(core::setFieldFromText(want, "sft.lr", "0.002").empty());
+    QVERIFY(core::setFieldFromText(want, "sft.lr", "0.003").empty());
     QVERIFY(core::setFieldFromText(want, "variants", "[sasrec, mostpop, zeroshot, palr, v1, v2, v3]").empty());
     QVERIFY(core::setFieldFromText(want, "ppo.kl_coef", "0.07").empty());
     QCOMPARE(QString::fromStdString(core::canonicalJson(back.config)), QString::fromStdString(core::canonicalJson(want)));
@@ -192,7 +192,7 @@ void TstStudio::configureLoadEditValidateSaveRoundTrip()
     // And opening the saved file shows the same values.
     ConfigurePage again;
     QVERIFY(again.openFile(saved));
-    QCOMPARE(again.form()->value("sft.lr"), std::string("0.002"));
+    QCOMPARE(again.form()->value("sft.lr"), std::string("0.003"));
     QVERIFY(!again.variantBox(QStringLiteral("full"))->isChecked());
     QVERIFY(again.variantBox(QStringLiteral("v3"))->isChecked());
 }

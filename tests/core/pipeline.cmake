@@ -16,3 +16,7 @@ add_dependencies(tst_pipeline_resume recalign)
 # General ability (MMLU / GSM8K evaluators): loaders, prompts, extraction, stories260K scoring.
 recalign_add_test(tst_general_eval TORCH SOURCES tst_general_eval.cpp
     LIBS recalign_pipeline LABELS unit TIMEOUT 120)
+
+# The from-scratch model's corpora: instruction prompts and users' history documents.
+recalign_add_test(tst_corpus SOURCES tst_corpus.cpp
+    LIBS recalign_pipeline LABELS unit TIMEOUT 60)
