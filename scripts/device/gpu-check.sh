@@ -21,6 +21,7 @@
 #   RECALIGN_GPU_BUDGET        seconds for everything; steps past it are skipped [450]
 #   RECALIGN_GPU_BUILD_TIMEOUT seconds for building `recalign` [400]
 #   RECALIGN_JOBS              build jobs [nproc]
+#   RECALIGN_GPU_NO_PIE        ON: executables -no-pie (for DEEPBIND) | OFF: PIE [ON]
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${RECALIGN_GPU_BUILD:-$root/build-gpu}"
@@ -224,7 +225,7 @@ for d in ${torch_extra_libdirs//:/ }; do
     link_flags="$link_flags -Wl,-rpath-link,$d"
 done
 common=("${generator[@]}" -S "$root" -DCMAKE_BUILD_TYPE=Release -DCMAKE_POLICY_VERSION_MINIMUM=3.5 -DRECALIGN_GUI=OFF -DRECALIGN_BUILD_TESTS=OFF
-        -DCMAKE_DISABLE_FIND_PACKAGE_Qt6=TRUE -DCMAKE_CXX_STANDARD="$cxx_std" -DCMAKE_EXE_LINKER_FLAGS="$link_flags")
+        -DCMAKE_DISABLE_FIND_PACKAGE_Qt6=TRUE -DCMAKE_CXX_STANDARD="$cxx_std" -DCMAKE_EXE_LINKER_FLAGS="$link_flags" -DRECALIGN_NO_PIE="${RECALIGN_GPU_NO_PIE:-ON}")
 configure_official() {  # NAME DIR LIMIT: torch's own CMake package (torch.utils.cmake_prefix_path)
     local name=$1 dir=$2 limit=$3 hdr
     # It looks for cuDNN: point it at pip's nvidia-cudnn when the toolkit has none.
