@@ -18,6 +18,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <vector>
 
 namespace recalign::cli {
 
@@ -35,19 +36,41 @@ extern "C" void onSigint(int)
 class ProgressObserver : public core::Observer {
 public:
     ProgressObserver(core::StopFlag& stop, bool tty) : m_stop(stop), m_tty(tty) {}
+    // The pipeline and the trainer inside it both report a stage's begin and end under the same
+    // name: the nested pair is folded into one header and one "done" line timed from the outer begin.
     void onStageBegin(const std::string& stage, long total) override
     {
         endLine();
+        const auto now = std::chrono::steady_clock::now();
+        if (!m_stages.empty() && m_stages.back().name == stage) {
+            ++m_stages.back().depth;
+            if (total > 0)
+                m_stages.back().total = total;
+        } else {
+            m_stages.push_back({stage, total, now, 1});
+            std::cout << "== " << stage << std::endl;
+        }
         m_stage = stage;
-        m_total = total;
-        m_start = std::chrono::steady_clock::now();
-        std::cout << "== " << stage << std::endl;
+        m_total = m_stages.back().total;
+        m_start = m_stages.back().start;
     }
     void onStageEnd(const std::string& stage) override
     {
         endLine();
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+        auto started = m_start;
+        if (!m_stages.empty() && m_stages.back().name == stage) {
+            if (--m_stages.back().depth > 0)
+                return;
+            started = m_stages.back().start;
+            m_stages.pop_back();
+        }
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         std::cout << "== " << stage << " done in " << std::fixed << std::setprecision(1) << s << " s" << std::endl;
+        if (!m_stages.empty()) {
+            m_stage = m_stages.back().name;
+            m_total = m_stages.back().total;
+            m_start = m_stages.back().start;
+        }
     }
     void onStep(const core::StepRecord& r) override
     {
@@ -100,6 +123,13 @@ private:
     bool m_tty;
     bool m_open = false;
     size_t m_width = 0;
+    struct OpenStage {
+        std::string name;
+        long total = 0;
+        std::chrono::steady_clock::time_point start;
+        int depth = 0;
+    };
+    std::vector<OpenStage> m_stages;
     std::string m_stage;
     long m_total = 0;
     std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();

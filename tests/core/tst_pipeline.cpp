@@ -111,6 +111,12 @@ void TstPipeline::miniatureRunFillsTheStore()
     // The CLI printed the paper's tables.
     QVERIFY(m_first.out.contains(QStringLiteral("I0: sequential recommendation")));
     QVERIFY(m_first.out.contains(QStringLiteral("Ours_full")));
+    // The pipeline and its trainers both report each training stage: one header, one "done".
+    for (const char* stage : {"teacher", "sft_v2", "ppo_full"}) {
+        const QString name = QString::fromLatin1(stage);
+        QCOMPARE(m_first.out.count(QStringLiteral("== ") + name + QStringLiteral("\n")), 1);
+        QCOMPARE(m_first.out.count(QStringLiteral("== ") + name + QStringLiteral(" done in ")), 1);
+    }
 }
 
 void TstPipeline::rerunReusesEveryStage()
