@@ -40,7 +40,8 @@ public:
     explicit operator bool() const { return ok(); }
     const T& value() const& { return *m_value; }
     T& value() & { return *m_value; }
-    T&& value() && { return std::move(*m_value); }
+    // By value from a temporary: `for (auto& x : f().value())` must not refer into a dead Result.
+    T value() && { return std::move(*m_value); }
     const Error& error() const { return m_error; }
 
 private:
