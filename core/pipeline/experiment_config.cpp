@@ -533,7 +533,7 @@ static std::vector<FieldDef> buildTable()
     add(t, "ppo.lm_head_trainable", "false", RECALIGN_MEMBER(ppo.lm_head_trainable), "train lm_head fully (the reference policy drifts with it) (default off: the reference stays the SFT policy) [released on]");
     add(t, "ppo.train_value_head", "true", RECALIGN_MEMBER(ppo.train_value_head), "optimise the value head; false reproduces the released bug (RECLM-GEN §9.1)");
     add(t, "ppo.max_iterations", "0", RECALIGN_MEMBER(ppo.max_iterations), "stop after N rollout batches; 0 = episodes x batches [released picks: 3000]").range(0, 1e9);
-    add(t, "ppo.val_every", "100", RECALIGN_MEMBER(ppo.val_every), "validate and checkpoint every N rollout batches; 0 = only at the end [released 100]").range(0, 1e9);
+    add(t, "ppo.val_every", "100", RECALIGN_MEMBER(ppo.val_every), "validate (greedy lists on the RL validation tasks) and keep the best every N rollout batches; 0 = no validation, the last iteration is exported [released 100]").range(0, 1e9);
     add(t, "ppo.val_users_per_task", "320", RECALIGN_MEMBER(ppo.val_users_per_task), "validation users per RL task [released 320]").range(0, 100000000);
     add(t, "ppo.selection_metric", "list_reward", RECALIGN_MEMBER(ppo.selection_metric),
         "checkpoint kept: list_reward (best mean validation list reward) [released] | last").choices({"list_reward", "last"});

@@ -528,11 +528,36 @@ TrainedAdapter stagePpo(Ctx& ctx, const std::string& variant, const Dataset& dat
         const llm::ChatTemplate tmpl = chatTemplate(ctx);
         const int maxPrompt = ctx.cfg.sft.max_prompt_tokens;
         const Tokenizer& tok = loaded.tokenizer;
+        PpoValidator validator;
         auto prompts = [&](int episode) {
             return recommendationPrompts(buildRlPrompts(data, teacher, to, episode), tok, tmpl, maxPrompt);
         };
+        // Validation (RECLM-GEN §6.3): greedy lists on the RL validation tasks every val_every
+        // iterations; the best mean list reward is kept and, with selection list_reward, exported.
+        if (p.val_every > 0 && p.val_users_per_task > 0) {
+            SuiteOptions so;
+            so.task = to;
+            so.split = Stage::Valid;
+            so.users_per_task = p.val_users_per_task;
+            so.disjoint_slices = true;
+            GenerationEvalOptions go;
+            go.chat_template = tmpl;
+            go.max_prompt_tokens = maxPrompt;
+            go.batch = ctx.cfg.evaluation.batch;
+            go.generation.max_new_tokens = ctx.cfg.sft.max_output_tokens;
+            go.generation.stop_token_ids = {tok.eosId()};
+            go.stage = name;
+            c.validate_every = p.val_every;
+            validator = recommendationValidator(tok, data, teacher, lookup,
+                                                buildEvalSuite(data, teacher, so, rlValidationTasks()), ro, go,
+                                                *ctx.obs);
+        }
         PpoTrainer trainer(*loaded.model, &loaded.tokenizer, c, prompts, reward, *ctx.obs);
+        if (validator)
+            trainer.setValidator(validator);
         const PpoResult r = trainer.run();
+        const bool restored = validator && p.selection_metric == PpoConfig::Selection::ListReward
+            && trainer.restoreBest();
         llm::exportPeftAdapter(*loaded.model, "actor", dir + "/actor");
         nlohmann::json j;
         j["adapter"] = dir + "/actor";
@@ -540,6 +565,9 @@ TrainedAdapter stagePpo(Ctx& ctx, const std::string& variant, const Dataset& dat
         j["last_reward_mean"] = r.last_reward_mean;
         j["rollout_seconds"] = r.rollout_seconds;
         j["learn_seconds"] = r.learn_seconds;
+        j["best_validation"] = validator ? r.best_validation : 0.0;
+        j["best_iteration"] = validator ? r.best_iteration : 0;
+        j["exported_iteration"] = restored ? r.best_iteration : r.iterations;
         return j;
     });
     out.dir = done["adapter"].get<std::string>();

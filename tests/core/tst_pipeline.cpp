@@ -11,13 +11,16 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 
 using namespace recalign::core;
+namespace fs = std::filesystem;
 
 namespace {
 using tst_cli::CliRun;
@@ -44,6 +47,7 @@ private Q_SLOTS:
     void llmVariantsHaveGeneralAbilityRows();
     void formatTableGainsGeneralAbilityColumns();
     void changedPpoSettingRerunsOnlyPpoAndItsEvaluation();
+    void ppoValidationRunsAndKeepsTheBestIteration();
     void changedGeneralFileContentRerunsOnlyLlmEvaluation();
     void badExperimentFailsBeforeAnyWorkNamingTheKey();
 
@@ -215,6 +219,48 @@ void TstPipeline::changedPpoSettingRerunsOnlyPpoAndItsEvaluation()
         QVERIFY2(r.out.contains(QStringLiteral("stage %1: reusing").arg(QLatin1String(s))), s);
     QVERIFY(r.out.contains(QStringLiteral("== ppo_full")));
     QVERIFY(r.out.contains(QStringLiteral("== eval_full")));
+}
+
+void TstPipeline::ppoValidationRunsAndKeepsTheBestIteration()
+{
+    std::ifstream in(kMini.toStdString());
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string yaml = text.str();
+    yaml.replace(yaml.find("val_every: 0"), 12, "val_every: 1");
+    for (size_t at; (at = yaml.find("../general/")) != std::string::npos;)
+        yaml.replace(at, 11, RECALIGN_SOURCE_DIR "/tests/fixtures/general/");
+    const QString file = m_dir.filePath(QStringLiteral("validated.yaml"));
+    std::ofstream(file.toStdString()) << yaml;
+    const CliRun r = cli({QStringLiteral("run"), file, QStringLiteral("--workspace"), m_workspace,
+                          QStringLiteral("--only"), QStringLiteral("ppo_v3,eval_v3,ppo_full,eval_full")});
+    QVERIFY2(r.code == 0, qPrintable(r.out.right(2000)));
+    RunStore store;
+    QVERIFY(!store.open(m_workspace.toStdString() + "/" + kStoreFileName));
+    const auto runs = store.listRuns().value();
+    const int64_t run = std::max_element(runs.begin(), runs.end(), [](const RunInfo& a, const RunInfo& b) {
+                            return a.id < b.id;
+                        })->id;
+    // One validation per iteration (max_iterations 2), its score recorded with the PPO metrics.
+    const auto score = store.metricSeries(run, "ppo_full", "validation/score");
+    QVERIFY(score.ok());
+    QCOMPARE(score.value().steps.size(), size_t(2));
+    const auto listReward = store.metricSeries(run, "ppo_full", "val/list_reward");
+    QVERIFY(listReward.ok());
+    QCOMPARE(listReward.value().steps.size(), size_t(2));
+    // The best iteration's weights are kept and the stage records which iteration it exported.
+    bool found = false;
+    for (const auto& e : fs::directory_iterator(m_workspace.toStdString() + "/artifacts")) {
+        if (e.path().filename().string().rfind("ppo_full-", 0) != 0 || !fs::exists(e.path() / "best" / "ppo_best.pt"))
+            continue;
+        std::ifstream done(e.path() / "DONE.json");
+        std::stringstream j;
+        j << done.rdbuf();
+        QVERIFY(j.str().find("\"best_iteration\"") != std::string::npos);
+        QVERIFY(j.str().find("\"exported_iteration\"") != std::string::npos);
+        found = true;
+    }
+    QVERIFY(found);
 }
 
 void TstPipeline::changedGeneralFileContentRerunsOnlyLlmEvaluation()
