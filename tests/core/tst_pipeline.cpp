@@ -52,6 +52,21 @@ private Q_SLOTS:
     void badExperimentFailsBeforeAnyWorkNamingTheKey();
 
 private:
+    // mini.yaml with one setting replaced, written into the test's folder; the copy lives
+    // elsewhere, so its general-ability paths become absolute (same files, same hashes).
+    QString miniCopy(const QString& name, const std::string& from, const std::string& to)
+    {
+        std::ifstream in(kMini.toStdString());
+        std::stringstream text;
+        text << in.rdbuf();
+        std::string yaml = text.str();
+        yaml.replace(yaml.find(from), from.size(), to);
+        for (size_t at; (at = yaml.find("../general/")) != std::string::npos;)
+            yaml.replace(at, 11, RECALIGN_SOURCE_DIR "/tests/fixtures/general/");
+        const QString path = m_dir.filePath(name);
+        std::ofstream(path.toStdString()) << yaml;
+        return path;
+    }
     QTemporaryDir m_dir;
     QString m_workspace;
     CliRun m_first;
@@ -203,16 +218,7 @@ void TstPipeline::formatTableGainsGeneralAbilityColumns()
 
 void TstPipeline::changedPpoSettingRerunsOnlyPpoAndItsEvaluation()
 {
-    std::ifstream in(kMini.toStdString());
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string yaml = text.str();
-    yaml.replace(yaml.find("ppo_epochs: 1"), 13, "ppo_epochs: 2");
-    // The copy lives elsewhere: its general-ability paths become absolute (same files, same hashes).
-    for (size_t at; (at = yaml.find("../general/")) != std::string::npos;)
-        yaml.replace(at, 11, RECALIGN_SOURCE_DIR "/tests/fixtures/general/");
-    const QString changed = m_dir.filePath(QStringLiteral("changed.yaml"));
-    std::ofstream(changed.toStdString()) << yaml;
+    const QString changed = miniCopy(QStringLiteral("changed.yaml"), "ppo_epochs: 1", "ppo_epochs: 2");
     const CliRun r = cli({QStringLiteral("run"), changed, QStringLiteral("--workspace"), m_workspace});
     QVERIFY2(r.code == 0, qPrintable(r.out.right(2000)));
     for (const char* s : {"teacher", "base_model", "sft_v2", "eval_v2", "eval_sasrec"})
@@ -223,15 +229,7 @@ void TstPipeline::changedPpoSettingRerunsOnlyPpoAndItsEvaluation()
 
 void TstPipeline::ppoValidationRunsAndKeepsTheBestIteration()
 {
-    std::ifstream in(kMini.toStdString());
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string yaml = text.str();
-    yaml.replace(yaml.find("val_every: 0"), 12, "val_every: 1");
-    for (size_t at; (at = yaml.find("../general/")) != std::string::npos;)
-        yaml.replace(at, 11, RECALIGN_SOURCE_DIR "/tests/fixtures/general/");
-    const QString file = m_dir.filePath(QStringLiteral("validated.yaml"));
-    std::ofstream(file.toStdString()) << yaml;
+    const QString file = miniCopy(QStringLiteral("validated.yaml"), "val_every: 0", "val_every: 1");
     const CliRun r = cli({QStringLiteral("run"), file, QStringLiteral("--workspace"), m_workspace,
                           QStringLiteral("--only"), QStringLiteral("ppo_v3,eval_v3,ppo_full,eval_full")});
     QVERIFY2(r.code == 0, qPrintable(r.out.right(2000)));
