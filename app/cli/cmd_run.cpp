@@ -50,27 +50,18 @@ public:
             m_stages.push_back({stage, total, now, 1});
             std::cout << "== " << stage << std::endl;
         }
-        m_stage = stage;
-        m_total = m_stages.back().total;
-        m_start = m_stages.back().start;
     }
     void onStageEnd(const std::string& stage) override
     {
         endLine();
-        auto started = m_start;
+        auto started = stageStart();
         if (!m_stages.empty() && m_stages.back().name == stage) {
             if (--m_stages.back().depth > 0)
                 return;
-            started = m_stages.back().start;
             m_stages.pop_back();
         }
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         std::cout << "== " << stage << " done in " << std::fixed << std::setprecision(1) << s << " s" << std::endl;
-        if (!m_stages.empty()) {
-            m_stage = m_stages.back().name;
-            m_total = m_stages.back().total;
-            m_start = m_stages.back().start;
-        }
     }
     void onStep(const core::StepRecord& r) override
     {
@@ -80,8 +71,8 @@ public:
         if (!last && since < (m_tty ? 0.2 : 1.0))
             return;
         m_lastPrint = now;
-        const long total = r.total_steps > 0 ? r.total_steps : m_total;
-        const double elapsed = std::chrono::duration<double>(now - m_start).count();
+        const long total = r.total_steps > 0 ? r.total_steps : m_stages.empty() ? 0 : m_stages.back().total;
+        const double elapsed = std::chrono::duration<double>(now - stageStart()).count();
         std::ostringstream line;
         line << r.stage << " " << r.step;
         if (total > 0) {
@@ -129,10 +120,10 @@ private:
         std::chrono::steady_clock::time_point start;
         int depth = 0;
     };
+    // The innermost open stage's start (the observer's creation before any stage).
+    std::chrono::steady_clock::time_point stageStart() const { return m_stages.empty() ? m_created : m_stages.back().start; }
     std::vector<OpenStage> m_stages;
-    std::string m_stage;
-    long m_total = 0;
-    std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point m_created = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point m_lastPrint{};
 };
 

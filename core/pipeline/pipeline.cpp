@@ -213,24 +213,21 @@ void loadGeneralSuite(Ctx& ctx)
 {
     const EvaluationConfig& e = ctx.cfg.evaluation;
     std::string key;
-    if (!e.mmlu_path.empty()) {
-        const std::string path = resolvePath(ctx.cfg, e.mmlu_path);
-        ctx.general.mmlu = loadMmlu(path);
-        if (ctx.general.mmlu.size() <= static_cast<size_t>(e.mmlu_k_shot))
-            throw CoreException(ErrorCode::InvalidConfig, "evaluation.mmlu_k_shot: " + std::to_string(e.mmlu_k_shot)
-                                    + " examples leave none of the " + std::to_string(ctx.general.mmlu.size())
-                                    + " rows of '" + path + "' to score", "evaluation.mmlu_k_shot");
-        key += "mmlu=" + sha256File(path) + "\n";
-    }
-    if (!e.gsm8k_path.empty()) {
-        const std::string path = resolvePath(ctx.cfg, e.gsm8k_path);
-        ctx.general.gsm8k = loadGsm8k(path);
-        if (ctx.general.gsm8k.size() <= static_cast<size_t>(e.gsm8k_k_shot))
-            throw CoreException(ErrorCode::InvalidConfig, "evaluation.gsm8k_k_shot: " + std::to_string(e.gsm8k_k_shot)
-                                    + " examples leave none of the " + std::to_string(ctx.general.gsm8k.size())
-                                    + " problems of '" + path + "' to score", "evaluation.gsm8k_k_shot");
-        key += "gsm8k=" + sha256File(path) + "\n";
-    }
+    // Loads one file into `rows`; the k-shot examples must leave something to score.
+    auto load = [&](const std::string& relPath, auto loader, auto& rows, int kShot, const char* name,
+                    const std::string& kShotKey, const char* what) {
+        if (relPath.empty())
+            return;
+        const std::string path = resolvePath(ctx.cfg, relPath);
+        rows = loader(path);
+        if (rows.size() <= static_cast<size_t>(kShot))
+            throw CoreException(ErrorCode::InvalidConfig, kShotKey + ": " + std::to_string(kShot)
+                                    + " examples leave none of the " + std::to_string(rows.size()) + " " + what
+                                    + " of '" + path + "' to score", kShotKey);
+        key += std::string(name) + "=" + sha256File(path) + "\n";
+    };
+    load(e.mmlu_path, loadMmlu, ctx.general.mmlu, e.mmlu_k_shot, "mmlu", "evaluation.mmlu_k_shot", "rows");
+    load(e.gsm8k_path, loadGsm8k, ctx.general.gsm8k, e.gsm8k_k_shot, "gsm8k", "evaluation.gsm8k_k_shot", "problems");
     ctx.general_hash = key.empty() ? std::string() : sha256Hex(key);
 }
 
@@ -436,8 +433,6 @@ TrainedAdapter stageSft(Ctx& ctx, const std::string& variant, const Dataset& dat
         else
             c.data.general = std::make_shared<const std::vector<Conversation>>(catalogueConversations(data, ctx.seed));
         c.val_users_per_task = s.val_users_per_task;
-        if (s.val_users_per_task == 0)  // the schema's "0 = no validation" (the suite reads 0 as every user)
-            c.val_every_epochs = 0;
         c.selection = s.selection_metric == SftConfig::Selection::Last ? SftSelection::Last : SftSelection::Ndcg;
         c.val_max_new_tokens = s.max_output_tokens;
         c.output_dir = dir;
@@ -488,12 +483,8 @@ TrainedAdapter stagePpo(Ctx& ctx, const std::string& variant, const Dataset& dat
         c.max_new_tokens = ctx.cfg.sft.max_output_tokens;
         std::unique_ptr<llm::TitleConstraint> constraint;
         if (p.constrained_decoding) {
-            std::vector<std::string> titles;
-            for (ItemId id = 1; id <= data.numItems(); ++id)
-                titles.push_back(data.title(id));
-            llm::TitleConstraintOptions to;
-            to.context = chatTemplate(ctx) == llm::ChatTemplate::Llama2 ? "[/INST]" : "]";
-            constraint = std::make_unique<llm::TitleConstraint>(loaded.tokenizer, titles, to);
+            constraint = pipeline_internal::catalogueConstraint(loaded.tokenizer, data, chatTemplate(ctx),
+                                                                llm::TitleConstraintOptions{}.max_items);
             c.constraint = constraint.get();
         }
         c.kl_coef = p.kl_coef;
@@ -778,6 +769,19 @@ llm::ChatTemplate chatTemplate(const ExperimentConfig& cfg)
 {
     return cfg.model.chat_template == ModelConfig::ChatTemplate::Llama2 ? llm::ChatTemplate::Llama2
                                                                         : llm::ChatTemplate::Compact;
+}
+
+std::unique_ptr<llm::TitleConstraint> catalogueConstraint(const Tokenizer& tokenizer, const Dataset& data,
+                                                          llm::ChatTemplate tmpl, int maxItems)
+{
+    std::vector<std::string> titles;
+    titles.reserve(static_cast<size_t>(data.numItems()));
+    for (ItemId id = 1; id <= data.numItems(); ++id)
+        titles.push_back(data.title(id));
+    llm::TitleConstraintOptions o;
+    o.context = tmpl == llm::ChatTemplate::Llama2 ? "[/INST]" : "]";
+    o.max_items = maxItems;
+    return std::make_unique<llm::TitleConstraint>(tokenizer, titles, o);
 }
 
 llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device)

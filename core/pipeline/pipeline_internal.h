@@ -6,9 +6,11 @@
 #include "core/data/importers.h"
 #include "core/llm/chat_template.h"
 #include "core/llm/loaders.h"
+#include "core/llm/title_constraint.h"
 
 #include <torch/types.h>
 
+#include <memory>
 #include <string>
 
 namespace recalign::core::pipeline_internal {
@@ -18,6 +20,10 @@ DatasetSpec datasetSpec(const ExperimentConfig& cfg, const std::string& workspac
 // Loads the dataset and applies dataset.max_users.
 Dataset loadExperimentDataset(const ExperimentConfig& cfg, const std::string& workspace);
 llm::ChatTemplate chatTemplate(const ExperimentConfig& cfg);
+// Constrained decoding over the whole catalogue, its lists opening after the template's
+// assistant tag; at most `maxItems` lines.
+std::unique_ptr<llm::TitleConstraint> catalogueConstraint(const Tokenizer& tokenizer, const Dataset& data,
+                                                          llm::ChatTemplate tmpl, int maxItems);
 
 // Where a variant's weights are: the base model, the SFT adapter, the PPO actor adapter.
 struct VariantWeights {

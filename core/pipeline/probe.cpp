@@ -212,13 +212,7 @@ ProbeResult runProbe(const ProbeRequest& q)
             gen.seed = static_cast<uint64_t>(q.seed);
             std::unique_ptr<llm::TitleConstraint> constraint;
             if (q.constrained) {
-                std::vector<std::string> titles;
-                for (ItemId id = 1; id <= data.numItems(); ++id)
-                    titles.push_back(data.title(id));
-                llm::TitleConstraintOptions co;
-                co.context = tmpl == llm::ChatTemplate::Llama2 ? "[/INST]" : "]";
-                co.max_items = std::max(q.k, 1);
-                constraint = std::make_unique<llm::TitleConstraint>(m.tokenizer, titles, co);
+                constraint = pipeline_internal::catalogueConstraint(m.tokenizer, data, tmpl, std::max(q.k, 1));
                 gen.constraint = constraint.get();
             }
             const auto prompt = encodePrompt(m.tokenizer, s.prompt, tmpl, run.cfg.sft.max_prompt_tokens);

@@ -346,6 +346,8 @@ SftResult SftTrainer::run()
     double tokenSeconds = 0.0;
     long tokenCount = 0;
     auto runValidation = [&](long step, double epochPos) {
+        if (!s.haveValidation && c.val_users_per_task <= 0)
+            return;  // no validation users and no explicit samples: nothing to validate on
         const auto v = validate(step);
         result.last_validation = v.tasks;
         double metric = 0.0;

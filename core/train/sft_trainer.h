@@ -53,7 +53,8 @@ struct SftTrainConfig {
     SftOptions data;
     // Validation (RECLM-GEN §4.3, §6.3).
     std::vector<EvalTask> val_tasks;       // empty = I0, I1 +C, I1 -C, I2 LP1_20
-    long val_users_per_task = 320;         // disjoint consecutive slices of users
+    long val_users_per_task = 320;         // disjoint consecutive slices of users; 0 = no validation
+                                           // (unless setValidationSamples gave samples)
     int val_every_epochs = 1;              // 0 = never (by epochs)
     long val_every_steps = 0;              // > 0: also every n optimizer steps
     int val_batch = 16;
