@@ -14,6 +14,7 @@
 #include "core/rules/title_lookup.h"
 #include "core/runtime/runtime.h"
 #include "core/train/ppo_trainer.h"
+#include "core/train/recommendation_rl.h"
 #include "core/train/sft_trainer.h"
 #include "core/util/strings.h"
 
@@ -131,22 +132,22 @@ int run(const std::vector<std::string>& args)
         model->to(device);
         core::SftTrainConfig c;
         c.stage = "bench_sft";
-        c.full_finetune = true;
+        c.hyper.full_finetune = true;
         c.chat_template = core::llm::ChatTemplate::Compact;
-        c.batch = static_cast<int>(a.getInt("batch", 16));
-        c.grad_accum = 1;
-        c.epochs = 1;
+        c.hyper.batch = static_cast<int>(a.getInt("batch", 16));
+        c.hyper.grad_accum = 1;
+        c.hyper.epochs = 1;
         c.max_steps = sftSteps;
-        c.max_prompt_tokens = 320;
-        c.max_output_tokens = 160;
+        c.hyper.max_prompt_tokens = 320;
+        c.hyper.max_output_tokens = 160;
         c.val_every_epochs = 0;
-        c.selection = core::SftSelection::Last;
+        c.hyper.selection_metric = core::SftConfig::Selection::Last;
         c.data = sftData;
         CollectingObserver obs;
         core::SftTrainer trainer(*model, tok, data, &teacher, lookup, c, obs);
         trainer.setEpochSource([&](int) { return epoch0; });
         const auto r = trainer.run();
-        std::cout << "SFT: " << r.steps << " optimizer steps of " << c.batch << " samples: "
+        std::cout << "SFT: " << r.steps << " optimizer steps of " << c.hyper.batch << " samples: "
                   << core::str::fixed(r.tokens_per_second, 0) << " tokens/s (prompt + reply tokens, forward + backward + "
                   << "AdamW), loss " << core::str::fixed(obs.metric(obs.steps.front(), "loss"), 3) << " -> "
                   << core::str::fixed(r.last_loss, 3) << "\n";
@@ -159,17 +160,18 @@ int run(const std::vector<std::string>& args)
         model->to(device);
         core::PpoTrainConfig c;
         c.stage = "bench_ppo";
-        c.max_iterations = ppoIterations;
-        c.prompts_per_batch = 8;
-        c.samples_per_prompt = 2;
-        c.ppo_epochs = 2;
+        c.hyper.max_iterations = ppoIterations;
+        c.hyper.prompts_per_batch = 8;
+        c.hyper.samples_per_prompt = 2;
+        c.hyper.ppo_epochs = 2;
         c.mini_batch = 1;
-        c.grad_accum = 2;
+        c.hyper.grad_accum = 2;
         c.max_new_tokens = static_cast<int>(a.getInt("max-new-tokens", 160));
-        c.policy_kl_threshold = 0.0;  // always run every PPO epoch: a fixed amount of work
-        c.optim.lr = 1e-4;
-        c.warmup_steps = 5;
-        c.whiten_rewards = true;
+        c.hyper.policy_kl_threshold = 0.0;  // always run every PPO epoch: a fixed amount of work
+        c.hyper.lr = 1e-4;
+        c.hyper.warmup_steps = 5;
+        c.hyper.whiten_rewards = true;
+        c.hyper.val_every = 0;
         core::TaskOptions rt;
         rt.seed = 1;
         core::RewardOptions ro;
@@ -190,11 +192,11 @@ int run(const std::vector<std::string>& args)
             len += obs.metric(s, "tokens/responses_len_mean");
         }
         const double n = static_cast<double>(std::max<size_t>(1, obs.steps.size()));
-        std::cout << "PPO: " << obs.steps.size() << " iterations of " << c.prompts_per_batch * c.samples_per_prompt
+        std::cout << "PPO: " << obs.steps.size() << " iterations of " << c.hyper.prompts_per_batch * c.hyper.samples_per_prompt
                   << " responses (mean " << core::str::fixed(len / n, 1) << " tokens): "
                   << core::str::fixed((rollout + learn) / n, 2) << " s/iteration = rollout "
                   << core::str::fixed(rollout / n, 2) << " s (generation, reward, 3 scoring forwards) + learning "
-                  << core::str::fixed(learn / n, 2) << " s (" << c.ppo_epochs << " epochs)\n";
+                  << core::str::fixed(learn / n, 2) << " s (" << c.hyper.ppo_epochs << " epochs)\n";
     }
     std::error_code ec;
     fs::remove_all(tmp, ec);

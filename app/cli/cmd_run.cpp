@@ -159,8 +159,14 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
                      "  cancels cleanly; --resume RUN continues a cancelled or killed run.\n";
         return a.has("help") ? 0 : 2;
     }
-    core::RunRequest req;
-    req.experiment_path = a.positional()[0];
+    // The file is read and validated once; the pipeline takes the validated configuration.
+    auto loaded = core::runRequestFromFile(a.positional()[0]);
+    if (!loaded) {
+        std::cerr << "recalign: run 0 failed: " << loaded.error().toString() << "\n";
+        return 1;
+    }
+    core::RunRequest req = loaded.value();
+    const core::ExperimentConfig& cfg = req.config;
     req.workspace = a.get("workspace");
     req.resume_run = a.get("resume");
     req.seed = a.getInt("seed", -1);
@@ -172,20 +178,12 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
         if (!s.empty())
             req.only_stages.push_back(s);
     if (evalOnly) {
-        auto cfg = core::loadExperiment(req.experiment_path);
-        if (cfg) {
-            std::vector<std::string> keep;
-            for (const auto& s : req.only_stages)
-                for (core::Variant v : cfg.value().variants)
-                    if (s == std::string("eval_") + core::variantName(v))
-                        keep.push_back(s);
-            req.only_stages = keep;
-        }
-    }
-    // The experiment's `threads` applies unless RECALIGN_THREADS overrides it (main() set that).
-    if (const char* env = std::getenv("RECALIGN_THREADS"); !env || !*env) {
-        if (auto cfg = core::loadExperiment(req.experiment_path); cfg && cfg.value().threads > 0)
-            core::setTorchThreads(cfg.value().threads);
+        std::vector<std::string> keep;
+        for (const auto& s : req.only_stages)
+            for (core::Variant v : cfg.variants)
+                if (s == std::string("eval_") + core::variantName(v))
+                    keep.push_back(s);
+        req.only_stages = keep;
     }
     core::StopFlag stop;
     g_stop = &stop;
@@ -202,18 +200,14 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
         std::cout << "  " << std::left << std::setw(16) << stage << std::right << std::fixed << std::setprecision(1)
                   << s << " s\n";
     std::cout << "  total           " << secs << " s\n";
-    std::string workspace = req.workspace;
-    if (workspace.empty()) {
-        auto cfg = core::loadExperiment(req.experiment_path);
-        workspace = cfg && !cfg.value().workspace.empty() ? core::resolvePath(cfg.value(), cfg.value().workspace) : "workspace";
-    }
-    int k = 10;
-    if (auto cfg = core::loadExperiment(req.experiment_path))
-        k = cfg.value().evaluation.topk;
+    const std::string workspace = !req.workspace.empty() ? req.workspace
+        : !cfg.workspace.empty()                          ? core::resolvePath(cfg, cfg.workspace)
+                                                          : std::string("workspace");
+    const int k = cfg.evaluation.topk;
     if (out.run_id > 0)
         printTables(workspace, out.run_id, k);
     if (out.error.code == core::ErrorCode::Cancelled) {
-        std::cout << "run " << out.run_id << " cancelled; continue with: recalign run " << req.experiment_path
+        std::cout << "run " << out.run_id << " cancelled; continue with: recalign run " << a.positional()[0]
                   << " --resume " << out.run_id << "\n";
         return 130;
     }

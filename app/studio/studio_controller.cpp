@@ -1,6 +1,7 @@
 // StudioController implementation.
 #include "app/studio/studio_controller.h"
 
+#include "app/studio/app_settings.h"
 #include "app/studio/run_controller.h"
 #include "app/studio/run_list_model.h"
 #include "app/studio/workspace.h"
@@ -56,9 +57,19 @@ bool StudioController::isBusy() const { return m_runs->isRunning() || m_runs->qu
 
 int StudioController::enqueueRun(const QString& label, const QString& path, qint64 resume)
 {
-    core::RunRequest request;
-    request.experiment_path = QFileInfo(path).absoluteFilePath().toStdString();
+    // The file is read and validated once, here; a bad file becomes a failed job like any other.
+    auto loaded = core::runRequestFromFile(QFileInfo(path).absoluteFilePath().toStdString());
+    if (!loaded) {
+        const core::Error error = loaded.error();
+        return m_runs->enqueue(label, [error](core::Observer&) {
+            core::RunOutcome failed;
+            failed.error = error;
+            return failed;
+        });
+    }
+    core::RunRequest request = loaded.value();
     request.workspace = m_workspace->path().toStdString();
+    request.default_threads = AppSettings::torchThreads();
     if (resume > 0)
         request.resume_run = std::to_string(resume);
     const int ticket = m_runs->enqueue(label, [request](core::Observer& o) { return core::runExperiment(request, o); });

@@ -26,7 +26,11 @@ const char* testTaskName(TestTask t);
 bool parseVariant(const std::string& text, Variant* out);
 bool parseTestTask(const std::string& text, TestTask* out);
 
-// Mirrors core/data's SyntheticOptions field for field (same names and meaning).
+// Choices shared by the experiment file and the trainers (one enum each; the schema names them).
+enum class KlEstimator { K1, K2, K3 };       // ppo.kl_estimator: log r | (log r)^2 / 2 | (r - 1) - log r
+enum class RewardVariant { Paper, Recai };   // ppo.reward_variant
+
+// dataset.synthetic: the synthetic generator's options (core/data/synthetic.h uses this struct).
 struct SyntheticDataConfig {
     int seed = 0;
     int items = 0;
@@ -125,7 +129,7 @@ struct LoraConfig {
 };
 
 struct SftConfig {
-    enum class Selection { Ndcg, Loss, Last };
+    enum class Selection { Ndcg, Hr, Last };
     LoraConfig lora;
     bool full_finetune = false;
     double lr = 0.0;
@@ -140,14 +144,13 @@ struct SftConfig {
     int max_prompt_tokens = 0;
     int max_output_tokens = 0;
     double share_chat_ratio = 0.0;
-    std::string sharegpt_path;
+    std::string sharegpt_path;         // I4 from this file; "" = see builtin_conversations
+    bool builtin_conversations = false;  // no sharegpt_path: I4 from built-in catalogue chats (else skipped)
     int val_users_per_task = 0;
     Selection selection_metric = Selection::Ndcg;
 };
 
 struct PpoConfig {
-    enum class KlEstimator { K1, K3 };
-    enum class RewardVariant { Paper, Recai };
     enum class Selection { ListReward, Last };
     LoraConfig actor_lora;
     LoraConfig critic_lora;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/api/error.h"
+#include "core/api/experiment.h"
 #include "core/api/observer.h"
 
 #include <string>
@@ -13,12 +14,27 @@
 namespace recalign::core {
 
 struct RunRequest {
-    std::string experiment_path;    // YAML file
-    std::string workspace;          // folder holding store.sqlite and artifacts ("" = ./workspace)
+    // The experiment, read and validated once by the caller (loadExperiment / loadExperimentText);
+    // nothing downstream reads the file again.
+    ExperimentConfig config;
+    std::string experiment_text;    // the file's text, stored with the run
+    std::string experiment_path;    // where it came from (stored and shown; "" = not from a file)
+    std::string workspace;          // folder holding runs.sqlite and artifacts ("" = the experiment's, else ./workspace)
     std::string resume_run;         // run id to resume ("" = new run)
     std::vector<std::string> only_stages;  // e.g. {"ppo_full"}; empty = all
     long seed = -1;                 // -1 = the experiment's first seed
+    // Torch intra-op threads when neither RECALIGN_THREADS nor the experiment's `threads` says
+    // (the GUI's Settings); 0 = one per core.
+    int default_threads = 0;
 };
+
+// Reads and validates the experiment file into a request (missing data or model files are
+// errors); the caller fills in the rest.
+Result<RunRequest> runRequestFromFile(const std::string& path);
+
+// The torch threads a run uses: $RECALIGN_THREADS when set, else the experiment's `threads`
+// when > 0, else `defaultThreads` when > 0, else one per core.
+int effectiveThreads(int experimentThreads, int defaultThreads);
 
 struct RunOutcome {
     Error error;        // None, Cancelled or a failure

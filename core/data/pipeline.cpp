@@ -55,29 +55,9 @@ std::string count(long n)
     return s;
 }
 
-}  // namespace pipeline_detail
-
-Dataset buildDataset(RawData raw, const PipelineOptions& options)
+// 1. Catalogue: items need a title and (unless "other") a category. Returns which raw items stay.
+std::vector<char> cleanCatalogue(RawData& raw, const PipelineOptions& options, DatasetStats& st)
 {
-    using pipeline_detail::count;
-    using pipeline_detail::Event;
-    if (options.uncategorized != "drop" && options.uncategorized != "other")
-        throw CoreException(ErrorCode::InvalidConfig,
-                            "uncategorized: expected 'drop' or 'other', found '" + options.uncategorized + "'",
-                            "uncategorized");
-    if (options.user_core < 0 || options.item_core < 0)
-        throw CoreException(ErrorCode::InvalidConfig, "user_core / item_core: expected >= 0", "user_core");
-
-    DatasetStats st;
-    st.raw_users = static_cast<long>(raw.user_ids.size());
-    st.raw_items = static_cast<long>(raw.items.size());
-    st.raw_interactions = static_cast<long>(raw.interactions.size());
-    st.raw_category_labels = raw.raw_category_labels;
-    st.user_core = options.user_core;
-    st.item_core = options.item_core;
-    st.min_rating = options.min_rating;
-
-    // 1. Catalogue: items need a title and (unless "other") a category.
     const size_t nRaw = raw.items.size();
     std::vector<char> keepItem(nRaw, 0);
     for (size_t i = 0; i < nRaw; ++i) {
@@ -97,7 +77,14 @@ Dataset buildDataset(RawData raw, const PipelineOptions& options)
             ++st.items_without_title_or_category;
     }
 
-    // 2. Interactions in file order: unknown / dropped items, rating filter, then de-duplication.
+    return keepItem;
+}
+
+// 2. Interactions in file order: unknown / dropped items, rating filter, then de-duplication.
+// Returns each user's events (users in order of their first kept interaction) and their raw users.
+std::pair<std::vector<std::vector<Event>>, std::vector<int32_t>> collectInteractions(
+    RawData& raw, const std::vector<char>& keepItem, const PipelineOptions& options, DatasetStats& st)
+{
     {
         std::unordered_set<int32_t> withInteractions;
         for (const auto& r : raw.interactions)
@@ -145,31 +132,12 @@ Dataset buildDataset(RawData raw, const PipelineOptions& options)
         }
     }
 
-    // 3. Stable time sort (ties keep file order).
-    long before = 0;
-    for (auto& seq : perUser) {
-        std::stable_sort(seq.begin(), seq.end(), [](const Event& a, const Event& b) { return a.timestamp < b.timestamp; });
-        before += static_cast<long>(seq.size());
-    }
-    st.users_before_kcore = static_cast<long>(perUser.size());
-    st.interactions_before_kcore = before;
-    {
-        std::unordered_set<int32_t> items;
-        for (const auto& seq : perUser)
-            for (const auto& e : seq)
-                items.insert(e.item);
-        st.items_before_kcore = static_cast<long>(items.size());
-    }
-    if (before == 0) {
-        throw CoreException(
-            ErrorCode::DataLoad,
-            raw.name + ": no interactions left after filtering (" + count(st.raw_interactions) + " read; " +
-                count(st.interactions_unknown_item) + " of items not in the catalogue, " +
-                count(st.interactions_dropped_item) + " of items without a title or category, " +
-                count(st.below_min_rating) + " below the minimum rating)");
-    }
+    return {std::move(perUser), std::move(slotUser)};
+}
 
-    // 4. Iterative k-core.
+// 4. Iterative k-core over the users' sequences (removes events in place). Returns which users stay.
+std::vector<char> kCore(std::vector<std::vector<Event>>& perUser, size_t nRaw, const PipelineOptions& options)
+{
     std::vector<char> userAlive(perUser.size(), 1);
     std::vector<char> itemAlive(nRaw, 1);
     std::vector<long> itemCount(nRaw, 0);
@@ -204,6 +172,89 @@ Dataset buildDataset(RawData raw, const PipelineOptions& options)
         if (!changed)
             break;
     }
+    return userAlive;
+}
+
+// 6. Categories in creation order (walking items by id, each item's names in source order).
+void assignCategories(Dataset& d, const RawData& raw, const std::vector<ItemId>& itemId)
+{
+    const size_t nRaw = raw.items.size();
+    std::unordered_map<std::string, CategoryId> catId;
+    std::vector<size_t> rawOf(d.items.size(), 0);
+    for (size_t r = 0; r < nRaw; ++r)
+        if (itemId[r] > 0)
+            rawOf[static_cast<size_t>(itemId[r])] = r;
+    for (size_t id = 1; id < d.items.size(); ++id) {
+        auto& cats = d.items[id].categories;
+        for (const auto& name : raw.items[rawOf[id]].categories) {
+            auto [it, inserted] = catId.emplace(name, static_cast<CategoryId>(d.categories.size()));
+            if (inserted)
+                d.categories.push_back(Category{name, {}});
+            cats.push_back(it->second);
+        }
+        std::sort(cats.begin(), cats.end());
+        cats.erase(std::unique(cats.begin(), cats.end()), cats.end());
+        for (CategoryId c : cats)
+            d.categories[static_cast<size_t>(c)].members.push_back(static_cast<ItemId>(id));
+    }
+
+}
+
+}  // namespace pipeline_detail
+
+Dataset buildDataset(RawData raw, const PipelineOptions& options)
+{
+    using pipeline_detail::count;
+    using pipeline_detail::Event;
+    if (options.uncategorized != "drop" && options.uncategorized != "other")
+        throw CoreException(ErrorCode::InvalidConfig,
+                            "uncategorized: expected 'drop' or 'other', found '" + options.uncategorized + "'",
+                            "uncategorized");
+    if (options.user_core < 0 || options.item_core < 0)
+        throw CoreException(ErrorCode::InvalidConfig, "user_core / item_core: expected >= 0", "user_core");
+
+    DatasetStats st;
+    st.raw_users = static_cast<long>(raw.user_ids.size());
+    st.raw_items = static_cast<long>(raw.items.size());
+    st.raw_interactions = static_cast<long>(raw.interactions.size());
+    st.raw_category_labels = raw.raw_category_labels;
+    st.user_core = options.user_core;
+    st.item_core = options.item_core;
+    st.min_rating = options.min_rating;
+
+    // 1. Catalogue.
+    const size_t nRaw = raw.items.size();
+    const std::vector<char> keepItem = pipeline_detail::cleanCatalogue(raw, options, st);
+
+    // 2. Interactions.
+    auto [perUser, slotUser] = pipeline_detail::collectInteractions(raw, keepItem, options, st);
+
+    // 3. Stable time sort (ties keep file order).
+    long before = 0;
+    for (auto& seq : perUser) {
+        std::stable_sort(seq.begin(), seq.end(), [](const Event& a, const Event& b) { return a.timestamp < b.timestamp; });
+        before += static_cast<long>(seq.size());
+    }
+    st.users_before_kcore = static_cast<long>(perUser.size());
+    st.interactions_before_kcore = before;
+    {
+        std::unordered_set<int32_t> items;
+        for (const auto& seq : perUser)
+            for (const auto& e : seq)
+                items.insert(e.item);
+        st.items_before_kcore = static_cast<long>(items.size());
+    }
+    if (before == 0) {
+        throw CoreException(
+            ErrorCode::DataLoad,
+            raw.name + ": no interactions left after filtering (" + count(st.raw_interactions) + " read; " +
+                count(st.interactions_unknown_item) + " of items not in the catalogue, " +
+                count(st.interactions_dropped_item) + " of items without a title or category, " +
+                count(st.below_min_rating) + " below the minimum rating)");
+    }
+
+    // 4. Iterative k-core.
+    const std::vector<char> userAlive = pipeline_detail::kCore(perUser, nRaw, options);
     long usersLeft = 0;
     for (char a : userAlive)
         usersLeft += a;
@@ -249,25 +300,8 @@ Dataset buildDataset(RawData raw, const PipelineOptions& options)
     st.users_dropped_kcore = st.users_before_kcore - static_cast<long>(d.users.size());
     st.items_dropped_kcore = st.items_before_kcore - (static_cast<long>(d.items.size()) - 1);
 
-    // 6. Categories in creation order (walking items by id, each item's names in source order).
-    std::unordered_map<std::string, CategoryId> catId;
-    std::vector<size_t> rawOf(d.items.size(), 0);
-    for (size_t r = 0; r < nRaw; ++r)
-        if (itemId[r] > 0)
-            rawOf[static_cast<size_t>(itemId[r])] = r;
-    for (size_t id = 1; id < d.items.size(); ++id) {
-        auto& cats = d.items[id].categories;
-        for (const auto& name : raw.items[rawOf[id]].categories) {
-            auto [it, inserted] = catId.emplace(name, static_cast<CategoryId>(d.categories.size()));
-            if (inserted)
-                d.categories.push_back(Category{name, {}});
-            cats.push_back(it->second);
-        }
-        std::sort(cats.begin(), cats.end());
-        cats.erase(std::unique(cats.begin(), cats.end()), cats.end());
-        for (CategoryId c : cats)
-            d.categories[static_cast<size_t>(c)].members.push_back(static_cast<ItemId>(id));
-    }
+    // 6. Categories.
+    pipeline_detail::assignCategories(d, raw, itemId);
 
     // 7. Duplicate titles (the title index maps them to the first item).
     std::unordered_set<std::string> titles;

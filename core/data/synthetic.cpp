@@ -395,4 +395,6 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
     return buildDataset(std::move(raw), pipeline);
 }
 
+SyntheticOptions::SyntheticOptions() : SyntheticDataConfig(defaultExperiment().dataset.synthetic) {}
+
 }  // namespace recalign::core

@@ -31,6 +31,7 @@
 // default), so ids, categories and statistics follow the same rules as real data.
 #pragma once
 
+#include "core/api/experiment.h"
 #include "core/data/dataset.h"
 #include "core/data/pipeline.h"
 
@@ -38,22 +39,11 @@
 
 namespace recalign::core {
 
-struct SyntheticOptions {
-    uint64_t seed = 1;
-    int items = 500;                        // catalogue size
-    int users = 500;
-    int top_categories = 6;                 // 1..8 genres
-    int subcategories_per_top = 2;          // 0..3 sub-genres per genre (6 x (1 + 2) = 18 categories)
-    int min_sequence_length = 8;            // per user, inclusive
-    int max_sequence_length = 24;
-    double preference_concentration = 0.85; // share of preference on favourite genres, 0..1
-    int favourite_categories = 2;           // at most this many favourite genres per user, >= 1
-    double sequential_strength = 0.6;       // P(next item follows a successor of the current one)
-    double popularity_skew = 1.0;           // Zipf exponent of popularity within a genre (0 = flat)
-    double franchise_share = 0.2;           // share of items that continue an earlier franchise
-    double subcategory_prob = 0.8;          // P(an item has a sub-genre), when sub-genres exist
-    double secondary_category_prob = 0.3;   // P(an item also belongs to a second genre)
-    int successors = 3;                     // follow-up items per item, >= 1
+// The generator's options are the experiment's `dataset.synthetic` section (one struct, one
+// default per key: the schema's). A default-constructed one holds the schema's defaults.
+struct SyntheticOptions : SyntheticDataConfig {
+    SyntheticOptions();
+    SyntheticOptions(const SyntheticDataConfig& config) : SyntheticDataConfig(config) {}  // NOLINT: implicit on purpose
 };
 
 // Validates the options (CoreException(InvalidConfig) naming the field) and generates the

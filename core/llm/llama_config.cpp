@@ -379,4 +379,16 @@ LoraSpec loraSpecFromPeftJson(const std::string& text, const std::string& where)
     return s;
 }
 
+LoraSpec loraSpec(const LoraConfig& config, uint64_t seed)
+{
+    LoraSpec s;
+    s.r = config.r;
+    s.alpha = config.alpha;
+    s.dropout = config.dropout;
+    s.targets = parseLoraTargets(config.targets);
+    s.init = config.init == LoraConfig::Init::Orthogonal ? LoraInit::Orthogonal : LoraInit::Kaiming;
+    s.seed = seed;
+    return s;
+}
+
 }  // namespace recalign::core::llm

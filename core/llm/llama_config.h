@@ -3,6 +3,8 @@
 // Torch-free.
 #pragma once
 
+#include "core/api/experiment.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -80,6 +82,10 @@ struct LoraSpec {
     double scaling() const;
     void validate() const;  // throws InvalidConfig
 };
+
+// The adapter an experiment's LoRA section describes (sft.lora, ppo.actor_lora, ...), its A
+// initialised from `seed`.
+LoraSpec loraSpec(const LoraConfig& config, uint64_t seed);
 
 // PEFT adapter_config.json ("peft_type": "LORA", "task_type": "CAUSAL_LM").
 std::string loraSpecToPeftJson(const LoraSpec& s, const std::string& baseModel = {});

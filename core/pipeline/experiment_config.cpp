@@ -382,11 +382,9 @@ static void addLora(std::vector<FieldDef>& t, const std::string& prefix, bool ac
     }
 }
 
-static std::vector<FieldDef> buildTable()
+// experiment keys
+static void addExperimentKeys(std::vector<FieldDef>& t)
 {
-    std::vector<FieldDef> t;
-    t.reserve(160);
-    // --- experiment ---
     add(t, "version", "1", RECALIGN_MEMBER(version), "schema version of this file (this build reads 1)").range(1, kExperimentVersion);
     add(t, "name", "experiment", RECALIGN_MEMBER(name), "experiment name shown in the run list");
     add(t, "description", "", RECALIGN_MEMBER(description), "free text");
@@ -399,7 +397,11 @@ static std::vector<FieldDef> buildTable()
         "rows to produce: SFT v1 (I0) / v2 (I0-I4), PPO v3 (list reward) / full (item + list), baselines")
         .choices({variant_name::kSasRec, variant_name::kMostPop, variant_name::kZeroShot, variant_name::kPalr,
                   variant_name::kV1, variant_name::kV2, variant_name::kV3, variant_name::kFull});
-    // --- dataset ---
+}
+
+// dataset keys
+static void addDatasetKeys(std::vector<FieldDef>& t)
+{
     add(t, "dataset.source", "synthetic", RECALIGN_MEMBER(dataset.source),
         "movielens (ratings.csv + movies.csv) | amazon (reviews + meta JSON lines) | steam (reviews + games) | "
         "native (items.jsonl + interactions.csv) | synthetic (generated, no files)")
@@ -433,7 +435,11 @@ static std::vector<FieldDef> buildTable()
     add(t, "dataset.synthetic.subcategory_prob", "0.8", RECALIGN_MEMBER(dataset.synthetic.subcategory_prob), "synthetic: probability that an item has a sub-genre").range(0, 1);
     add(t, "dataset.synthetic.secondary_category_prob", "0.3", RECALIGN_MEMBER(dataset.synthetic.secondary_category_prob), "synthetic: probability that an item also has a second genre").range(0, 1);
     add(t, "dataset.synthetic.successors", "3", RECALIGN_MEMBER(dataset.synthetic.successors), "synthetic: follow-up items per item (< items)").range(1, 1000000);
-    // --- teacher (SASRec) ---
+}
+
+// teacher (SASRec) keys
+static void addTeacherKeys(std::vector<FieldDef>& t)
+{
     add(t, "teacher.hidden", "128", RECALIGN_MEMBER(teacher.hidden), "SASRec width [released 128: the script's 256 is unused]").range(4, 8192);
     add(t, "teacher.blocks", "2", RECALIGN_MEMBER(teacher.blocks), "Transformer blocks [released 2]").range(1, 64);
     add(t, "teacher.heads", "2", RECALIGN_MEMBER(teacher.heads), "attention heads; must divide hidden [released 2]").range(1, 64);
@@ -447,7 +453,11 @@ static std::vector<FieldDef> buildTable()
     add(t, "teacher.epochs", "100", RECALIGN_MEMBER(teacher.epochs), "maximum epochs [released 100]").range(1, 100000);
     add(t, "teacher.patience", "10", RECALIGN_MEMBER(teacher.patience), "early stop after N epochs without better valid NDCG@10; 0 = never [released 10]").range(0, 100000);
     add(t, "teacher.plateau", "0.5", RECALIGN_MEMBER(teacher.plateau), "ReduceLROnPlateau factor; 0 = constant lr [released 0.5]").range(0, 0.99);
-    // --- model ---
+}
+
+// model keys
+static void addModelKeys(std::vector<FieldDef>& t)
+{
     add(t, "model.source", "from_scratch", RECALIGN_MEMBER(model.source),
         "from_scratch (architecture below, pre-trained here) | llama2c (.bin file) | hf (Hugging Face folder: config.json + safetensors)")
         .choices({"from_scratch", "llama2c", "hf"});
@@ -468,12 +478,20 @@ static std::vector<FieldDef> buildTable()
     add(t, "model.pretrain.lr", "0.001", RECALIGN_MEMBER(model.pretrain.lr), "from_scratch: pre-training AdamW learning rate").range(0, 1, true);
     add(t, "model.pretrain.batch", "32", RECALIGN_MEMBER(model.pretrain.batch), "from_scratch: pre-training sequences per step").range(1, 1000000);
     add(t, "model.pretrain.history_lists", "0", RECALIGN_MEMBER(model.pretrain.history_lists), "from_scratch: documents drawn from users' training sequences (half as history, half as a numbered list); 0 = one per user").range(0, 100000000);
-    // --- tokenizer ---
+}
+
+// tokenizer keys
+static void addTokenizerKeys(std::vector<FieldDef>& t)
+{
     add(t, "tokenizer.path", "", RECALIGN_MEMBER(tokenizer.path),
         "sentencepiece .model; \"\" = hf: <model.path>/tokenizer.model, from_scratch: trained on the data; required for llama2c").path(PathKind::File);
     add(t, "tokenizer.vocab_size", "512", RECALIGN_MEMBER(tokenizer.vocab_size), "vocabulary of a trained tokenizer").range(64, 1000000);
     add(t, "tokenizer.model_type", "bpe", RECALIGN_MEMBER(tokenizer.model_type), "trained tokenizer kind: bpe (Llama) | unigram").choices({"bpe", "unigram"});
-    // --- SFT ---
+}
+
+// SFT keys
+static void addSftKeys(std::vector<FieldDef>& t)
+{
     add(t, "sft.lora.r", "16", RECALIGN_MEMBER(sft.lora.r), "LoRA rank [released 16]").range(1, 4096);
     add(t, "sft.lora.alpha", "8", RECALIGN_MEMBER(sft.lora.alpha), "LoRA alpha; scaling alpha/r [released 8]").range(0, 1e6, true);
     add(t, "sft.lora.dropout", "0.1", RECALIGN_MEMBER(sft.lora.dropout), "LoRA dropout [released 0.1]").range(0, 0.95);
@@ -494,11 +512,16 @@ static std::vector<FieldDef> buildTable()
     add(t, "sft.max_prompt_tokens", "512", RECALIGN_MEMBER(sft.max_prompt_tokens), "prompt tokens kept, left-truncated [released 512]").range(8, 1000000);
     add(t, "sft.max_output_tokens", "512", RECALIGN_MEMBER(sft.max_output_tokens), "output tokens kept / generated [released 512]").range(8, 1000000);
     add(t, "sft.share_chat_ratio", "0.5", RECALIGN_MEMBER(sft.share_chat_ratio), "I4 (ShareGPT) samples per recommendation sample [released 0.5]").range(0, 100);
-    add(t, "sft.sharegpt_path", "", RECALIGN_MEMBER(sft.sharegpt_path), "ShareGPT-style JSON for I4; \"\" = I4 is skipped").path(PathKind::File);
+    add(t, "sft.sharegpt_path", "", RECALIGN_MEMBER(sft.sharegpt_path), "ShareGPT-style JSON for I4; \"\" = built-in conversations when builtin_conversations, else I4 is skipped").path(PathKind::File);
+    add(t, "sft.builtin_conversations", "false", RECALIGN_MEMBER(sft.builtin_conversations), "without sharegpt_path: I4 from built-in conversations about the catalogue (this project's stand-in for ShareGPT); false = I4 is skipped");
     add(t, "sft.val_users_per_task", "320", RECALIGN_MEMBER(sft.val_users_per_task), "validation users per task, disjoint slices; 0 = no validation [released 320]").range(0, 100000000);
     add(t, "sft.selection_metric", "ndcg", RECALIGN_MEMBER(sft.selection_metric),
-        "checkpoint kept: ndcg (best mean validation NDCG) [released] | loss (best validation loss) | last").choices({"ndcg", "loss", "last"});
-    // --- PPO ---
+        "checkpoint kept: ndcg (best mean validation NDCG) [released] | hr (best mean validation HR) | last").choices({"ndcg", "hr", "last"});
+}
+
+// PPO keys
+static void addPpoKeys(std::vector<FieldDef>& t)
+{
     addLora(t, "ppo.actor_lora", true);
     addLora(t, "ppo.critic_lora", false);
     add(t, "ppo.lr", "5e-06", RECALIGN_MEMBER(ppo.lr), "AdamW learning rate for actor, critic and lm_head [released 5e-6]").range(0, 1, true);
@@ -509,7 +532,7 @@ static std::vector<FieldDef> buildTable()
     add(t, "ppo.top_k", "20", RECALIGN_MEMBER(ppo.top_k), "top-k sampling; 0 = off [released 20]").range(0, 10000000);
     add(t, "ppo.top_p", "1", RECALIGN_MEMBER(ppo.top_p), "nucleus sampling; 1 = off [released off]").range(0, 1, true);
     add(t, "ppo.kl_coef", "0.3", RECALIGN_MEMBER(ppo.kl_coef), "eta: per-token KL penalty to the SFT policy (eq. 6) [released 0.3]").range(0, 1000);
-    add(t, "ppo.kl_estimator", "k1", RECALIGN_MEMBER(ppo.kl_estimator), "per-token KL: k1 = log ratio [released] | k3 = (r - 1) - log r (unbiased, >= 0)").choices({"k1", "k3"});
+    add(t, "ppo.kl_estimator", "k1", RECALIGN_MEMBER(ppo.kl_estimator), "per-token KL: k1 = log ratio [released] | k2 = (log ratio)^2 / 2 | k3 = (r - 1) - log r (unbiased, >= 0)").choices({"k1", "k2", "k3"});
     add(t, "ppo.adaptive_kl", "false", RECALIGN_MEMBER(ppo.adaptive_kl), "adapt kl_coef towards target_kl (Ziegler et al.) [released: fixed]");
     add(t, "ppo.target_kl", "6", RECALIGN_MEMBER(ppo.target_kl), "adaptive_kl: target KL per sequence [TRL default 6]").range(0, 1e6, true);
     add(t, "ppo.horizon", "10000", RECALIGN_MEMBER(ppo.horizon), "adaptive_kl: horizon in samples [TRL default 10000]").range(1, 1e9);
@@ -537,7 +560,11 @@ static std::vector<FieldDef> buildTable()
     add(t, "ppo.val_users_per_task", "320", RECALIGN_MEMBER(ppo.val_users_per_task), "validation users per RL task [released 320]").range(0, 100000000);
     add(t, "ppo.selection_metric", "list_reward", RECALIGN_MEMBER(ppo.selection_metric),
         "checkpoint kept: list_reward (best mean validation list reward) [released] | last").choices({"list_reward", "last"});
-    // --- evaluation ---
+}
+
+// evaluation keys
+static void addEvaluationKeys(std::vector<FieldDef>& t)
+{
     add(t, "evaluation.tasks", "[i0, i1+, i1-, i2le_20, i2ge_30, i2approx_30, itemcount]", RECALIGN_MEMBER(evaluation.tasks),
         "test tasks [released tasks_test.sh]: I0, I1 +C/-C, I2 <=20 % / >=30 % / ~30 %, item count 11-15")
         .choices({task_name::kI0, task_name::kI1Plus, task_name::kI1Minus, task_name::kI2Le20, task_name::kI2Ge30,
@@ -553,6 +580,20 @@ static std::vector<FieldDef> buildTable()
     add(t, "evaluation.gsm8k_k_shot", "8", RECALIGN_MEMBER(evaluation.gsm8k_k_shot), "GSM8K worked examples in the prompt: the file's first k problems, which are not scored; fewer when the model's context is short").range(0, 64);
     add(t, "evaluation.general_limit", "0", RECALIGN_MEMBER(evaluation.general_limit), "MMLU / GSM8K questions scored; 0 = all").range(0, 100000000);
     add(t, "evaluation.gsm8k_max_new_tokens", "256", RECALIGN_MEMBER(evaluation.gsm8k_max_new_tokens), "GSM8K answer length: greedy tokens generated per problem (stops earlier at EOS or \"\\n\\nQuestion:\"; capped by the model's max_seq_len)").range(1, 32768);
+}
+
+static std::vector<FieldDef> buildTable()
+{
+    std::vector<FieldDef> t;
+    t.reserve(160);
+    addExperimentKeys(t);
+    addDatasetKeys(t);
+    addTeacherKeys(t);
+    addModelKeys(t);
+    addTokenizerKeys(t);
+    addSftKeys(t);
+    addPpoKeys(t);
+    addEvaluationKeys(t);
     return t;
 }
 

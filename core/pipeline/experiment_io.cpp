@@ -3,6 +3,7 @@
 // canonical JSON. The only place that touches yaml-cpp.
 #include "core/pipeline/experiment_config.h"
 
+#include "core/api/runners.h"
 #include "core/util/strings.h"
 
 #include <nlohmann/json.hpp>
@@ -10,11 +11,13 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 namespace recalign::core {
@@ -516,6 +519,34 @@ Result<ExperimentConfig> loadExperiment(const std::string& path, const ValidateO
 Result<ExperimentConfig> loadExperimentText(const std::string& text, const std::string& base_dir, const ValidateOptions& options)
 {
     return toResult(checkExperimentText(text, base_dir, options), {});
+}
+
+Result<RunRequest> runRequestFromFile(const std::string& path)
+{
+    bool ok = false;
+    const std::string text = readFileText(path, &ok);
+    if (!ok)
+        return Error{ErrorCode::InvalidConfig, "cannot read experiment file '" + path + "'", path};
+    RunRequest r;
+    ExperimentCheck check = checkExperimentText(text, fs::absolute(path).parent_path().string());
+    auto config = toResult(std::move(check), path);
+    if (!config)
+        return config.error();
+    r.config = config.value();
+    r.experiment_text = text;
+    r.experiment_path = fs::absolute(path).string();
+    return r;
+}
+
+int effectiveThreads(int experimentThreads, int defaultThreads)
+{
+    if (const char* env = std::getenv("RECALIGN_THREADS"); env && *env && std::atoi(env) > 0)
+        return std::atoi(env);
+    if (experimentThreads > 0)
+        return experimentThreads;
+    if (defaultThreads > 0)
+        return defaultThreads;
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 std::string toYaml(const ExperimentConfig& config, bool comments)

@@ -392,7 +392,8 @@ std::vector<Sample> buildSftEpoch(const Dataset& data, const Teacher* teacher, c
         std::vector<Sample> part = buildSftTask(t, data, teacher, options, epoch, 0, report);
         all.insert(all.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
     }
-    if (options.mix == SftMix::V2 && options.share_gpt_ratio > 0) {
+    const bool noGeneral = options.general && options.general->empty();  // I4 skipped
+    if (options.mix == SftMix::V2 && options.share_gpt_ratio > 0 && !noGeneral) {
         const long n = static_cast<long>(options.share_gpt_ratio * static_cast<double>(all.size()));
         std::vector<Sample> part = buildSftTask(SftTask::ShareGpt, data, teacher, options, epoch, n, report);
         all.insert(all.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));

@@ -49,7 +49,8 @@ struct SftOptions {
     TaskOptions task;
     SftMix mix = SftMix::V2;
     double share_gpt_ratio = 0.5;   // I4 samples = int(ratio · recommendation samples) (v2)
-    // I4 conversations; null = catalogueConversations(data, seed) (built once per call).
+    // I4 conversations; null = catalogueConversations(data, seed) (built once per call); an empty
+    // set = no I4 samples.
     std::shared_ptr<const std::vector<Conversation>> general;
     GeneralSampleOptions general_options;
     bool shuffle = true;            // shuffle the epoch (deterministically per epoch)

@@ -4,6 +4,7 @@
 // Every term is kept in the result for the GUI's inspector and `recalign score`. Torch-free.
 #pragma once
 
+#include "core/api/experiment.h"
 #include "core/rules/parse.h"
 #include "core/rules/sample.h"
 #include "core/sasrec/teacher.h"
@@ -28,7 +29,7 @@ const char* legalityName(Legality l);  // "legal", "beyond_k", "non_existent", "
 // Legality of each position of `items` (0 = unknown title) for sample `s`.
 std::vector<Legality> judgeLegality(const std::vector<ItemId>& items, const Sample& s);
 
-enum class RewardVariant { Paper, Recai };
+// RewardVariant (Paper | Recai) is the experiment's ppo.reward_variant (core/api/experiment.h).
 const char* rewardVariantName(RewardVariant v);  // "paper" / "recai"
 RewardVariant parseRewardVariant(const std::string& name);  // throws InvalidConfig naming the value
 

@@ -3,6 +3,8 @@
 // No models, no optimizers: everything here is tested against hand-computed numbers.
 #pragma once
 
+#include "core/api/experiment.h"
+
 #include <torch/types.h>
 
 #include <string>
@@ -42,7 +44,7 @@ GaeResult computeGae(const torch::Tensor& rewards, const torch::Tensor& values,
 
 // Per-token KL estimators of KL(pi || ref) from log-probs of the sampled tokens (any shape).
 // With logr = ref - logp: k1 = -logr, k2 = 0.5 * logr^2, k3 = (exp(logr) - 1) - logr (>= 0).
-enum class KlEstimator { K1, K2, K3 };
+// KlEstimator is the experiment's ppo.kl_estimator (core/api/experiment.h).
 torch::Tensor klEstimate(const torch::Tensor& logp, const torch::Tensor& refLogp, KlEstimator kind);
 const char* klEstimatorName(KlEstimator kind);
 

@@ -23,9 +23,9 @@ using Clock = std::chrono::steady_clock;
 std::string signature(const SftTrainConfig& c)
 {
     return "seed=" + std::to_string(c.seed) + ";data_seed=" + std::to_string(c.data.task.seed)
-        + ";batch=" + std::to_string(c.batch) + ";accum=" + std::to_string(c.grad_accum)
-        + ";full=" + std::to_string(c.full_finetune ? 1 : 0) + ";adapter=" + c.adapter
-        + ";r=" + std::to_string(c.lora.r) + ";targets=" + std::to_string(c.lora.targets);
+        + ";batch=" + std::to_string(c.hyper.batch) + ";accum=" + std::to_string(c.hyper.grad_accum)
+        + ";full=" + std::to_string(c.hyper.full_finetune ? 1 : 0) + ";adapter=" + c.adapter
+        + ";r=" + std::to_string(c.hyper.lora.r) + ";targets=" + std::to_string(llm::parseLoraTargets(c.hyper.lora.targets));
 }
 
 void validateConfig(const SftTrainConfig& c)
@@ -33,24 +33,24 @@ void validateConfig(const SftTrainConfig& c)
     auto bad = [](const std::string& key, const std::string& what) {
         throw CoreException(ErrorCode::InvalidConfig, "sft." + key + ": " + what, "sft." + key);
     };
-    if (c.batch < 1)
+    if (c.hyper.batch < 1)
         bad("batch", "must be >= 1");
-    if (c.grad_accum < 1)
+    if (c.hyper.grad_accum < 1)
         bad("grad_accum", "must be >= 1");
-    if (c.epochs < 1)
+    if (c.hyper.epochs < 1)
         bad("epochs", "must be >= 1");
-    if (c.max_output_tokens < 0 || c.max_prompt_tokens < 0)
+    if (c.hyper.max_output_tokens < 0 || c.hyper.max_prompt_tokens < 0)
         bad("max_output_tokens", "token limits must be >= 0 (0 = none)");
-    if (c.max_output_tokens == 1)
+    if (c.hyper.max_output_tokens == 1)
         bad("max_output_tokens", "must leave room for at least one reply token besides EOS (>= 2, or 0)");
-    if (!c.full_finetune && c.adapter.empty())
+    if (!c.hyper.full_finetune && c.adapter.empty())
         bad("adapter", "LoRA training needs an adapter name");
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> trainableOf(llm::LlamaModelImpl& model, const SftTrainConfig& c)
 {
     std::vector<std::pair<std::string, torch::Tensor>> out;
-    if (c.full_finetune) {
+    if (c.hyper.full_finetune) {
         for (const auto& p : model.named_parameters(/*recurse=*/true))
             if (p.value().requires_grad())
                 out.emplace_back(p.key(), p.value());
@@ -64,16 +64,6 @@ std::vector<std::pair<std::string, torch::Tensor>> trainableOf(llm::LlamaModelIm
 
 using namespace sft_trainer_detail;
 
-llm::LoraSpec releasedSftLoraSpec()
-{
-    llm::LoraSpec s;
-    s.r = 16;
-    s.alpha = 8.0;
-    s.dropout = 0.1;
-    s.targets = llm::parseLoraTargets({"all"});
-    s.init = llm::LoraInit::Orthogonal;
-    return s;
-}
 
 // ---- batches and loss ------------------------------------------------------------------------------
 
@@ -83,8 +73,8 @@ SftBatch makeSftBatch(const std::vector<const Sample*>& samples, const Tokenizer
     std::vector<std::vector<int32_t>> prompts, replies;
     SftBatch b;
     for (const Sample* s : samples) {
-        prompts.push_back(encodePrompt(tokenizer, s->prompt, config.chat_template, config.max_prompt_tokens));
-        replies.push_back(encodeReply(tokenizer, s->output_text, config.max_output_tokens));
+        prompts.push_back(encodePrompt(tokenizer, s->prompt, config.chat_template, config.hyper.max_prompt_tokens));
+        replies.push_back(encodeReply(tokenizer, s->output_text, config.hyper.max_output_tokens));
         b.reply_tokens += static_cast<long>(replies.back().size());
         b.tokens += static_cast<long>(prompts.back().size() + replies.back().size());
     }
@@ -106,6 +96,13 @@ torch::Tensor sftLoss(llm::LlamaModelImpl& model, const SftBatch& batch)
 }
 
 // ---- trainer ---------------------------------------------------------------------------------------
+
+// One optimizer step's micro-batches, forward and backward.
+struct SftGroup {
+    bool accepted = true;  // false: a non-finite loss dropped the step's batch
+    double loss = 0.0;     // sample-weighted mean loss
+    long tokens = 0;
+};
 
 struct SftTrainer::Impl {
     llm::LlamaModelImpl& model;
@@ -209,6 +206,9 @@ struct SftTrainer::Impl {
         loop->setLastCheckpoint(path);
     }
 
+    // Micro-batches [g0, g1) of `samples`: losses weighted by their share of the step's samples.
+    SftGroup forwardBackward(const std::vector<Sample>& samples, long g0, long g1, size_t perMicro);
+
     void keepBest(double metric, long step)
     {
         bestMetric = metric;
@@ -219,7 +219,7 @@ struct SftTrainer::Impl {
         if (config.output_dir.empty())
             return;
         const std::string bestDir = dir("best");
-        if (config.full_finetune)
+        if (config.hyper.full_finetune)
             llm::saveCheckpoint(model, bestDir, &tokenizer);
         else
             llm::exportPeftAdapter(model, config.adapter, bestDir);
@@ -233,25 +233,24 @@ SftTrainer::SftTrainer(llm::LlamaModelImpl& model, const Tokenizer& tokenizer, c
     SftTrainConfig& c = m->config;
     validateConfig(c);
     m->device = model.embeddingWeight().device();
-    if (c.full_finetune) {
+    if (c.hyper.full_finetune) {
         model.setBaseTrainable(true);
     } else {
         if (model.hasAdapter(c.adapter))
             model.removeAdapter(c.adapter);
         model.setBaseTrainable(false);
-        auto spec = c.lora;
-        if (spec.seed == 0)
-            spec.seed = mixSeed({c.seed, 0x5F7});
-        model.addAdapter(c.adapter, spec);
+        model.addAdapter(c.adapter, llm::loraSpec(c.hyper.lora, mixSeed({c.seed, 0x5F7})));
         model.setActiveAdapter(c.adapter);
     }
     m->trainable = trainableOf(model, c);
-    m->optimizer = makeAdamW(m->trainable, c.optim);
+    m->optimizer = makeAdamW(m->trainable, AdamWSettings{c.hyper.lr, c.hyper.weight_decay, 0.9, 0.999, 1e-5});
     m->epochSource = [this](int e) {
         if (!m->teacher && m->config.data.mix != SftMix::Palr)
             throw CoreException(ErrorCode::InvalidConfig, m->config.stage + ": the v1/v2 mixtures need a teacher",
                                 "sft.teacher");
-        return buildSftEpoch(m->data, m->teacher, m->config.data, e);
+        SftOptions o = m->config.data;
+        o.share_gpt_ratio = m->config.hyper.share_chat_ratio;
+        return buildSftEpoch(m->data, m->teacher, o, e);
     };
 }
 
@@ -281,7 +280,7 @@ GenerationEvalResult SftTrainer::validate(long step)
         SuiteOptions eo;
         eo.task = c.data.task;
         eo.split = Stage::Valid;
-        eo.users_per_task = c.val_users_per_task;
+        eo.users_per_task = c.hyper.val_users_per_task;
         eo.disjoint_slices = true;
         std::vector<EvalTask> tasks = c.val_tasks;
         if (tasks.empty())
@@ -292,9 +291,9 @@ GenerationEvalResult SftTrainer::validate(long step)
     }
     GenerationEvalOptions go;
     go.chat_template = c.chat_template;
-    go.max_prompt_tokens = c.max_prompt_tokens;
+    go.max_prompt_tokens = c.hyper.max_prompt_tokens;
     go.batch = c.val_batch;
-    go.generation.max_new_tokens = c.val_max_new_tokens;
+    go.generation.max_new_tokens = c.val_max_new_tokens > 0 ? c.val_max_new_tokens : c.hyper.max_output_tokens;
     go.generation.temperature = 0.0;
     go.generation.stop_token_ids = {s.tokenizer.eosId()};
     go.parse.fuzzy = c.val_fuzzy;
@@ -307,27 +306,82 @@ GenerationEvalResult SftTrainer::validate(long step)
     return res;
 }
 
+SftGroup SftTrainer::Impl::forwardBackward(const std::vector<Sample>& samples, long g0, long g1, size_t perMicro)
+{
+    SftGroup g;
+    const size_t first = static_cast<size_t>(g0) * perMicro;
+    const size_t last = std::min(samples.size(), static_cast<size_t>(g1) * perMicro);
+    const double groupSamples = static_cast<double>(last - first);
+    for (long mb = g0; mb < g1; ++mb) {
+        std::vector<const Sample*> rows;
+        for (size_t i = static_cast<size_t>(mb) * perMicro; i < std::min(samples.size(), static_cast<size_t>(mb + 1) * perMicro);
+             ++i)
+            rows.push_back(&samples[i]);
+        const auto batch = makeSftBatch(rows, tokenizer, config, device);
+        const auto loss = sftLoss(model, batch);
+        const double lv = loss.item<double>();
+        if (!loop->acceptLoss(lv)) {
+            g.accepted = false;  // the whole optimizer step's batch is dropped
+            return g;
+        }
+        const double weight = static_cast<double>(rows.size()) / groupSamples;
+        (loss * weight).backward();
+        g.loss += lv * weight;
+        g.tokens += batch.tokens;
+    }
+    return g;
+}
+
+void SftTrainer::validateAndKeep(long step, double epochPos, long totalSteps, SftResult& result)
+{
+    Impl& s = *m;
+    const SftTrainConfig& c = s.config;
+    if (!s.haveValidation && c.hyper.val_users_per_task <= 0)
+        return;  // no validation users and no explicit samples: nothing to validate on
+    const auto v = validate(step);
+    result.last_validation = v.tasks;
+    double metric = 0.0;
+    switch (c.hyper.selection_metric) {
+    case SftConfig::Selection::Ndcg: metric = v.mean("ndcg"); break;
+    case SftConfig::Selection::Hr: metric = v.mean("hr"); break;
+    case SftConfig::Selection::Last: metric = static_cast<double>(step); break;
+    }
+    std::vector<std::pair<std::string, double>> metrics;
+    for (const auto& t : v.tasks)
+        for (const char* key : {"hr", "ndcg", "non_exist", "repeat", "in_history", "correct_count", "tcp_ratio", "cpa"}) {
+            const auto it = t.values.find(key);
+            if (it != t.values.end())
+                metrics.emplace_back("val/" + t.task + "/" + key, it->second.mean);
+        }
+    metrics.emplace_back("val/hr", v.mean("hr"));
+    metrics.emplace_back("val/ndcg", v.mean("ndcg"));
+    metrics.emplace_back("val/selection", metric);
+    s.loop->emit(step, totalSteps, epochPos, std::move(metrics));
+    if (s.bestWeights.empty() || metric > s.bestMetric)
+        s.keepBest(metric, step);
+}
+
 SftResult SftTrainer::run()
 {
     Impl& s = *m;
     const SftTrainConfig& c = s.config;
-    const size_t perMicro = static_cast<size_t>(c.batch);
-    const long accum = c.grad_accum;
+    const size_t perMicro = static_cast<size_t>(c.hyper.batch);
+    const long accum = c.hyper.grad_accum;
     auto stepsIn = [&](size_t n) {
         const long micro = static_cast<long>((n + perMicro - 1) / perMicro);
         return (micro + accum - 1) / accum;
     };
     const long perEpoch = stepsIn(s.epochSamples(0).size());
-    const long totalSteps = c.max_steps > 0 ? std::min<long>(c.max_steps, perEpoch * c.epochs) : perEpoch * c.epochs;
+    const long totalSteps = c.max_steps > 0 ? std::min<long>(c.max_steps, perEpoch * c.hyper.epochs) : perEpoch * c.hyper.epochs;
 
     TrainLoopConfig lc;
     lc.stage = c.stage;
-    lc.schedule.base_lr = c.optim.lr;
-    lc.schedule.end_lr = c.end_lr;
-    lc.schedule.power = c.lr_power;
-    lc.schedule.total_steps = std::max(1L, perEpoch * c.epochs);
-    lc.schedule.warmup_steps = warmupFromRatio(lc.schedule.total_steps, c.warmup_ratio);
-    lc.max_grad_norm = c.grad_clip;
+    lc.schedule.base_lr = c.hyper.lr;
+    lc.schedule.end_lr = c.hyper.end_lr;
+    lc.schedule.power = c.hyper.lr_power;
+    lc.schedule.total_steps = std::max(1L, perEpoch * c.hyper.epochs);
+    lc.schedule.warmup_steps = warmupFromRatio(lc.schedule.total_steps, c.hyper.warmup_ratio);
+    lc.max_grad_norm = c.hyper.grad_clip;
     lc.on_non_finite = c.on_non_finite;
     std::vector<torch::Tensor> params;
     for (auto& [n, t] : s.trainable)
@@ -345,37 +399,13 @@ SftResult SftTrainer::run()
     SftResult result;
     double tokenSeconds = 0.0;
     long tokenCount = 0;
-    auto runValidation = [&](long step, double epochPos) {
-        if (!s.haveValidation && c.val_users_per_task <= 0)
-            return;  // no validation users and no explicit samples: nothing to validate on
-        const auto v = validate(step);
-        result.last_validation = v.tasks;
-        double metric = 0.0;
-        switch (c.selection) {
-        case SftSelection::Ndcg: metric = v.mean("ndcg"); break;
-        case SftSelection::Hr: metric = v.mean("hr"); break;
-        case SftSelection::Last: metric = static_cast<double>(step); break;
-        }
-        std::vector<std::pair<std::string, double>> metrics;
-        for (const auto& t : v.tasks)
-            for (const char* key : {"hr", "ndcg", "non_exist", "repeat", "in_history", "correct_count", "tcp_ratio", "cpa"}) {
-                const auto it = t.values.find(key);
-                if (it != t.values.end())
-                    metrics.emplace_back("val/" + t.task + "/" + key, it->second.mean);
-            }
-        metrics.emplace_back("val/hr", v.mean("hr"));
-        metrics.emplace_back("val/ndcg", v.mean("ndcg"));
-        metrics.emplace_back("val/selection", metric);
-        s.loop->emit(step, totalSteps, epochPos, std::move(metrics));
-        if (s.bestWeights.empty() || metric > s.bestMetric)
-            s.keepBest(metric, step);
-    };
+    auto runValidation = [&](long step, double epochPos) { validateAndKeep(step, epochPos, totalSteps, result); };
 
     s.model.train();
     bool atBoundary = true;
     try {
         bool done = s.loop->step() >= totalSteps;
-        while (!done && s.epoch < c.epochs) {
+        while (!done && s.epoch < c.hyper.epochs) {
             const auto& samples = s.epochSamples(s.epoch);
             const long nMicro = static_cast<long>((samples.size() + perMicro - 1) / perMicro);
             while (s.micro < nMicro) {
@@ -384,29 +414,10 @@ SftResult SftTrainer::run()
                 atBoundary = false;
                 const auto t0 = Clock::now();
                 const long g1 = std::min(nMicro, s.micro + accum);
-                const size_t first = static_cast<size_t>(s.micro) * perMicro;
-                const size_t last = std::min(samples.size(), static_cast<size_t>(g1) * perMicro);
-                const double groupSamples = static_cast<double>(last - first);
-                double lossSum = 0.0;
-                long tokens = 0;
-                bool accepted = true;
-                for (long mb = s.micro; mb < g1; ++mb) {
-                    std::vector<const Sample*> rows;
-                    for (size_t i = static_cast<size_t>(mb) * perMicro;
-                         i < std::min(samples.size(), static_cast<size_t>(mb + 1) * perMicro); ++i)
-                        rows.push_back(&samples[i]);
-                    const auto batch = makeSftBatch(rows, s.tokenizer, c, s.device);
-                    const auto loss = sftLoss(s.model, batch);
-                    const double lv = loss.item<double>();
-                    if (!s.loop->acceptLoss(lv)) {
-                        accepted = false;  // the whole optimizer step's batch is dropped
-                        break;
-                    }
-                    const double weight = static_cast<double>(rows.size()) / groupSamples;
-                    (loss * weight).backward();
-                    lossSum += lv * weight;
-                    tokens += batch.tokens;
-                }
+                const SftGroup group = s.forwardBackward(samples, s.micro, g1, perMicro);
+                const bool accepted = group.accepted;
+                const double lossSum = group.loss;
+                const long tokens = group.tokens;
                 s.micro = g1;
                 if (!accepted)
                     continue;
@@ -450,7 +461,7 @@ SftResult SftTrainer::run()
             s.save(ckpt);
         throw;
     }
-    if (s.bestWeights.empty() && c.selection == SftSelection::Last)
+    if (s.bestWeights.empty() && c.hyper.selection_metric == SftConfig::Selection::Last)
         s.keepBest(static_cast<double>(s.loop->step()), s.loop->step());
     if (!ckpt.empty())
         s.save(ckpt);

@@ -6,6 +6,7 @@
 // adapter kept by the configured metric; checkpoints that resume to the step.
 #pragma once
 
+#include "core/api/experiment.h"
 #include "core/api/observer.h"
 #include "core/llm/llama_model.h"
 #include "core/rules/builders.h"
@@ -22,45 +23,29 @@ namespace recalign::core {
 
 class TitleLookup;
 
-enum class SftSelection { Ndcg, Hr, Last };  // best checkpoint: mean NDCG / mean HR over tasks, or the last
-
-// The released SFT adapter (RECLM-GEN §4.1): r 16, alpha 8, dropout 0.1, every linear layer
-// including lm_head, A orthogonal (gain sqrt 2), B zeros.
-llm::LoraSpec releasedSftLoraSpec();
-
+// The trainer's settings: the experiment's `sft:` section as it is (one default per key: the
+// schema's; sft.selection_metric picks the kept checkpoint: mean validation NDCG / HR over the
+// tasks, or the last), plus what the run decides and internal knobs that are not experiment keys.
+// The LoRA A init is drawn from mixSeed(seed, 0x5F7).
 struct SftTrainConfig {
+    SftConfig hyper = defaultExperiment().sft;  // sft.* (LoRA, optimiser, schedule, batch, lengths, validation users)
     std::string stage = "sft";
-    // Model.
-    bool full_finetune = false;            // train every base parameter instead of an adapter
     std::string adapter = "sft";
-    llm::LoraSpec lora = releasedSftLoraSpec();
     llm::ChatTemplate chat_template = llm::ChatTemplate::Llama2;
-    // Optimisation (RECLM-GEN §4.2).
-    AdamWSettings optim;                   // lr 1e-3, weight decay 0.01 on matrices, eps 1e-5
-    double warmup_ratio = 0.0125;          // of the total optimizer steps
-    double lr_power = 2.0;
-    double end_lr = 1e-7;
-    double grad_clip = 1.0;                // <= 0 = off
-    int batch = 1;                         // samples per micro-batch
-    int grad_accum = 64;                   // micro-batches per optimizer step
-    int epochs = 40;
-    long max_steps = 0;                    // > 0: stop after this many optimizer steps
-    int max_prompt_tokens = 512;           // left truncation
-    int max_output_tokens = 512;           // right truncation (EOS included)
-    NonFinitePolicy on_non_finite = NonFinitePolicy::Stop;
     uint64_t seed = 0;                     // data order of the trainer's own draws; torch is seeded by the caller
-    // Data: the rules layer's epoch builder options (mix v1 / v2 / palr, ShareGPT ratio, seed).
+    // Data: the rules layer's epoch builder (mix v1 / v2 / palr, task options, I4 conversations);
+    // its share_gpt_ratio is taken from hyper.share_chat_ratio.
     SftOptions data;
-    // Validation (RECLM-GEN §4.3, §6.3).
+    long max_steps = 0;                    // > 0: stop after this many optimizer steps
+    NonFinitePolicy on_non_finite = NonFinitePolicy::Stop;
+    // Validation (RECLM-GEN §4.3, §6.3): hyper.val_users_per_task disjoint consecutive slices of
+    // users (0 = no validation unless setValidationSamples gave samples).
     std::vector<EvalTask> val_tasks;       // empty = I0, I1 +C, I1 -C, I2 LP1_20
-    long val_users_per_task = 320;         // disjoint consecutive slices of users; 0 = no validation
-                                           // (unless setValidationSamples gave samples)
     int val_every_epochs = 1;              // 0 = never (by epochs)
     long val_every_steps = 0;              // > 0: also every n optimizer steps
     int val_batch = 16;
-    int val_max_new_tokens = 256;
+    int val_max_new_tokens = 0;            // 0 = hyper.max_output_tokens
     bool val_fuzzy = true;                 // vague mapping in the metrics (released: on)
-    SftSelection selection = SftSelection::Ndcg;
     bool load_best_at_end = true;          // leave the best adapter's weights in the model
     // Checkpoints.
     std::string output_dir;                // "" = none
@@ -114,6 +99,9 @@ public:
     std::string checkpointPath() const;
 
 private:
+    // Validates, emits the val/* metrics and keeps the best weights by sft.selection_metric.
+    void validateAndKeep(long step, double epochPos, long totalSteps, SftResult& result);
+
     struct Impl;
     std::unique_ptr<Impl> m;
 };

@@ -103,7 +103,7 @@ void TstExperiment::defaultsComeFromTheSchemaTable()
     QCOMPARE(c.ppo.top_k, 20);
     QCOMPARE(c.teacher.dropout, 0.5);
     QCOMPARE(c.teacher.maxlen, 10);
-    QVERIFY(c.ppo.reward_variant == PpoConfig::RewardVariant::Paper);
+    QVERIFY(c.ppo.reward_variant == RewardVariant::Paper);
     QVERIFY(c.model.source == ModelConfig::Source::FromScratch);
     QVERIFY(c.device.kind == DeviceSpec::Kind::Auto);
     QCOMPARE(c.variants.size(), size_t(8));

@@ -9,10 +9,12 @@
 #include "core/rules/title_lookup.h"
 #include "core/train/ppo_math.h"
 #include "core/train/ppo_trainer.h"
+#include "core/train/recommendation_rl.h"
 #include "core/train/schedule.h"
 #include "core/train/sft_trainer.h"
 #include "core/train/train_state.h"
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <QElapsedTimer>
@@ -643,29 +645,31 @@ private:
 
 PpoTrainConfig toyPpoConfig()
 {
-    PpoTrainConfig c;
+    PpoTrainConfig c;  // hyper starts from the schema's defaults
+    PpoConfig& h = c.hyper;
     c.stage = "ppo_toy";
-    for (llm::LoraSpec* spec : {&c.actor_lora, &c.critic_lora}) {
+    for (LoraConfig* spec : {&h.actor_lora, &h.critic_lora}) {
         spec->r = 8;
         spec->alpha = 16;
-        spec->targets = llm::parseLoraTargets({"all"});
+        spec->targets = {"all"};
     }
-    c.prompts_per_batch = 8;
-    c.samples_per_prompt = 2;
-    c.temperature = 1.0;
-    c.top_k = 0;
+    h.prompts_per_batch = 8;
+    h.samples_per_prompt = 2;
+    h.temperature = 1.0;
+    h.top_k = 0;
     c.max_new_tokens = 8;
-    c.kl_coef = 0.05;
-    c.optim.lr = 3e-3;
-    c.warmup_steps = 0;
+    h.kl_coef = 0.05;
+    h.whiten_rewards = false;
+    h.lr = 3e-3;
+    h.warmup_steps = 0;
     c.end_lr = 3e-3;
-    c.ppo_epochs = 4;
+    h.ppo_epochs = 4;
     c.mini_batch = 4;
-    c.grad_accum = 1;
-    c.ent_coef = 0.0;
-    c.policy_kl_threshold = 0.0;
-    c.grad_clip = 1.0;
-    c.episodes = 1000;
+    h.grad_accum = 1;
+    h.ent_coef = 0.0;
+    h.policy_kl_threshold = 0.0;
+    h.grad_clip = 1.0;
+    h.episodes = 1000;
     c.seed = 3;
     return c;
 }
@@ -692,7 +696,7 @@ void runToyPpo(RecordingObserver& obs, long iterations, const std::string& dir =
     auto model = toyModel(modelSeed);
     CountTokenReward reward(7);
     auto cfg = toyPpoConfig();
-    cfg.max_iterations = iterations;
+    cfg.hyper.max_iterations = iterations;
     cfg.output_dir = dir;
     PpoTrainer trainer(*model, nullptr, cfg, [](int e) { return toyPrompts(e, 16); }, reward, obs);
     trainer.run();
@@ -795,11 +799,11 @@ void TstTrain::ppoRatioIsOneAtFirstEpoch()
         CountTokenReward reward(lm.tokenizer.encode("Dog").back());
         auto cfg = toyPpoConfig();
         cfg.max_new_tokens = 16;
-        cfg.temperature = 0.7;
-        cfg.top_k = 20;
+        cfg.hyper.temperature = 0.7;
+        cfg.hyper.top_k = 20;
         cfg.constraint = constrained ? &tc : nullptr;
-        cfg.max_iterations = 2;
-        cfg.ppo_epochs = 1;
+        cfg.hyper.max_iterations = 2;
+        cfg.hyper.ppo_epochs = 1;
         cfg.mini_batch = variant == 2 ? 1 : 8;  // 8 = one micro-batch: every ratio is measured before any update
         RecordingObserver obs;
         PpoTrainer trainer(*lm.model, &lm.tokenizer, cfg,
@@ -875,7 +879,7 @@ void TstTrain::ppoResumeReproducesUninterruptedRun()
         auto model = toyModel(11);
         CountTokenReward reward(7);
         auto cfg = toyPpoConfig();
-        cfg.max_iterations = 6;
+        cfg.hyper.max_iterations = 6;
         cfg.output_dir = dirB.path().toStdString();
         cfg.checkpoint_every = 2;
         cfg.checkpoint_on_cancel = false;
@@ -895,7 +899,7 @@ void TstTrain::ppoResumeReproducesUninterruptedRun()
         auto model = toyModel(11);
         CountTokenReward reward(7);
         auto cfg = toyPpoConfig();
-        cfg.max_iterations = 6;
+        cfg.hyper.max_iterations = 6;
         cfg.output_dir = dirB.path().toStdString();
         PpoTrainer trainer(*model, nullptr, cfg, [](int e) { return toyPrompts(e, 16); }, reward, resumed);
         const auto r = trainer.run();
@@ -927,7 +931,7 @@ void TstTrain::ppoNanRewardStopsAndKeepsCheckpoint()
     CountTokenReward reward(7);
     reward.nanAtCall = 3;
     auto cfg = toyPpoConfig();
-    cfg.max_iterations = 6;
+    cfg.hyper.max_iterations = 6;
     cfg.output_dir = dir.path().toStdString();
     RecordingObserver obs;
     PpoTrainer trainer(*model, nullptr, cfg, [](int e) { return toyPrompts(e, 16); }, reward, obs);
@@ -953,7 +957,7 @@ void TstTrain::ppoStopRequestCancels()
     auto model = toyModel(11);
     CountTokenReward reward(7);
     auto cfg = toyPpoConfig();
-    cfg.max_iterations = 6;
+    cfg.hyper.max_iterations = 6;
     cfg.output_dir = dir.path().toStdString();
     RecordingObserver obs;
     obs.stopAfterSteps = 1;
@@ -1020,7 +1024,13 @@ void TstTrain::ppoScoresRecommendationsWithRules()
     QVERIFY(std::abs(sum - (sc.item_reward + sc.list_reward)) < 1e-4);
     QVERIFY(nonZero >= 3);                               // three item tokens (+ the final token)
     QVERIFY(sc.token_scores.back() != 0.0f);              // the list reward lands on the last token
-    QVERIFY(sc.details_json.find("list_reward") != std::string::npos || !sc.details_json.empty());
+    // The breakdown names each item's legality and carries the same list reward.
+    const auto details = nlohmann::json::parse(sc.details_json);
+    QCOMPARE(details.at("items").size(), size_t(3));
+    QCOMPARE(details.at("items")[0].at("legality").get<std::string>(), std::string("legal"));
+    QCOMPARE(details.at("items")[1].at("legality").get<std::string>(), std::string("in_history"));
+    QCOMPARE(details.at("items")[2].at("legality").get<std::string>(), std::string("non_existent"));
+    QCOMPARE(details.at("list_reward").get<double>(), sc.list_reward);
     // The illegal items carry -1 on the token that ends them.
     int minusOnes = 0;
     for (size_t i = 0; i + 1 < sc.token_scores.size(); ++i)
@@ -1041,11 +1051,11 @@ void TstTrain::ppoRunsOnRecommendationPromptsWithValidation()
     RecommendationReward reward(data, teacher, lookup, lm.tokenizer, ro, /*rerenderActions=*/true);
     auto cfg = toyPpoConfig();
     cfg.stage = "ppo_rec";
-    cfg.max_iterations = 2;
-    cfg.prompts_per_batch = 2;
+    cfg.hyper.max_iterations = 2;
+    cfg.hyper.prompts_per_batch = 2;
     cfg.max_new_tokens = 24;
-    cfg.ppo_epochs = 1;
-    cfg.validate_every = 2;
+    cfg.hyper.ppo_epochs = 1;
+    cfg.hyper.val_every = 2;
     QTemporaryDir dir;
     cfg.output_dir = dir.path().toStdString();
     RecordingObserver obs;
@@ -1105,29 +1115,31 @@ namespace tst_train_detail {
 
 SftTrainConfig smallSftConfig()
 {
-    SftTrainConfig c;
+    SftTrainConfig c;  // hyper starts from the schema's defaults
+    SftConfig& h = c.hyper;
     c.stage = "sft_test";
     c.chat_template = llm::ChatTemplate::Compact;
-    c.lora.r = 16;
-    c.lora.alpha = 16;
-    c.lora.dropout = 0.0;
-    c.lora.targets = llm::parseLoraTargets({"all"});
-    c.optim.lr = 5e-3;
-    c.optim.weight_decay = 0.0;
-    c.warmup_ratio = 0.0;
-    c.end_lr = 1e-4;
-    c.batch = 8;
-    c.grad_accum = 1;
-    c.epochs = 4;
-    c.max_prompt_tokens = 64;  // left truncation keeps the newest history and the request
-    c.max_output_tokens = 96;
+    h.full_finetune = false;
+    h.lora.r = 16;
+    h.lora.alpha = 16;
+    h.lora.dropout = 0.0;
+    h.lora.targets = {"all"};
+    h.lr = 5e-3;
+    h.weight_decay = 0.0;
+    h.warmup_ratio = 0.0;
+    h.end_lr = 1e-4;
+    h.batch = 8;
+    h.grad_accum = 1;
+    h.epochs = 4;
+    h.max_prompt_tokens = 64;  // left truncation keeps the newest history and the request
+    h.max_output_tokens = 96;
     c.data.mix = SftMix::V1;
     c.data.task.seed = 1;
     c.val_tasks = {EvalTask::parse("i0")};
-    c.val_users_per_task = 60;
+    h.val_users_per_task = 60;
     c.val_every_epochs = 0;
     c.val_max_new_tokens = 120;
-    c.selection = SftSelection::Last;
+    h.selection_metric = SftConfig::Selection::Last;
     c.load_best_at_end = false;
     return c;
 }
@@ -1231,10 +1243,10 @@ void TstTrain::sftResumeReproducesUninterruptedRun()
     auto cfgFor = [](const QTemporaryDir& dir) {
         auto c = smallSftConfig();
         c.max_steps = 6;
-        c.epochs = 1;
-        c.batch = 4;
-        c.grad_accum = 2;
-        c.lora.dropout = 0.1;  // dropout draws from torch's RNG, which the checkpoint restores
+        c.hyper.epochs = 1;
+        c.hyper.batch = 4;
+        c.hyper.grad_accum = 2;
+        c.hyper.lora.dropout = 0.1;  // dropout draws from torch's RNG, which the checkpoint restores
         c.output_dir = dir.path().toStdString();
         return c;
     };
@@ -1294,7 +1306,7 @@ void TstTrain::sftNanStopsWithDivergedAndKeepsCheckpoint()
     auto lm = loadStories();
     QTemporaryDir dir;
     auto c = smallSftConfig();
-    c.epochs = 1;
+    c.hyper.epochs = 1;
     c.max_steps = 8;
     c.checkpoint_every = 2;
     c.output_dir = dir.path().toStdString();

@@ -1,0 +1,55 @@
+// Internal to core/pipeline: what one experiment run carries through its stages (the validated
+// configuration, the store, the workspace, the observer, the resolved device) and the stage
+// cache's entry points. Torch (included only by core/pipeline .cpp files).
+#pragma once
+
+#include "core/api/experiment.h"
+#include "core/api/runners.h"
+#include "core/api/store_api.h"
+#include "core/pipeline/general_eval.h"
+#include "core/pipeline/store_observer.h"
+
+#include <nlohmann/json_fwd.hpp>
+#include <torch/types.h>
+
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace recalign::core::pipeline_detail {
+
+struct Ctx {
+    ExperimentConfig cfg;
+    RunStore store;
+    int64_t run = 0;
+    uint64_t seed = 0;
+    std::string workspace;
+    std::set<std::string> only;
+    std::unique_ptr<StoreObserver> obs;
+    RunOutcome* outcome = nullptr;
+    torch::Device device{torch::kCPU};
+    GeneralSuite general;      // MMLU / GSM8K files (evaluation.mmlu_path / gsm8k_path)
+    std::string general_hash;  // their content hash ("" = none): an input of the LLM eval stages
+};
+
+// ---- the content-addressed stage cache (stage_cache.cpp) -------------------------------------------
+
+std::string readText(const std::string& path);
+void writeText(const std::string& path, const std::string& text);  // atomic (tmp + rename)
+
+// The content address of a stage: its name, config section(s), seed and input hashes.
+std::string stageHash(const std::string& name, const std::string& configJson, const std::vector<std::string>& inputs,
+                      uint64_t seed);
+
+// The config sections as canonical JSON without the general-ability keys: the MMLU / GSM8K files
+// and settings change only the LLM variants' evaluation, not SFT nor the recommenders' evaluation.
+std::string configJsonWithoutGeneral(const ExperimentConfig& cfg, const std::vector<std::string>& sections);
+
+// Runs `body(dir)` in <workspace>/artifacts/<name>-<hash16>/ unless the stage's outputs exist
+// (DONE.json); records the stage in the store; returns the marker's JSON plus "dir".
+nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& hash,
+                        const std::function<nlohmann::json(const std::string& dir)>& body);
+
+}  // namespace recalign::core::pipeline_detail

@@ -1,0 +1,105 @@
+// The content-addressed stage cache: stage hashes, output folders with a DONE marker, reuse,
+// --only, and the store's stage records.
+#include "core/pipeline/pipeline_context.h"
+
+#include "core/runtime/runtime.h"
+#include "core/util/hash.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+
+namespace recalign::core::pipeline_detail {
+
+std::string readText(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void writeText(const std::string& path, const std::string& text)
+{
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        if (!out)
+            throw CoreException(ErrorCode::CheckpointIO, "cannot write '" + tmp + "'");
+    }
+    fs::rename(tmp, path);
+}
+
+std::string stageHash(const std::string& name, const std::string& configJson, const std::vector<std::string>& inputs,
+                      uint64_t seed)
+{
+    Sha256 h;
+    h.update(name);
+    h.update("\n");
+    h.update(configJson);
+    h.update("\nseed=" + std::to_string(seed) + "\n");
+    for (const auto& i : inputs) {
+        h.update(i);
+        h.update("\n");
+    }
+    return h.hexDigest();
+}
+
+std::string configJsonWithoutGeneral(const ExperimentConfig& cfg, const std::vector<std::string>& sections)
+{
+    nlohmann::json j = nlohmann::json::parse(canonicalJson(cfg, sections));
+    if (j.contains("evaluation"))
+        for (const char* key : {"mmlu_path", "gsm8k_path", "mmlu_k_shot", "gsm8k_k_shot", "general_limit",
+                                "gsm8k_max_new_tokens"})
+            j["evaluation"].erase(key);
+    return j.dump();
+}
+
+nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& hash,
+                        const std::function<nlohmann::json(const std::string& dir)>& body)
+{
+    const std::string dir = ctx.workspace + "/artifacts/" + name + "-" + hash.substr(0, 16);
+    const std::string marker = dir + "/DONE.json";
+    const bool forced = ctx.only.count(name) > 0;
+    if (!ctx.only.empty() && !forced && !fs::exists(marker))
+        throw CoreException(ErrorCode::InvalidConfig,
+                            "stage '" + name + "' has no cached output for this configuration; run it too (--only)", name);
+    if (forced && fs::exists(marker))
+        fs::remove(marker);
+    const auto start = std::chrono::steady_clock::now();
+    auto stageId = ctx.store.beginStage(ctx.run, name, hash, dir);
+    nlohmann::json done;
+    if (fs::exists(marker)) {
+        done = nlohmann::json::parse(readText(marker));
+        ctx.obs->onLog(LogLevel::Info, "stage " + name + ": reusing " + dir);
+    } else {
+        fs::create_directories(dir);
+        ctx.obs->onStageBegin(name, 0);
+        // torch's global RNG (dropout) starts from the stage's own seed, so its outputs do not
+        // depend on which earlier stages this process ran or reused (a resumed run reuses them).
+        seedTorch(fnv1a64(name + "#seed=" + std::to_string(ctx.seed)));
+        try {
+            done = body(dir);
+        } catch (...) {
+            if (stageId)
+                ctx.store.endStage(stageId.value(), StageStatus::Failed);
+            ctx.obs->flush();
+            throw;
+        }
+        done["stage"] = name;
+        done["hash"] = hash;
+        writeText(marker, done.dump(2));
+        ctx.obs->onStageEnd(name);
+    }
+    if (stageId)
+        ctx.store.endStage(stageId.value(), StageStatus::Finished);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ctx.outcome->stage_seconds.emplace_back(name, secs);
+    done["dir"] = dir;
+    return done;
+}
+
+}  // namespace recalign::core::pipeline_detail

@@ -1,0 +1,564 @@
+// The stage bodies of an experiment: each builds its trainer's settings from the experiment's
+// section as it is (no field-by-field copies), hashes its config section and inputs, and runs
+// through the stage cache. Also the variants' model loading shared with the probe.
+#include "core/pipeline/stages.h"
+
+#include "core/api/tables.h"
+#include "core/data/importers.h"
+#include "core/llm/loaders.h"
+#include "core/llm/pretrain.h"
+#include "core/llm/title_constraint.h"
+#include "core/pipeline/corpus.h"
+#include "core/pipeline/pipeline_internal.h"
+#include "core/rules/title_lookup.h"
+#include "core/sasrec/sasrec_trainer.h"
+#include "core/train/ppo_trainer.h"
+#include "core/train/recommendation_rl.h"
+#include "core/train/sft_trainer.h"
+#include "core/util/hash.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace recalign::core::pipeline_stages {
+
+using namespace pipeline_detail;
+
+namespace {
+
+SasRecTrainConfig teacherConfig(const Ctx& ctx, const Dataset& data)
+{
+    const TeacherConfig& t = ctx.cfg.teacher;
+    SasRecTrainConfig c;
+    c.model.num_items = data.numItems();
+    c.model.hidden = t.hidden;
+    c.model.blocks = t.blocks;
+    c.model.heads = t.heads;
+    c.model.maxlen = t.maxlen;
+    c.model.dropout = t.dropout;
+    if (t.layer_norm == TeacherConfig::LayerNorm::Post) {  // RecBole / UniRec, the released teacher
+        c.model.norm = "post";
+        c.model.activation = "gelu";
+        c.model.scale_embedding = false;
+        c.model.layer_norm_eps = 1e-12;
+        c.model.init = "normal";
+        c.model.ffn_hidden = 2 * t.hidden;
+    } else {
+        c.model.norm = t.layer_norm == TeacherConfig::LayerNorm::Pre ? "pre" : "qonly";
+    }
+    c.loss = t.loss == TeacherConfig::Loss::Ce ? "ce" : "bce";
+    c.lr = t.lr;
+    c.batch_size = t.batch;
+    c.epochs = t.epochs;
+    c.patience = t.patience;
+    c.valid_protocol = "full";
+    c.eval_every = 1;
+    c.lr_plateau = t.plateau > 0;
+    if (t.plateau > 0)
+        c.plateau_factor = t.plateau;
+    c.seed = ctx.seed;
+    c.device = ctx.cfg.device.toString();
+    return c;
+}
+
+llm::ChatTemplate chatTemplate(const Ctx& ctx) { return pipeline_internal::chatTemplate(ctx.cfg); }
+
+TaskOptions taskOptions(const Ctx& ctx)
+{
+    TaskOptions t;
+    t.seed = ctx.seed;
+    if (ctx.cfg.dataset.max_history > 0)
+        t.max_history = ctx.cfg.dataset.max_history;
+    t.topk = ctx.cfg.evaluation.topk;
+    return t;
+}
+
+}  // namespace
+
+VariantEvalOptions evalOptions(const Ctx& ctx)
+{
+    const EvaluationConfig& e = ctx.cfg.evaluation;
+    VariantEvalOptions eo;
+    for (TestTask t : e.tasks)
+        eo.tasks.push_back(testTaskName(t));
+    eo.topk = e.topk;
+    eo.users = e.users;
+    eo.fuzzy = e.fuzzy_mapping;
+    eo.fuzzy_distance = e.fuzzy_distance;
+    eo.batch = e.batch;
+    eo.max_prompt_tokens = ctx.cfg.sft.max_prompt_tokens;
+    eo.max_new_tokens = ctx.cfg.sft.max_output_tokens;
+    eo.max_history = taskOptions(ctx).max_history;
+    eo.seed = ctx.seed;
+    eo.chat_template = chatTemplate(ctx);
+    eo.recai_reward = ctx.cfg.ppo.reward_variant == RewardVariant::Recai;
+    return eo;
+}
+
+namespace {
+
+// I4's conversations: sft.sharegpt_path, else the built-in ones when sft.builtin_conversations,
+// else none (I4 is skipped).
+std::shared_ptr<const std::vector<Conversation>> generalConversations(const Ctx& ctx, const Dataset& data)
+{
+    const SftConfig& s = ctx.cfg.sft;
+    if (!s.sharegpt_path.empty())
+        return std::make_shared<const std::vector<Conversation>>(loadShareGpt(resolvePath(ctx.cfg, s.sharegpt_path)));
+    if (s.builtin_conversations)
+        return std::make_shared<const std::vector<Conversation>>(catalogueConversations(data, ctx.seed));
+    return std::make_shared<const std::vector<Conversation>>();
+}
+
+}  // namespace
+
+void loadGeneralSuite(Ctx& ctx)
+{
+    const EvaluationConfig& e = ctx.cfg.evaluation;
+    std::string key;
+    // Loads one file into `rows`; the k-shot examples must leave something to score.
+    auto load = [&](const std::string& relPath, auto loader, auto& rows, int kShot, const char* name,
+                    const std::string& kShotKey, const char* what) {
+        if (relPath.empty())
+            return;
+        const std::string path = resolvePath(ctx.cfg, relPath);
+        rows = loader(path);
+        if (rows.size() <= static_cast<size_t>(kShot))
+            throw CoreException(ErrorCode::InvalidConfig, kShotKey + ": " + std::to_string(kShot)
+                                    + " examples leave none of the " + std::to_string(rows.size()) + " " + what
+                                    + " of '" + path + "' to score", kShotKey);
+        key += std::string(name) + "=" + sha256File(path) + "\n";
+    };
+    load(e.mmlu_path, loadMmlu, ctx.general.mmlu, e.mmlu_k_shot, "mmlu", "evaluation.mmlu_k_shot", "rows");
+    load(e.gsm8k_path, loadGsm8k, ctx.general.gsm8k, e.gsm8k_k_shot, "gsm8k", "evaluation.gsm8k_k_shot", "problems");
+    ctx.general_hash = key.empty() ? std::string() : sha256Hex(key);
+}
+
+// An LLM variant's evaluation plus its MMLU / GSM8K rows when the experiment names the files.
+VariantEvalResult withGeneralAbility(Ctx& ctx, const std::string& variant, llm::LoadedModel& m, VariantEvalResult r)
+{
+    if (ctx.general.empty())
+        return r;
+    const EvaluationConfig& e = ctx.cfg.evaluation;
+    GeneralEvalOptions o;
+    o.mmlu_k_shot = e.mmlu_k_shot;
+    o.gsm8k_k_shot = e.gsm8k_k_shot;
+    o.limit = e.general_limit;
+    o.batch = e.batch;
+    o.max_new_tokens = e.gsm8k_max_new_tokens;
+    o.seed = ctx.seed;
+    o.stage = "eval_" + variant;
+    const auto start = std::chrono::steady_clock::now();
+    GeneralEvalResult g = evaluateGeneralAbility(variant, *m.model, m.tokenizer, ctx.general, o, *ctx.obs);
+    std::string line = "eval_" + variant + ":";
+    for (const auto& rec : g.records)
+        line += " " + rec.task + " accuracy " + std::to_string(rec.value) + " (n " + std::to_string(rec.n) + ")";
+    ctx.obs->onLog(LogLevel::Info, line);
+    r.records.insert(r.records.end(), g.records.begin(), g.records.end());
+    r.samples.insert(r.samples.end(), g.samples.begin(), g.samples.end());
+    r.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
+namespace {
+
+pipeline_internal::VariantWeights weights(const Ctx& ctx, const BaseModel& base)
+{
+    pipeline_internal::VariantWeights w;
+    w.base_dir = base.dir;
+    w.tokenizer = base.tokenizer;
+    w.full_finetune = ctx.cfg.sft.full_finetune;
+    return w;
+}
+
+}  // namespace
+
+llm::LoadedModel loadBase(const Ctx& ctx, const BaseModel& base)
+{
+    return pipeline_internal::loadVariantModel(weights(ctx, base), ctx.device);
+}
+
+
+Dataset stageData(Ctx& ctx, std::string& hash)
+{
+    const auto start = std::chrono::steady_clock::now();
+    ctx.obs->onStageBegin("data", 0);
+    Dataset data = pipeline_internal::loadExperimentDataset(ctx.cfg, ctx.workspace);
+    hash = data.fingerprint;
+    ctx.obs->onLog(LogLevel::Info, "data: " + std::to_string(data.numUsers()) + " users, "
+                                       + std::to_string(data.numItems()) + " items, "
+                                       + std::to_string(data.stats.interactions) + " interactions, "
+                                       + std::to_string(data.numCategories()) + " categories");
+    ctx.obs->onStageEnd("data");
+    ctx.outcome->stage_seconds.emplace_back(
+        "data", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    return data;
+}
+
+std::unique_ptr<SasRecTeacher> stageTeacher(Ctx& ctx, const Dataset& data, const std::string& dataHash, std::string& hash)
+{
+    SasRecTrainConfig tc = teacherConfig(ctx, data);
+    hash = stageHash("teacher", canonicalJson(ctx.cfg, {"teacher"}), {dataHash}, ctx.seed);
+    const auto done = runStage(ctx, "teacher", hash, [&](const std::string& dir) {
+        tc.checkpoint_path = dir + "/teacher.pt";
+        tc.checkpoint_every = 1;
+        if (fs::exists(tc.checkpoint_path))
+            tc.resume_from = tc.checkpoint_path;
+        const SasRecTrainResult r = trainSasRec(data, tc, *ctx.obs);
+        nlohmann::json j;
+        j["checkpoint"] = tc.checkpoint_path;
+        j["best_epoch"] = r.best_epoch;
+        j["full_test_hr10"] = r.full.test.hrAt(10);
+        j["full_test_ndcg10"] = r.full.test.ndcgAt(10);
+        j["sampled_test_hr10"] = r.sampled.test.hrAt(10);
+        j["sampled_test_ndcg10"] = r.sampled.test.ndcgAt(10);
+        return j;
+    });
+    ctx.obs->onLog(LogLevel::Info, "teacher: full-ranking test HR@10 " + std::to_string(done.value("full_test_hr10", 0.0))
+                                       + ", NDCG@10 " + std::to_string(done.value("full_test_ndcg10", 0.0))
+                                       + " (history items excluded)");
+    return loadSasRecTeacherTyped(done["checkpoint"].get<std::string>(), data, ctx.cfg.device.toString());
+}
+
+BaseModel stageBaseModel(Ctx& ctx, const Dataset& data, const std::string& dataHash)
+{
+    const ModelConfig& m = ctx.cfg.model;
+    BaseModel base;
+    if (m.source != ModelConfig::Source::FromScratch) {
+        base.external = true;
+        base.dir = resolvePath(ctx.cfg, m.path);
+        base.tokenizer = resolvePath(ctx.cfg, ctx.cfg.tokenizer.path);
+        base.hash = sha256Hex(base.dir + "\n" + base.tokenizer);
+        return base;
+    }
+    // The instruction corpus renders prompts with the history window and K: both are inputs.
+    base.hash = stageHash("base_model", canonicalJson(ctx.cfg, {"model", "tokenizer"}),
+                          {dataHash, "max_history=" + std::to_string(taskOptions(ctx).max_history),
+                           "topk=" + std::to_string(ctx.cfg.evaluation.topk)},
+                          ctx.seed);
+    const auto done = runStage(ctx, "base_model", base.hash, [&](const std::string& dir) {
+        CorpusOptions co;
+        co.seed = ctx.seed;
+        co.list_documents = m.pretrain.history_lists;
+        auto corpus = catalogueCorpus(data, co);
+        InstructionCorpusOptions io;
+        io.seed = ctx.seed;
+        io.max_history = taskOptions(ctx).max_history;
+        io.topk = ctx.cfg.evaluation.topk;
+        io.chat_template = chatTemplate(ctx);
+        for (auto& doc : instructionCorpus(data, io))
+            corpus.push_back(std::move(doc));
+        auto topts = llm::llamaTokenizerOptions(ctx.cfg.tokenizer.vocab_size, llm::chatTemplateSymbols(chatTemplate(ctx)));
+        topts.model_type = ctx.cfg.tokenizer.model_type == TokenizerConfig::ModelType::Bpe ? "bpe" : "unigram";
+        Tokenizer tok = llm::trainTokenizerOnCorpus(corpus, dir + "/tokenizer", topts);
+        llm::PretrainOptions po;
+        po.model.dim = m.dim;
+        po.model.n_layers = m.n_layers;
+        po.model.n_heads = m.n_heads;
+        po.model.n_kv_heads = m.n_kv_heads > 0 ? m.n_kv_heads : m.n_heads;
+        po.model.hidden_dim = m.hidden_dim > 0 ? m.hidden_dim : llm::llamaHiddenDim(m.dim);
+        po.model.max_seq_len = m.max_seq_len;
+        po.model.vocab_size = tok.vocabSize();
+        if (m.norm_eps > 0)
+            po.model.norm_eps = m.norm_eps;
+        if (m.rope_theta > 0)
+            po.model.rope_theta = m.rope_theta;
+        po.model.tie_embeddings = true;
+        po.model.rope_layout = llm::RopeLayout::RotateHalf;
+        po.epochs = m.pretrain.epochs;
+        po.lr = m.pretrain.lr;
+        po.min_lr = m.pretrain.lr / 10.0;
+        po.batch_size = m.pretrain.batch;
+        po.seq_len = std::min(128, m.max_seq_len);
+        po.seed = ctx.seed;
+        po.device = ctx.cfg.device.toString();
+        auto r = llm::pretrainModel(tok, corpus, po, ctx.obs.get());
+        llm::saveCheckpoint(*r.model, dir + "/model", &tok);
+        nlohmann::json j;
+        j["model"] = dir + "/model";
+        j["tokenizer"] = dir + "/tokenizer.model";
+        j["final_loss"] = r.final_loss;
+        j["corpus_documents"] = corpus.size();
+        return j;
+    });
+    base.dir = done["model"].get<std::string>();
+    base.tokenizer = done["tokenizer"].get<std::string>();
+    return base;
+}
+
+
+TrainedAdapter stageSft(Ctx& ctx, const std::string& variant, const Dataset& data, const Teacher& teacher,
+                        const TitleLookup& lookup, const BaseModel& base, const std::string& teacherHash)
+{
+    TrainedAdapter out;
+    const std::string name = "sft_" + variant;
+    out.hash = stageHash(name, configJsonWithoutGeneral(ctx.cfg, {"sft", "evaluation"}), {base.hash, teacherHash}, ctx.seed);
+    const auto done = runStage(ctx, name, out.hash, [&](const std::string& dir) {
+        auto loaded = loadBase(ctx, base);
+        SftTrainConfig c;
+        c.hyper = ctx.cfg.sft;
+        c.stage = name;
+        c.adapter = "sft";
+        c.chat_template = chatTemplate(ctx);
+        c.seed = ctx.seed;
+        c.data.task = taskOptions(ctx);
+        c.data.mix = parseSftMix(variant);
+        c.data.general = generalConversations(ctx, data);
+        c.output_dir = dir;
+        SftTrainer trainer(*loaded.model, loaded.tokenizer, data, &teacher, lookup, c, *ctx.obs);
+        const SftResult r = trainer.run();
+        nlohmann::json j;
+        j["adapter"] = r.best_dir;
+        j["full_finetune"] = c.hyper.full_finetune;
+        j["steps"] = r.steps;
+        j["last_loss"] = r.last_loss;
+        j["best_metric"] = r.best_metric;
+        j["tokens_per_second"] = r.tokens_per_second;
+        return j;
+    });
+    out.dir = done["adapter"].get<std::string>();
+    return out;
+}
+
+// The SFT policy of a variant: the base with the SFT adapter active (or the fully tuned model).
+llm::LoadedModel loadSftModel(const Ctx& ctx, const BaseModel& base, const TrainedAdapter& sft)
+{
+    auto w = weights(ctx, base);
+    w.sft_dir = sft.dir;
+    return pipeline_internal::loadVariantModel(w, ctx.device);
+}
+
+TrainedAdapter stagePpo(Ctx& ctx, const std::string& variant, const Dataset& data, const Teacher& teacher,
+                        const TitleLookup& lookup, const BaseModel& base, const TrainedAdapter& sft,
+                        const std::string& teacherHash)
+{
+    TrainedAdapter out;
+    const std::string name = "ppo_" + variant;
+    out.hash = stageHash(name, canonicalJson(ctx.cfg, {"ppo"}), {sft.hash, teacherHash}, ctx.seed);
+    const auto done = runStage(ctx, name, out.hash, [&](const std::string& dir) {
+        auto loaded = loadSftModel(ctx, base, sft);
+        const PpoConfig& p = ctx.cfg.ppo;
+        PpoTrainConfig c;
+        c.hyper = p;
+        c.stage = name;
+        c.seed = ctx.seed;
+        c.max_new_tokens = ctx.cfg.sft.max_output_tokens;
+        c.output_dir = dir;
+        std::unique_ptr<llm::TitleConstraint> constraint;
+        if (p.constrained_decoding) {
+            constraint = pipeline_internal::catalogueConstraint(loaded.tokenizer, data, chatTemplate(ctx),
+                                                                llm::TitleConstraintOptions{}.max_items);
+            c.constraint = constraint.get();
+        }
+        RewardOptions ro;
+        ro.variant = p.reward_variant;
+        ro.item_level = variant != "v3";  // Ours_v3: list-level reward only
+        ro.alpha = p.reward_alpha;
+        RecommendationReward reward(data, teacher, lookup, loaded.tokenizer, ro, p.rerender_actions);
+        const TaskOptions to = taskOptions(ctx);
+        const llm::ChatTemplate tmpl = chatTemplate(ctx);
+        const int maxPrompt = ctx.cfg.sft.max_prompt_tokens;
+        const Tokenizer& tok = loaded.tokenizer;
+        PpoValidator validator;
+        auto prompts = [&](int episode) {
+            return recommendationPrompts(buildRlPrompts(data, teacher, to, episode), tok, tmpl, maxPrompt);
+        };
+        // Validation (RECLM-GEN §6.3): greedy lists on the RL validation tasks every val_every
+        // iterations; the best mean list reward is kept and, with selection list_reward, exported.
+        if (p.val_every > 0 && p.val_users_per_task > 0) {
+            SuiteOptions so;
+            so.task = to;
+            so.split = Stage::Valid;
+            so.users_per_task = p.val_users_per_task;
+            so.disjoint_slices = true;
+            GenerationEvalOptions go;
+            go.chat_template = tmpl;
+            go.max_prompt_tokens = maxPrompt;
+            go.batch = ctx.cfg.evaluation.batch;
+            go.generation.max_new_tokens = ctx.cfg.sft.max_output_tokens;
+            go.generation.stop_token_ids = {tok.eosId()};
+            go.stage = name;
+            validator = recommendationValidator(tok, data, teacher, lookup,
+                                                buildEvalSuite(data, teacher, so, rlValidationTasks()), ro, go,
+                                                *ctx.obs);
+        }
+        PpoTrainer trainer(*loaded.model, &loaded.tokenizer, c, prompts, reward, *ctx.obs);
+        if (validator)
+            trainer.setValidator(validator);
+        const PpoResult r = trainer.run();
+        const bool restored = validator && p.selection_metric == PpoConfig::Selection::ListReward
+            && trainer.restoreBest();
+        llm::exportPeftAdapter(*loaded.model, kPpoActorAdapter, dir + "/actor");
+        nlohmann::json j;
+        j["adapter"] = dir + "/actor";
+        j["iterations"] = r.iterations;
+        j["last_reward_mean"] = r.last_reward_mean;
+        j["rollout_seconds"] = r.rollout_seconds;
+        j["learn_seconds"] = r.learn_seconds;
+        j["best_validation"] = validator ? r.best_validation : 0.0;
+        j["best_iteration"] = validator ? r.best_iteration : 0;
+        j["exported_iteration"] = restored ? r.best_iteration : r.iterations;
+        return j;
+    });
+    out.dir = done["adapter"].get<std::string>();
+    return out;
+}
+
+// The aligned policy: SFT merged into the base (the PPO reference), plus the actor adapter.
+llm::LoadedModel loadPpoModel(const Ctx& ctx, const BaseModel& base, const TrainedAdapter& sft,
+                              const TrainedAdapter& ppo)
+{
+    auto w = weights(ctx, base);
+    w.sft_dir = sft.dir;
+    w.ppo_dir = ppo.dir;
+    return pipeline_internal::loadVariantModel(w, ctx.device);
+}
+
+namespace {
+
+nlohmann::json evalToJson(const VariantEvalResult& r)
+{
+    nlohmann::json j;
+    nlohmann::json recs = nlohmann::json::array();
+    for (const auto& e : r.records)
+        recs.push_back({e.variant, e.task, e.metric, e.value, e.n, e.std_error});
+    nlohmann::json samples = nlohmann::json::array();
+    for (const auto& s : r.samples)
+        samples.push_back({s.stage, s.variant, s.task, s.step, s.prompt, s.output, s.details_json});
+    j["records"] = recs;
+    j["samples"] = samples;
+    j["seconds"] = r.seconds;
+    return j;
+}
+
+VariantEvalResult evalFromJson(const nlohmann::json& j)
+{
+    VariantEvalResult r;
+    for (const auto& e : j.at("records"))
+        r.records.push_back({0, e[0].get<std::string>(), e[1].get<std::string>(), e[2].get<std::string>(),
+                             e[3].get<double>(), e[4].get<int64_t>(), e[5].get<double>()});
+    for (const auto& s : j.at("samples")) {
+        SampleRecord rec;
+        rec.stage = s[0].get<std::string>();
+        rec.variant = s[1].get<std::string>();
+        rec.task = s[2].get<std::string>();
+        rec.step = s[3].get<long>();
+        rec.prompt = s[4].get<std::string>();
+        rec.output = s[5].get<std::string>();
+        rec.details_json = s[6].get<std::string>();
+        r.samples.push_back(std::move(rec));
+    }
+    r.seconds = j.value("seconds", 0.0);
+    return r;
+}
+
+}  // namespace
+
+void stageEval(Ctx& ctx, const std::string& variant, const std::string& modelHash,
+               const std::function<VariantEvalResult()>& evaluate)
+{
+    const std::string name = "eval_" + variant;
+    // LLM variants also answer the MMLU / GSM8K files: their settings and content are inputs.
+    const bool general = variant != variant_name::kSasRec && variant != variant_name::kMostPop;
+    std::vector<std::string> inputs{modelHash};
+    if (general && !ctx.general_hash.empty())
+        inputs.push_back("general=" + ctx.general_hash);
+    const std::string hash = stageHash(name, general ? canonicalJson(ctx.cfg, {"evaluation"})
+                                                     : configJsonWithoutGeneral(ctx.cfg, {"evaluation"}),
+                                       inputs, ctx.seed);
+    const auto done = runStage(ctx, name, hash, [&](const std::string& dir) {
+        ctx.obs->setVariant(variant);
+        const VariantEvalResult r = evaluate();
+        writeText(dir + "/results.json", evalToJson(r).dump());
+        nlohmann::json j;
+        j["results"] = dir + "/results.json";
+        return j;
+    });
+    VariantEvalResult r = evalFromJson(nlohmann::json::parse(readText(done.at("results").get<std::string>())));
+    for (auto& e : r.records)
+        e.run_id = ctx.run;
+    if (auto err = ctx.store.putEvalResults(r.records))
+        ctx.obs->onLog(LogLevel::Warning, "run store: " + err.toString());
+    if (auto err = ctx.store.addSamples(ctx.run, r.samples))
+        ctx.obs->onLog(LogLevel::Warning, "run store: " + err.toString());
+}
+
+}  // namespace recalign::core::pipeline_stages
+
+namespace recalign::core::pipeline_internal {
+
+DatasetSpec datasetSpec(const ExperimentConfig& cfg, const std::string& workspace)
+{
+    const DatasetConfig& d = cfg.dataset;
+    DatasetSpec s;
+    static const char* kSources[] = {"movielens", "amazon", "steam", "native", "synthetic"};
+    s.source = kSources[static_cast<int>(d.source)];
+    s.path = resolvePath(cfg, d.path);
+    s.min_rating = d.min_rating > 0 ? d.min_rating : -1e300;
+    s.user_core = d.user_core > 0 ? d.user_core : -1;
+    s.item_core = d.item_core > 0 ? d.item_core : -1;
+    s.lenient = d.lenient;
+    s.steam_tags_as_categories = d.steam_tags_as_categories;
+    s.interactions_file = d.interactions_file;
+    s.items_file = d.items_file;
+    s.uncategorized = d.uncategorized == DatasetConfig::Uncategorized::Other ? "other" : "drop";
+    s.cache_dir = workspace + "/cache/data";
+    s.synthetic = d.synthetic;
+    return s;
+}
+
+Dataset loadExperimentDataset(const ExperimentConfig& cfg, const std::string& workspace)
+{
+    Dataset data = loadDataset(datasetSpec(cfg, workspace));
+    if (cfg.dataset.max_users > 0 && data.numUsers() > cfg.dataset.max_users) {
+        data.users.resize(static_cast<size_t>(cfg.dataset.max_users));
+        data.finalize();
+    }
+    return data;
+}
+
+llm::ChatTemplate chatTemplate(const ExperimentConfig& cfg)
+{
+    return cfg.model.chat_template == ModelConfig::ChatTemplate::Llama2 ? llm::ChatTemplate::Llama2
+                                                                        : llm::ChatTemplate::Compact;
+}
+
+std::unique_ptr<llm::TitleConstraint> catalogueConstraint(const Tokenizer& tokenizer, const Dataset& data,
+                                                          llm::ChatTemplate tmpl, int maxItems)
+{
+    std::vector<std::string> titles;
+    titles.reserve(static_cast<size_t>(data.numItems()));
+    for (ItemId id = 1; id <= data.numItems(); ++id)
+        titles.push_back(data.title(id));
+    llm::TitleConstraintOptions o;
+    o.context = tmpl == llm::ChatTemplate::Llama2 ? "[/INST]" : "]";
+    o.max_items = maxItems;
+    return std::make_unique<llm::TitleConstraint>(tokenizer, titles, o);
+}
+
+llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device)
+{
+    const bool tuned = w.full_finetune && !w.sft_dir.empty();
+    llm::LoadedModel m = llm::loadAnyModel(tuned ? w.sft_dir : w.base_dir, w.tokenizer);
+    if (!m.tokenizer.isLoaded())
+        throw CoreException(ErrorCode::CheckpointIO, "no tokenizer found for the model '" + w.base_dir + "'",
+                            "tokenizer.path");
+    m.model->to(device);
+    if (!w.sft_dir.empty() && !tuned) {
+        llm::importPeftAdapter(*m.model, w.sft_dir, "sft");
+        m.model->setActiveAdapter("sft");
+    }
+    if (!w.ppo_dir.empty()) {
+        if (!tuned)
+            m.model->mergeAndUnload("sft");
+        llm::importPeftAdapter(*m.model, w.ppo_dir, "actor");
+        m.model->setActiveAdapter("actor");
+    }
+    return m;
+}
+
+}  // namespace recalign::core::pipeline_internal
