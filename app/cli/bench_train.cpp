@@ -5,32 +5,13 @@
 // randomly initialised: throughput does not depend on pre-training.
 #include "app/cli/command.h"
 
-#include "core/api/error.h"
-#include "core/data/synthetic.h"
-#include "core/llm/chat_template.h"
-#include "core/llm/llama_model.h"
-#include "core/llm/pretrain.h"
-#include "core/rules/builders.h"
-#include "core/rules/title_lookup.h"
-#include "core/runtime/runtime.h"
-#include "core/train/ppo_trainer.h"
-#include "core/train/recommendation_rl.h"
-#include "core/train/sft_trainer.h"
-#include "core/util/strings.h"
+#include "core/api/llm_tools.h"
 
-#include <unistd.h>
-
-#include <chrono>
-#include <filesystem>
 #include <iostream>
-#include <mutex>
 
 namespace recalign::cli {
 
 namespace bench_train_detail {
-
-namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 const char* const kUsage =
     "usage: recalign bench train [--sft-steps N] [--ppo-iterations N] [--threads N] [--dim N]\n"
@@ -41,27 +22,6 @@ const char* const kUsage =
     "  rollout vs learning, on the quickstart-size model (random weights). --threads: torch intra-op\n"
     "  threads (default 1). --device: where the model trains (default cpu).";
 
-// Collects step records (thread-safe enough for the single worker used here).
-class CollectingObserver : public core::Observer {
-public:
-    std::vector<core::StepRecord> steps;
-    void onStep(const core::StepRecord& r) override
-    {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        steps.push_back(r);
-    }
-    double metric(const core::StepRecord& r, const std::string& name) const
-    {
-        for (const auto& [k, v] : r.metrics)
-            if (k == name)
-                return v;
-        return 0.0;
-    }
-
-private:
-    std::mutex m_mutex;
-};
-
 int run(const std::vector<std::string>& args)
 {
     const Args a(args,
@@ -71,136 +31,17 @@ int run(const std::vector<std::string>& args)
         std::cout << kUsage << "\n";
         return 0;
     }
-    const long sftSteps = a.getInt("sft-steps", 8);
-    const long ppoIterations = a.getInt("ppo-iterations", 3);
-    // One intra-op thread by default: for models this small torch's thread pool costs more than it
-    // gives (8x slower PPO learning with 2 threads on the busy 2-core development machine).
-    const int threads = static_cast<int>(a.getInt("threads", 1));
-    core::setTorchThreads(threads);
-    core::seedTorch(0);
-    const auto device = core::resolveDevice(a.get("device", "cpu"));
-
-    // Data, teacher and tokenizer as the quickstart builds them.
-    core::SyntheticOptions so;
-    so.seed = 1;
-    so.items = 200;
-    so.users = 300;
-    so.top_categories = 6;
-    so.subcategories_per_top = 1;
-    so.min_sequence_length = 8;
-    so.max_sequence_length = 20;
-    const core::Dataset data = core::generateSynthetic(so);
-    core::MostPopTeacher teacher(data);
-    core::TitleLookup lookup(data);
-    core::SftOptions sftData;
-    sftData.mix = core::SftMix::V2;
-    sftData.share_gpt_ratio = 0.0;
-    sftData.task.seed = 1;
-    const auto epoch0 = core::buildSftEpoch(data, &teacher, sftData, 0);
-
-    const fs::path tmp = fs::temp_directory_path() / ("recalign-bench-train-" + std::to_string(::getpid()));
-    fs::create_directories(tmp);
-    std::vector<std::string> docs;
-    for (core::ItemId i = 1; i <= data.numItems(); ++i)
-        docs.push_back(data.title(i));
-    for (const auto& s : epoch0)
-        docs.push_back(core::llm::renderChat(core::toConversation(s.prompt), core::llm::ChatTemplate::Compact) + " "
-                       + s.output_text);
-    const core::TokenizerTrainOptions to =
-        core::llm::llamaTokenizerOptions(512, core::llm::chatTemplateSymbols(core::llm::ChatTemplate::Compact));
-    const auto t0 = Clock::now();
-    const core::Tokenizer tok = core::llm::trainTokenizerOnCorpus(docs, (tmp / "tok").string(), to);
-    std::cout << "tokenizer: " << tok.vocabSize() << " pieces trained on " << docs.size() << " documents in "
-              << core::str::fixed(std::chrono::duration<double>(Clock::now() - t0).count(), 1) << " s\n";
-
-    core::llm::LlamaConfig mc;
-    mc.dim = static_cast<int>(a.getInt("dim", 64));
-    mc.n_layers = static_cast<int>(a.getInt("layers", 4));
-    mc.n_heads = static_cast<int>(a.getInt("heads", 4));
-    mc.n_kv_heads = mc.n_heads;
-    mc.hidden_dim = core::llm::llamaHiddenDim(mc.dim);
-    mc.vocab_size = tok.vocabSize();
-    mc.max_seq_len = 512;
-    std::cout << "model: dim " << mc.dim << ", " << mc.n_layers << " layers, " << mc.n_heads << " heads, vocab "
-              << mc.vocab_size << " (" << mc.parameterCount() << " parameters), " << threads << " threads, device "
-              << device.str() << "\n";
-
-    // ---- SFT ----------------------------------------------------------------------------------
-    {
-        core::llm::LlamaModel model(mc);
-        core::llm::initLlamaWeights(*model, 0);
-        model->to(device);
-        core::SftTrainConfig c;
-        c.stage = "bench_sft";
-        c.hyper.full_finetune = true;
-        c.chat_template = core::llm::ChatTemplate::Compact;
-        c.hyper.batch = static_cast<int>(a.getInt("batch", 16));
-        c.hyper.grad_accum = 1;
-        c.hyper.epochs = 1;
-        c.max_steps = sftSteps;
-        c.hyper.max_prompt_tokens = 320;
-        c.hyper.max_output_tokens = 160;
-        c.val_every_epochs = 0;
-        c.hyper.selection_metric = core::SftConfig::Selection::Last;
-        c.data = sftData;
-        CollectingObserver obs;
-        core::SftTrainer trainer(*model, tok, data, &teacher, lookup, c, obs);
-        trainer.setEpochSource([&](int) { return epoch0; });
-        const auto r = trainer.run();
-        std::cout << "SFT: " << r.steps << " optimizer steps of " << c.hyper.batch << " samples: "
-                  << core::str::fixed(r.tokens_per_second, 0) << " tokens/s (prompt + reply tokens, forward + backward + "
-                  << "AdamW), loss " << core::str::fixed(obs.metric(obs.steps.front(), "loss"), 3) << " -> "
-                  << core::str::fixed(r.last_loss, 3) << "\n";
-    }
-
-    // ---- PPO ----------------------------------------------------------------------------------
-    {
-        core::llm::LlamaModel model(mc);
-        core::llm::initLlamaWeights(*model, 0);
-        model->to(device);
-        core::PpoTrainConfig c;
-        c.stage = "bench_ppo";
-        c.hyper.max_iterations = ppoIterations;
-        c.hyper.prompts_per_batch = 8;
-        c.hyper.samples_per_prompt = 2;
-        c.hyper.ppo_epochs = 2;
-        c.mini_batch = 1;
-        c.hyper.grad_accum = 2;
-        c.max_new_tokens = static_cast<int>(a.getInt("max-new-tokens", 160));
-        c.hyper.policy_kl_threshold = 0.0;  // always run every PPO epoch: a fixed amount of work
-        c.hyper.lr = 1e-4;
-        c.hyper.warmup_steps = 5;
-        c.hyper.whiten_rewards = true;
-        c.hyper.val_every = 0;
-        core::TaskOptions rt;
-        rt.seed = 1;
-        core::RewardOptions ro;
-        core::RecommendationReward reward(data, teacher, lookup, tok, ro);
-        CollectingObserver obs;
-        core::PpoTrainer trainer(
-            *model, &tok, c,
-            [&](int e) {
-                return core::recommendationPrompts(core::buildRlPrompts(data, teacher, rt, e), tok,
-                                                   core::llm::ChatTemplate::Compact, 320);
-            },
-            reward, obs);
-        trainer.run();
-        double rollout = 0, learn = 0, len = 0;
-        for (const auto& s : obs.steps) {
-            rollout += obs.metric(s, "time/rollout_s");
-            learn += obs.metric(s, "time/learn_s");
-            len += obs.metric(s, "tokens/responses_len_mean");
-        }
-        const double n = static_cast<double>(std::max<size_t>(1, obs.steps.size()));
-        std::cout << "PPO: " << obs.steps.size() << " iterations of " << c.hyper.prompts_per_batch * c.hyper.samples_per_prompt
-                  << " responses (mean " << core::str::fixed(len / n, 1) << " tokens): "
-                  << core::str::fixed((rollout + learn) / n, 2) << " s/iteration = rollout "
-                  << core::str::fixed(rollout / n, 2) << " s (generation, reward, 3 scoring forwards) + learning "
-                  << core::str::fixed(learn / n, 2) << " s (" << c.hyper.ppo_epochs << " epochs)\n";
-    }
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    return 0;
+    core::BenchTrainRequest request;
+    request.sft_steps = a.getInt("sft-steps", 8);
+    request.ppo_iterations = a.getInt("ppo-iterations", 3);
+    request.threads = static_cast<int>(a.getInt("threads", 1));
+    request.device = a.get("device", "cpu");
+    request.dim = static_cast<int>(a.getInt("dim", 64));
+    request.layers = static_cast<int>(a.getInt("layers", 4));
+    request.heads = static_cast<int>(a.getInt("heads", 4));
+    request.batch = static_cast<int>(a.getInt("batch", 16));
+    request.max_new_tokens = static_cast<int>(a.getInt("max-new-tokens", 160));
+    return toolExitCode(core::runBenchTrain(request, std::cout));
 }
 
 int runChecked(const std::vector<std::string>& args)

@@ -2,12 +2,8 @@
 // statistics, write it in the native format, or look titles up in its title index.
 #include "app/cli/command.h"
 
-#include "core/api/error.h"
-#include "core/data/importers.h"
-#include "core/data/title_index.h"
-#include "core/util/strings.h"
+#include "core/api/data_tools.h"
 
-#include <chrono>
 #include <iostream>
 
 namespace recalign::cli {
@@ -43,16 +39,16 @@ void usage()
            "           --min-length N --max-length N --concentration X --sequential-strength X --popularity-skew X\n";
 }
 
-core::DatasetSpec specFrom(const Args& a)
+core::DatasetRequest specFrom(const Args& a)
 {
-    core::DatasetSpec s;
+    core::DatasetRequest s;
     s.source = a.get("source");
     if (s.source.empty())
         throw std::invalid_argument("--source is required (movielens, amazon, steam, native, synthetic)");
     s.path = a.get("path");
     if (s.path.empty() && s.source != "synthetic")
         throw std::invalid_argument("--path is required for --source " + s.source);
-    s.min_rating = a.getDouble("min-rating", s.min_rating);
+    s.min_rating = a.optionalDouble("min-rating");
     s.user_core = static_cast<int>(a.getInt("user-core", -1));
     s.item_core = static_cast<int>(a.getInt("item-core", -1));
     s.lenient = a.has("lenient");
@@ -61,17 +57,16 @@ core::DatasetSpec specFrom(const Args& a)
     s.items_file = a.get("items-file");
     s.interactions_file = a.get("interactions-file");
     s.cache_dir = a.get("cache-dir");
-    auto& o = s.synthetic;
-    o.seed = static_cast<uint64_t>(a.getInt("seed", static_cast<long>(o.seed)));
-    o.items = static_cast<int>(a.getInt("synthetic-items", o.items));
-    o.users = static_cast<int>(a.getInt("synthetic-users", o.users));
-    o.top_categories = static_cast<int>(a.getInt("top-categories", o.top_categories));
-    o.subcategories_per_top = static_cast<int>(a.getInt("subcategories", o.subcategories_per_top));
-    o.min_sequence_length = static_cast<int>(a.getInt("min-length", o.min_sequence_length));
-    o.max_sequence_length = static_cast<int>(a.getInt("max-length", o.max_sequence_length));
-    o.preference_concentration = a.getDouble("concentration", o.preference_concentration);
-    o.sequential_strength = a.getDouble("sequential-strength", o.sequential_strength);
-    o.popularity_skew = a.getDouble("popularity-skew", o.popularity_skew);
+    s.seed = optionalAs<uint64_t>(a.optionalInt("seed"));
+    s.items = optionalAs<int>(a.optionalInt("synthetic-items"));
+    s.users = optionalAs<int>(a.optionalInt("synthetic-users"));
+    s.top_categories = optionalAs<int>(a.optionalInt("top-categories"));
+    s.subcategories_per_top = optionalAs<int>(a.optionalInt("subcategories"));
+    s.min_sequence_length = optionalAs<int>(a.optionalInt("min-length"));
+    s.max_sequence_length = optionalAs<int>(a.optionalInt("max-length"));
+    s.preference_concentration = a.optionalDouble("concentration");
+    s.sequential_strength = a.optionalDouble("sequential-strength");
+    s.popularity_skew = a.optionalDouble("popularity-skew");
     return s;
 }
 
@@ -92,44 +87,18 @@ int runData(const std::vector<std::string>& args)
         usage();
         return 2;
     }
-    const core::DatasetSpec spec = specFrom(a);
+    core::DataToolRequest request;
+    request.command = sub;
+    request.dataset = specFrom(a);
+    request.out = a.get("out");
+    request.title = a.optional("title");
+    request.distance = optionalAs<int>(a.optionalInt("distance"));
     try {
-        const auto t0 = std::chrono::steady_clock::now();
-        core::Dataset d = core::loadDataset(spec);
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (sub == "stats") {
-            std::cout << core::formatStats(d);
-            std::cout << "load time:          " << core::str::fixed(seconds, 3) << " s"
-                      << (spec.cache_dir.empty() ? "" : " (cache: " + spec.cache_dir + ")") << "\n";
-        } else if (sub == "export-native") {
-            const std::string out = a.get("out");
-            if (out.empty())
-                throw std::invalid_argument("export-native needs --out DIR");
-            core::exportNative(d, out);
-            std::cout << "wrote " << d.numItems() << " items and " << d.stats.interactions << " interactions of "
-                      << d.numUsers() << " users to " << out << "/items.jsonl and " << out << "/interactions.csv\n";
-        } else {
-            if (!a.has("title"))
-                throw std::invalid_argument("lookup needs --title T");
-            const core::TitleIndex index(d);
-            const int distance = static_cast<int>(a.getInt("distance", core::TitleIndex::kDefaultMaxDistance));
-            const auto m = index.lookup(a.get("title"), distance);
-            if (!m) {
-                std::cout << "no title within distance " << distance << " of '" << a.get("title") << "'\n";
-                return 1;
-            }
-            std::cout << "item " << m.item << " (" << d.items[static_cast<size_t>(m.item)].raw_id << "): "
-                      << d.title(m.item) << "  [distance " << m.distance << ", " << core::TitleIndex::lastQueryVisits()
-                      << " of " << index.distinctTitles() << " titles compared]\n  categories:";
-            for (core::CategoryId c : d.categoriesOf(m.item))
-                std::cout << " [" << d.categories[static_cast<size_t>(c)].name << "]";
-            std::cout << "\n";
-        }
+        return toolExitCode(core::runDataTool(request, std::cout));
     } catch (const core::CoreException& e) {
         std::cerr << "recalign data " << sub << ": " << core::errorCodeName(e.error().code) << ": " << e.what() << "\n";
         return 1;
     }
-    return 0;
 }
 
 }  // namespace cmd_data_detail

@@ -2,14 +2,8 @@
 // document per line) and saves both as a recalign checkpoint folder.
 #include "app/cli/command.h"
 
-#include "core/api/error.h"
-#include "core/llm/chat_template.h"
-#include "core/llm/loaders.h"
-#include "core/llm/pretrain.h"
-#include "core/util/strings.h"
+#include "core/api/llm_tools.h"
 
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 
 namespace recalign::cli {
@@ -25,20 +19,8 @@ const char* kUsage =
     "batch 16, 1 epoch, lr 1e-3 cosine to 1e-4. DIR gets config.json, model.safetensors and\n"
     "tokenizer.model (load it with `recalign generate --model DIR`).\n";
 
-class PrintObserver : public core::Observer {
-public:
-    void onStep(const core::StepRecord& r) override
-    {
-        std::cout << "  step " << r.step << "/" << r.total_steps;
-        for (const auto& [k, v] : r.metrics)
-            std::cout << "  " << k << " " << core::str::fixed(v, k == "learning_rate" ? 6 : 4);
-        std::cout << std::endl;
-    }
-};
-
 int runPretrain(const std::vector<std::string>& args)
 {
-    using namespace core::llm;
     Args a(args,
            {"corpus", "out", "vocab-size", "chat", "dim", "layers", "heads", "kv-heads", "hidden-dim", "max-seq-len",
             "seq", "batch", "steps", "epochs", "lr", "min-lr", "warmup", "schedule", "weight-decay", "seed", "device"},
@@ -49,49 +31,29 @@ int runPretrain(const std::vector<std::string>& args)
     }
     if (!a.has("corpus") || !a.has("out"))
         throw std::invalid_argument("--corpus and --out are required\n" + std::string(kUsage));
-    std::ifstream in(a.get("corpus"));
-    if (!in)
-        throw core::CoreException(core::ErrorCode::DataLoad, "cannot read corpus '" + a.get("corpus") + "'");
-    std::vector<std::string> docs;
-    for (std::string line; std::getline(in, line);)
-        if (!core::str::trim(line).empty())
-            docs.push_back(line);
-    const std::string out = a.get("out");
-    std::filesystem::create_directories(out);
-    const ChatTemplate chat = parseChatTemplate(a.get("chat", "compact"));
-    std::cout << "training tokenizer on " << docs.size() << " documents" << std::endl;
-    const core::Tokenizer tok = trainTokenizerOnCorpus(docs, out + "/tokenizer",
-                                                 llamaTokenizerOptions(static_cast<int>(a.getInt("vocab-size", 512)),
-                                                                       chatTemplateSymbols(chat)));
-    PretrainOptions o;
-    o.model.dim = static_cast<int>(a.getInt("dim", 64));
-    o.model.n_layers = static_cast<int>(a.getInt("layers", 4));
-    o.model.n_heads = static_cast<int>(a.getInt("heads", 4));
-    o.model.n_kv_heads = static_cast<int>(a.getInt("kv-heads", o.model.n_heads));
-    o.model.hidden_dim = static_cast<int>(a.getInt("hidden-dim", llamaHiddenDim(o.model.dim)));
-    o.model.max_seq_len = static_cast<int>(a.getInt("max-seq-len", 512));
-    o.model.tie_embeddings = true;
-    o.model.rope_layout = RopeLayout::RotateHalf;
-    o.seq_len = static_cast<int>(a.getInt("seq", 128));
-    o.batch_size = static_cast<int>(a.getInt("batch", 16));
-    o.steps = a.getInt("steps", 0);
-    o.epochs = a.getDouble("epochs", 1.0);
-    o.lr = a.getDouble("lr", 1e-3);
-    o.min_lr = a.getDouble("min-lr", o.lr / 10);
-    o.warmup_steps = a.getInt("warmup", -1);
-    o.schedule = a.get("schedule", "cosine");
-    o.weight_decay = a.getDouble("weight-decay", 0.1);
-    o.seed = static_cast<uint64_t>(a.getInt("seed", 0));
-    o.device = a.get("device", "cpu");
-    PrintObserver obs;
-    PretrainResult r = pretrainModel(tok, docs, o, &obs);
-    r.model->to(torch::kCPU);
-    saveCheckpoint(*r.model, out, &tok);
-    std::filesystem::remove(out + "/tokenizer.vocab");
-    std::cout << "saved " << out << " (" << r.steps << " steps, " << r.corpus_tokens << " corpus tokens, final loss "
-              << core::str::fixed(r.final_loss, 4) << ", " << core::str::fixed(r.tokens_per_second, 0)
-              << " tokens/s)" << std::endl;
-    return 0;
+    core::PretrainRequest request;
+    request.corpus = a.get("corpus");
+    request.out = a.get("out");
+    request.vocab_size = static_cast<int>(a.getInt("vocab-size", 512));
+    request.chat = a.get("chat", "compact");
+    request.dim = static_cast<int>(a.getInt("dim", 64));
+    request.layers = static_cast<int>(a.getInt("layers", 4));
+    request.heads = static_cast<int>(a.getInt("heads", 4));
+    request.kv_heads = optionalAs<int>(a.optionalInt("kv-heads"));
+    request.hidden_dim = optionalAs<int>(a.optionalInt("hidden-dim"));
+    request.max_seq_len = static_cast<int>(a.getInt("max-seq-len", 512));
+    request.seq = static_cast<int>(a.getInt("seq", 128));
+    request.batch = static_cast<int>(a.getInt("batch", 16));
+    request.steps = a.getInt("steps", 0);
+    request.epochs = a.getDouble("epochs", 1.0);
+    request.lr = a.getDouble("lr", 1e-3);
+    request.min_lr = a.optionalDouble("min-lr");
+    request.warmup = a.getInt("warmup", -1);
+    request.schedule = a.get("schedule", "cosine");
+    request.weight_decay = a.getDouble("weight-decay", 0.1);
+    request.seed = static_cast<uint64_t>(a.getInt("seed", 0));
+    request.device = a.get("device", "cpu");
+    return toolExitCode(core::runPretrain(request, std::cout));
 }
 
 const CommandRegistrar kPretrainRegistrar({"pretrain", "train a tokenizer and a small Llama from scratch on a corpus",

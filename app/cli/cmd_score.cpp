@@ -3,29 +3,18 @@
 // with every term, and the sample's metrics: why a list scored what it scored.
 #include "app/cli/command.h"
 
-#include "core/api/error.h"
-#include "core/data/importers.h"
-#include "core/rules/builders.h"
-#include "core/rules/metrics.h"
-#include "core/rules/reward.h"
-#include "core/sasrec/sasrec_teacher.h"
+#include "core/api/rules_tools.h"
 
-#include <nlohmann/json.hpp>
-
-#include <cmath>
-#include <fstream>
 #include <iostream>
-#include <memory>
 #include <set>
-#include <sstream>
 
 namespace recalign::cli {
 
 // "synthetic", "synthetic:SEED", "movielens:/path", "amazon:/path", "steam:/path", "native:/path".
 // Shared with bench_rules.cpp.
-core::DatasetSpec dataSpecFromString(const std::string& text)
+core::DatasetRequest dataSpecFromString(const std::string& text)
 {
-    core::DatasetSpec spec;
+    core::DatasetRequest spec;
     const size_t colon = text.find(':');
     spec.source = text.substr(0, colon);
     const std::string rest = colon == std::string::npos ? std::string() : text.substr(colon + 1);
@@ -35,7 +24,7 @@ core::DatasetSpec dataSpecFromString(const std::string& text)
                                     "movielens, amazon, steam, native");
     if (spec.source == "synthetic") {
         if (!rest.empty())
-            spec.synthetic.seed = std::stoull(rest);
+            spec.seed = std::stoull(rest);
     } else {
         if (rest.empty())
             throw std::invalid_argument("--data '" + text + "': " + spec.source + " needs a path (" + spec.source + ":/path)");
@@ -66,56 +55,6 @@ void usage()
                  "  --cache-dir DIR    dataset cache\n";
 }
 
-core::UserIndex resolveUser(const core::Dataset& d, const std::string& u)
-{
-    for (core::UserIndex i = 0; i < d.numUsers(); ++i)
-        if (d.users[static_cast<size_t>(i)].raw_id == u)
-            return i;
-    try {
-        size_t used = 0;
-        const long v = std::stol(u, &used);
-        if (used == u.size() && v >= 0 && v < d.numUsers())
-            return static_cast<core::UserIndex>(v);
-    } catch (const std::exception&) {
-    }
-    throw std::invalid_argument("--user '" + u + "': no user with this raw id or index (" + std::to_string(d.numUsers()) + " users)");
-}
-
-core::CategoryId resolveCategory(const core::Dataset& d, const std::string& c)
-{
-    for (core::CategoryId i = 0; i < d.numCategories(); ++i)
-        if (d.categories[static_cast<size_t>(i)].name == c)
-            return i;
-    try {
-        size_t used = 0;
-        const long v = std::stol(c, &used);
-        if (used == c.size() && v >= 0 && v < d.numCategories())
-            return static_cast<core::CategoryId>(v);
-    } catch (const std::exception&) {
-    }
-    throw std::invalid_argument("--category '" + c + "': no category with this name or id");
-}
-
-int parsePercent(std::string p)
-{
-    if (!p.empty() && p.back() == '%')
-        p.pop_back();
-    size_t used = 0;
-    double v = 0;
-    try {
-        v = std::stod(p, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != p.size())
-        throw std::invalid_argument("--proportion '" + p + "': expected a percentage such as 20, 20% or 0.2");
-    if (v > 0 && v < 1)
-        v *= 100;  // a fraction
-    if (v < 0 || v > 100)
-        throw std::invalid_argument("--proportion: outside 0..100 %");
-    return static_cast<int>(std::lround(v));
-}
-
 int run(const std::vector<std::string>& args)
 {
     Args a(args, {"data", "user", "task", "output", "category", "proportion", "k", "variant", "teacher", "split", "le-wording", "cache-dir"},
@@ -128,96 +67,21 @@ int run(const std::vector<std::string>& args)
         if (!a.has(required))
             throw std::invalid_argument(std::string("--") + required + " is required (recalign score --help)");
     try {
-        core::DatasetSpec spec = dataSpecFromString(a.get("data"));
-        spec.cache_dir = a.get("cache-dir");
-        const core::Dataset data = core::loadDataset(spec);
-        std::unique_ptr<core::Teacher> teacher;
-        if (a.has("teacher"))
-            teacher = core::loadSasRecTeacher(a.get("teacher"), data);
-        else
-            teacher = std::make_unique<core::MostPopTeacher>(data);
-
-        const core::UserIndex user = resolveUser(data, a.get("user"));
-        const core::EvalTask task = core::EvalTask::parse(a.get("task"));
-        core::SuiteOptions eo;
-        const std::string split = a.get("split", "test");
-        if (split != "test" && split != "valid")
-            throw std::invalid_argument("--split: expected test or valid");
-        eo.split = split == "valid" ? core::Stage::Valid : core::Stage::Test;
-        const std::string wording = a.get("le-wording", "seed");
-        if (wording != "seed" && wording != "released")
-            throw std::invalid_argument("--le-wording: expected seed or released");
-        eo.task.le_wording = wording == "seed" ? core::LeWording::Seed : core::LeWording::Released;
-        core::EvalOverrides ov;
-        if (a.has("category"))
-            ov.category = resolveCategory(data, a.get("category"));
-        if (a.has("proportion"))
-            ov.percent = parsePercent(a.get("proportion"));
-        ov.item_count = static_cast<int>(a.getInt("k", -1));
-        if (a.has("k") && ov.item_count < 1)
-            throw std::invalid_argument("--k: expected a positive count");
-
-        // Teacher scores for the prompt's history: the −C / LP reference list and the ranks.
-        const std::vector<core::ItemId> history =
-            eo.split == core::Stage::Valid ? data.validHistory(user, eo.task.max_history) : data.testHistory(user, eo.task.max_history);
-        const core::ItemScores historyScores = teacher->scoreBatch({history})[0];
-        const auto refList = core::topkFromScores(data, historyScores, eo.task.topk, core::CategoryConstraint::none(), history, true);
-        core::Sample sample;
-        std::string why;
-        if (!core::buildEvalSample(data, task, user, eo, refList, 0, ov, sample, &why))
-            throw std::invalid_argument("cannot build a " + task.name() + " sample for user " + a.get("user") + ": " + why);
-        const core::ItemScores scores =
-            sample.history == history ? historyScores : teacher->scoreBatch({sample.history})[0];
-
-        std::ifstream in(a.get("output"), std::ios::binary);
-        if (!in)
-            throw core::CoreException(core::ErrorCode::DataLoad, "cannot open --output '" + a.get("output") + "'", a.get("output"));
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        const std::string output = ss.str();
-
-        const core::TitleLookup lookup(data);
-        core::ParseOptions po;
-        po.fuzzy = true;  // `item` (metrics) may be fuzzy; `exact_item` (reward) never is
-        const auto parsed = core::parseOutput(output, lookup, po);
-        core::RewardOptions ro;
-        ro.variant = core::parseRewardVariant(a.get("variant", "paper"));
-        ro.item_level = !a.has("no-item-level");
-        const core::RewardResult reward = core::rewardForOutput(sample, data, parsed, scores, ro);
-        const core::SampleMetrics metrics = core::computeSampleMetrics(sample, parsed, data);
-
-        nlohmann::json lines = nlohmann::json::array();
-        for (size_t i = 0; i < parsed.size(); ++i) {
-            const auto& p = parsed[i];
-            const auto& r = reward.items[i];
-            nlohmann::json j = {{"position", i},
-                                {"raw", p.raw},
-                                {"span", {p.begin, p.end}},
-                                {"title", p.title},
-                                {"index_number", p.index_number},
-                                {"item", p.exact_item},
-                                {"legality", core::legalityName(r.legality)},
-                                {"in_category", r.in_category},
-                                {"is_target", r.is_target},
-                                {"rank", r.rank},
-                                {"item_reward", r.reward}};
-            if (p.exact_item > 0)
-                j["catalogue_title"] = data.title(p.exact_item);
-            if (p.fuzzy) {
-                j["fuzzy_item"] = p.item;
-                j["fuzzy_title"] = data.title(p.item);
-            }
-            lines.push_back(std::move(j));
-        }
-        const nlohmann::json out = {{"dataset", {{"name", data.name}, {"source", data.source}, {"fingerprint", data.fingerprint}}},
-                                    {"teacher", teacher->name()},
-                                    {"sample", core::sampleToJson(sample, data)},
-                                    {"output", output},
-                                    {"parsed", std::move(lines)},
-                                    {"reward", core::rewardToJson(reward)},
-                                    {"metrics", core::sampleMetricsToJson(metrics)}};
-        std::cout << out.dump(2) << "\n";
-        return 0;
+        core::ScoreRequest request;
+        request.dataset = dataSpecFromString(a.get("data"));
+        request.dataset.cache_dir = a.get("cache-dir");
+        request.teacher = a.get("teacher");
+        request.user = a.get("user");
+        request.task = a.get("task");
+        request.split = a.get("split", "test");
+        request.le_wording = a.get("le-wording", "seed");
+        request.category = a.optional("category");
+        request.proportion = a.optional("proportion");
+        request.k = a.optionalInt("k");
+        request.output_file = a.get("output");
+        request.variant = a.get("variant", "paper");
+        request.item_level = !a.has("no-item-level");
+        return toolExitCode(core::runScore(request, std::cout));
     } catch (const core::CoreException& e) {
         std::cerr << "recalign score: " << core::errorCodeName(e.error().code) << ": " << e.what() << "\n";
         return 1;

@@ -130,6 +130,32 @@ double Args::getDouble(const std::string& key, double fallback) const
     }
 }
 
+std::optional<std::string> Args::optional(const std::string& key) const
+{
+    return m_values.count(key) ? std::optional<std::string>(get(key)) : std::nullopt;
+}
+
+std::optional<long> Args::optionalInt(const std::string& key) const
+{
+    return m_values.count(key) ? std::optional<long>(getInt(key, 0)) : std::nullopt;
+}
+
+std::optional<double> Args::optionalDouble(const std::string& key) const
+{
+    return m_values.count(key) ? std::optional<double>(getDouble(key, 0)) : std::nullopt;
+}
+
+int toolExitCode(const core::ToolStatus& status)
+{
+    switch (status.failure) {
+    case core::ToolFailure::None: return status.exit_code;
+    case core::ToolFailure::Argument: throw std::invalid_argument(status.error.message);
+    case core::ToolFailure::Core: throw core::CoreException(status.error.code, status.error.message, status.error.where);
+    case core::ToolFailure::Other: break;
+    }
+    throw std::runtime_error(status.error.message);
+}
+
 std::string findMovieLensSmall()
 {
     namespace fs = std::filesystem;

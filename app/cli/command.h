@@ -1,7 +1,10 @@
 // The CLI's command registry and argument helper. Each cmd_*.cpp registers one top-level command.
 #pragma once
 
+#include "core/api/tools.h"
+
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -47,6 +50,10 @@ public:
     std::string get(const std::string& key, const std::string& fallback = {}) const;
     long getInt(const std::string& key, long fallback) const;
     double getDouble(const std::string& key, double fallback) const;
+    // The value when the option is given, else unset (same errors as get / getInt / getDouble).
+    std::optional<std::string> optional(const std::string& key) const;
+    std::optional<long> optionalInt(const std::string& key) const;
+    std::optional<double> optionalDouble(const std::string& key) const;
     const std::vector<std::string>& positional() const { return m_positional; }
 
 private:
@@ -54,6 +61,18 @@ private:
     std::set<std::string> m_flags;
     std::vector<std::string> m_positional;
 };
+
+// An optional integer option as T (int, uint64_t): `optionalAs<int>(a.optionalInt("k"))`.
+template <typename T>
+std::optional<T> optionalAs(const std::optional<long>& v)
+{
+    return v ? std::optional<T>(static_cast<T>(*v)) : std::nullopt;
+}
+
+// The exit code of a core/api tool (core/api/tools.h), or its failure rethrown as the exception
+// the command's own code saw before the tools moved into the core: std::invalid_argument (main
+// prints it, exit 2), core::CoreException, or std::runtime_error for anything else.
+int toolExitCode(const core::ToolStatus& status);
 
 // ml-latest-small for benchmarks: $RECALIGN_SHARED_DIR/data, ../shared/data, or a shared/ folder
 // above the binary ("" when none is found).

@@ -2,7 +2,6 @@
 #include "app/cli/command.h"
 
 #include "core/api/info.h"
-#include "core/runtime/runtime.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,0 +1,95 @@
+// LLM tools: what `recalign generate`, `recalign pretrain`, `recalign bench llm` and
+// `recalign bench train` run. Torch-free; implemented in core/tools. Never throws (see tools.h).
+#pragma once
+
+#include "core/api/tools.h"
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace recalign::core {
+
+// `recalign generate`: loads a llama2.c .bin, Hugging Face folder or recalign checkpoint folder
+// and prints the prompt and its continuation.
+struct GenerateRequest {
+    std::string model;                   // checkpoint path
+    std::string tokenizer;               // "" = the folder's tokenizer.model
+    std::string prompt;
+    long max_new_tokens = 256;
+    std::optional<long> steps;           // llama2.c's -n: positions counted from the prompt's start
+    long min_new_tokens = 0;
+    double temperature = 1.0;            // 0 = greedy
+    long top_k = 0;
+    double top_p = 0.9;
+    double repetition_penalty = 1.0;
+    uint64_t seed = 0;
+    std::string device = "cpu";
+    std::string dtype = "float32";       // float32 | bfloat16 | float16 (and short forms)
+    std::optional<std::string> adapter;  // PEFT LoRA folder
+    std::optional<std::string> chat;     // chat template: llama2 | compact (unset = raw prompt)
+    std::string system;                  // system prompt (with chat)
+    long num = 1;                        // samples generated in one batch
+    bool fast_path = true;               // false = the generic torch path
+};
+// The text goes to `out`, the achieved tokens/s line to `err`.
+ToolStatus runGenerate(const GenerateRequest& request, std::ostream& out, std::ostream& err);
+
+// `recalign pretrain`: trains a tokenizer and a small Llama on a corpus (one document per line).
+struct PretrainRequest {
+    std::string corpus;
+    std::string out;                 // checkpoint folder to write
+    int vocab_size = 512;
+    std::string chat = "compact";
+    int dim = 64;
+    int layers = 4;
+    int heads = 4;
+    std::optional<int> kv_heads;     // unset = heads
+    std::optional<int> hidden_dim;   // unset = the Llama rule for dim
+    int max_seq_len = 512;
+    int seq = 128;
+    int batch = 16;
+    long steps = 0;                  // 0 = from epochs
+    double epochs = 1.0;
+    double lr = 1e-3;
+    std::optional<double> min_lr;    // unset = lr / 10
+    long warmup = -1;                // -1 = default
+    std::string schedule = "cosine";
+    double weight_decay = 0.1;
+    uint64_t seed = 0;
+    std::string device = "cpu";
+};
+ToolStatus runPretrain(const PretrainRequest& request, std::ostream& out);
+
+// `recalign bench llm`: generation tokens/s and training throughput.
+struct BenchLlmRequest {
+    std::string model;              // checkpoint path
+    int new_tokens = 256;
+    int repeats = 5;
+    std::vector<int> batches = {1, 32};
+    std::string device = "cpu";
+    bool generic = false;           // also time the generic path on the CPU
+    bool train = true;              // time training steps too
+    int train_seq = 256;
+    int train_batch = 16;
+    int train_steps = 5;
+};
+ToolStatus runBenchLlm(const BenchLlmRequest& request, std::ostream& out);
+
+// `recalign bench train`: SFT tokens/s and PPO seconds per iteration on the quickstart-size model.
+struct BenchTrainRequest {
+    long sft_steps = 8;
+    long ppo_iterations = 3;
+    int threads = 1;                // torch intra-op threads
+    int dim = 64;
+    int layers = 4;
+    int heads = 4;
+    int batch = 16;                 // SFT batch
+    int max_new_tokens = 160;       // PPO responses
+    std::string device = "cpu";
+};
+ToolStatus runBenchTrain(const BenchTrainRequest& request, std::ostream& out);
+
+}  // namespace recalign::core
