@@ -67,39 +67,6 @@ std::vector<std::pair<std::string, torch::Tensor>> moduleTensors(const torch::nn
 
 }  // namespace train_state_detail
 
-// ---- TrainRng ----------------------------------------------------------------------------------
-
-int TrainRng::uniformInt(int lo, int hi)
-{
-    if (hi <= lo)
-        return lo;
-    std::uniform_int_distribution<int> dist(lo, hi);
-    return dist(m_engine);
-}
-
-double TrainRng::uniform01()
-{
-    // 53 random bits -> [0, 1), independent of the standard library's distribution code.
-    return static_cast<double>(m_engine() >> 11) * (1.0 / 9007199254740992.0);
-}
-
-std::string TrainRng::state() const
-{
-    std::ostringstream out;
-    out << m_engine;
-    return out.str();
-}
-
-void TrainRng::setState(const std::string& text)
-{
-    std::istringstream in(text);
-    std::mt19937_64 engine;
-    in >> engine;
-    if (in.fail())
-        throw CoreException(ErrorCode::CheckpointIO, "checkpoint: the data RNG state is malformed");
-    m_engine = engine;
-}
-
 // ---- StateWriter -------------------------------------------------------------------------------
 
 StateWriter::StateWriter() = default;
