@@ -8,6 +8,7 @@
 #include "core/rules/builders.h"
 #include "core/rules/metrics.h"
 #include "core/rules/reward.h"
+#include "core/util/files.h"
 #include "core/sasrec/sasrec_teacher.h"
 
 #include <nlohmann/json.hpp>
@@ -169,12 +170,7 @@ int run(const std::vector<std::string>& args)
         const core::ItemScores scores =
             sample.history == history ? historyScores : teacher->scoreBatch({sample.history})[0];
 
-        std::ifstream in(a.get("output"), std::ios::binary);
-        if (!in)
-            throw core::CoreException(core::ErrorCode::DataLoad, "cannot open --output '" + a.get("output") + "'", a.get("output"));
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        const std::string output = ss.str();
+        const std::string output = core::readFile(a.get("output"), core::ErrorCode::DataLoad, "--output");
 
         const core::TitleLookup lookup(data);
         core::ParseOptions po;

@@ -3,12 +3,14 @@
 // canonical JSON. The only place that touches yaml-cpp.
 #include "core/pipeline/experiment_config.h"
 
+#include "core/util/files.h"
 #include "core/util/strings.h"
 
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <filesystem>
 #include <fstream>
@@ -208,16 +210,6 @@ static bool pathExists(const std::string& p, PathKind kind)
     case PathKind::Dir: return fs::is_directory(p, ec);
     default: return fs::exists(p, ec);
     }
-}
-
-static std::string readFileText(const std::string& path, bool* ok)
-{
-    std::ifstream in(path, std::ios::binary);
-    *ok = static_cast<bool>(in);
-    std::ostringstream ss;
-    if (in)
-        ss << in.rdbuf();
-    return ss.str();
 }
 
 static std::string yamlQuote(const std::string& s)
@@ -473,15 +465,14 @@ ExperimentCheck checkExperimentText(const std::string& text, const std::string& 
 
 ExperimentCheck checkExperimentFile(const std::string& path, const ValidateOptions& options)
 {
-    bool ok = false;
-    const std::string text = readFileText(path, &ok);
-    if (!ok) {
+    const std::optional<std::string> text = tryReadFile(path);
+    if (!text) {
         ExperimentCheck out;
         out.config = defaultExperiment();
         out.errors.push_back({"", "cannot read experiment file '" + path + "'", 0});
         return out;
     }
-    return checkExperimentText(text, fs::absolute(path).parent_path().string(), options);
+    return checkExperimentText(*text, fs::absolute(path).parent_path().string(), options);
 }
 
 std::string formatIssue(const ConfigIssue& issue, const std::string& file)

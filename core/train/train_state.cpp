@@ -2,33 +2,20 @@
 #include "core/train/train_state.h"
 
 #include "core/api/error.h"
+#include "core/util/files.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Generator.h>
 #include <torch/serialize.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <mutex>
-#include <sstream>
 
 namespace recalign::core {
 
 namespace train_state_detail {
-
-void fsyncPath(const std::string& path, bool directory)
-{
-    const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-    if (fd < 0)
-        return;  // best effort: some filesystems refuse directory fds
-    ::fsync(fd);
-    ::close(fd);
-}
 
 std::string joinNames(const std::vector<std::pair<std::string, torch::Tensor>>& tensors)
 {
@@ -124,22 +111,7 @@ void StateWriter::putTorchRng(const std::string& key)
 
 void StateWriter::commit(const std::string& path)
 {
-    namespace fs = std::filesystem;
-    const std::string tmp = path + ".tmp";
-    try {
-        const fs::path parent = fs::path(path).parent_path();
-        if (!parent.empty())
-            fs::create_directories(parent);
-        m_archive.save_to(tmp);
-        train_state_detail::fsyncPath(tmp, false);
-        fs::rename(tmp, path);
-        train_state_detail::fsyncPath(parent.empty() ? std::string(".") : parent.string(), true);
-    } catch (const std::exception& e) {
-        std::error_code ec;
-        fs::remove(tmp, ec);
-        throw CoreException(ErrorCode::CheckpointIO,
-                            "writing checkpoint '" + path + "': " + e.what(), path);
-    }
+    replaceFileAtomic(path, [&](const std::string& tmp) { m_archive.save_to(tmp); }, ErrorCode::CheckpointIO);
 }
 
 // ---- StateReader -------------------------------------------------------------------------------

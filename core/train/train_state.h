@@ -46,8 +46,8 @@ public:
     void putOptimizer(const std::string& key, const torch::optim::Optimizer& optimizer);
     // torch's default CPU generator state.
     void putTorchRng(const std::string& key);
-    // Writes `path` atomically: to "<path>.tmp", fsync, rename over `path`, fsync the folder.
-    // An existing `path` is left intact when anything fails. Throws CoreException(CheckpointIO).
+    // Writes `path` atomically (replaceFileAtomic: a synced temporary renamed over `path`). An
+    // existing `path` is left intact when anything fails. Throws CoreException(CheckpointIO).
     void commit(const std::string& path);
 
 private:
