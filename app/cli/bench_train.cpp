@@ -6,6 +6,7 @@
 #include "app/cli/command.h"
 
 #include "core/api/error.h"
+#include "core/api/info.h"
 #include "core/data/synthetic.h"
 #include "core/llm/chat_template.h"
 #include "core/llm/llama_model.h"
@@ -75,7 +76,7 @@ int run(const std::vector<std::string>& args)
     // One intra-op thread by default: for models this small torch's thread pool costs more than it
     // gives (8x slower PPO learning with 2 threads on the busy 2-core development machine).
     const int threads = static_cast<int>(a.getInt("threads", 1));
-    core::setTorchThreads(threads);
+    core::setComputeThreads(threads);
     core::seedTorch(0);
     const auto device = core::resolveDevice(a.get("device", "cpu"));
 

@@ -185,7 +185,7 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
     // The experiment's `threads` applies unless RECALIGN_THREADS overrides it (main() set that).
     if (const char* env = std::getenv("RECALIGN_THREADS"); !env || !*env) {
         if (auto cfg = core::loadExperiment(req.experiment_path); cfg && cfg.value().threads > 0)
-            core::setTorchThreads(cfg.value().threads);
+            core::setComputeThreads(cfg.value().threads);
     }
     core::StopFlag stop;
     g_stop = &stop;

@@ -3,6 +3,7 @@
 #include "app/cli/command.h"
 
 #include "core/api/error.h"
+#include "core/api/info.h"
 #include "core/data/importers.h"
 #include "core/sasrec/evaluation.h"
 #include "core/sasrec/sasrec_teacher.h"

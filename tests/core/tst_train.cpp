@@ -1,6 +1,7 @@
 // core/train tests: PPO maths against hand-computed numbers, schedules, AdamW groups, gradient
 // clipping, atomic checkpoints and the shared train loop (Diverged, skip, Cancelled).
 #include "core/api/error.h"
+#include "core/api/info.h"
 #include "core/api/observer.h"
 #include "core/data/synthetic.h"
 #include "core/llm/generation.h"
@@ -20,7 +21,6 @@
 #include <QtTest>
 
 #include <cmath>
-#include <dlfcn.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -139,11 +139,9 @@ private Q_SLOTS:
 
 void TstTrain::initTestCase()
 {
-    torch::set_num_threads(1);
-    // OpenBLAS keeps its own thread pool; spinning threads only slow these small products down.
-    using SetThreads = void (*)(int);
-    if (auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-        fn(1);
+    // One torch thread, and OpenBLAS's own pool at one: spinning threads only slow these small
+    // products down.
+    setComputeThreads(1, 1);
 }
 
 // ---- PPO maths ---------------------------------------------------------------------------------
