@@ -195,7 +195,7 @@ static std::string rangeText(const FieldDef& d)
     auto num = [&](double v) {
         return d.field.type == ConfigField::Type::Int || d.field.type == ConfigField::Type::IntList
                    ? std::to_string(static_cast<long long>(v))
-                   : experiment_detail::formatDouble(v);
+                   : yamlFormatNumber(v);
     };
     if (d.min_exclusive)
         return "> " + num(d.field.min) + " and <= " + num(d.field.max);
@@ -575,6 +575,114 @@ std::string fieldValueText(const ExperimentConfig& config, const std::string& ke
 {
     const FieldDef* d = experiment_detail::findField(key);
     return d ? valueYaml(*d, d->get(config)) : std::string();
+}
+
+// ---- YAML scalar text ------------------------------------------------------------------------
+
+namespace experiment_io_detail {
+
+// What YAML reads as a number: [-+]?(.digits|digits[.digits*])([eE][-+]?digits)?
+bool looksLikeYamlNumber(const std::string& s)
+{
+    size_t i = 0;
+    auto digits = [&] {
+        const size_t from = i;
+        while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+            ++i;
+        return i > from;
+    };
+    if (i < s.size() && (s[i] == '-' || s[i] == '+'))
+        ++i;
+    if (i < s.size() && s[i] == '.') {
+        ++i;
+        if (!digits())
+            return false;
+    } else {
+        if (!digits())
+            return false;
+        if (i < s.size() && s[i] == '.') {
+            ++i;
+            digits();
+        }
+    }
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+        ++i;
+        if (i < s.size() && (s[i] == '-' || s[i] == '+'))
+            ++i;
+        if (!digits())
+            return false;
+    }
+    return i == s.size();
+}
+
+}  // namespace experiment_io_detail
+
+std::string yamlUnquote(const std::string& text)
+{
+    const std::string t = str::trim(text);
+    if (t.size() >= 2 && (t[0] == '\'' || t[0] == '"') && t.back() == t[0]) {
+        try {
+            const YAML::Node n = YAML::Load(t);
+            if (n.IsScalar())
+                return n.Scalar();
+        } catch (const YAML::Exception&) {
+        }
+        return t.substr(1, t.size() - 2);  // not valid YAML: just the quotes go
+    }
+    return t;
+}
+
+std::string yamlQuoteIfNeeded(const std::string& text)
+{
+    static const std::string kIndicators = "-?:,[]{}#&*!|>'\"%@`";
+    const std::string lower = str::toLower(text);
+    bool isBool = false;
+    const bool needs = text.empty() || text != str::trim(text) || kIndicators.find(text.front()) != std::string::npos ||
+                       text.find(": ") != std::string::npos || text.find(" #") != std::string::npos ||
+                       text.find_first_of(",[]\n") != std::string::npos || text.back() == ':' ||
+                       yamlParseBool(text, &isBool) || lower == "null" || lower == "~" || looksLikeYamlNumber(text);
+    return needs ? yamlQuote(text) : text;
+}
+
+std::vector<std::string> yamlParseFlowList(const std::string& text)
+{
+    std::string t = str::trim(text);
+    if (t.size() >= 2 && t.front() == '[' && t.back() == ']')
+        t = t.substr(1, t.size() - 2);
+    std::vector<std::string> items;
+    std::string current;
+    char quote = 0;
+    bool any = false;
+    for (size_t i = 0; i < t.size(); ++i) {
+        const char c = t[i];
+        if (quote) {
+            current += c;
+            if (c == '\\' && quote == '"' && i + 1 < t.size())
+                current += t[++i];
+            else if (c == quote)
+                quote = 0;
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+            current += c;
+        } else if (c == ',') {
+            items.push_back(yamlUnquote(current));
+            current.clear();
+            any = true;
+        } else {
+            current += c;
+        }
+    }
+    if (any || !str::trim(current).empty())
+        items.push_back(yamlUnquote(current));
+    return items;
+}
+
+std::string yamlFormatFlowList(const std::vector<std::string>& items, bool quoteStrings)
+{
+    std::vector<std::string> parts;
+    for (const auto& item : items)
+        parts.push_back(quoteStrings ? yamlQuoteIfNeeded(item) : item);
+    return "[" + str::join(parts, ", ") + "]";
 }
 
 std::vector<ConfigIssue> setFieldFromText(ExperimentConfig& config, const std::string& key, const std::string& text)
