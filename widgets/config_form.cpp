@@ -1,6 +1,7 @@
 // ConfigForm: schema-generated experiment form (see config_form.h).
 #include "widgets/config_form.h"
 
+#include "core/api/experiment.h"
 #include "widgets/icons.h"
 #include "widgets/theme.h"
 
@@ -30,109 +31,6 @@
 #include <cmath>
 
 namespace recalign::widgets {
-
-// ---- YAML scalar text --------------------------------------------------------------------------
-
-QString unquoteYamlScalar(const QString& text)
-{
-    const QString t = text.trimmed();
-    if (t.size() >= 2 && t.startsWith(QLatin1Char('\'')) && t.endsWith(QLatin1Char('\'')))
-        return t.mid(1, t.size() - 2).replace(QStringLiteral("''"), QStringLiteral("'"));
-    if (t.size() >= 2 && t.startsWith(QLatin1Char('"')) && t.endsWith(QLatin1Char('"'))) {
-        QString out;
-        const QString body = t.mid(1, t.size() - 2);
-        for (int i = 0; i < body.size(); ++i) {
-            if (body[i] == QLatin1Char('\\') && i + 1 < body.size()) {
-                const QChar c = body[++i];
-                out += c == QLatin1Char('n') ? QChar(QLatin1Char('\n'))
-                       : c == QLatin1Char('t') ? QChar(QLatin1Char('\t'))
-                                               : c;
-            } else {
-                out += body[i];
-            }
-        }
-        return out;
-    }
-    return t;
-}
-
-bool parseYamlBool(const QString& text, bool* value)
-{
-    const QString t = unquoteYamlScalar(text).toLower();
-    if (t == QLatin1String("true") || t == QLatin1String("yes") || t == QLatin1String("on")) {
-        *value = true;
-        return true;
-    }
-    if (t == QLatin1String("false") || t == QLatin1String("no") || t == QLatin1String("off")) {
-        *value = false;
-        return true;
-    }
-    return false;
-}
-
-QString quoteYamlString(const QString& text)
-{
-    static const QRegularExpression kNumber(
-        QStringLiteral("^[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?$"));
-    static const QString kIndicators = QStringLiteral("-?:,[]{}#&*!|>'\"%@`");
-    bool dummy = false;
-    const QString lower = text.toLower();
-    const bool needs = text.isEmpty() || text != text.trimmed() ||
-                       kIndicators.contains(text.front()) || text.contains(QLatin1String(": ")) ||
-                       text.contains(QLatin1String(" #")) || text.contains(QLatin1Char(',')) ||
-                       text.contains(QLatin1Char('[')) || text.contains(QLatin1Char(']')) ||
-                       text.contains(QLatin1Char('\n')) || text.endsWith(QLatin1Char(':')) ||
-                       parseYamlBool(text, &dummy) || lower == QLatin1String("null") ||
-                       lower == QLatin1String("~") || kNumber.match(text).hasMatch();
-    if (!needs)
-        return text;
-    QString escaped = text;
-    escaped.replace(QLatin1Char('\\'), QStringLiteral("\\\\"))
-        .replace(QLatin1Char('"'), QStringLiteral("\\\""))
-        .replace(QLatin1Char('\n'), QStringLiteral("\\n"));
-    return QLatin1Char('"') + escaped + QLatin1Char('"');
-}
-
-QStringList parseYamlFlowList(const QString& text)
-{
-    QString t = text.trimmed();
-    if (t.startsWith(QLatin1Char('[')) && t.endsWith(QLatin1Char(']')))
-        t = t.mid(1, t.size() - 2);
-    QStringList items;
-    QString current;
-    QChar quote;
-    bool any = false;
-    for (int i = 0; i < t.size(); ++i) {
-        const QChar c = t[i];
-        if (!quote.isNull()) {
-            current += c;
-            if (c == QLatin1Char('\\') && quote == QLatin1Char('"') && i + 1 < t.size())
-                current += t[++i];
-            else if (c == quote)
-                quote = QChar();
-        } else if (c == QLatin1Char('\'') || c == QLatin1Char('"')) {
-            quote = c;
-            current += c;
-        } else if (c == QLatin1Char(',')) {
-            items << unquoteYamlScalar(current);
-            current.clear();
-            any = true;
-        } else {
-            current += c;
-        }
-    }
-    if (any || !current.trimmed().isEmpty())
-        items << unquoteYamlScalar(current);
-    return items;
-}
-
-QString formatYamlFlowList(const QStringList& items, bool quoteStrings)
-{
-    QStringList quoted;
-    for (const QString& item : items)
-        quoted << (quoteStrings ? quoteYamlString(item) : item);
-    return QLatin1Char('[') + quoted.join(QStringLiteral(", ")) + QLatin1Char(']');
-}
 
 // ---- ScientificSpinBox -------------------------------------------------------------------------
 
@@ -212,9 +110,32 @@ QString fieldLabel(const core::ConfigField& f)
     return key;
 }
 
+// Numbers as the experiment file writes them (core::yamlFormatNumber).
 QString numberText(double v)
 {
-    return QString::number(v, 'g', QLocale::FloatingPointShortest);
+    return qs(core::yamlFormatNumber(v));
+}
+
+// The YAML scalar helpers of core/api/experiment.h on Qt strings.
+std::string stdString(const QString& s)
+{
+    return s.toStdString();
+}
+
+QStringList qsList(const std::vector<std::string>& items)
+{
+    QStringList out;
+    for (const auto& item : items)
+        out << qs(item);
+    return out;
+}
+
+std::vector<std::string> stdStrings(const QStringList& items)
+{
+    std::vector<std::string> out;
+    for (const QString& item : items)
+        out.push_back(stdString(item));
+    return out;
 }
 
 }  // namespace config_form_detail
@@ -223,6 +144,9 @@ using config_form_detail::fieldLabel;
 using config_form_detail::isList;
 using config_form_detail::numberText;
 using config_form_detail::qs;
+using config_form_detail::qsList;
+using config_form_detail::stdString;
+using config_form_detail::stdStrings;
 
 ConfigForm::ConfigForm(QWidget* parent) : QWidget(parent)
 {
@@ -518,18 +442,18 @@ void ConfigForm::writeEditor(Field& f, const QString& yamlText)
     switch (f.def.type) {
     case T::Bool: {
         bool b = false;
-        parseYamlBool(yamlText, &b);
+        core::yamlParseBool(stdString(yamlText), &b);
         f.check->setChecked(b);
         return;
     }
     case T::Int:
-        f.spin->setValue(unquoteYamlScalar(yamlText).toInt());
+        f.spin->setValue(qs(core::yamlUnquote(stdString(yamlText))).toInt());
         return;
     case T::Double:
-        f.dspin->setValue(unquoteYamlScalar(yamlText).toDouble());
+        f.dspin->setValue(qs(core::yamlUnquote(stdString(yamlText))).toDouble());
         return;
     case T::Enum: {
-        const QString v = unquoteYamlScalar(yamlText);
+        const QString v = qs(core::yamlUnquote(stdString(yamlText)));
         int idx = f.combo->findData(v);
         if (idx < 0) {  // keep an unknown value visible so it round-trips and validation names it
             f.combo->addItem(v, v);
@@ -541,21 +465,21 @@ void ConfigForm::writeEditor(Field& f, const QString& yamlText)
     case T::StringList:
     case T::IntList:
     case T::DoubleList: {
-        const QStringList items = parseYamlFlowList(yamlText);
+        const QStringList items = qsList(core::yamlParseFlowList(stdString(yamlText)));
         if (!f.choiceBoxes.empty()) {
             for (QCheckBox* box : f.choiceBoxes)
                 box->setChecked(items.contains(box->text()));
         } else {
             QStringList shown;
             for (const QString& item : items)
-                shown << (f.def.type == T::StringList ? quoteYamlString(item) : item);
+                shown << (f.def.type == T::StringList ? qs(core::yamlQuoteIfNeeded(stdString(item))) : item);
             f.line->setText(shown.join(QStringLiteral(", ")));
         }
         return;
     }
     case T::Path:
     case T::String:
-        f.line->setText(unquoteYamlScalar(yamlText));
+        f.line->setText(qs(core::yamlUnquote(stdString(yamlText))));
         return;
     }
 }
@@ -577,10 +501,10 @@ QString ConfigForm::readEditor(const Field& f) const
                 if (box->isChecked())
                     items << box->text();
         } else {
-            items = parseYamlFlowList(f.line->text());
+            items = qsList(core::yamlParseFlowList(stdString(f.line->text())));
             items.removeAll(QString());
         }
-        return formatYamlFlowList(items, f.def.type == T::StringList);
+        return qs(core::yamlFormatFlowList(stdStrings(items), f.def.type == T::StringList));
     }
     case T::Path:
     case T::String: return f.line->text();  // plain text, as core::setFieldFromText takes it

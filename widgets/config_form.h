@@ -29,20 +29,6 @@ class QVBoxLayout;
 
 namespace recalign::widgets {
 
-// ---- YAML scalar text (pure helpers) ----------------------------------------------------------
-
-// Removes one level of YAML quoting ('x', "x" with \" \\ \n escapes); other text is trimmed.
-QString unquoteYamlScalar(const QString& text);
-// Quotes a string when YAML would not read it back verbatim as a plain string (empty, leading
-// or trailing space, ": ", " #", a leading indicator, or text that reads as bool/null/number).
-QString quoteYamlString(const QString& text);
-// "[a, 'b, c', 3]" or "a, b" -> items (unquoted). "" and "[]" -> empty.
-QStringList parseYamlFlowList(const QString& text);
-// items -> "[a, \"b, c\", 3]"; with quoteStrings, items are quoted where YAML needs it.
-QString formatYamlFlowList(const QStringList& items, bool quoteStrings = true);
-// YAML bool spellings: true/false, yes/no, on/off (any case). False when not a bool.
-bool parseYamlBool(const QString& text, bool* value);
-
 // A QDoubleSpinBox that shows and accepts scientific notation (1e-05) and shortest round-trip
 // decimals, so learning rates and KL coefficients fit.
 class ScientificSpinBox : public QDoubleSpinBox {

@@ -39,7 +39,7 @@ int main(int argc, char** argv)
     int threads = static_cast<int>(std::thread::hardware_concurrency());
     if (const char* t = std::getenv("RECALIGN_THREADS"); t && *t)
         threads = std::atoi(t);
-    recalign::core::setTorchThreads(threads);
+    recalign::core::setComputeThreads(threads);
     const auto blas = recalign::core::systemInfo().blas;
     if (const auto warning = recalign::core::blasWarning(blas); !warning.empty())
         std::cerr << warning << "\n";

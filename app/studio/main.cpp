@@ -28,7 +28,7 @@ int main(int argc, char** argv)
     parser.process(app);
 
     // torch's intra-op pool is process-wide: set it once, before any torch op (STYLE.md §3.3).
-    recalign::core::setTorchThreads(recalign::studio::AppSettings::torchThreads());
+    recalign::core::setComputeThreads(recalign::studio::AppSettings::torchThreads());
     recalign::widgets::initResources();
     recalign::widgets::installTranslation(recalign::studio::AppSettings::language());
     recalign::widgets::applyTheme(app, recalign::studio::AppSettings::theme());

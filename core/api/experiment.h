@@ -288,6 +288,22 @@ std::string fieldValueText(const ExperimentConfig& config, const std::string& ke
 std::vector<ConfigIssue> setFieldFromText(ExperimentConfig& config, const std::string& key,
                                           const std::string& text);
 
+// ---- YAML scalar text: the dialect of fieldValueText() / setFieldFromText(), for editors ----
+// A double as the shortest text that reads back to the same value ("0.5", "1e-05").
+std::string yamlFormatNumber(double value);
+// true/yes/on and false/no/off in any case, quoted or not; false when `text` is not a boolean.
+bool yamlParseBool(const std::string& text, bool* value);
+// Removes one level of YAML quoting ('it''s', "a\n" with YAML's escapes); other text is trimmed.
+std::string yamlUnquote(const std::string& text);
+// Quotes `text` (double quotes, escaped) when YAML would not read it back verbatim as a plain
+// string: empty, leading or trailing space, ": ", " #", ',', '[', ']', a newline, a leading
+// indicator, a trailing ':', or text that reads as a bool, null or number.
+std::string yamlQuoteIfNeeded(const std::string& text);
+// "[a, 'b, c', 3]" or "a, b" -> the items, unquoted. "" and "[]" -> none.
+std::vector<std::string> yamlParseFlowList(const std::string& text);
+// items -> "[a, \"b, c\", 3]"; with quoteStrings each item goes through yamlQuoteIfNeeded.
+std::string yamlFormatFlowList(const std::vector<std::string>& items, bool quoteStrings = true);
+
 // "file:line: key: message" (parts omitted when unknown).
 std::string formatIssue(const ConfigIssue& issue, const std::string& file = {});
 

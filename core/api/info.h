@@ -33,8 +33,10 @@ SystemInfo systemInfo();
 // The warning to print when the reference BLAS is active ("" otherwise).
 std::string blasWarning(const BlasInfo& blas);
 
-// Sets torch's intra-op threads once, at program start (0 = leave torch's default). Defined in
-// core/runtime; declared here too so torch-free callers (the GUI's main()) can reach it.
-void setTorchThreads(int threads);
+// Process-wide compute threads, set once at program start before any torch op: torch's intra-op
+// threads and OpenBLAS's own pool (the pthread OpenBLAS ignores torch's setting). 0 leaves a
+// value unchanged. Returns the torch thread count now in effect. Defined in core/runtime (the one
+// place threads are set); declared here so torch-free callers (app/, the CLI) can reach it.
+int setComputeThreads(int torchThreads, int blasThreads = 0);
 
 }  // namespace recalign::core

@@ -2,14 +2,13 @@
 #include "core/data/cache.h"
 
 #include "core/api/error.h"
+#include "core/util/files.h"
 #include "core/util/hash.h"
 
-#include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <stdexcept>
 #include <fstream>
-#include <sstream>
-#include <unistd.h>
 
 namespace recalign::core {
 
@@ -154,32 +153,19 @@ std::string header(const std::vector<SourceStamp>& stamps)
 
 bool writeFile(const std::string& file, const std::string& head, const std::string& payload)
 {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::path target(file);
-    if (target.has_parent_path())
-        fs::create_directories(target.parent_path(), ec);
-    static std::atomic<unsigned> counter{0};
-    const std::string tmp = file + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out)
-            return false;
-        Writer w;
-        w.u64(payload.size());
-        w.u64(fnv1a64(payload));
-        out.write(head.data(), static_cast<std::streamsize>(head.size()));
-        out.write(w.bytes().data(), static_cast<std::streamsize>(w.bytes().size()));
-        out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
-        if (!out) {
-            out.close();
-            fs::remove(tmp, ec);
-            return false;
-        }
-    }
-    fs::rename(tmp, file, ec);
-    if (ec) {
-        fs::remove(tmp, ec);
+    try {
+        replaceFileAtomic(file, [&](const std::string& tmp) {
+            std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+            Writer w;
+            w.u64(payload.size());
+            w.u64(fnv1a64(payload));
+            out.write(head.data(), static_cast<std::streamsize>(head.size()));
+            out.write(w.bytes().data(), static_cast<std::streamsize>(w.bytes().size()));
+            out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
+            if (!out)
+                throw std::runtime_error("write failed");
+        });
+    } catch (const std::exception&) {
         return false;
     }
     return true;
@@ -304,12 +290,10 @@ Dataset deserializeDataset(std::string_view bytes)
 std::optional<Dataset> readDatasetCache(const std::string& cacheFile, const std::vector<std::string>& sources)
 {
     using namespace cache_detail;
-    std::ifstream in(cacheFile, std::ios::binary);
-    if (!in)
+    const std::optional<std::string> bytes = tryReadFile(cacheFile);
+    if (!bytes)
         return std::nullopt;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string all = ss.str();
+    const std::string& all = *bytes;
     try {
         if (all.size() < sizeof(kMagic) || std::memcmp(all.data(), kMagic, sizeof(kMagic)) != 0)
             return std::nullopt;

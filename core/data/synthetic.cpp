@@ -3,6 +3,7 @@
 
 #include "core/api/error.h"
 #include "core/data/pipeline.h"
+#include "core/util/rng.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,58 +14,9 @@ namespace recalign::core {
 
 namespace synthetic_detail {
 
-// ---- PRNG: splitmix64 seeding a xoshiro256** stream (identical on every platform) ----------------
-class Rng {
-public:
-    explicit Rng(uint64_t seed)
-    {
-        uint64_t x = seed;
-        for (auto& s : m_s) {
-            x += 0x9E3779B97F4A7C15ULL;
-            uint64_t z = x;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-            s = z ^ (z >> 31);
-        }
-    }
-    uint64_t next()
-    {
-        const uint64_t result = rotl(m_s[1] * 5, 7) * 9;
-        const uint64_t t = m_s[1] << 17;
-        m_s[2] ^= m_s[0];
-        m_s[3] ^= m_s[1];
-        m_s[1] ^= m_s[2];
-        m_s[0] ^= m_s[3];
-        m_s[2] ^= t;
-        m_s[3] = rotl(m_s[3], 45);
-        return result;
-    }
-    double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }  // [0,1)
-    // Uniform integer in [0, n).
-    size_t below(size_t n) { return static_cast<size_t>((static_cast<unsigned __int128>(next()) * n) >> 64); }
-    bool chance(double p) { return uniform() < p; }
-    // Index drawn with probability proportional to weights[i] (all >= 0, sum > 0).
-    size_t weighted(const std::vector<double>& w)
-    {
-        double total = 0;
-        for (double x : w)
-            total += x;
-        double r = uniform() * total;
-        for (size_t i = 0; i < w.size(); ++i) {
-            r -= w[i];
-            if (r < 0)
-                return i;
-        }
-        for (size_t i = w.size(); i-- > 0;)
-            if (w[i] > 0)
-                return i;
-        return 0;
-    }
-
-private:
-    static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-    uint64_t m_s[4];
-};
+// ---- PRNG: core/util/rng.h's xoshiro256** with the multiply-shift mapping (identical on every
+// platform; the dataset's sequences depend on the mapping) -----------------------------------------
+using Rng = Xoshiro256;
 
 // ---- Vocabulary ---------------------------------------------------------------------------------
 struct SubGenre {
@@ -163,10 +115,10 @@ void check(bool ok, const char* field, const std::string& expected)
 std::string makeTitle(Rng& rng, const Genre& g, int sub, bool allowFour)
 {
     const auto& nouns = sub >= 0 ? g.subs[static_cast<size_t>(sub)].nouns : g.nouns;
-    const std::string adj = g.adjectives[rng.below(g.adjectives.size())];
-    const std::string noun = nouns[rng.below(nouns.size())];
-    const std::string other = g.nouns[rng.below(g.nouns.size())];
-    switch (rng.below(allowFour ? 4 : 3)) {
+    const std::string adj = g.adjectives[rng.belowMultiplyShift(g.adjectives.size())];
+    const std::string noun = nouns[rng.belowMultiplyShift(nouns.size())];
+    const std::string other = g.nouns[rng.belowMultiplyShift(g.nouns.size())];
+    switch (rng.belowMultiplyShift(allowFour ? 4 : 3)) {
     case 0:
         return adj + " " + noun;
     case 1:
@@ -214,9 +166,9 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
     long fallback = 0;
     for (int j = 0; j < o.items; ++j) {
         Gen& it = items[static_cast<size_t>(j)];
-        if (j > 0 && rng.chance(o.franchise_share)) {
+        if (j > 0 && rng.bernoulli(o.franchise_share)) {
             const int root = [&] {
-                const Gen& k = items[rng.below(static_cast<size_t>(j))];
+                const Gen& k = items[rng.belowMultiplyShift(static_cast<size_t>(j))];
                 return k.franchise;
             }();
             const std::string& rootTitle = items[static_cast<size_t>(root)].title;
@@ -239,10 +191,10 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
                 }
             }
         }
-        it.genre = static_cast<int>(rng.below(static_cast<size_t>(nGenres)));
-        it.sub = nSubs > 0 && rng.chance(o.subcategory_prob) ? static_cast<int>(rng.below(static_cast<size_t>(nSubs))) : -1;
-        if (nGenres > 1 && rng.chance(o.secondary_category_prob)) {
-            const int s = static_cast<int>(rng.below(static_cast<size_t>(nGenres - 1)));
+        it.genre = static_cast<int>(rng.belowMultiplyShift(static_cast<size_t>(nGenres)));
+        it.sub = nSubs > 0 && rng.bernoulli(o.subcategory_prob) ? static_cast<int>(rng.belowMultiplyShift(static_cast<size_t>(nSubs))) : -1;
+        if (nGenres > 1 && rng.bernoulli(o.secondary_category_prob)) {
+            const int s = static_cast<int>(rng.belowMultiplyShift(static_cast<size_t>(nGenres - 1)));
             it.second = s >= it.genre ? s + 1 : s;
         }
         const Genre& g = table[static_cast<size_t>(it.genre)];
@@ -271,7 +223,7 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
     for (auto& members : byGenre) {
         std::vector<int> order = members;
         for (size_t i = order.size(); i > 1; --i)
-            std::swap(order[i - 1], order[rng.below(i)]);
+            std::swap(order[i - 1], order[rng.belowMultiplyShift(i)]);
         for (size_t r = 0; r < order.size(); ++r)
             items[static_cast<size_t>(order[r])].weight = 1.0 / std::pow(static_cast<double>(r + 1), o.popularity_skew);
     }
@@ -293,10 +245,10 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
         for (int attempt = 0; static_cast<int>(s.size()) < o.successors && attempt < 50 * o.successors; ++attempt) {
             int cand;
             const auto& pool = byGenre[static_cast<size_t>(it.genre)];
-            if (pool.size() > 1 && rng.chance(0.8))
-                cand = pool[rng.weighted(genreWeights[static_cast<size_t>(it.genre)])];
+            if (pool.size() > 1 && rng.bernoulli(0.8))
+                cand = pool[rng.weightedIndex(genreWeights[static_cast<size_t>(it.genre)])];
             else
-                cand = static_cast<int>(rng.weighted(allWeights));
+                cand = static_cast<int>(rng.weightedIndex(allWeights));
             if (cand != j && std::find(s.begin(), s.end(), cand) == s.end())
                 s.push_back(cand);
         }
@@ -333,31 +285,31 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
         char uid[32];
         std::snprintf(uid, sizeof(uid), "user%05d", u + 1);
         // Preferences.
-        const int nFav = 1 + static_cast<int>(rng.below(static_cast<size_t>(std::min(o.favourite_categories, nGenres))));
+        const int nFav = 1 + static_cast<int>(rng.belowMultiplyShift(static_cast<size_t>(std::min(o.favourite_categories, nGenres))));
         std::vector<int> genresLeft(static_cast<size_t>(nGenres));
         for (int g = 0; g < nGenres; ++g)
             genresLeft[static_cast<size_t>(g)] = g;
         std::vector<double> pref(static_cast<size_t>(nGenres), (1.0 - o.preference_concentration) / nGenres);
         const double favUnits = nFav + 1.0;  // the first favourite counts double
         for (int f = 0; f < nFav; ++f) {
-            const size_t k = rng.below(genresLeft.size());
+            const size_t k = rng.belowMultiplyShift(genresLeft.size());
             const int g = genresLeft[k];
             genresLeft.erase(genresLeft.begin() + static_cast<std::ptrdiff_t>(k));
             pref[static_cast<size_t>(g)] += o.preference_concentration * (f == 0 ? 2.0 : 1.0) / favUnits;
         }
         const int len = o.min_sequence_length +
-                        static_cast<int>(rng.below(static_cast<size_t>(o.max_sequence_length - o.min_sequence_length + 1)));
+                        static_cast<int>(rng.belowMultiplyShift(static_cast<size_t>(o.max_sequence_length - o.min_sequence_length + 1)));
         std::vector<int> seq;
         auto preferenceDraw = [&]() {
             for (int attempt = 0; attempt < 30; ++attempt) {
-                const size_t g = rng.weighted(pref);
+                const size_t g = rng.weightedIndex(pref);
                 if (byGenre[g].empty())
                     continue;
-                const int cand = byGenre[g][rng.weighted(genreWeights[g])];
+                const int cand = byGenre[g][rng.weightedIndex(genreWeights[g])];
                 if (!seen[static_cast<size_t>(cand)])
                     return cand;
             }
-            const size_t start = rng.below(static_cast<size_t>(o.items));  // any unseen item
+            const size_t start = rng.belowMultiplyShift(static_cast<size_t>(o.items));  // any unseen item
             for (size_t k = 0; k < static_cast<size_t>(o.items); ++k) {
                 const size_t cand = (start + k) % static_cast<size_t>(o.items);
                 if (!seen[cand])
@@ -365,10 +317,10 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
             }
             return -1;
         };
-        int64_t t = kStart + static_cast<int64_t>(rng.below(365)) * 86400 + static_cast<int64_t>(rng.below(86400));
+        int64_t t = kStart + static_cast<int64_t>(rng.belowMultiplyShift(365)) * 86400 + static_cast<int64_t>(rng.belowMultiplyShift(86400));
         for (int step = 0; step < len; ++step) {
             int next = -1;
-            if (!seq.empty() && rng.chance(o.sequential_strength)) {
+            if (!seq.empty() && rng.bernoulli(o.sequential_strength)) {
                 const auto& s = successors[static_cast<size_t>(seq.back())];
                 std::vector<double> w;
                 for (size_t k = 0; k < s.size(); ++k)
@@ -377,7 +329,7 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
                 for (double x : w)
                     any = any || x > 0;
                 if (any)
-                    next = s[rng.weighted(w)];
+                    next = s[rng.weightedIndex(w)];
             }
             if (next < 0)
                 next = preferenceDraw();
@@ -385,7 +337,7 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
                 break;
             seen[static_cast<size_t>(next)] = 1;
             seq.push_back(next);
-            t += 86400 * static_cast<int64_t>(1 + rng.below(3)) + static_cast<int64_t>(rng.below(3600));
+            t += 86400 * static_cast<int64_t>(1 + rng.belowMultiplyShift(3)) + static_cast<int64_t>(rng.belowMultiplyShift(3600));
             raw.addInteraction(uid, raw.items[static_cast<size_t>(next)].raw_id, 5.0, t);
         }
         for (int j : seq)

@@ -210,7 +210,7 @@ bool LineReader::next(std::string& line)
 // ---- CsvReader --------------------------------------------------------------------------------
 
 CsvReader::CsvReader(LineReader& lines, ImportLog& log, char separator)
-    : m_lines(lines), m_log(log), m_sep(separator)
+    : m_lines(lines), m_log(log), m_parser(separator)
 {
 }
 
@@ -223,54 +223,21 @@ bool CsvReader::next(std::vector<std::string>& fields)
         if (str::trim(line).empty())
             continue;
         m_recordLine = m_lines.lineNumber();
-        fields.clear();
-        std::string field;
-        bool quoted = false;      // inside a quoted section
-        bool fieldQuoted = false; // the field started with a quote
+        m_parser.reset();
         std::vector<std::pair<std::string, long>> consumed;  // continuation lines, for recovery
-        size_t i = 0;
         bool ok = true;
-        for (;;) {
-            if (i == line.size()) {
-                if (!quoted)
-                    break;
-                std::string more;
-                if (static_cast<int>(consumed.size()) >= text_io_detail::kMaxRecordLines || !m_lines.next(more)) {
-                    ok = false;
-                    break;
-                }
-                consumed.emplace_back(more, m_lines.lineNumber());
-                field.push_back('\n');
-                line = more;
-                i = 0;
-                continue;
+        while (!m_parser.addLine(line)) {
+            std::string more;
+            if (static_cast<int>(consumed.size()) >= text_io_detail::kMaxRecordLines || !m_lines.next(more)) {
+                ok = false;
+                break;
             }
-            const char c = line[i++];
-            if (quoted) {
-                if (c == '"') {
-                    if (i < line.size() && line[i] == '"') {
-                        field.push_back('"');
-                        ++i;
-                    } else {
-                        quoted = false;
-                    }
-                } else {
-                    field.push_back(c);
-                }
-            } else if (c == m_sep) {
-                fields.push_back(std::move(field));
-                field.clear();
-                fieldQuoted = false;
-            } else if (c == '"' && field.empty() && !fieldQuoted) {
-                quoted = true;
-                fieldQuoted = true;
-            } else {
-                field.push_back(c);
-            }
+            consumed.emplace_back(more, m_lines.lineNumber());
+            line = std::move(more);
         }
         std::string found;
         if (ok) {
-            fields.push_back(std::move(field));
+            fields = std::move(m_parser.fields());
             if (consumed.empty() || m_expected == 0 || fields.size() == m_expected)
                 return true;
             found = "a quote on line " + std::to_string(consumed.back().second) + " that leaves " +

@@ -3,6 +3,8 @@
 // reader (quoted fields spanning lines) and number / date parsing. Torch-free, Qt-free.
 #pragma once
 
+#include "core/util/csv.h"
+
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -85,8 +87,8 @@ private:
     std::deque<std::pair<std::string, long>> m_pushed;
 };
 
-// Reads CSV records (RFC 4180: ',' separated, '"' quoted, "" inside quotes, quoted fields may
-// span lines). An unterminated quote is reported at the line that opened it; in lenient mode
+// Reads CSV records (RFC 4180 through core/util/csv.h: ',' separated, '"' quoted, "" inside
+// quotes, quoted fields may span lines) from a LineReader. An unterminated quote is reported at the line that opened it; in lenient mode
 // that line is skipped and reading resumes on the next physical line.
 class CsvReader {
 public:
@@ -102,7 +104,7 @@ public:
 private:
     LineReader& m_lines;
     ImportLog& m_log;
-    char m_sep;
+    CsvRecordParser m_parser;
     size_t m_expected = 0;
     long m_recordLine = 0;
 };

@@ -2,6 +2,7 @@
 #include "core/llm/fast_decode.h"
 
 #include "core/api/error.h"
+#include "core/runtime/runtime.h"
 
 #include <ATen/Parallel.h>
 
@@ -380,31 +381,6 @@ void matmulRows(const torch::Tensor& out, const torch::Tensor& a, const torch::T
       out.data_ptr<float>() + r0 * n, &M);
 }
 
-// OpenBLAS's own threads fight the decoder's row threads (and busy-wait on a loaded machine):
-// keep BLAS single-threaded while a decoder lives.
-class BlasSingleThread {
-public:
-    BlasSingleThread()
-    {
-        m_get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-        m_set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-        if (m_get && m_set) {
-            m_previous = m_get();
-            m_set(1);
-        }
-    }
-    ~BlasSingleThread()
-    {
-        if (m_get && m_set && m_previous > 0)
-            m_set(m_previous);
-    }
-
-private:
-    int (*m_get)() = nullptr;
-    void (*m_set)(int) = nullptr;
-    int m_previous = 0;
-};
-
 torch::Tensor transposedContiguous(const torch::Tensor& w) { return w.t().contiguous(); }
 
 }  // namespace fast_decode_detail
@@ -438,7 +414,9 @@ CpuDecoder::CpuDecoder(LlamaModelImpl& model, KvCache& cache) : m_c(model.config
 {
     if (!supports(model))
         throw CoreException(ErrorCode::Internal, "CpuDecoder: the model is not float32 on the CPU");
-    m_blasGuard = std::make_shared<BlasSingleThread>();
+    // OpenBLAS's own threads fight the decoder's row threads (and busy-wait on a loaded machine):
+    // BLAS stays single-threaded while a decoder lives.
+    m_blasGuard = std::make_shared<ScopedBlasThreads>(1);
     const std::string active = model.activeAdapter();
     const int64_t L = m_c.n_layers, B = cache.batch(), D = m_c.dim, H = m_c.n_heads, Hkv = m_c.n_kv_heads,
                   d = m_c.headDim(), Hd = m_c.hidden_dim, V = m_c.vocab_size, cap = cache.capacity();

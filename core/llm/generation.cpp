@@ -4,6 +4,7 @@
 
 #include "core/api/error.h"
 #include "core/llm/fast_decode.h"
+#include "core/util/rng.h"
 
 #include <c10/core/InferenceMode.h>
 
@@ -20,25 +21,12 @@ namespace generation_detail {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// SplitMix64: a small, seedable, platform-independent generator (one per row).
-struct RowRng {
-    uint64_t state;
-    uint64_t next()
-    {
-        uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    double uniform() { return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0); }
-};
-
 struct RowState {
     std::vector<int32_t> out;
     std::vector<float> logprobs;
     std::vector<uint8_t> seen;  // repetition penalty: tokens in prompt + output
     TitleConstraint::State cstate;
-    RowRng rng{0};
+    SplitMix64Rng rng;  // one splitmix64 stream per row
     bool finished = false;
     FinishReason reason = FinishReason::Length;
 };
@@ -94,7 +82,7 @@ int32_t argmaxRow(const float* z, int64_t V)
 }
 
 // Samples from softmax(z) restricted by top-k then top-p.
-int32_t sampleRow(const float* z, int64_t V, int topK, double topP, double lse, RowRng& rng)
+int32_t sampleRow(const float* z, int64_t V, int topK, double topP, double lse, SplitMix64Rng& rng)
 {
     std::vector<int32_t> cand;
     cand.reserve(static_cast<size_t>(V));
@@ -136,7 +124,7 @@ int32_t sampleRow(const float* z, int64_t V, int topK, double topP, double lse, 
     double mass = 0.0;
     for (size_t i = 0; i < keep; ++i)
         mass += p[i];
-    const double u = rng.uniform() * mass;
+    const double u = rng.uniform01() * mass;
     double acc = 0.0;
     for (size_t i = 0; i < keep; ++i) {
         acc += p[i];
@@ -232,7 +220,7 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
     std::vector<RowState> rows(static_cast<size_t>(B));
     for (int64_t b = 0; b < B; ++b) {
         RowState& r = rows[static_cast<size_t>(b)];
-        r.rng.state = config.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(b) * 0xD1B54A32D192ED03ull + 1;
+        r.rng = SplitMix64Rng(config.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(b) * 0xD1B54A32D192ED03ull + 1);
         if (penalise) {
             r.seen.assign(static_cast<size_t>(V), 0);
             for (int32_t t : prompts[static_cast<size_t>(b)])

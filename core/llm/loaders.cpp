@@ -2,6 +2,7 @@
 #include "core/llm/loaders.h"
 
 #include "core/api/error.h"
+#include "core/util/files.h"
 
 #include <nlohmann/json.hpp>
 
@@ -126,7 +127,7 @@ void fillFrom(const SafetensorsFile& f, const std::string& key, torch::Tensor ds
 
 json readJsonFile(const std::string& path)
 {
-    const std::string text = readFileBytes(path);
+    const std::string text = readFile(path, ErrorCode::CheckpointIO);
     try {
         return json::parse(text);
     } catch (const json::exception& e) {
@@ -264,7 +265,7 @@ void writeWeights(LlamaModelImpl& model, const std::string& dir, StDtype dtype, 
             weightMap[tensors[i].first] = name;
     }
     json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weightMap}};
-    writeFileBytes((d / "model.safetensors.index.json").string(), index.dump(2));
+    writeFileAtomic((d / "model.safetensors.index.json").string(), index.dump(2), ErrorCode::CheckpointIO);
 }
 
 void makeDir(const std::string& dir)
@@ -340,26 +341,6 @@ const char* checkpointFormatName(CheckpointFormat f)
     return "unknown";
 }
 
-std::string readFileBytes(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw CoreException(ErrorCode::CheckpointIO, "'" + path + "': cannot open", path);
-    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad())
-        throw CoreException(ErrorCode::CheckpointIO, "'" + path + "': read failed", path);
-    return s;
-}
-
-void writeFileBytes(const std::string& path, const std::string& bytes)
-{
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out)
-        throw CoreException(ErrorCode::CheckpointIO, "'" + path + "': write failed", path);
-}
-
 CheckpointFormat detectCheckpointFormat(const std::string& path)
 {
     std::error_code ec;
@@ -369,7 +350,7 @@ CheckpointFormat detectCheckpointFormat(const std::string& path)
             return CheckpointFormat::Unknown;
         json j;
         try {
-            j = json::parse(readFileBytes(cfg.string()));
+            j = json::parse(readFile(cfg.string(), ErrorCode::CheckpointIO));
         } catch (const json::exception&) {
             return CheckpointFormat::Unknown;
         }
@@ -588,7 +569,7 @@ void saveLlama2c(LlamaModelImpl& model, const std::string& path, int version)
 LlamaModel loadHfModel(const std::string& dir, torch::Dtype dtype)
 {
     const std::string cfgPath = (fs::path(dir) / "config.json").string();
-    const LlamaConfig c = hfConfigFromJson(readFileBytes(cfgPath), cfgPath);
+    const LlamaConfig c = hfConfigFromJson(readFile(cfgPath, ErrorCode::CheckpointIO), cfgPath);
     LlamaModel model(c, dtype, /*randomInit=*/false);
     loadWeights(*model, dir, /*permuteQk=*/false);
     model->eval();
@@ -602,10 +583,10 @@ void saveHfModel(LlamaModelImpl& model, const std::string& dir, const Tokenizer*
     const char* dtypeName = dtype == StDtype::BF16 ? "bfloat16" : dtype == StDtype::F16 ? "float16" : "float32";
     LlamaConfig c = model.config();
     c.rope_layout = RopeLayout::RotateHalf;
-    writeFileBytes((fs::path(dir) / "config.json").string(), hfConfigToJson(c, dtypeName));
+    writeFileAtomic((fs::path(dir) / "config.json").string(), hfConfigToJson(c, dtypeName), ErrorCode::CheckpointIO);
     writeWeights(model, dir, dtype, maxShardBytes, model.config().rope_layout == RopeLayout::Interleaved);
     if (tokenizer && tokenizer->isLoaded())
-        writeFileBytes((fs::path(dir) / "tokenizer.model").string(), tokenizer->serialize());
+        writeFileAtomic((fs::path(dir) / "tokenizer.model").string(), tokenizer->serialize(), ErrorCode::CheckpointIO);
 }
 
 void saveCheckpoint(LlamaModelImpl& model, const std::string& dir, const Tokenizer* tokenizer)
@@ -618,10 +599,10 @@ void saveCheckpoint(LlamaModelImpl& model, const std::string& dir, const Tokeniz
                                         + "' is merged; unmerge it or mergeAndUnload() first",
                                     dir);
     makeDir(dir);
-    writeFileBytes((fs::path(dir) / "config.json").string(), llamaConfigToJson(model.config()));
+    writeFileAtomic((fs::path(dir) / "config.json").string(), llamaConfigToJson(model.config()), ErrorCode::CheckpointIO);
     writeWeights(model, dir, stDtype(model.embed_tokens->weight.scalar_type()), 0, /*permuteQk=*/false);
     if (tokenizer && tokenizer->isLoaded())
-        writeFileBytes((fs::path(dir) / "tokenizer.model").string(), tokenizer->serialize());
+        writeFileAtomic((fs::path(dir) / "tokenizer.model").string(), tokenizer->serialize(), ErrorCode::CheckpointIO);
     const fs::path adapters = fs::path(dir) / "adapters";
     std::error_code ec;
     fs::remove_all(adapters, ec);
@@ -632,7 +613,7 @@ void saveCheckpoint(LlamaModelImpl& model, const std::string& dir, const Tokeniz
 LlamaModel loadCheckpoint(const std::string& dir, torch::Dtype dtype)
 {
     const std::string cfgPath = (fs::path(dir) / "config.json").string();
-    const LlamaConfig c = llamaConfigFromJson(readFileBytes(cfgPath), cfgPath);
+    const LlamaConfig c = llamaConfigFromJson(readFile(cfgPath, ErrorCode::CheckpointIO), cfgPath);
     LlamaModel model(c, dtype, /*randomInit=*/false);
     loadWeights(*model, dir, /*permuteQk=*/false);
     const fs::path adapters = fs::path(dir) / "adapters";
@@ -722,13 +703,13 @@ void exportPeftAdapter(const LlamaModelImpl& model, const std::string& adapter, 
     for (const auto& [k, t] : tensors)
         w.push_back({k, StDtype::F32, t.sizes().vec(), t.data_ptr()});
     writeSafetensors((fs::path(dir) / "adapter_model.safetensors").string(), w);
-    writeFileBytes((fs::path(dir) / "adapter_config.json").string(), loraSpecToPeftJson(spec, baseModelName));
+    writeFileAtomic((fs::path(dir) / "adapter_config.json").string(), loraSpecToPeftJson(spec, baseModelName), ErrorCode::CheckpointIO);
 }
 
 void importPeftAdapter(LlamaModelImpl& model, const std::string& dir, const std::string& name)
 {
     const std::string cfgPath = (fs::path(dir) / "adapter_config.json").string();
-    LoraSpec spec = loraSpecFromPeftJson(readFileBytes(cfgPath), cfgPath);
+    LoraSpec spec = loraSpecFromPeftJson(readFile(cfgPath, ErrorCode::CheckpointIO), cfgPath);
     const fs::path weights = fs::path(dir) / "adapter_model.safetensors";
     if (!fs::exists(weights) && fs::exists(fs::path(dir) / "adapter_model.bin"))
         ioFail(dir, "only adapter_model.safetensors is supported (not adapter_model.bin)");

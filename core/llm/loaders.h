@@ -68,8 +68,4 @@ void importPeftAdapter(LlamaModelImpl& model, const std::string& dir, const std:
 // "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight".
 std::string peftKey(const std::string& modulePrefix, char matrix);
 
-// Reads/writes a whole file (CheckpointIO on failure).
-std::string readFileBytes(const std::string& path);
-void writeFileBytes(const std::string& path, const std::string& bytes);
-
 }  // namespace recalign::core::llm

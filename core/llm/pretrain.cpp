@@ -4,6 +4,7 @@
 #include "core/api/error.h"
 #include "core/llm/chat_template.h"
 #include "core/runtime/runtime.h"
+#include "core/util/rng.h"
 
 #include <torch/cuda.h>
 #include <torch/nn/functional/loss.h>
@@ -13,7 +14,6 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <random>
 
 namespace recalign::core::llm {
 
@@ -89,8 +89,8 @@ PretrainResult pretrainModel(const Tokenizer& tok, const std::vector<std::string
     torch::optim::AdamW opt(std::move(groups));
 
     const torch::Tensor data = torch::tensor(stream, torch::kLong);
-    std::mt19937_64 rng(o.seed ^ 0x5DEECE66Dull);
-    std::uniform_int_distribution<int64_t> startDist(0, static_cast<int64_t>(stream.size()) - W);
+    MersenneRng rng(o.seed ^ 0x5DEECE66Dull);
+    const int64_t lastStart = static_cast<int64_t>(stream.size()) - W;
     obs.onStageBegin("pretrain", total);
     const auto t0 = std::chrono::steady_clock::now();
     double windowLoss = 0.0;
@@ -100,7 +100,7 @@ PretrainResult pretrainModel(const Tokenizer& tok, const std::vector<std::string
             throw CoreException(ErrorCode::Cancelled, "pretraining cancelled at step " + std::to_string(step), "pretrain");
         std::vector<torch::Tensor> rows;
         for (int b = 0; b < o.batch_size; ++b)
-            rows.push_back(data.narrow(0, startDist(rng), W));
+            rows.push_back(data.narrow(0, rng.uniformIntStd<int64_t>(0, lastStart), W));
         const torch::Tensor batch = torch::stack(rows).to(device);
         const torch::Tensor input = batch.narrow(1, 0, o.seq_len), target = batch.narrow(1, 1, o.seq_len);
         const double lr = pretrainLearningRate(o, step, total);

@@ -2,6 +2,7 @@
 #include "core/llm/safetensors.h"
 
 #include "core/api/error.h"
+#include "core/util/files.h"
 
 #include <nlohmann/json.hpp>
 
@@ -291,33 +292,31 @@ void writeSafetensors(const std::string& path, const std::vector<StWriteTensor>&
     std::string text = header.dump();
     while (text.size() % 8 != 0)
         text.push_back(' ');
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out)
-            fail(path, "cannot write '" + tmp + "'");
-        uint64_t n = text.size();
-        unsigned char len[8];
-        for (int i = 0; i < 8; ++i)
-            len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xFF);
-        out.write(reinterpret_cast<const char*>(len), 8);
-        out.write(text.data(), static_cast<std::streamsize>(text.size()));
-        for (const auto& t : tensors) {
-            uint64_t numel = 1;
-            for (int64_t d : t.shape)
-                numel *= static_cast<uint64_t>(d);
-            const uint64_t bytes = numel * stDtypeSize(t.dtype);
-            if (bytes)
-                out.write(static_cast<const char*>(t.data), static_cast<std::streamsize>(bytes));
-        }
-        out.flush();
-        if (!out)
-            fail(path, "write failed (disk full?)");
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        fail(path, std::string("cannot rename the temporary file: ") + std::strerror(errno));
-    }
+    replaceFileAtomic(
+        path,
+        [&](const std::string& tmp) {
+            std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+            if (!out)
+                fail(path, "cannot write '" + tmp + "'");
+            uint64_t n = text.size();
+            unsigned char len[8];
+            for (int i = 0; i < 8; ++i)
+                len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xFF);
+            out.write(reinterpret_cast<const char*>(len), 8);
+            out.write(text.data(), static_cast<std::streamsize>(text.size()));
+            for (const auto& t : tensors) {
+                uint64_t numel = 1;
+                for (int64_t d : t.shape)
+                    numel *= static_cast<uint64_t>(d);
+                const uint64_t bytes = numel * stDtypeSize(t.dtype);
+                if (bytes)
+                    out.write(static_cast<const char*>(t.data), static_cast<std::streamsize>(bytes));
+            }
+            out.flush();
+            if (!out)
+                fail(path, "write failed (disk full?)");
+        },
+        ErrorCode::CheckpointIO);
 }
 
 }  // namespace recalign::core::llm

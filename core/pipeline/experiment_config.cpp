@@ -80,9 +80,28 @@ bool parseTestTask(const std::string& text, TestTask* out)
     return false;
 }
 
+// ---- Scalar text -----------------------------------------------------------------------------
+
+std::string yamlFormatNumber(double value)
+{
+    char buf[64];
+    auto [ptr, ec] = std::to_chars(buf, buf + sizeof(buf), value);
+    if (ec != std::errc())
+        return str::fixed(value, 17);
+    return std::string(buf, ptr);
+}
+
+bool yamlParseBool(const std::string& text, bool* value)
+{
+    const std::string t = yamlUnquote(text);
+    if (!experiment_detail::isBoolText(t))
+        return false;
+    *value = experiment_detail::parseBoolText(t);
+    return true;
+}
+
 namespace experiment_detail {
 
-// ---- Scalar text -----------------------------------------------------------------------------
 
 bool parseBoolText(const std::string& text)
 {
@@ -90,7 +109,7 @@ bool parseBoolText(const std::string& text)
     return t == "true" || t == "yes" || t == "on";
 }
 
-static bool isBoolText(const std::string& text)
+bool isBoolText(const std::string& text)
 {
     const std::string t = str::toLower(text);
     return t == "true" || t == "false" || t == "yes" || t == "no" || t == "on" || t == "off";
@@ -143,15 +162,6 @@ double parseDoubleText(const std::string& text)
     double v = 0;
     isDoubleText(text, &v);
     return v;
-}
-
-std::string formatDouble(double v)
-{
-    char buf[64];
-    auto [ptr, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-    if (ec != std::errc())
-        return str::fixed(v, 17);
-    return std::string(buf, ptr);
 }
 
 static ConfigField::Type elementType(ConfigField::Type t)
@@ -256,7 +266,7 @@ static std::string elementToText(const T& v, const std::vector<std::string>& cho
     } else if constexpr (std::is_same_v<T, int>) {
         return std::to_string(v);
     } else if constexpr (std::is_same_v<T, double>) {
-        return formatDouble(v);
+        return yamlFormatNumber(v);
     } else if constexpr (std::is_same_v<T, std::string>) {
         return v;
     } else if constexpr (std::is_same_v<T, DeviceSpec>) {

@@ -43,11 +43,11 @@ bool isSection(const std::string& key);
 // "" when `text` is a valid element for the field (type, choices, device syntax), else what was
 // expected ("expected an integer, got 'abc'").
 std::string checkElement(const FieldDef& def, const std::string& text);
+// true/false, yes/no, on/off in any case.
+bool isBoolText(const std::string& text);
 // Parses scalar text. Only call after checkElement said it is valid.
 bool parseBoolText(const std::string& text);
 long long parseIntText(const std::string& text);
 double parseDoubleText(const std::string& text);
-// Shortest text that reads back as exactly `v` ("0.3", "1e-07", "2").
-std::string formatDouble(double v);
 
 }  // namespace recalign::core::experiment_detail

@@ -4,12 +4,14 @@
 #include "core/pipeline/experiment_config.h"
 
 #include "core/api/runners.h"
+#include "core/util/files.h"
 #include "core/util/strings.h"
 
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
@@ -196,7 +198,7 @@ static std::string rangeText(const FieldDef& d)
     auto num = [&](double v) {
         return d.field.type == ConfigField::Type::Int || d.field.type == ConfigField::Type::IntList
                    ? std::to_string(static_cast<long long>(v))
-                   : experiment_detail::formatDouble(v);
+                   : yamlFormatNumber(v);
     };
     if (d.min_exclusive)
         return "> " + num(d.field.min) + " and <= " + num(d.field.max);
@@ -211,16 +213,6 @@ static bool pathExists(const std::string& p, PathKind kind)
     case PathKind::Dir: return fs::is_directory(p, ec);
     default: return fs::exists(p, ec);
     }
-}
-
-static std::string readFileText(const std::string& path, bool* ok)
-{
-    std::ifstream in(path, std::ios::binary);
-    *ok = static_cast<bool>(in);
-    std::ostringstream ss;
-    if (in)
-        ss << in.rdbuf();
-    return ss.str();
 }
 
 static std::string yamlQuote(const std::string& s)
@@ -476,15 +468,14 @@ ExperimentCheck checkExperimentText(const std::string& text, const std::string& 
 
 ExperimentCheck checkExperimentFile(const std::string& path, const ValidateOptions& options)
 {
-    bool ok = false;
-    const std::string text = readFileText(path, &ok);
-    if (!ok) {
+    const std::optional<std::string> text = tryReadFile(path);
+    if (!text) {
         ExperimentCheck out;
         out.config = defaultExperiment();
         out.errors.push_back({"", "cannot read experiment file '" + path + "'", 0});
         return out;
     }
-    return checkExperimentText(text, fs::absolute(path).parent_path().string(), options);
+    return checkExperimentText(*text, fs::absolute(path).parent_path().string(), options);
 }
 
 std::string formatIssue(const ConfigIssue& issue, const std::string& file)
@@ -523,17 +514,16 @@ Result<ExperimentConfig> loadExperimentText(const std::string& text, const std::
 
 Result<RunRequest> runRequestFromFile(const std::string& path)
 {
-    bool ok = false;
-    const std::string text = readFileText(path, &ok);
-    if (!ok)
+    const std::optional<std::string> text = tryReadFile(path);
+    if (!text)
         return Error{ErrorCode::InvalidConfig, "cannot read experiment file '" + path + "'", path};
     RunRequest r;
-    ExperimentCheck check = checkExperimentText(text, fs::absolute(path).parent_path().string());
+    ExperimentCheck check = checkExperimentText(*text, fs::absolute(path).parent_path().string());
     auto config = toResult(std::move(check), path);
     if (!config)
         return config.error();
     r.config = config.value();
-    r.experiment_text = text;
+    r.experiment_text = *text;
     r.experiment_path = fs::absolute(path).string();
     return r;
 }
@@ -615,6 +605,114 @@ std::string fieldValueText(const ExperimentConfig& config, const std::string& ke
 {
     const FieldDef* d = experiment_detail::findField(key);
     return d ? valueYaml(*d, d->get(config)) : std::string();
+}
+
+// ---- YAML scalar text ------------------------------------------------------------------------
+
+namespace experiment_io_detail {
+
+// What YAML reads as a number: [-+]?(.digits|digits[.digits*])([eE][-+]?digits)?
+bool looksLikeYamlNumber(const std::string& s)
+{
+    size_t i = 0;
+    auto digits = [&] {
+        const size_t from = i;
+        while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+            ++i;
+        return i > from;
+    };
+    if (i < s.size() && (s[i] == '-' || s[i] == '+'))
+        ++i;
+    if (i < s.size() && s[i] == '.') {
+        ++i;
+        if (!digits())
+            return false;
+    } else {
+        if (!digits())
+            return false;
+        if (i < s.size() && s[i] == '.') {
+            ++i;
+            digits();
+        }
+    }
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+        ++i;
+        if (i < s.size() && (s[i] == '-' || s[i] == '+'))
+            ++i;
+        if (!digits())
+            return false;
+    }
+    return i == s.size();
+}
+
+}  // namespace experiment_io_detail
+
+std::string yamlUnquote(const std::string& text)
+{
+    const std::string t = str::trim(text);
+    if (t.size() >= 2 && (t[0] == '\'' || t[0] == '"') && t.back() == t[0]) {
+        try {
+            const YAML::Node n = YAML::Load(t);
+            if (n.IsScalar())
+                return n.Scalar();
+        } catch (const YAML::Exception&) {
+        }
+        return t.substr(1, t.size() - 2);  // not valid YAML: just the quotes go
+    }
+    return t;
+}
+
+std::string yamlQuoteIfNeeded(const std::string& text)
+{
+    static const std::string kIndicators = "-?:,[]{}#&*!|>'\"%@`";
+    const std::string lower = str::toLower(text);
+    bool isBool = false;
+    const bool needs = text.empty() || text != str::trim(text) || kIndicators.find(text.front()) != std::string::npos ||
+                       text.find(": ") != std::string::npos || text.find(" #") != std::string::npos ||
+                       text.find_first_of(",[]\n") != std::string::npos || text.back() == ':' ||
+                       yamlParseBool(text, &isBool) || lower == "null" || lower == "~" || looksLikeYamlNumber(text);
+    return needs ? yamlQuote(text) : text;
+}
+
+std::vector<std::string> yamlParseFlowList(const std::string& text)
+{
+    std::string t = str::trim(text);
+    if (t.size() >= 2 && t.front() == '[' && t.back() == ']')
+        t = t.substr(1, t.size() - 2);
+    std::vector<std::string> items;
+    std::string current;
+    char quote = 0;
+    bool any = false;
+    for (size_t i = 0; i < t.size(); ++i) {
+        const char c = t[i];
+        if (quote) {
+            current += c;
+            if (c == '\\' && quote == '"' && i + 1 < t.size())
+                current += t[++i];
+            else if (c == quote)
+                quote = 0;
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+            current += c;
+        } else if (c == ',') {
+            items.push_back(yamlUnquote(current));
+            current.clear();
+            any = true;
+        } else {
+            current += c;
+        }
+    }
+    if (any || !str::trim(current).empty())
+        items.push_back(yamlUnquote(current));
+    return items;
+}
+
+std::string yamlFormatFlowList(const std::vector<std::string>& items, bool quoteStrings)
+{
+    std::vector<std::string> parts;
+    for (const auto& item : items)
+        parts.push_back(quoteStrings ? yamlQuoteIfNeeded(item) : item);
+    return "[" + str::join(parts, ", ") + "]";
 }
 
 std::vector<ConfigIssue> setFieldFromText(ExperimentConfig& config, const std::string& key, const std::string& text)

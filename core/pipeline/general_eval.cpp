@@ -7,6 +7,8 @@
 #include "core/llm/generation.h"
 #include "core/llm/llama_model.h"
 #include "core/tokenizer/tokenizer.h"
+#include "core/util/csv.h"
+#include "core/util/files.h"
 #include "core/util/strings.h"
 
 #include <nlohmann/json.hpp>
@@ -16,8 +18,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
-#include <iterator>
 
 namespace recalign::core {
 
@@ -29,85 +29,45 @@ namespace general_eval_detail {
     throw CoreException(ErrorCode::DataLoad, where + ": " + what, where);
 }
 
-std::string readWholeFile(const std::string& path, const char* what)
-{
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw CoreException(ErrorCode::DataLoad,
-                            "cannot read the " + std::string(what) + " file '" + path + "'", path);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 struct CsvRow {
     std::vector<std::string> fields;
     int line = 0; // where the row starts
 };
 
-// RFC 4180: fields separated by commas, records by LF or CRLF; a quoted field may hold commas,
-// newlines and "" (one quote). A UTF-8 byte-order mark is skipped.
+// RFC 4180 (core/util/csv.h): records end at LF, CRLF or a lone CR; a quoted field may hold
+// commas, line breaks (CRLF reads as LF) and "" (one quote), and nothing may follow its closing
+// quote but a comma or the end of the row. A UTF-8 byte-order mark is skipped; blank rows too.
 std::vector<CsvRow> parseCsv(const std::string& text, const std::string& name)
 {
     std::vector<CsvRow> rows;
-    const size_t n = text.size();
-    size_t i = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
-    int line = 1;
-    while (i < n) {
-        CsvRow row;
-        row.line = line;
-        bool quotedAny = false;
-        for (bool rowDone = false; !rowDone;) {
-            std::string field;
-            if (i < n && text[i] == '"') {
-                quotedAny = true;
-                const int openLine = line;
-                bool closed = false;
-                for (++i; i < n; ++i) {
-                    const char c = text[i];
-                    if (c == '"') {
-                        if (i + 1 < n && text[i + 1] == '"') {
-                            field += '"';
-                            ++i;
-                            continue;
-                        }
-                        closed = true;
-                        ++i;
-                        break;
-                    }
-                    if (c == '\r' && i + 1 < n && text[i + 1] == '\n')
-                        continue; // CRLF inside a quoted field reads as LF
-                    if (c == '\n')
-                        ++line;
-                    field += c;
-                }
-                if (!closed)
-                    failAt(name, openLine,
-                           "unterminated quoted field (expected a closing '\"' before the end of the file)");
-                if (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r')
-                    failAt(name, line,
-                           std::string("unexpected '") + text[i] +
-                               "' after a closing quote (expected ',' or the end of the row; a quote "
-                               "inside a quoted field is written \"\")");
-            } else {
-                while (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r')
-                    field += text[i++];
-            }
-            row.fields.push_back(std::move(field));
-            if (i >= n) {
-                rowDone = true;
-            } else if (text[i] == ',') {
-                ++i;
-            } else {
-                if (text[i] == '\r' && i + 1 < n && text[i + 1] == '\n')
-                    ++i;
-                ++i;
-                ++line;
-                rowDone = true;
-            }
-        }
-        const bool blank = !quotedAny && row.fields.size() == 1 && str::trim(row.fields[0]).empty();
-        if (!blank)
-            rows.push_back(std::move(row));
+    const std::string_view all(text);
+    size_t i = all.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+    int line = 1;  // of the next physical line
+    int start = line;  // of the record being read
+    CsvRecordParser parser;
+    while (i < all.size()) {
+        size_t end = i;
+        while (end < all.size() && all[end] != '\n' && all[end] != '\r')
+            ++end;
+        const bool loneCr = end < all.size() && all[end] == '\r' && !(end + 1 < all.size() && all[end + 1] == '\n');
+        const bool complete = parser.addLine(all.substr(i, end - i), loneCr ? "\r" : "\n");
+        i = end == all.size() ? end : end + (loneCr || all[end] == '\n' ? 1 : 2);
+        ++line;
+        if (parser.strayLine() >= 0)
+            failAt(name, start + parser.strayLine(),
+                   std::string("unexpected '") + parser.strayChar() +
+                       "' after a closing quote (expected ',' or the end of the row; a quote "
+                       "inside a quoted field is written \"\")");
+        if (!complete)
+            continue;
+        if (!parser.blank())
+            rows.push_back({std::move(parser.fields()), start});
+        parser.reset();
+        start = line;
     }
+    if (parser.lines() > 0)
+        failAt(name, start + parser.openQuoteLine(),
+               "unterminated quoted field (expected a closing '\"' before the end of the file)");
     return rows;
 }
 
@@ -272,7 +232,7 @@ std::vector<MmluQuestion> parseMmlu(const std::string& text, const std::string& 
 
 std::vector<MmluQuestion> loadMmlu(const std::string& path)
 {
-    return parseMmlu(general_eval_detail::readWholeFile(path, "MMLU"), path);
+    return parseMmlu(readFile(path, ErrorCode::DataLoad, "the MMLU file"), path);
 }
 
 std::vector<Gsm8kProblem> parseGsm8k(const std::string& text, const std::string& name)
@@ -338,7 +298,7 @@ std::vector<Gsm8kProblem> parseGsm8k(const std::string& text, const std::string&
 
 std::vector<Gsm8kProblem> loadGsm8k(const std::string& path)
 {
-    return parseGsm8k(general_eval_detail::readWholeFile(path, "GSM8K"), path);
+    return parseGsm8k(readFile(path, ErrorCode::DataLoad, "the GSM8K file"), path);
 }
 
 // ---- Answers ----------------------------------------------------------------------------------

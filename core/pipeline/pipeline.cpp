@@ -146,7 +146,7 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
         ctx.seed = static_cast<uint64_t>(request.seed >= 0 ? request.seed
                                                            : (ctx.cfg.seeds.empty() ? 0 : ctx.cfg.seeds.front()));
         ctx.device = resolveDevice(ctx.cfg.device);
-        setTorchThreads(effectiveThreads(ctx.cfg.threads, request.default_threads));
+        setComputeThreads(effectiveThreads(ctx.cfg.threads, request.default_threads));
         if (auto err = ctx.store.open(ctx.workspace + "/" + kStoreFileName))
             throw CoreException(err.code, err.message, err.where);
         if (!request.resume_run.empty())

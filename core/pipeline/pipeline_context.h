@@ -36,9 +36,6 @@ struct Ctx {
 
 // ---- the content-addressed stage cache (stage_cache.cpp) -------------------------------------------
 
-std::string readText(const std::string& path);
-void writeText(const std::string& path, const std::string& text);  // atomic (tmp + rename)
-
 // The content address of a stage: its name, config section(s), seed and input hashes.
 std::string stageHash(const std::string& name, const std::string& configJson, const std::vector<std::string>& inputs,
                       uint64_t seed);

@@ -3,35 +3,17 @@
 #include "core/pipeline/pipeline_context.h"
 
 #include "core/runtime/runtime.h"
+#include "core/util/files.h"
 #include "core/util/hash.h"
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 
 namespace fs = std::filesystem;
 
 namespace recalign::core::pipeline_detail {
-
-std::string readText(const std::string& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void writeText(const std::string& path, const std::string& text)
-{
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << text;
-        if (!out)
-            throw CoreException(ErrorCode::CheckpointIO, "cannot write '" + tmp + "'");
-    }
-    fs::rename(tmp, path);
-}
 
 std::string stageHash(const std::string& name, const std::string& configJson, const std::vector<std::string>& inputs,
                       uint64_t seed)
@@ -73,7 +55,7 @@ nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& ha
     auto stageId = ctx.store.beginStage(ctx.run, name, hash, dir);
     nlohmann::json done;
     if (fs::exists(marker)) {
-        done = nlohmann::json::parse(readText(marker));
+        done = nlohmann::json::parse(readFile(marker, ErrorCode::CheckpointIO));
         ctx.obs->onLog(LogLevel::Info, "stage " + name + ": reusing " + dir);
     } else {
         fs::create_directories(dir);
@@ -91,7 +73,7 @@ nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& ha
         }
         done["stage"] = name;
         done["hash"] = hash;
-        writeText(marker, done.dump(2));
+        writeFileAtomic(marker, done.dump(2), ErrorCode::CheckpointIO);
         ctx.obs->onStageEnd(name);
     }
     if (stageId)

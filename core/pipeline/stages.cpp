@@ -15,6 +15,7 @@
 #include "core/train/ppo_trainer.h"
 #include "core/train/recommendation_rl.h"
 #include "core/train/sft_trainer.h"
+#include "core/util/files.h"
 #include "core/util/hash.h"
 
 #include <nlohmann/json.hpp>
@@ -473,12 +474,12 @@ void stageEval(Ctx& ctx, const std::string& variant, const std::string& modelHas
     const auto done = runStage(ctx, name, hash, [&](const std::string& dir) {
         ctx.obs->setVariant(variant);
         const VariantEvalResult r = evaluate();
-        writeText(dir + "/results.json", evalToJson(r).dump());
+        writeFileAtomic(dir + "/results.json", evalToJson(r).dump(), ErrorCode::CheckpointIO);
         nlohmann::json j;
         j["results"] = dir + "/results.json";
         return j;
     });
-    VariantEvalResult r = evalFromJson(nlohmann::json::parse(readText(done.at("results").get<std::string>())));
+    VariantEvalResult r = evalFromJson(nlohmann::json::parse(readFile(done.at("results").get<std::string>(), ErrorCode::CheckpointIO)));
     for (auto& e : r.records)
         e.run_id = ctx.run;
     if (auto err = ctx.store.putEvalResults(r.records))

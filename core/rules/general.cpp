@@ -2,12 +2,11 @@
 #include "core/rules/general.h"
 
 #include "core/api/error.h"
+#include "core/util/files.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 namespace recalign::core {
 
@@ -62,12 +61,7 @@ std::vector<Conversation> parseShareGpt(const std::string& jsonText, const std::
 
 std::vector<Conversation> loadShareGpt(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw CoreException(ErrorCode::DataLoad, "ShareGPT: cannot open '" + path + "'", path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return parseShareGpt(ss.str(), path);
+    return parseShareGpt(readFile(path, ErrorCode::DataLoad, "the ShareGPT file"), path);
 }
 
 namespace general_detail {

@@ -54,10 +54,50 @@ void seedTorch(uint64_t seed)
         torch::cuda::manual_seed_all(seed);
 }
 
-void setTorchThreads(int threads)
+namespace runtime_detail {
+
+// OpenBLAS's thread functions when OpenBLAS is the loaded BLAS (null otherwise).
+struct OpenBlasThreads {
+    int (*get)() = nullptr;
+    void (*set)(int) = nullptr;
+};
+
+OpenBlasThreads openBlasThreads()
 {
-    if (threads > 0)
-        at::set_num_threads(threads);
+    OpenBlasThreads f;
+    f.get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    f.set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    return f;
+}
+
+}  // namespace runtime_detail
+
+int setComputeThreads(int torchThreads, int blasThreads)
+{
+    if (torchThreads > 0)
+        at::set_num_threads(torchThreads);
+    if (blasThreads > 0)
+        if (const auto blas = runtime_detail::openBlasThreads(); blas.set)
+            blas.set(blasThreads);
+    return at::get_num_threads();
+}
+
+ScopedBlasThreads::ScopedBlasThreads(int threads)
+{
+    const auto blas = runtime_detail::openBlasThreads();
+    if (threads <= 0 || !blas.get || !blas.set)
+        return;
+    const int previous = blas.get();
+    if (previous == threads)
+        return;
+    blas.set(threads);
+    m_previous = previous;
+}
+
+ScopedBlasThreads::~ScopedBlasThreads()
+{
+    if (m_previous > 0)
+        runtime_detail::openBlasThreads().set(m_previous);
 }
 
 namespace runtime_detail {

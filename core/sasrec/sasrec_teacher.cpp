@@ -4,6 +4,7 @@
 #include "core/api/error.h"
 #include "core/runtime/runtime.h"
 #include "core/sasrec/sasrec_model.h"
+#include "core/util/files.h"
 
 #include <c10/core/InferenceMode.h>
 
@@ -81,18 +82,7 @@ void loadSasRecArchive(torch::serialize::InputArchive& archive, const std::strin
 
 void saveSasRecArchive(torch::serialize::OutputArchive& archive, const std::string& path)
 {
-    const std::string tmp = path + ".tmp";
-    try {
-        archive.save_to(tmp);
-    } catch (const std::exception& e) {
-        std::remove(tmp.c_str());
-        throw CoreException(ErrorCode::CheckpointIO,
-                            "cannot write checkpoint '" + path + "': " + std::string(e.what()).substr(0, 300), path);
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw CoreException(ErrorCode::CheckpointIO, "cannot move '" + tmp + "' to '" + path + "'", path);
-    }
+    replaceFileAtomic(path, [&](const std::string& tmp) { archive.save_to(tmp); }, ErrorCode::CheckpointIO);
 }
 
 void writeModel(torch::serialize::OutputArchive& archive, const std::string& key, SasRecModelImpl& model)

@@ -15,7 +15,6 @@
 
 #include <ATen/Parallel.h>
 
-#include <dlfcn.h>
 #include <malloc.h>
 
 #include <algorithm>
@@ -61,37 +60,6 @@ public:
     }
     AllocatorGuard(const AllocatorGuard&) = delete;
     AllocatorGuard& operator=(const AllocatorGuard&) = delete;
-};
-
-// With several torch (OpenMP) threads the trainer runs OpenBLAS single-threaded: the two thread
-// pools spin against each other (measured on 2 cores: 0.57-0.81 s/epoch with torch 2 + BLAS 1,
-// 3-23 s/epoch with torch 2 + BLAS 2). Restores the previous BLAS thread count at the end.
-class BlasThreadGuard {
-public:
-    BlasThreadGuard()
-    {
-        using Get = int (*)();
-        m_get = reinterpret_cast<void*>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
-        m_set = reinterpret_cast<void*>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
-        if (m_get && m_set && at::get_num_threads() > 1) {
-            m_previous = reinterpret_cast<Get>(m_get)();
-            if (m_previous > 1)
-                set(1);
-        }
-    }
-    ~BlasThreadGuard()
-    {
-        if (m_previous > 1)
-            set(m_previous);
-    }
-    BlasThreadGuard(const BlasThreadGuard&) = delete;
-    BlasThreadGuard& operator=(const BlasThreadGuard&) = delete;
-
-private:
-    void set(int n) { reinterpret_cast<void (*)(int)>(m_set)(n); }
-    void* m_get = nullptr;
-    void* m_set = nullptr;
-    int m_previous = 0;
 };
 
 // Cost model of one sub-batch (in "positions of linear work"): n rows of width w cost
@@ -696,22 +664,12 @@ SasRecTrainResult Trainer::run()
 
 }  // namespace sasrec_trainer_detail
 
-int setComputeThreads(int torchThreads, int blasThreads)
-{
-    if (torchThreads > 0)
-        at::set_num_threads(torchThreads);
-    if (blasThreads > 0) {
-        using SetThreads = void (*)(int);
-        if (auto f = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-            f(blasThreads);
-    }
-    return at::get_num_threads();
-}
-
 SasRecTrainResult trainSasRec(const Dataset& data, const SasRecTrainConfig& config, Observer& observer)
 {
     sasrec_trainer_detail::AllocatorGuard allocatorGuard;
-    sasrec_trainer_detail::BlasThreadGuard blasThreadGuard;
+    // With several torch (OpenMP) threads the trainer runs OpenBLAS single-threaded: the two
+    // pools spin against each other (see ScopedBlasThreads).
+    ScopedBlasThreads blasThreads(at::get_num_threads() > 1 ? 1 : 0);
     sasrec_trainer_detail::Trainer trainer(data, config, observer);
     return trainer.run();
 }

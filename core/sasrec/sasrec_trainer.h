@@ -53,12 +53,8 @@ struct SasRecTrainResult {
 // (observer.stopRequested(); the last periodic checkpoint stays valid for resuming).
 SasRecTrainResult trainSasRec(const Dataset& data, const SasRecTrainConfig& config, Observer& observer);
 
-// Threads: torch's intra-op count as set by the application; while it is > 1, training runs
-// OpenBLAS single-threaded (restored afterwards), because the two pools spin against each other.
-//
-// Process-wide compute threads for CLI tools: torch's intra-op threads and OpenBLAS's own pool
-// (the pthread OpenBLAS ignores torch's setting). 0 leaves a value unchanged. Torch-free callers
-// (app/cli) use this instead of including torch. Returns the torch thread count now in effect.
-int setComputeThreads(int torchThreads, int blasThreads);
+// Threads: torch's intra-op count as set by the application (setComputeThreads); while it is
+// > 1, training runs OpenBLAS single-threaded (restored afterwards), because the two pools spin
+// against each other.
 
 }  // namespace recalign::core

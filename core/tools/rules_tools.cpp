@@ -13,6 +13,7 @@
 #include "core/rules/reward.h"
 #include "core/sasrec/sasrec_teacher.h"
 #include "core/tools/dataset_request.h"
+#include "core/util/files.h"
 #include "core/util/strings.h"
 
 #include <nlohmann/json.hpp>
@@ -124,12 +125,7 @@ ToolStatus runScore(const ScoreRequest& request, std::ostream& out)
         const ItemScores scores =
             sample.history == history ? historyScores : teacher->scoreBatch({sample.history})[0];
 
-        std::ifstream in(request.output_file, std::ios::binary);
-        if (!in)
-            throw CoreException(ErrorCode::DataLoad, "cannot open --output '" + request.output_file + "'", request.output_file);
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        const std::string output = ss.str();
+        const std::string output = readFile(request.output_file, ErrorCode::DataLoad, "--output");
 
         const TitleLookup lookup(data);
         ParseOptions po;

@@ -6,6 +6,7 @@
 // most-popular floor.
 #include "core/api/teacher_tools.h"
 
+#include "core/api/info.h"
 #include "core/data/importers.h"
 #include "core/sasrec/evaluation.h"
 #include "core/sasrec/sasrec_teacher.h"

@@ -59,7 +59,7 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
     // One intra-op thread by default: for models this small torch's thread pool costs more than it
     // gives (8x slower PPO learning with 2 threads on the busy 2-core development machine).
     const int threads = a.threads;
-    core::setTorchThreads(threads);
+    core::setComputeThreads(threads);
     core::seedTorch(0);
     const auto device = core::resolveDevice(a.device);
 

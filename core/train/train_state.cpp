@@ -2,33 +2,20 @@
 #include "core/train/train_state.h"
 
 #include "core/api/error.h"
+#include "core/util/files.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Generator.h>
 #include <torch/serialize.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <mutex>
-#include <sstream>
 
 namespace recalign::core {
 
 namespace train_state_detail {
-
-void fsyncPath(const std::string& path, bool directory)
-{
-    const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-    if (fd < 0)
-        return;  // best effort: some filesystems refuse directory fds
-    ::fsync(fd);
-    ::close(fd);
-}
 
 std::string joinNames(const std::vector<std::pair<std::string, torch::Tensor>>& tensors)
 {
@@ -66,39 +53,6 @@ std::vector<std::pair<std::string, torch::Tensor>> moduleTensors(const torch::nn
 }
 
 }  // namespace train_state_detail
-
-// ---- TrainRng ----------------------------------------------------------------------------------
-
-int TrainRng::uniformInt(int lo, int hi)
-{
-    if (hi <= lo)
-        return lo;
-    std::uniform_int_distribution<int> dist(lo, hi);
-    return dist(m_engine);
-}
-
-double TrainRng::uniform01()
-{
-    // 53 random bits -> [0, 1), independent of the standard library's distribution code.
-    return static_cast<double>(m_engine() >> 11) * (1.0 / 9007199254740992.0);
-}
-
-std::string TrainRng::state() const
-{
-    std::ostringstream out;
-    out << m_engine;
-    return out.str();
-}
-
-void TrainRng::setState(const std::string& text)
-{
-    std::istringstream in(text);
-    std::mt19937_64 engine;
-    in >> engine;
-    if (in.fail())
-        throw CoreException(ErrorCode::CheckpointIO, "checkpoint: the data RNG state is malformed");
-    m_engine = engine;
-}
 
 // ---- StateWriter -------------------------------------------------------------------------------
 
@@ -157,22 +111,7 @@ void StateWriter::putTorchRng(const std::string& key)
 
 void StateWriter::commit(const std::string& path)
 {
-    namespace fs = std::filesystem;
-    const std::string tmp = path + ".tmp";
-    try {
-        const fs::path parent = fs::path(path).parent_path();
-        if (!parent.empty())
-            fs::create_directories(parent);
-        m_archive.save_to(tmp);
-        train_state_detail::fsyncPath(tmp, false);
-        fs::rename(tmp, path);
-        train_state_detail::fsyncPath(parent.empty() ? std::string(".") : parent.string(), true);
-    } catch (const std::exception& e) {
-        std::error_code ec;
-        fs::remove(tmp, ec);
-        throw CoreException(ErrorCode::CheckpointIO,
-                            "writing checkpoint '" + path + "': " + e.what(), path);
-    }
+    replaceFileAtomic(path, [&](const std::string& tmp) { m_archive.save_to(tmp); }, ErrorCode::CheckpointIO);
 }
 
 // ---- StateReader -------------------------------------------------------------------------------

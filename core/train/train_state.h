@@ -6,6 +6,7 @@
 
 #include "core/api/observer.h"
 #include "core/train/schedule.h"
+#include "core/util/rng.h"
 
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
@@ -13,27 +14,20 @@
 #include <torch/types.h>
 
 #include <cstdint>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace recalign::core {
 
-// The trainers' own PRNG (data sampling, shuffles): a 64-bit Mersenne twister whose full state
-// round-trips through text, so checkpoints resume the exact stream.
-class TrainRng {
+// The trainers' own PRNG (data sampling, shuffles): core/util/rng.h's 64-bit Mersenne twister,
+// whose text state round-trips through checkpoints ("rng/data"), so a resume continues the exact
+// stream. setState throws CoreException(CheckpointIO) on bad text.
+class TrainRng : public MersenneRng {
 public:
-    explicit TrainRng(uint64_t seed = 0) : m_engine(seed) {}
-    std::mt19937_64& engine() { return m_engine; }
-    uint64_t next() { return m_engine(); }
-    int uniformInt(int lo, int hi);  // inclusive bounds
-    double uniform01();
-    std::string state() const;
-    void setState(const std::string& text);  // throws CoreException(CheckpointIO) on bad text
-
-private:
-    std::mt19937_64 m_engine;
+    using MersenneRng::MersenneRng;
+    // Inclusive bounds; lo (without a draw) when hi <= lo, else uniformIntStd.
+    int uniformInt(int lo, int hi) { return hi <= lo ? lo : uniformIntStd(lo, hi); }
 };
 
 // Builds one checkpoint file. Keys are '/'-separated paths ("params/actor/layers.0.q.lora_a").
@@ -52,8 +46,8 @@ public:
     void putOptimizer(const std::string& key, const torch::optim::Optimizer& optimizer);
     // torch's default CPU generator state.
     void putTorchRng(const std::string& key);
-    // Writes `path` atomically: to "<path>.tmp", fsync, rename over `path`, fsync the folder.
-    // An existing `path` is left intact when anything fails. Throws CoreException(CheckpointIO).
+    // Writes `path` atomically (replaceFileAtomic: a synced temporary renamed over `path`). An
+    // existing `path` is left intact when anything fails. Throws CoreException(CheckpointIO).
     void commit(const std::string& path);
 
 private:

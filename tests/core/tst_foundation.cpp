@@ -3,16 +3,22 @@
 #include "core/api/device.h"
 #include "core/api/info.h"
 #include "core/runtime/runtime.h"
+#include "core/sasrec/sasrec_rng.h"
 #include "core/tokenizer/tokenizer.h"
+#include "core/util/csv.h"
+#include "core/util/files.h"
 #include "core/util/hash.h"
+#include "core/util/rng.h"
 #include "core/util/strings.h"
 
 #include <torch/torch.h>
 
+#include <QDir>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include <fstream>
+#include <stdexcept>
 
 using namespace recalign::core;
 
@@ -26,6 +32,9 @@ private Q_SLOTS:
     void reportsBlasAndTokenizerModule();
     void sha256MatchesKnownVectors();
     void stringHelpers();
+    void rngMappingsKeepTheirSequences();
+    void csvRecordParserFollowsRfc4180();
+    void filesReadWholeAndReplaceAtomically();
 };
 
 void TstFoundation::sentencepieceAndTorchShareOneProcess()
@@ -142,6 +151,161 @@ void TstFoundation::stringHelpers()
     QCOMPARE(str::latin1ToUtf8("Am\xe9lie"), std::string("Am\xc3\xa9lie"));
     QVERIFY(str::isValidUtf8("Am\xc3\xa9lie"));
     QVERIFY(!str::isValidUtf8("Am\xe9lie"));
+}
+
+// Values computed from the five generators as they were before core/util/rng.h (synthetic's Rng,
+// SasRecRng, the rules' Rng, TrainRng, generation's RowRng, pre-training's mt19937_64): every
+// seeded sequence, checkpoint and golden number depends on them staying bit-identical.
+void TstFoundation::rngMappingsKeepTheirSequences()
+{
+    uint64_t sm = 42;
+    QCOMPARE(splitmix64(sm), uint64_t{13679457532755275413ULL});
+    QCOMPARE(splitmix64(sm), uint64_t{2949826092126892291ULL});
+    QCOMPARE(mixSeed({1, 2, 3}), uint64_t{14641085933562009229ULL});
+
+    auto seeded = [] {
+        Xoshiro256 r(42);
+        const uint64_t a = r.next();
+        const uint64_t b = r.next();
+        if (a != 1546998764402558742ULL || b != 6990951692964543102ULL)
+            qFatal("xoshiro256** seeded with 42 drew %llu, %llu", static_cast<unsigned long long>(a),
+                   static_cast<unsigned long long>(b));
+        return r;
+    };
+    {  // synthetic dataset: multiply-shift, 53-bit doubles, weighted index, bernoulli
+        Xoshiro256 r = seeded();
+        for (uint64_t want : {680, 924, 991})
+            QCOMPARE(r.belowMultiplyShift(1000), want);
+        QVERIFY(r.uniform01() == 0.76973946043424246);
+        QVERIFY(r.uniform01() == 0.71925857787791558);
+        for (size_t want : {3, 3, 2})
+            QCOMPARE(r.weightedIndex({1, 2, 3, 4}), want);
+        for (bool want : {false, true, false})
+            QCOMPARE(r.bernoulli(0.5), want);
+    }
+    {  // SASRec: multiply-shift on the high 32 bits; raw state; derived streams
+        Xoshiro256 r = seeded();
+        for (int64_t want : {681, 925, 992})
+            QCOMPARE(r.uniformIntMultiplyShift32(1, 1000), want);
+        QVERIFY(r.uniform01() == 0.76973946043424246);
+        QVERIFY(r.uniform01() == 0.71925857787791558);
+        const Xoshiro256::State want = {10480902020225809365ULL, 444675446249520128ULL,
+                                        10583861007572998461ULL, 12153875327870212966ULL};
+        QVERIFY(r.state() == want);
+        Xoshiro256 copy;
+        copy.setState(r.state());
+        QCOMPARE(copy.next(), r.next());
+        QCOMPARE(SasRecRng::derived(7, 3, 1).next(), uint64_t{9011161794748801073ULL});
+    }
+    {  // rules: rejection
+        Xoshiro256 r = seeded();
+        for (uint64_t want : {9, 193, 476})
+            QCOMPARE(r.belowRejection(1000), want);
+        for (int64_t want : {0, 1, 3})
+            QCOMPARE(r.uniformIntRejection(-5, 5), want);
+        QVERIFY(r.uniform01() == 0.76137438100576338);
+        QVERIFY(r.uniform01() == 0.58334930973739929);
+        std::vector<int> v{0, 1, 2, 3, 4, 5, 6, 7};
+        r.shuffleRejection(v);
+        QCOMPARE(v, (std::vector<int>{0, 5, 3, 7, 2, 4, 6, 1}));
+        Xoshiro256 w(9);
+        QCOMPARE(w.pickRejection(std::vector<int>{10, 20, 30, 40}), 10);
+        QCOMPARE(w.bernoulli(0.3), true);
+    }
+    {  // trainers: mt19937_64, std::uniform_int_distribution, text state
+        MersenneRng r(42);
+        QCOMPARE(r.next(), uint64_t{13930160852258120406ULL});
+        QCOMPARE(r.next(), uint64_t{11788048577503494824ULL});
+        for (int want : {24, 6, 29})
+            QCOMPARE(r.uniformIntStd(3, 31), want);
+        QVERIFY(r.uniform01() == 0.094068311762837031);
+        QVERIFY(r.uniform01() == 0.57457030410826393);
+        const std::string state = r.state();
+        QCOMPARE(state.size(), size_t{6356});
+        QCOMPARE(fnv1a64(state), uint64_t{16287234625839041667ULL});
+        MersenneRng back;
+        back.setState(state);
+        QCOMPARE(back.next(), uint64_t{6878563960102566144ULL});
+        QVERIFY_THROWS_EXCEPTION(CoreException, back.setState("not a state"));
+        MersenneRng pretrain(42 ^ 0x5DEECE66Dull);
+        for (int64_t want : {1786, 5415, 9903})
+            QCOMPARE(pretrain.uniformIntStd<int64_t>(0, 9999), want);
+    }
+    {  // generation rows: a bare splitmix64 stream
+        SplitMix64Rng r(42 * 0x9E3779B97F4A7C15ull + 1);
+        QCOMPARE(r.next(), uint64_t{4360082295941529955ULL});
+        QVERIFY(r.uniform01() == 0.65623552923219097);
+        QVERIFY(r.uniform01() == 0.86890894212390313);
+    }
+}
+
+void TstFoundation::csvRecordParserFollowsRfc4180()
+{
+    using Fields = std::vector<std::string>;
+    CsvRecordParser p;
+    p.reset();
+    QVERIFY(p.addLine("a,\"b,c\",d"));
+    QCOMPARE(p.fields(), (Fields{"a", "b,c", "d"}));
+    QCOMPARE(p.strayLine(), -1);
+
+    p.reset();
+    QVERIFY(!p.addLine("x,\"multi"));
+    QCOMPARE(p.openQuoteLine(), 0);
+    QVERIFY(p.addLine("line \"\"q\"\"\",y"));
+    QCOMPARE(p.fields(), (Fields{"x", "multi\nline \"q\"", "y"}));
+    QCOMPARE(p.lines(), 2);
+
+    p.reset();  // a lone CR kept by the caller inside a quoted field
+    QVERIFY(!p.addLine("\"a", "\r"));
+    QVERIFY(p.addLine("b\""));
+    QCOMPARE(p.fields(), (Fields{"a\rb"}));
+
+    p.reset();  // text after a closing quote is kept and reported; a mid-field quote is literal
+    QVERIFY(p.addLine("\"ab\"c,d\"e"));
+    QCOMPARE(p.fields(), (Fields{"abc", "d\"e"}));
+    QCOMPARE(p.strayLine(), 0);
+    QCOMPARE(p.strayChar(), 'c');
+
+    p.reset();
+    QVERIFY(p.addLine("  "));
+    QVERIFY(p.blank());
+    p.reset();
+    QVERIFY(p.addLine("\"\""));
+    QVERIFY(!p.blank());
+
+    CsvRecordParser semicolons(';');
+    semicolons.reset();
+    QVERIFY(semicolons.addLine("1;\"2;3\";"));
+    QCOMPARE(semicolons.fields(), (Fields{"1", "2;3", ""}));
+}
+
+void TstFoundation::filesReadWholeAndReplaceAtomically()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const std::string path = dir.path().toStdString() + "/sub/file.bin";
+    const std::string bytes("a\0b\r\nc", 6);
+    writeFileAtomic(path, bytes);
+    QCOMPARE(readFile(path), bytes);
+    writeFileAtomic(path, "second");
+    QCOMPARE(readFile(path), std::string("second"));
+    // A failed write leaves the old file and no temporary behind.
+    QVERIFY_THROWS_EXCEPTION(CoreException, replaceFileAtomic(path, [](const std::string& tmp) {
+        std::ofstream(tmp) << "partial";
+        throw std::runtime_error("disk full");
+    }));
+    QCOMPARE(readFile(path), std::string("second"));
+    QCOMPARE(QDir(dir.path() + QStringLiteral("/sub")).entryList(QDir::Files).size(), qsizetype(1));
+
+    const std::string missing = dir.path().toStdString() + "/missing.txt";
+    QVERIFY(!tryReadFile(missing));
+    try {
+        readFile(missing, ErrorCode::CheckpointIO, "the test file");
+        QFAIL("expected an error");
+    } catch (const CoreException& e) {
+        QCOMPARE(e.error().code, ErrorCode::CheckpointIO);
+        QCOMPARE(std::string(e.what()), "cannot read the test file '" + missing + "'");
+    }
 }
 
 QTEST_GUILESS_MAIN(TstFoundation)

@@ -5,6 +5,7 @@
 #include "core/llm/loaders.h"
 #include "core/llm/safetensors.h"
 #include "core/tokenizer/tokenizer.h"
+#include "core/util/files.h"
 
 #include <nlohmann/json.hpp>
 
@@ -108,8 +109,8 @@ void TstLlm::safetensorsCorruptionGivesClearErrors()
     auto variant = [&](const std::string& name, const std::string& content) {
         const std::string d = dir.filePath(QString::fromStdString(name)).toStdString();
         QDir().mkpath(QString::fromStdString(d));
-        writeFileBytes(d + "/config.json", readText(good + "/config.json"));
-        writeFileBytes(d + "/model.safetensors", content);
+        writeFileAtomic(d + "/config.json", readText(good + "/config.json"));
+        writeFileAtomic(d + "/model.safetensors", content);
         return d;
     };
     auto expectError = [&](const std::string& d, const std::string& needle) {
@@ -185,7 +186,7 @@ void TstLlm::llama2cCorruptionGivesClearErrors()
     QTemporaryDir dir;
     const std::string bytes = readText(kStories + "stories260K.bin");
     const std::string cut = dir.filePath(QStringLiteral("cut.bin")).toStdString();
-    writeFileBytes(cut, bytes.substr(0, bytes.size() - 1000));
+    writeFileAtomic(cut, bytes.substr(0, bytes.size() - 1000));
     std::string msg;
     QCOMPARE(errorOf([&] { loadLlama2c(cut); }, &msg), ErrorCode::CheckpointIO);
     QVERIFY(msg.find("truncated") != std::string::npos);
@@ -195,11 +196,11 @@ void TstLlm::llama2cCorruptionGivesClearErrors()
     std::memcpy(v2.data(), &magic, 4);
     std::memcpy(v2.data() + 4, &version, 4);
     const std::string v2p = dir.filePath(QStringLiteral("v2.bin")).toStdString();
-    writeFileBytes(v2p, v2);
+    writeFileAtomic(v2p, v2);
     QCOMPARE(errorOf([&] { loadLlama2c(v2p); }, &msg), ErrorCode::CheckpointIO);
     QVERIFY(msg.find("version 2") != std::string::npos);
     const std::string junk = dir.filePath(QStringLiteral("junk.bin")).toStdString();
-    writeFileBytes(junk, std::string(64, '\xff'));
+    writeFileAtomic(junk, std::string(64, '\xff'));
     QCOMPARE(detectCheckpointFormat(junk), CheckpointFormat::Unknown);
     QCOMPARE(errorOf([&] { loadLlama2c(junk); }), ErrorCode::CheckpointIO);
 }

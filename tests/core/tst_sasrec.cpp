@@ -59,7 +59,7 @@ Dataset sequentialDataset(int numItems = 60, int numUsers = 240, uint64_t seed =
             user.sequence.push_back(cur);
             seen.insert(cur);
             ItemId next = cur % numItems + 1;
-            if (rng.uniform() >= follow || seen.count(next)) {
+            if (rng.uniform01() >= follow || seen.count(next)) {
                 do
                     next = static_cast<ItemId>(rng.uniformInt(1, numItems));
                 while (seen.count(next));

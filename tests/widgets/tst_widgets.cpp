@@ -504,23 +504,26 @@ void TstWidgets::sampleListFiltersByTaskVariantHitIllegalKindAndText()
 
 void TstWidgets::yamlScalarHelpersRoundTrip()
 {
-    QCOMPARE(unquoteYamlScalar(QStringLiteral("'it''s'")), QStringLiteral("it's"));
-    QCOMPARE(unquoteYamlScalar(QStringLiteral("\"a\\\"b\\n\"")), QStringLiteral("a\"b\n"));
-    QCOMPARE(quoteYamlString(QStringLiteral("cpu")), QStringLiteral("cpu"));
-    QCOMPARE(quoteYamlString(QString()), QStringLiteral("\"\""));
-    QCOMPARE(quoteYamlString(QStringLiteral("true")), QStringLiteral("\"true\""));
-    QCOMPARE(quoteYamlString(QStringLiteral("1e-5")), QStringLiteral("\"1e-5\""));
-    QCOMPARE(quoteYamlString(QStringLiteral("a: b")), QStringLiteral("\"a: b\""));
-    QCOMPARE(parseYamlFlowList(QStringLiteral("[a, 'b, c', \"d\"]")),
-             (QStringList{QStringLiteral("a"), QStringLiteral("b, c"), QStringLiteral("d")}));
-    QCOMPARE(parseYamlFlowList(QStringLiteral("[]")), QStringList());
-    QCOMPARE(parseYamlFlowList(QStringLiteral("1, 5,10")),
-             (QStringList{QStringLiteral("1"), QStringLiteral("5"), QStringLiteral("10")}));
-    const QStringList items{QStringLiteral("x"), QStringLiteral("y, z"), QStringLiteral("")};
-    QCOMPARE(parseYamlFlowList(formatYamlFlowList(items)), items);
+    // The form reads and writes values through core/api/experiment.h's YAML scalar helpers.
+    using S = std::string;
+    using L = std::vector<std::string>;
+    QCOMPARE(core::yamlUnquote("'it''s'"), S("it's"));
+    QCOMPARE(core::yamlUnquote("\"a\\\"b\\n\""), S("a\"b\n"));
+    QCOMPARE(core::yamlQuoteIfNeeded("cpu"), S("cpu"));
+    QCOMPARE(core::yamlQuoteIfNeeded(""), S("\"\""));
+    QCOMPARE(core::yamlQuoteIfNeeded("true"), S("\"true\""));
+    QCOMPARE(core::yamlQuoteIfNeeded("1e-5"), S("\"1e-5\""));
+    QCOMPARE(core::yamlQuoteIfNeeded("a: b"), S("\"a: b\""));
+    QCOMPARE(core::yamlParseFlowList("[a, 'b, c', \"d\"]"), (L{"a", "b, c", "d"}));
+    QCOMPARE(core::yamlParseFlowList("[]"), L());
+    QCOMPARE(core::yamlParseFlowList("1, 5,10"), (L{"1", "5", "10"}));
+    const L items{"x", "y, z", "", "tab\there"};
+    QCOMPARE(core::yamlParseFlowList(core::yamlFormatFlowList(items)), items);
     bool b = false;
-    QVERIFY(parseYamlBool(QStringLiteral("Yes"), &b) && b);
-    QVERIFY(!parseYamlBool(QStringLiteral("maybe"), &b));
+    QVERIFY(core::yamlParseBool("Yes", &b) && b);
+    QVERIFY(!core::yamlParseBool("maybe", &b));
+    QCOMPARE(core::yamlFormatNumber(3e-4), S("3e-04"));
+    QCOMPARE(core::yamlFormatNumber(0.5), S("0.5"));
 }
 
 void TstWidgets::configFormBuildsAnEditorForEachType()
