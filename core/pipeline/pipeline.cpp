@@ -2,6 +2,7 @@
 // PPO (v3, full) -> evaluation of every variant and baseline -> tables. This file orders the
 // stages and keeps the run's record (store, resume); the stage bodies are in stages.cpp, the
 // content-addressed cache in stage_cache.cpp. Implements core/api/runners.h.
+#include "core/api/info.h"
 #include "core/api/runners.h"
 #include "core/api/tables.h"
 #include "core/pipeline/stages.h"

@@ -4,6 +4,7 @@
 // compact chat template, a 512-piece BPE tokenizer trained on the catalogue, synthetic data with
 // 200 items and 300 users). The model is randomly initialised: throughput does not depend on
 // pre-training.
+#include "core/api/info.h"
 #include "core/api/llm_tools.h"
 
 #include "core/data/synthetic.h"
