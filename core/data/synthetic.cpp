@@ -130,13 +130,10 @@ std::string makeTitle(Rng& rng, const Genre& g, int sub, bool allowFour)
     }
 }
 
-}  // namespace synthetic_detail
 
-Dataset generateSynthetic(const SyntheticOptions& o) { return generateSynthetic(o, PipelineOptions{}); }
-
-Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipeline)
+// Every option in its range (CoreException naming the field otherwise).
+void checkOptions(const SyntheticOptions& o)
 {
-    using namespace synthetic_detail;
     const auto& table = genres();
     check(o.items >= 2 && o.items <= 1000000, "items", "2..1000000");
     check(o.users >= 1 && o.users <= 10000000, "users", "1..10000000");
@@ -155,11 +152,14 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
     check(o.secondary_category_prob >= 0 && o.secondary_category_prob <= 1, "secondary_category_prob", "0..1");
     check(o.successors >= 1 && o.successors < o.items, "successors", "1..items-1");
 
-    Rng rng(o.seed);
+}
+
+// 2. Items: franchise entries or new titles with their genre, sub-genre and second genre.
+std::vector<Gen> generateItems(Rng& rng, const SyntheticOptions& o)
+{
+    const auto& table = genres();
     const int nGenres = o.top_categories;
     const int nSubs = o.subcategories_per_top;
-
-    // 2. Items.
     std::vector<Gen> items(static_cast<size_t>(o.items));
     std::unordered_set<std::string> used;
     std::vector<int> franchiseSize(static_cast<size_t>(o.items), 0);
@@ -216,8 +216,22 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
         franchiseSize[static_cast<size_t>(j)] = 1;
     }
 
-    // 3. Popularity within genres.
-    std::vector<std::vector<int>> byGenre(static_cast<size_t>(nGenres));
+    return items;
+}
+
+// 3. Popularity within genres: a shuffled Zipf rank per genre.
+struct Popularity {
+    std::vector<std::vector<int>> byGenre;
+    std::vector<std::vector<double>> genreWeights;
+    std::vector<double> allWeights;
+};
+
+Popularity assignPopularity(Rng& rng, std::vector<Gen>& items, const SyntheticOptions& o)
+{
+    const int nGenres = o.top_categories;
+    Popularity p;
+    auto& byGenre = p.byGenre;
+    byGenre.resize(static_cast<size_t>(nGenres));
     for (int j = 0; j < o.items; ++j)
         byGenre[static_cast<size_t>(items[static_cast<size_t>(j)].genre)].push_back(j);
     for (auto& members : byGenre) {
@@ -227,15 +241,25 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
         for (size_t r = 0; r < order.size(); ++r)
             items[static_cast<size_t>(order[r])].weight = 1.0 / std::pow(static_cast<double>(r + 1), o.popularity_skew);
     }
-    std::vector<std::vector<double>> genreWeights(static_cast<size_t>(nGenres));
+    auto& genreWeights = p.genreWeights;
+    genreWeights.resize(static_cast<size_t>(nGenres));
     for (int g = 0; g < nGenres; ++g)
         for (int j : byGenre[static_cast<size_t>(g)])
             genreWeights[static_cast<size_t>(g)].push_back(items[static_cast<size_t>(j)].weight);
-    std::vector<double> allWeights;
+    auto& allWeights = p.allWeights;
     for (const auto& it : items)
         allWeights.push_back(it.weight);
 
-    // 4. Successors.
+    return p;
+}
+
+// 4. Successors: the franchise's next entry, then weighted draws mostly from the same genre.
+std::vector<std::vector<int>> drawSuccessors(Rng& rng, const std::vector<Gen>& items, const Popularity& p,
+                                             const SyntheticOptions& o)
+{
+    const auto& byGenre = p.byGenre;
+    const auto& genreWeights = p.genreWeights;
+    const auto& allWeights = p.allWeights;
     std::vector<std::vector<int>> successors(static_cast<size_t>(o.items));
     for (int j = 0; j < o.items; ++j) {
         auto& s = successors[static_cast<size_t>(j)];
@@ -253,11 +277,15 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
                 s.push_back(cand);
         }
     }
-    std::vector<double> followWeights;
-    for (int k = 0; k < o.successors + 1; ++k)
-        followWeights.push_back(1.0 / (k + 1));
+    return successors;
+}
 
-    // 5–6. Users and sequences.
+// 5. The catalogue as raw items (genre, "genre, sub-genre", second genre; franchise root).
+RawData catalogueRaw(const std::vector<Gen>& items, const SyntheticOptions& o)
+{
+    const auto& table = genres();
+    const int nGenres = o.top_categories;
+    const int nSubs = o.subcategories_per_top;
     RawData raw;
     raw.name = "synthetic(seed=" + std::to_string(o.seed) + ")";
     raw.source = "synthetic";
@@ -279,6 +307,19 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
         raw.addItem(std::move(ri));
     }
     raw.raw_category_labels = nGenres * (1 + nSubs);
+    return raw;
+}
+
+// 6. Users: preferences, then sequences that follow successors or the preferences.
+void addUsers(RawData& raw, Rng& rng, const Popularity& p, const std::vector<std::vector<int>>& successors,
+              const SyntheticOptions& o)
+{
+    const int nGenres = o.top_categories;
+    const auto& byGenre = p.byGenre;
+    const auto& genreWeights = p.genreWeights;
+    std::vector<double> followWeights;
+    for (int k = 0; k < o.successors + 1; ++k)
+        followWeights.push_back(1.0 / (k + 1));
     const int64_t kStart = 1577836800;  // 2020-01-01
     std::vector<char> seen(static_cast<size_t>(o.items), 0);
     for (int u = 0; u < o.users; ++u) {
@@ -344,6 +385,22 @@ Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipe
             seen[static_cast<size_t>(j)] = 0;
     }
 
+}
+
+}  // namespace synthetic_detail
+
+Dataset generateSynthetic(const SyntheticOptions& o) { return generateSynthetic(o, PipelineOptions{}); }
+
+Dataset generateSynthetic(const SyntheticOptions& o, const PipelineOptions& pipeline)
+{
+    using namespace synthetic_detail;
+    checkOptions(o);
+    Rng rng(o.seed);
+    std::vector<Gen> items = generateItems(rng, o);
+    const Popularity popularity = assignPopularity(rng, items, o);
+    const auto successors = drawSuccessors(rng, items, popularity, o);
+    RawData raw = catalogueRaw(items, o);
+    addUsers(raw, rng, popularity, successors, o);
     return buildDataset(std::move(raw), pipeline);
 }
 

@@ -180,6 +180,16 @@ struct PpoTrainer::Impl {
         return prompts;
     }
 
+    // The critic's values (the "critic" adapter and the value head) for packed sequences.
+    ScoreResult criticValues(const PackedSequences& packed)
+    {
+        ScoreOptions vo;
+        vo.adapter = kPpoCriticAdapter;
+        vo.want_logprobs = false;
+        vo.value_head = head.get();
+        return scoreSequences(model, packed, vo);
+    }
+
     // The five steps of an iteration.
     void rollout(PpoRollout& ro, long it);
     void evaluateRollout(PpoRollout& ro);
@@ -381,11 +391,7 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
         const auto actor = scoreSequences(model, packed, so);
         so.adapter = "";
         const auto ref = scoreSequences(model, packed, so);
-        ScoreOptions vo;
-        vo.adapter = kPpoCriticAdapter;
-        vo.want_logprobs = false;
-        vo.value_head = head.get();
-        const auto critic = scoreSequences(model, packed, vo);
+        const auto critic = criticValues(packed);
         for (size_t r = b0; r < b1; ++r) {
             const int64_t L = static_cast<int64_t>(ro.actions[r].size());
             const int64_t row = static_cast<int64_t>(r - b0);
@@ -467,11 +473,7 @@ LearnStats PpoTrainer::Impl::learn(const PpoRollout& ro, long it)
             so.allowed = constraintMasksFor(c, ac, V, T, device);
             so.want_entropy = true;
             const auto actor = scoreSequences(model, packed, so);
-            ScoreOptions vo;
-            vo.adapter = kPpoCriticAdapter;
-            vo.want_logprobs = false;
-            vo.value_head = head.get();
-            const auto critic = scoreSequences(model, packed, vo);
+            const auto critic = criticValues(packed);
             const auto pl = clippedPolicyLoss(actor.logprobs, padRows(oldR, T, device), padRows(advR, T, device),
                                               packed.mask, h.clip_eps);
             const auto vl = clippedValueLoss(critic.values, padRows(valR, T, device), padRows(retR, T, device),
