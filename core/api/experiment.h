@@ -167,6 +167,7 @@ struct PpoConfig {
     double target_kl = 0.0;
     int horizon = 0;
     bool whiten_rewards = false;
+    bool whiten_advantages = false;
     double gamma = 0.0;
     double lam = 0.0;
     double clip_eps = 0.0;

@@ -547,6 +547,7 @@ static void addPpoKeys(std::vector<FieldDef>& t)
     add(t, "ppo.target_kl", "6", RECALIGN_MEMBER(ppo.target_kl), "adaptive_kl: target KL per sequence [TRL default 6]").range(0, 1e6, true);
     add(t, "ppo.horizon", "10000", RECALIGN_MEMBER(ppo.horizon), "adaptive_kl: horizon in samples [TRL default 10000]").range(1, 1e9);
     add(t, "ppo.whiten_rewards", "true", RECALIGN_MEMBER(ppo.whiten_rewards), "scale token rewards by their std (no mean shift) [released on]");
+    add(t, "ppo.whiten_advantages", "true", RECALIGN_MEMBER(ppo.whiten_advantages), "whiten GAE advantages over the rollout's tokens (mean 0, std 1) [released and TRL on]");
     add(t, "ppo.gamma", "0.99", RECALIGN_MEMBER(ppo.gamma), "GAE discount [released 0.99]").range(0, 1);
     add(t, "ppo.lam", "1", RECALIGN_MEMBER(ppo.lam), "GAE lambda [released 1.0]").range(0, 1);
     add(t, "ppo.clip_eps", "0.2", RECALIGN_MEMBER(ppo.clip_eps), "ratio clip [released 0.2, hard-coded]").range(0, 10, true);

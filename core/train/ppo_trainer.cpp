@@ -419,7 +419,7 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
     auto rewards = h.whiten_rewards ? maskedWhiten(ro.rewards, ro.mask, /*shiftMean=*/false) : ro.rewards;
     const auto gae = computeGae(rewards, ro.values, ro.mask, h.gamma, h.lam);
     ro.returnsAll = gae.returns;
-    const auto adv = c.whiten_advantages ? maskedWhiten(gae.advantages, ro.mask, true) : gae.advantages;
+    const auto adv = h.whiten_advantages ? maskedWhiten(gae.advantages, ro.mask, true) : gae.advantages;
     for (size_t r = 0; r < N; ++r) {
         const int64_t L = static_cast<int64_t>(ro.actions[r].size());
         ro.advantages.push_back(adv[static_cast<int64_t>(r)].slice(0, 0, L).clone());

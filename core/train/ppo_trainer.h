@@ -49,7 +49,6 @@ struct PpoTrainConfig {
     // > 0 here scores every row at that temperature instead (released code: 1.0).
     double score_temperature = 0.0;
     int forward_batch = 16;            // rows per no-grad scoring forward
-    bool whiten_advantages = true;
     double lr_power = 2.0;             // polynomial decay after warm-up
     double end_lr = 1e-7;
     int mini_batch = 1;                // rows per micro-batch
