@@ -16,16 +16,20 @@ namespace bench_train_detail {
 const char* const kUsage =
     "usage: recalign bench train [--sft-steps N] [--ppo-iterations N] [--threads N] [--dim N]\n"
     "                            [--layers N] [--heads N] [--batch N] [--max-new-tokens N]\n"
-    "                            [--device cpu|cuda|cuda:N|auto]\n"
+    "                            [--device cpu|cuda|cuda:N|auto] [--json OUT] [--compare BASELINE.json]\n"
     "  SFT tokens/s (full fine-tuning, batch 16, prompts <= 320 and replies <= 160 tokens) and PPO\n"
     "  seconds per iteration (8 prompts x 2 responses, 2 PPO epochs, micro-batch 1, grad-accum 2),\n"
     "  rollout vs learning, on the quickstart-size model (random weights). --threads: torch intra-op\n"
-    "  threads (default 1). --device: where the model trains (default cpu).";
+    "  threads (default 1). --device: where the model trains (default cpu). First the machine (CPU,\n"
+    "  SIMD, BLAS core, allocator) and its matmul rate at the model's GEMM shapes in float32 and\n"
+    "  bfloat16; SFT's GFLOP/s is given as a share of it. --json writes the figures; --compare prints\n"
+    "  this run's ratios to an earlier --json file (with both machines' matmul rates).";
 
 int run(const std::vector<std::string>& args)
 {
     const Args a(args,
-                 {"sft-steps", "ppo-iterations", "threads", "dim", "layers", "heads", "batch", "max-new-tokens", "device"},
+                 {"sft-steps", "ppo-iterations", "threads", "dim", "layers", "heads", "batch", "max-new-tokens", "device",
+                  "json", "compare"},
                  {"help"});
     if (a.has("help")) {
         std::cout << kUsage << "\n";
@@ -41,6 +45,8 @@ int run(const std::vector<std::string>& args)
     request.heads = static_cast<int>(a.getInt("heads", 4));
     request.batch = static_cast<int>(a.getInt("batch", 16));
     request.max_new_tokens = static_cast<int>(a.getInt("max-new-tokens", 160));
+    request.json_out = a.get("json");
+    request.compare = a.get("compare");
     return toolExitCode(core::runBenchTrain(request, std::cout));
 }
 

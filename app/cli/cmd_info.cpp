@@ -25,6 +25,7 @@ int runInfo(const std::vector<std::string>& args)
               << "BLAS:              " << s.blas.name << (s.blas.library_path.empty() ? "" : " (" + s.blas.library_path + ")") << "\n";
     if (!s.blas.config.empty())
         std::cout << "BLAS config:       " << s.blas.config << "\n";
+    std::cout << "allocator:         " << s.allocator.describe() << "\n";
     std::cout << "intra-op threads:  " << s.intra_op_threads << "\n"
               << "CUDA:              " << (s.cuda_available ? "available" : "not available") << "\n";
     for (const auto& d : s.cuda_devices)

@@ -35,6 +35,8 @@ int main(int argc, char** argv)
         std::cerr << "recalign: unknown command '" << name << "'\n";
         return usage();
     }
+    // The allocator policy first: it must be in force before the first large allocation.
+    recalign::core::applyAllocatorPolicy();
     // Threads: $RECALIGN_THREADS, else one per core; set once before any torch op.
     int threads = static_cast<int>(std::thread::hardware_concurrency());
     if (const char* t = std::getenv("RECALIGN_THREADS"); t && *t)

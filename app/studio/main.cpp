@@ -13,6 +13,7 @@
 
 int main(int argc, char** argv)
 {
+    recalign::core::applyAllocatorPolicy();  // before the first large allocation (core/api/info.h)
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("RecAlign Studio"));
     QApplication::setOrganizationName(QStringLiteral("RecAlign"));

@@ -13,6 +13,28 @@ struct BlasInfo {
     bool is_reference = false; // true = the slow netlib reference BLAS: warn loudly
 };
 
+// The process's memory allocator policy. Training allocates and frees the same large activation
+// and gradient blocks every step; with glibc's defaults those above the dynamic mmap threshold are
+// mmap'd and unmapped each time and a freed heap top is trimmed back to the kernel, so every step
+// faults its memory in again (measured: system time as large as user time). The policy keeps such
+// blocks in the heap and keeps freed memory for reuse, up to a bounded amount.
+struct AllocatorPolicy {
+    std::string allocator = "glibc";  // or the preloaded library providing malloc (jemalloc, mimalloc)
+    bool applied = false;             // false: not glibc, or RECALIGN_MALLOC=system
+    long mmap_threshold = 0;          // bytes: larger blocks are mmap'd (glibc's ceiling is 32 MiB)
+    long trim_threshold = 0;          // bytes of free heap top kept before returning memory
+    long top_pad = 0;                 // bytes added to every heap extension
+    int mmap_threshold_rc = 0;        // mallopt's return values: 1 accepted, 0 refused
+    int trim_threshold_rc = 0;
+    int top_pad_rc = 0;
+    std::string describe() const;     // one line for `recalign info` and the benchmarks
+};
+
+// Sets the policy once, at program start (the CLI's and the GUI's main call it before any torch
+// op); later calls return what is in force. RECALIGN_MALLOC=system leaves glibc's defaults (for
+// measuring the difference).
+AllocatorPolicy applyAllocatorPolicy();
+
 struct SystemInfo {
     std::string app_version;
     std::string torch_version;
@@ -21,11 +43,31 @@ struct SystemInfo {
     std::string tokenizer_module_path;
     std::string tokenizer_module_error;
     BlasInfo blas;
+    AllocatorPolicy allocator;
     int intra_op_threads = 0;
     bool cuda_available = false;
     std::vector<std::string> cuda_devices;
     std::string git_commit;  // project commit the binary was built from
 };
+
+// What a benchmark prints first so its figures mean the same on every machine.
+struct MachineInfo {
+    std::string cpu_model;             // /proc/cpuinfo "model name"
+    std::vector<std::string> simd;     // of avx2, fma, avx512f, avx512_bf16, amx_bf16, ... that the CPU has
+    std::string blas_core;             // OpenBLAS's kernel family (openblas_get_corename), "" otherwise
+    std::string openblas_coretype;     // $OPENBLAS_CORETYPE ("" = unset)
+    int cores = 0;                     // logical CPUs
+    std::string describe() const;      // "CPU ...; SIMD ...; BLAS core ...; N cores"
+};
+MachineInfo machineInfo();
+
+// The machine's matrix-multiply rate in GFLOP/s for a set of GEMM shapes {m, k, n} (an (m x k)
+// by (k x n) product each, 2mkn FLOPs), in float32 or bfloat16 on the current intra-op threads:
+// total FLOPs over total time, best of `repeats` rounds after a warm-up. Never throws (0 on error).
+struct GemmShape {
+    int m = 0, k = 0, n = 0;
+};
+double matmulGflops(const std::vector<GemmShape>& shapes, bool bf16, int repeats = 5);
 
 // Gathers the information (loads the tokenizer module if needed). Never throws.
 SystemInfo systemInfo();

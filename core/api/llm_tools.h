@@ -89,6 +89,8 @@ struct BenchTrainRequest {
     int batch = 16;                 // SFT batch
     int max_new_tokens = 160;       // PPO responses
     std::string device = "cpu";
+    std::string json_out;           // write the figures as JSON here ("" = no)
+    std::string compare;            // an earlier run's JSON: print this run's ratios to it ("" = no)
 };
 ToolStatus runBenchTrain(const BenchTrainRequest& request, std::ostream& out);
 

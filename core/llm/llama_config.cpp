@@ -391,4 +391,30 @@ LoraSpec loraSpec(const LoraConfig& config, uint64_t seed)
     return s;
 }
 
+double trainingFlopsPerToken(const LlamaConfig& c, int seqLen)
+{
+    const double matmulParams = static_cast<double>(c.parameterCount()) - static_cast<double>(c.vocab_size) * c.dim
+                                + (c.tie_embeddings ? static_cast<double>(c.vocab_size) * c.dim : 0.0)
+                                - static_cast<double>(c.dim) * (2 * c.n_layers + 1);
+    return 6.0 * matmulParams + 12.0 * c.n_layers * c.dim * seqLen;
+}
+
+std::vector<GemmShape> forwardGemmShapes(const LlamaConfig& c, int rows)
+{
+    const int kv = c.dim / c.n_heads * c.n_kv_heads;
+    const int hidden = c.hidden_dim > 0 ? c.hidden_dim : llamaHiddenDim(c.dim);
+    std::vector<GemmShape> out;
+    for (int l = 0; l < c.n_layers; ++l) {
+        out.push_back({rows, c.dim, c.dim});   // q
+        out.push_back({rows, c.dim, kv});      // k
+        out.push_back({rows, c.dim, kv});      // v
+        out.push_back({rows, c.dim, c.dim});   // o
+        out.push_back({rows, c.dim, hidden});  // gate
+        out.push_back({rows, c.dim, hidden});  // up
+        out.push_back({rows, hidden, c.dim});  // down
+    }
+    out.push_back({rows, c.dim, c.vocab_size});  // head
+    return out;
+}
+
 }  // namespace recalign::core::llm

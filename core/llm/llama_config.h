@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/api/experiment.h"
+#include "core/api/info.h"
 
 #include <cstdint>
 #include <string>
@@ -82,6 +83,13 @@ struct LoraSpec {
     double scaling() const;
     void validate() const;  // throws InvalidConfig
 };
+
+// Training work per token as the benchmarks count it: 6 x (matmul parameters) for forward and
+// backward, plus attention's 12 x layers x dim x seq.
+double trainingFlopsPerToken(const LlamaConfig& config, int seqLen);
+// The GEMMs of one forward pass over `rows` tokens: q, k, v, o, gate, up, down per layer, and the
+// head ({m, k, n} each), for measuring the machine's matmul rate at this model's shapes.
+std::vector<GemmShape> forwardGemmShapes(const LlamaConfig& config, int rows);
 
 // The adapter an experiment's LoRA section describes (sft.lora, ppo.actor_lora, ...), its A
 // initialised from `seed`.

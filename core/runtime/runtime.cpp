@@ -11,7 +11,18 @@
 #include <torch/version.h>
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
 
 namespace recalign::core {
 
@@ -102,6 +113,61 @@ ScopedBlasThreads::~ScopedBlasThreads()
 
 namespace runtime_detail {
 
+// The shared object that provides malloc: "glibc" unless another allocator was preloaded.
+std::string mallocProvider()
+{
+    Dl_info dl;
+    void* f = dlsym(RTLD_DEFAULT, "malloc");
+    if (f && dladdr(f, &dl) && dl.dli_fname) {
+        const std::string path = dl.dli_fname;
+        for (const char* name : {"jemalloc", "mimalloc", "tcmalloc"})
+            if (path.find(name) != std::string::npos)
+                return name;
+    }
+    return "glibc";
+}
+
+AllocatorPolicy setAllocatorPolicy()
+{
+    AllocatorPolicy p;
+    p.allocator = mallocProvider();
+    const char* env = std::getenv("RECALIGN_MALLOC");
+    if (p.allocator != "glibc" || (env && std::strcmp(env, "system") == 0))
+        return p;
+    // glibc refuses an mmap threshold above HEAP_MAX_SIZE / 2 (32 MiB on 64-bit): larger blocks
+    // stay mmap'd whatever is asked. Below it, a fixed threshold also stops glibc's dynamic one.
+    p.mmap_threshold = 32L << 20;
+    p.trim_threshold = 256L << 20;
+    p.top_pad = 16L << 20;
+    p.mmap_threshold_rc = mallopt(M_MMAP_THRESHOLD, static_cast<int>(p.mmap_threshold));
+    p.trim_threshold_rc = mallopt(M_TRIM_THRESHOLD, static_cast<int>(p.trim_threshold));
+    p.top_pad_rc = mallopt(M_TOP_PAD, static_cast<int>(p.top_pad));
+    p.applied = p.mmap_threshold_rc == 1 && p.trim_threshold_rc == 1 && p.top_pad_rc == 1;
+    return p;
+}
+
+}  // namespace runtime_detail
+
+std::string AllocatorPolicy::describe() const
+{
+    if (!applied)
+        return allocator + (allocator == "glibc" ? " malloc, default thresholds" : " (preloaded)");
+    auto mib = [](long b) { return std::to_string(b >> 20) + " MiB"; };
+    return allocator + " malloc: mmap threshold " + mib(mmap_threshold) + ", trim threshold " + mib(trim_threshold)
+        + ", top pad " + mib(top_pad) + " (mallopt accepted " + std::to_string(mmap_threshold_rc) + "/"
+        + std::to_string(trim_threshold_rc) + "/" + std::to_string(top_pad_rc) + ")";
+}
+
+AllocatorPolicy applyAllocatorPolicy()
+{
+    static std::once_flag once;
+    static AllocatorPolicy policy;
+    std::call_once(once, [] { policy = runtime_detail::setAllocatorPolicy(); });
+    return policy;
+}
+
+namespace runtime_detail {
+
 BlasInfo detectBlas()
 {
     BlasInfo info;
@@ -141,6 +207,75 @@ std::string blasWarning(const BlasInfo& blas)
           "(scripts/bootstrap.sh does) or select it with update-alternatives.";
 }
 
+std::string MachineInfo::describe() const
+{
+    std::string simdText;
+    for (const auto& f : simd)
+        simdText += (simdText.empty() ? "" : " ") + f;
+    return "CPU " + (cpu_model.empty() ? std::string("unknown") : cpu_model) + " (" + std::to_string(cores)
+        + " logical); SIMD " + (simdText.empty() ? std::string("none listed") : simdText) + "; BLAS core "
+        + (blas_core.empty() ? std::string("n/a") : blas_core)
+        + (openblas_coretype.empty() ? std::string() : " (OPENBLAS_CORETYPE=" + openblas_coretype + ")");
+}
+
+MachineInfo machineInfo()
+{
+    MachineInfo m;
+    m.cores = static_cast<int>(std::thread::hardware_concurrency());
+    std::ifstream in("/proc/cpuinfo");
+    std::set<std::string> flags;
+    for (std::string line; std::getline(in, line);) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos)
+            continue;
+        std::string key = line.substr(0, colon);
+        key.erase(key.find_last_not_of(" \t") + 1);
+        const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : std::string();
+        if (key == "model name" && m.cpu_model.empty())
+            m.cpu_model = value;
+        if (key == "flags" && flags.empty()) {
+            std::istringstream words(value);
+            for (std::string w; words >> w;)
+                flags.insert(w);
+        }
+    }
+    for (const char* f : {"avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16"})
+        if (flags.count(f))
+            m.simd.emplace_back(f);
+    if (auto corename = reinterpret_cast<char* (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_corename")))
+        m.blas_core = corename();
+    if (const char* t = std::getenv("OPENBLAS_CORETYPE"))
+        m.openblas_coretype = t;
+    return m;
+}
+
+double matmulGflops(const std::vector<GemmShape>& shapes, bool bf16, int repeats)
+{
+    try {
+        torch::NoGradGuard noGrad;
+        const auto dtype = bf16 ? torch::kBFloat16 : torch::kFloat;
+        std::vector<std::pair<torch::Tensor, torch::Tensor>> operands;
+        double flops = 0;
+        for (const auto& s : shapes) {
+            operands.emplace_back(torch::randn({s.m, s.k}).to(dtype), torch::randn({s.k, s.n}).to(dtype));
+            flops += 2.0 * s.m * s.k * s.n;
+        }
+        auto round = [&] {
+            const auto t0 = std::chrono::steady_clock::now();
+            for (const auto& [a, b] : operands)
+                (void)torch::mm(a, b);
+            return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        };
+        round();  // warm-up
+        double best = 1e300;
+        for (int r = 0; r < std::max(1, repeats); ++r)
+            best = std::min(best, round());
+        return best > 0 ? flops / best / 1e9 : 0.0;
+    } catch (...) {
+        return 0.0;
+    }
+}
+
 SystemInfo systemInfo()
 {
     SystemInfo s;
@@ -152,6 +287,7 @@ SystemInfo systemInfo()
 #endif
     s.torch_version = TORCH_VERSION;
     s.sqlite_version = sqlite3_libversion();
+    s.allocator = applyAllocatorPolicy();
     const auto tok = tokenizerModuleInfo();
     s.sentencepiece_version = tok.library_version;
     s.tokenizer_module_path = tok.path;

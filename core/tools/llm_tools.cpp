@@ -226,10 +226,7 @@ void benchTraining(const llm::LlamaConfig& c, int seq, int batch, int steps, con
     const std::vector<double> secs = llm::timeTrainingSteps(c, seq, batch, steps, device);
     const double t = median(secs);
     const double tokensPerStep = static_cast<double>(batch) * seq;
-    const double matmulParams = static_cast<double>(c.parameterCount()) - static_cast<double>(c.vocab_size) * c.dim
-                                + (c.tie_embeddings ? static_cast<double>(c.vocab_size) * c.dim : 0.0)
-                                - static_cast<double>(c.dim) * (2 * c.n_layers + 1);
-    const double flops = (6.0 * matmulParams + 12.0 * c.n_layers * c.dim * seq) * tokensPerStep;
+    const double flops = llm::trainingFlopsPerToken(c, seq) * tokensPerStep;
     out << "  dim " << c.dim << ", " << c.n_layers << " layers, " << c.n_heads << " heads, vocab " << c.vocab_size
         << " (" << fixed(static_cast<double>(c.parameterCount()) / 1e6, 2) << " M params), batch " << batch
         << " x seq " << seq << ": " << fixed(tokensPerStep / t, 0) << " tokens/s forward+backward, "

@@ -17,7 +17,10 @@
 #include "core/train/ppo_trainer.h"
 #include "core/train/recommendation_rl.h"
 #include "core/train/sft_trainer.h"
+#include "core/util/files.h"
 #include "core/util/strings.h"
+
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -52,6 +55,27 @@ public:
 private:
     std::mutex m_mutex;
 };
+
+// This run's figures as ratios to an earlier run's (--compare): > 1 is better for throughput,
+// < 1 for seconds; the machines' matmul rates show whether a ratio comes from the machine.
+void printComparison(const nlohmann::json& base, const nlohmann::json& now, std::ostream& out)
+{
+    out << "compared with the baseline (" << base.value("machine", std::string("unknown machine")) << "):\n";
+    auto ratio = [&](const char* key, const char* what, bool higherIsBetter) {
+        const double b = base.value(key, 0.0), n = now.value(key, 0.0);
+        if (b <= 0 || n <= 0)
+            return;
+        out << "  " << what << ": " << core::str::fixed(n, 2) << " vs " << core::str::fixed(b, 2) << " = "
+            << core::str::fixed(n / b, 2) << "x" << (higherIsBetter ? "" : " (" + core::str::fixed(b / n, 2) + "x faster)")
+            << "\n";
+    };
+    ratio("sft_tokens_per_s", "SFT tokens/s", true);
+    ratio("ppo_s_per_iteration", "PPO s/iteration", false);
+    ratio("ppo_rollout_s", "PPO rollout s", false);
+    ratio("ppo_learn_s", "PPO learning s", false);
+    ratio("matmul_fp32_gflops", "machine float32 matmul GFLOP/s", true);
+    ratio("matmul_bf16_gflops", "machine bfloat16 matmul GFLOP/s", true);
+}
 
 int benchTrain(const BenchTrainRequest& a, std::ostream& out)
 {
@@ -108,6 +132,11 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
     out << "model: dim " << mc.dim << ", " << mc.n_layers << " layers, " << mc.n_heads << " heads, vocab "
               << mc.vocab_size << " (" << mc.parameterCount() << " parameters), " << threads << " threads, device "
               << device.str() << "\n";
+    const core::MachineInfo machine = core::machineInfo();
+    out << "machine: " << machine.describe() << "\nallocator: " << core::applyAllocatorPolicy().describe() << "\n";
+    nlohmann::json figures;
+    figures["machine"] = machine.describe();
+    figures["model"] = {{"dim", mc.dim}, {"layers", mc.n_layers}, {"heads", mc.n_heads}, {"threads", threads}};
 
     // ---- SFT ----------------------------------------------------------------------------------
     {
@@ -130,11 +159,30 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
         CollectingObserver obs;
         core::SftTrainer trainer(*model, tok, data, &teacher, lookup, c, obs);
         trainer.setEpochSource([&](int) { return epoch0; });
+        // The machine's matmul rate at this model's GEMM shapes: rows = tokens of one micro-batch.
+        std::vector<const core::Sample*> first;
+        for (size_t i = 0; i < std::min(epoch0.size(), static_cast<size_t>(c.hyper.batch)); ++i)
+            first.push_back(&epoch0[i]);
+        const long rows = core::makeSftBatch(first, tok, c, device).tokens;
+        const auto shapes = core::llm::forwardGemmShapes(mc, static_cast<int>(rows));
+        const double peak32 = device.is_cpu() ? core::matmulGflops(shapes, false) : 0.0;
+        const double peak16 = device.is_cpu() ? core::matmulGflops(shapes, true) : 0.0;
+        if (device.is_cpu())
+            out << "matmul at this model's shapes (" << rows << " rows, " << threads << " threads): float32 "
+                << core::str::fixed(peak32, 1) << " GFLOP/s, bfloat16 " << core::str::fixed(peak16, 1) << " GFLOP/s\n";
         const auto r = trainer.run();
+        const double seq = static_cast<double>(rows) / std::max<size_t>(1, first.size());
+        const double gflops = core::llm::trainingFlopsPerToken(mc, static_cast<int>(seq)) * r.tokens_per_second / 1e9;
         out << "SFT: " << r.steps << " optimizer steps of " << c.hyper.batch << " samples: "
                   << core::str::fixed(r.tokens_per_second, 0) << " tokens/s (prompt + reply tokens, forward + backward + "
-                  << "AdamW), loss " << core::str::fixed(obs.metric(obs.steps.front(), "loss"), 3) << " -> "
+                  << "AdamW) = " << core::str::fixed(gflops, 1) << " GFLOP/s"
+                  << (peak32 > 0 ? " = " + core::str::fixed(100.0 * gflops / peak32, 0) + " % of the float32 matmul rate" : "")
+                  << ", loss " << core::str::fixed(obs.metric(obs.steps.front(), "loss"), 3) << " -> "
                   << core::str::fixed(r.last_loss, 3) << "\n";
+        figures["matmul_fp32_gflops"] = peak32;
+        figures["matmul_bf16_gflops"] = peak16;
+        figures["sft_tokens_per_s"] = r.tokens_per_second;
+        figures["sft_gflops"] = gflops;
     }
 
     // ---- PPO ----------------------------------------------------------------------------------
@@ -181,7 +229,15 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
                   << core::str::fixed((rollout + learn) / n, 2) << " s/iteration = rollout "
                   << core::str::fixed(rollout / n, 2) << " s (generation, reward, 3 scoring forwards) + learning "
                   << core::str::fixed(learn / n, 2) << " s (" << c.hyper.ppo_epochs << " epochs)\n";
+        figures["ppo_s_per_iteration"] = (rollout + learn) / n;
+        figures["ppo_rollout_s"] = rollout / n;
+        figures["ppo_learn_s"] = learn / n;
     }
+    if (!a.json_out.empty())
+        core::writeFileAtomic(a.json_out, figures.dump(2) + "\n", core::ErrorCode::Internal);
+    if (!a.compare.empty())
+        printComparison(nlohmann::json::parse(core::readFile(a.compare, core::ErrorCode::InvalidConfig, "--compare")),
+                        figures, out);
     std::error_code ec;
     fs::remove_all(tmp, ec);
     return 0;
