@@ -151,7 +151,7 @@ AllocatorPolicy setAllocatorPolicy()
 std::string AllocatorPolicy::describe() const
 {
     if (!applied)
-        return allocator + (allocator == "glibc" ? " malloc, default thresholds" : " (preloaded)");
+        return allocator + (allocator == "glibc" ? " malloc, default thresholds" : " malloc (linked or preloaded)");
     auto mib = [](long b) { return std::to_string(b >> 20) + " MiB"; };
     return allocator + " malloc: mmap threshold " + mib(mmap_threshold) + ", trim threshold " + mib(trim_threshold)
         + ", top pad " + mib(top_pad) + " (mallopt accepted " + std::to_string(mmap_threshold_rc) + "/"
