@@ -20,7 +20,8 @@ struct BlasInfo {
 // blocks in the heap and keeps freed memory for reuse, up to a bounded amount.
 struct AllocatorPolicy {
     std::string allocator = "glibc";  // or the preloaded library providing malloc (jemalloc, mimalloc)
-    bool applied = false;             // false: not glibc, or RECALIGN_MALLOC=system
+    bool applied = false;             // false: RECALIGN_MALLOC=system, or an allocator we do not tune
+    bool decommit = true;             // mimalloc: freed memory returned to the kernel (we turn it off)
     long mmap_threshold = 0;          // bytes: larger blocks are mmap'd (glibc's ceiling is 32 MiB)
     long trim_threshold = 0;          // bytes of free heap top kept before returning memory
     long top_pad = 0;                 // bytes added to every heap extension

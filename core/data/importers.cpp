@@ -21,7 +21,18 @@ namespace fs = std::filesystem;
 // Bump when an importer or the pipeline changes what it produces (invalidates caches).
 constexpr const char* kImporterVersion = "data-importers-1";
 
-const std::vector<std::string> kSources = {"movielens", "amazon", "steam", "native", "synthetic"};
+const std::vector<std::string> kSources = {"movielens", "amazon", "steam", "native", "synthetic"};  // enum order
+const std::vector<std::string> kUncategorized = {"drop", "other"};                                  // enum order
+
+// The index of `text` in `names`; InvalidConfig naming `key` and the names otherwise.
+size_t choiceIndex(const std::vector<std::string>& names, const std::string& text, const char* key)
+{
+    for (size_t i = 0; i < names.size(); ++i)
+        if (names[i] == text)
+            return i;
+    throw CoreException(ErrorCode::InvalidConfig,
+                        std::string(key) + ": expected one of " + str::join(names, ", ") + ", found '" + text + "'", key);
+}
 
 std::string thousands(long n)
 {
@@ -93,7 +104,7 @@ std::string datasetName(const DatasetSpec& spec)
     std::string n = p.filename().string();
     if (n.empty())
         n = p.parent_path().filename().string();
-    return n.empty() ? spec.source : n;
+    return n.empty() ? std::string(datasetSourceName(spec.source)) : n;
 }
 
 std::string cacheKey(const DatasetSpec& spec, const std::vector<std::string>& files, const std::pair<int, int>& cores)
@@ -101,22 +112,43 @@ std::string cacheKey(const DatasetSpec& spec, const std::vector<std::string>& fi
     std::ostringstream s;
     char rating[64];
     std::snprintf(rating, sizeof(rating), "%.17g", spec.min_rating);
-    s << kImporterVersion << '\n' << spec.source << '\n';
+    s << kImporterVersion << '\n' << datasetSourceName(spec.source) << '\n';
     for (const auto& f : files)
         s << f << '\n';
     s << "min_rating=" << rating << "\nuser_core=" << cores.first << "\nitem_core=" << cores.second
       << "\nlenient=" << spec.lenient << "\nsteam_tags=" << spec.steam_tags_as_categories
-      << "\nuncategorized=" << spec.uncategorized << '\n';
+      << "\nuncategorized=" << uncategorizedName(spec.uncategorized) << '\n';
     return sha256Hex(s.str());
 }
 
 }  // namespace importers_detail
 
-std::pair<int, int> defaultCores(const std::string& source)
+const char* datasetSourceName(DatasetSource source)
 {
-    if (source == "amazon" || source == "steam")
+    return importers_detail::kSources.at(static_cast<size_t>(source)).c_str();
+}
+
+DatasetSource parseDatasetSource(const std::string& text)
+{
+    return static_cast<DatasetSource>(importers_detail::choiceIndex(importers_detail::kSources, text, "source"));
+}
+
+const char* uncategorizedName(DatasetConfig::Uncategorized u)
+{
+    return importers_detail::kUncategorized.at(static_cast<size_t>(u)).c_str();
+}
+
+DatasetConfig::Uncategorized parseUncategorized(const std::string& text)
+{
+    return static_cast<DatasetConfig::Uncategorized>(
+        importers_detail::choiceIndex(importers_detail::kUncategorized, text, "uncategorized"));
+}
+
+std::pair<int, int> defaultCores(DatasetSource source)
+{
+    if (source == DatasetSource::Amazon || source == DatasetSource::Steam)
         return {25, 10};
-    if (source == "movielens")
+    if (source == DatasetSource::MovieLens)
         return {5, 5};
     return {1, 1};
 }
@@ -124,31 +156,28 @@ std::pair<int, int> defaultCores(const std::string& source)
 std::vector<std::string> sourceFiles(const DatasetSpec& spec)
 {
     using namespace importers_detail;
-    if (spec.source == "synthetic")
+    if (spec.source == DatasetSource::Synthetic)
         return {};
-    if (std::find(kSources.begin(), kSources.end(), spec.source) == kSources.end())
-        throw CoreException(ErrorCode::InvalidConfig,
-                            "source: expected one of movielens, amazon, steam, native, synthetic, found '" + spec.source + "'",
-                            "source");
+    const std::string source = datasetSourceName(spec.source);
     if (spec.path.empty())
-        throw CoreException(ErrorCode::InvalidConfig, "path: expected the folder with the " + spec.source + " files, found ''",
+        throw CoreException(ErrorCode::InvalidConfig, "path: expected the folder with the " + source + " files, found ''",
                             "path");
     std::error_code ec;
     const auto st = fs::status(spec.path, ec);
     if (ec || !fs::exists(st))
         throw CoreException(ErrorCode::DataLoad,
-                            spec.path + ": expected a folder with " + spec.source + " files, found nothing (no such folder)",
+                            spec.path + ": expected a folder with " + source + " files, found nothing (no such folder)",
                             spec.path);
     if (!fs::is_directory(st))
         throw CoreException(ErrorCode::DataLoad,
-                            spec.path + ": expected a folder with " + spec.source +
+                            spec.path + ": expected a folder with " + source +
                                 " files, found a file (give its folder, or name files with items_file / interactions_file)",
                             spec.path);
     std::string items = overridePath(spec, spec.items_file);
     std::string inter = overridePath(spec, spec.interactions_file);
     std::vector<std::string> extra;
 
-    if (spec.source == "movielens") {
+    if (spec.source == DatasetSource::MovieLens) {
         if (items.empty() || inter.empty()) {
             const std::pair<const char*, const char*> kinds[] = {
                 {"movies.csv", "ratings.csv"}, {"movies.dat", "ratings.dat"}, {"u.item", "u.data"}};
@@ -174,8 +203,8 @@ std::vector<std::string> sourceFiles(const DatasetSpec& spec)
                 notFound(spec, "u.genre beside " + base + " (ml-100k names its 19 genres there)");
             extra.push_back(genre);
         }
-    } else if (spec.source == "amazon" || spec.source == "steam") {
-        const bool amazon = spec.source == "amazon";
+    } else if (spec.source == DatasetSource::Amazon || spec.source == DatasetSource::Steam) {
+        const bool amazon = spec.source == DatasetSource::Amazon;
         std::vector<std::string> metas, reviews;
         for (const auto& n : listFolder(spec.path)) {
             if (!jsonish(n))
@@ -200,7 +229,7 @@ std::vector<std::string> sourceFiles(const DatasetSpec& spec)
                 notFound(spec, what);
             inter = reviews[0];
         }
-    } else if (spec.source == "native") {
+    } else if (spec.source == DatasetSource::Native) {
         if (items.empty())
             items = findFile(spec.path, "items.jsonl");
         if (inter.empty())
@@ -225,7 +254,7 @@ Dataset loadDataset(const DatasetSpec& spec)
     po.user_core = cores.first;
     po.item_core = cores.second;
     po.uncategorized = spec.uncategorized;
-    if (spec.source == "synthetic")
+    if (spec.source == DatasetSource::Synthetic)
         return generateSynthetic(spec.synthetic, po);
 
     std::string cacheFile;
@@ -234,7 +263,7 @@ Dataset loadDataset(const DatasetSpec& spec)
         for (char& c : safe)
             if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
                 c = '_';
-        cacheFile = (fs::path(spec.cache_dir) / (spec.source + "-" + safe + "-" + cacheKey(spec, files, cores).substr(0, 16) +
+        cacheFile = (fs::path(spec.cache_dir) / (datasetSourceName(spec.source) + ("-" + safe) + "-" + cacheKey(spec, files, cores).substr(0, 16) +
                                                  ".rcds"))
                         .string();
         if (auto cached = readDatasetCache(cacheFile, files))
@@ -243,16 +272,16 @@ Dataset loadDataset(const DatasetSpec& spec)
 
     ImportLog log(spec.lenient);
     RawData raw;
-    if (spec.source == "movielens")
+    if (spec.source == DatasetSource::MovieLens)
         raw = readMovieLens(files, log);
-    else if (spec.source == "amazon")
+    else if (spec.source == DatasetSource::Amazon)
         raw = readAmazon(files, log);
-    else if (spec.source == "steam")
+    else if (spec.source == DatasetSource::Steam)
         raw = readSteam(files, log, spec.steam_tags_as_categories);
     else
         raw = readNative(files, log);
     raw.name = datasetName(spec);
-    raw.source = spec.source;
+    raw.source = datasetSourceName(spec.source);
     Dataset d = buildDataset(std::move(raw), po);
     d.stats.skipped_lines = log.skippedLines();
     d.stats.skipped_examples = log.skippedExamples();

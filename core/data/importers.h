@@ -30,8 +30,16 @@
 
 namespace recalign::core {
 
+// The dataset section's choices (core/api/experiment.h), with their text names; the parsers throw
+// CoreException(InvalidConfig) naming the key and the valid names.
+using DatasetSource = DatasetConfig::Source;
+const char* datasetSourceName(DatasetSource source);  // movielens | amazon | steam | native | synthetic
+DatasetSource parseDatasetSource(const std::string& text);
+const char* uncategorizedName(DatasetConfig::Uncategorized u);  // drop | other
+DatasetConfig::Uncategorized parseUncategorized(const std::string& text);
+
 struct DatasetSpec {
-    std::string source;  // movielens | amazon | steam | native | synthetic
+    DatasetSource source = DatasetSource::Synthetic;
     std::string path;    // the folder holding the source files (unused for synthetic)
     double min_rating = -1e300;  // every rating counts
     int user_core = -1, item_core = -1;  // -1 = per-source default (defaultCores)
@@ -42,13 +50,13 @@ struct DatasetSpec {
     // Optional file names (relative to `path`, or absolute) overriding the per-source detection:
     std::string interactions_file;  // ratings / reviews / interactions
     std::string items_file;         // movies / meta / games / items
-    std::string uncategorized = "drop";  // drop | other (see above)
+    DatasetConfig::Uncategorized uncategorized = DatasetConfig::Uncategorized::Drop;  // see above
 };
 
 // Per-source k-core defaults {user_core, item_core}: amazon {25, 10} (RECLM-GEN §1.2); steam
 // {25, 10} (assumed: the paper's Steam script is not released); movielens {5, 5}; native and
 // synthetic {1, 1} (no filtering).
-std::pair<int, int> defaultCores(const std::string& source);
+std::pair<int, int> defaultCores(DatasetSource source);
 
 // Loads (or reads from the cache) and runs the pipeline. Throws CoreException(DataLoad) for
 // missing or malformed data, CoreException(InvalidConfig) for a bad spec.

@@ -69,7 +69,7 @@ std::vector<char> cleanCatalogue(RawData& raw, const PipelineOptions& options, D
             if (!n.empty() && std::find(cats.begin(), cats.end(), n) == cats.end())
                 cats.push_back(std::move(n));
         }
-        if (cats.empty() && options.uncategorized == "other")
+        if (cats.empty() && options.uncategorized == DatasetConfig::Uncategorized::Other)
             cats.push_back("Other");
         it.categories = std::move(cats);
         keepItem[i] = !it.title.empty() && !it.categories.empty();
@@ -206,10 +206,6 @@ Dataset buildDataset(RawData raw, const PipelineOptions& options)
 {
     using pipeline_detail::count;
     using pipeline_detail::Event;
-    if (options.uncategorized != "drop" && options.uncategorized != "other")
-        throw CoreException(ErrorCode::InvalidConfig,
-                            "uncategorized: expected 'drop' or 'other', found '" + options.uncategorized + "'",
-                            "uncategorized");
     if (options.user_core < 0 || options.item_core < 0)
         throw CoreException(ErrorCode::InvalidConfig, "user_core / item_core: expected >= 0", "user_core");
 

@@ -3,6 +3,8 @@
 // occurrence → stable time sort → iterative k-core → dense ids → categories → Dataset.
 #pragma once
 
+#include "core/api/experiment.h"
+
 #include "core/data/dataset.h"
 
 #include <cstdint>
@@ -51,9 +53,9 @@ struct PipelineOptions {
     double min_rating = -1e300;  // interactions with rating < min_rating are dropped
     int user_core = 1;           // iterative k-core: users need >= user_core interactions
     int item_core = 1;           // ... and items >= item_core (<= 1 disables)
-    // Items whose title is empty or that have no category after import: "drop" (default; their
-    // interactions are removed and counted) or "other" (they join a category named "Other").
-    std::string uncategorized = "drop";
+    // Items whose title is empty or that have no category after import: Drop (default; their
+    // interactions are removed and counted) or Other (they join a category named "Other").
+    DatasetConfig::Uncategorized uncategorized = DatasetConfig::Uncategorized::Drop;
 };
 
 // Runs the pipeline. Throws CoreException(DataLoad) when nothing is left (naming the step that

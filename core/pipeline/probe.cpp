@@ -187,7 +187,7 @@ ProbeResult runProbe(const ProbeRequest& q)
         const RunContext run = openRun(q.workspace, q.run_id);
         const Dataset data = pipeline_internal::loadExperimentDataset(run.cfg, q.workspace);
         const TitleLookup lookup(data);
-        const auto teacher = loadSasRecTeacherTyped(stageField(run, "teacher", "checkpoint"), data, "cpu");
+        const auto teacher = loadSasRecTeacherTyped(stageField(run, "teacher", "checkpoint"), data);
         const int maxHistory = run.cfg.dataset.max_history > 0 ? run.cfg.dataset.max_history : 10;
         const Sample s = buildSample(data, lookup, q, maxHistory);
         const llm::ChatTemplate tmpl = pipeline_internal::chatTemplate(run.cfg);

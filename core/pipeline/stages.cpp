@@ -32,40 +32,6 @@ using namespace pipeline_detail;
 
 namespace {
 
-SasRecTrainConfig teacherConfig(const Ctx& ctx, const Dataset& data)
-{
-    const TeacherConfig& t = ctx.cfg.teacher;
-    SasRecTrainConfig c;
-    c.model.num_items = data.numItems();
-    c.model.hidden = t.hidden;
-    c.model.blocks = t.blocks;
-    c.model.heads = t.heads;
-    c.model.maxlen = t.maxlen;
-    c.model.dropout = t.dropout;
-    if (t.layer_norm == TeacherConfig::LayerNorm::Post) {  // RecBole / UniRec, the released teacher
-        c.model.norm = "post";
-        c.model.activation = "gelu";
-        c.model.scale_embedding = false;
-        c.model.layer_norm_eps = 1e-12;
-        c.model.init = "normal";
-        c.model.ffn_hidden = 2 * t.hidden;
-    } else {
-        c.model.norm = t.layer_norm == TeacherConfig::LayerNorm::Pre ? "pre" : "qonly";
-    }
-    c.loss = t.loss == TeacherConfig::Loss::Ce ? "ce" : "bce";
-    c.lr = t.lr;
-    c.batch_size = t.batch;
-    c.epochs = t.epochs;
-    c.patience = t.patience;
-    c.valid_protocol = "full";
-    c.eval_every = 1;
-    c.lr_plateau = t.plateau > 0;
-    if (t.plateau > 0)
-        c.plateau_factor = t.plateau;
-    c.seed = ctx.seed;
-    c.device = ctx.cfg.device.toString();
-    return c;
-}
 
 llm::ChatTemplate chatTemplate(const Ctx& ctx) { return pipeline_internal::chatTemplate(ctx.cfg); }
 
@@ -202,7 +168,7 @@ Dataset stageData(Ctx& ctx, std::string& hash)
 
 std::unique_ptr<SasRecTeacher> stageTeacher(Ctx& ctx, const Dataset& data, const std::string& dataHash, std::string& hash)
 {
-    SasRecTrainConfig tc = teacherConfig(ctx, data);
+    SasRecTrainConfig tc = sasRecTrainConfig(ctx.cfg.teacher, data.numItems(), ctx.seed, ctx.cfg.device);
     hash = stageHash("teacher", canonicalJson(ctx.cfg, {"teacher"}), {dataHash}, ctx.seed);
     const auto done = runStage(ctx, "teacher", hash, [&](const std::string& dir) {
         tc.checkpoint_path = dir + "/teacher.pt";
@@ -222,7 +188,7 @@ std::unique_ptr<SasRecTeacher> stageTeacher(Ctx& ctx, const Dataset& data, const
     ctx.obs->onLog(LogLevel::Info, "teacher: full-ranking test HR@10 " + std::to_string(done.value("full_test_hr10", 0.0))
                                        + ", NDCG@10 " + std::to_string(done.value("full_test_ndcg10", 0.0))
                                        + " (history items excluded)");
-    return loadSasRecTeacherTyped(done["checkpoint"].get<std::string>(), data, ctx.cfg.device.toString());
+    return loadSasRecTeacherTyped(done["checkpoint"].get<std::string>(), data, ctx.cfg.device);
 }
 
 BaseModel stageBaseModel(Ctx& ctx, const Dataset& data, const std::string& dataHash)
@@ -496,8 +462,7 @@ DatasetSpec datasetSpec(const ExperimentConfig& cfg, const std::string& workspac
 {
     const DatasetConfig& d = cfg.dataset;
     DatasetSpec s;
-    static const char* kSources[] = {"movielens", "amazon", "steam", "native", "synthetic"};
-    s.source = kSources[static_cast<int>(d.source)];
+    s.source = d.source;
     s.path = resolvePath(cfg, d.path);
     s.min_rating = d.min_rating > 0 ? d.min_rating : -1e300;
     s.user_core = d.user_core > 0 ? d.user_core : -1;
@@ -506,7 +471,7 @@ DatasetSpec datasetSpec(const ExperimentConfig& cfg, const std::string& workspac
     s.steam_tags_as_categories = d.steam_tags_as_categories;
     s.interactions_file = d.interactions_file;
     s.items_file = d.items_file;
-    s.uncategorized = d.uncategorized == DatasetConfig::Uncategorized::Other ? "other" : "drop";
+    s.uncategorized = d.uncategorized;
     s.cache_dir = workspace + "/cache/data";
     s.synthetic = d.synthetic;
     return s;

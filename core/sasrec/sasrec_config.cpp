@@ -78,13 +78,72 @@ void rejectUnknown(const nlohmann::json& j, const std::set<std::string>& seen, c
             bad(it.key(), "unknown key in " + where);
 }
 
+// Text names of the choice enums, in enum order.
+template <typename E>
+const std::vector<const char*>& namesOf();
+template <>
+const std::vector<const char*>& namesOf<SasRecNorm>()
+{
+    static const std::vector<const char*> n = {"post", "pre", "qonly"};  // TeacherConfig::LayerNorm order
+    return n;
+}
+template <>
+const std::vector<const char*>& namesOf<SasRecLoss>()
+{
+    static const std::vector<const char*> n = {"ce", "bce"};  // TeacherConfig::Loss order
+    return n;
+}
+template <>
+const std::vector<const char*>& namesOf<SasRecActivation>()
+{
+    static const std::vector<const char*> n = {"relu", "gelu"};
+    return n;
+}
+template <>
+const std::vector<const char*>& namesOf<SasRecInit>()
+{
+    static const std::vector<const char*> n = {"xavier", "normal"};
+    return n;
+}
+
+// Parses a choice's text name; InvalidConfig naming the key and the valid names otherwise.
+template <typename E>
+E parseChoice(const std::string& key, const std::string& text)
+{
+    const auto& names = namesOf<E>();
+    std::string valid;
+    for (size_t i = 0; i < names.size(); ++i) {
+        if (text == names[i])
+            return static_cast<E>(i);
+        valid += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + std::string(names[i]);
+    }
+    bad(key, "expected " + valid + ", got '" + text + "'");
+}
+
+// A choice read from JSON by name.
+template <typename E>
+void getChoice(const nlohmann::json& j, const char* key, E& out, std::set<std::string>& seen)
+{
+    std::string text = choiceName(out);
+    get(j, key, text, seen);
+    out = parseChoice<E>(key, text);
+}
+
+DeviceSpec parseDeviceOption(const std::string& key, const std::string& text)
+{
+    auto d = parseDevice(text);
+    if (!d)
+        bad(key, d.error().message);
+    return d.value();
+}
+
 nlohmann::json modelJson(const SasRecConfig& c)
 {
     return nlohmann::json{{"num_items", c.num_items}, {"hidden", c.hidden}, {"blocks", c.blocks},
                            {"heads", c.heads}, {"maxlen", c.maxlen}, {"ffn_hidden", c.ffn_hidden},
-                           {"dropout", c.dropout}, {"attn_dropout", c.attn_dropout}, {"norm", c.norm},
-                           {"activation", c.activation}, {"scale_embedding", c.scale_embedding},
-                           {"layer_norm_eps", c.layer_norm_eps}, {"init", c.init}};
+                           {"dropout", c.dropout}, {"attn_dropout", c.attn_dropout}, {"norm", choiceName(c.norm)},
+                           {"activation", choiceName(c.activation)}, {"scale_embedding", c.scale_embedding},
+                           {"layer_norm_eps", c.layer_norm_eps}, {"init", choiceName(c.init)}};
 }
 
 SasRecConfig modelFromJson(const nlohmann::json& j)
@@ -101,11 +160,11 @@ SasRecConfig modelFromJson(const nlohmann::json& j)
     get(j, "ffn_hidden", c.ffn_hidden, seen);
     get(j, "dropout", c.dropout, seen);
     get(j, "attn_dropout", c.attn_dropout, seen);
-    get(j, "norm", c.norm, seen);
-    get(j, "activation", c.activation, seen);
+    getChoice(j, "norm", c.norm, seen);
+    getChoice(j, "activation", c.activation, seen);
     get(j, "scale_embedding", c.scale_embedding, seen);
     get(j, "layer_norm_eps", c.layer_norm_eps, seen);
-    get(j, "init", c.init, seen);
+    getChoice(j, "init", c.init, seen);
     rejectUnknown(j, seen, "the SASRec model config");
     return c;
 }
@@ -124,6 +183,11 @@ nlohmann::json parse(const std::string& text)
 
 using namespace sasrec_config_detail;
 
+const char* choiceName(SasRecNorm v) { return namesOf<SasRecNorm>().at(static_cast<size_t>(v)); }
+const char* choiceName(SasRecLoss v) { return namesOf<SasRecLoss>().at(static_cast<size_t>(v)); }
+const char* choiceName(SasRecActivation v) { return namesOf<SasRecActivation>().at(static_cast<size_t>(v)); }
+const char* choiceName(SasRecInit v) { return namesOf<SasRecInit>().at(static_cast<size_t>(v)); }
+
 void SasRecConfig::validate() const
 {
     if (num_items < 1)
@@ -138,20 +202,12 @@ void SasRecConfig::validate() const
     requireRange("dropout", dropout, 0.0, 0.95);
     if (attn_dropout >= 0)
         requireRange("attn_dropout", attn_dropout, 0.0, 0.95);
-    if (norm != "qonly" && norm != "pre" && norm != "post")
-        bad("norm", "expected qonly, pre or post, got '" + norm + "'");
-    if (activation != "relu" && activation != "gelu")
-        bad("activation", "expected relu or gelu, got '" + activation + "'");
     requireRange("layer_norm_eps", layer_norm_eps, 0.0, 1.0);
-    if (init != "xavier" && init != "normal")
-        bad("init", "expected xavier or normal, got '" + init + "'");
 }
 
 void SasRecTrainConfig::validate() const
 {
     model.validate();
-    if (loss != "bce" && loss != "ce")
-        bad("loss", "expected bce or ce, got '" + loss + "'");
     requireRange("negatives", negatives, 1, 100000);
     requireRange("lr", lr, 1e-12, 10.0);
     requireRange("beta1", beta1, 0.0, 0.999999);
@@ -161,8 +217,6 @@ void SasRecTrainConfig::validate() const
     requireRange("batch_size", batch_size, 1, 1 << 20);
     requireRange("epochs", epochs, 0, 1 << 24);
     requireRange("eval_every", eval_every, 0, 1 << 24);
-    if (valid_protocol != "sampled" && valid_protocol != "full")
-        bad("valid_protocol", "expected sampled or full, got '" + valid_protocol + "'");
     requireRange("patience", patience, 0, 1 << 24);
     requireRange("plateau_factor", plateau_factor, 1e-6, 1.0);
     requireRange("plateau_patience", plateau_patience, 0, 1 << 24);
@@ -172,20 +226,52 @@ void SasRecTrainConfig::validate() const
     requireRange("checkpoint_every", checkpoint_every, 0, 1 << 24);
 }
 
+SasRecTrainConfig sasRecTrainConfig(const TeacherConfig& t, int64_t numItems, uint64_t seed, DeviceSpec device)
+{
+    SasRecTrainConfig c;
+    c.model.num_items = numItems;
+    c.model.hidden = t.hidden;
+    c.model.blocks = t.blocks;
+    c.model.heads = t.heads;
+    c.model.maxlen = t.maxlen;
+    c.model.dropout = t.dropout;
+    c.model.norm = t.layer_norm;
+    if (t.layer_norm == SasRecNorm::Post) {  // RecBole / UniRec, the released teacher
+        c.model.activation = SasRecActivation::Gelu;
+        c.model.scale_embedding = false;
+        c.model.layer_norm_eps = 1e-12;
+        c.model.init = SasRecInit::Normal;
+        c.model.ffn_hidden = 2 * t.hidden;
+    }
+    c.loss = t.loss;
+    c.lr = t.lr;
+    c.batch_size = t.batch;
+    c.epochs = t.epochs;
+    c.patience = t.patience;
+    c.valid_protocol = EvalProtocol::Full;
+    c.eval_every = 1;
+    c.lr_plateau = t.plateau > 0;
+    if (t.plateau > 0)
+        c.plateau_factor = t.plateau;
+    c.seed = seed;
+    c.device = device;
+    return c;
+}
+
 std::string toJson(const SasRecConfig& c) { return modelJson(c).dump(); }
 
 SasRecConfig sasRecConfigFromJson(const std::string& json) { return modelFromJson(parse(json)); }
 
 std::string toJson(const SasRecTrainConfig& c)
 {
-    nlohmann::json j{{"model", modelJson(c.model)}, {"loss", c.loss}, {"negatives", c.negatives}, {"lr", c.lr},
+    nlohmann::json j{{"model", modelJson(c.model)}, {"loss", choiceName(c.loss)}, {"negatives", c.negatives}, {"lr", c.lr},
                      {"beta1", c.beta1}, {"beta2", c.beta2}, {"adam_eps", c.adam_eps},
                      {"weight_decay", c.weight_decay}, {"batch_size", c.batch_size}, {"epochs", c.epochs},
-                     {"eval_every", c.eval_every}, {"valid_protocol", c.valid_protocol},
+                     {"eval_every", c.eval_every}, {"valid_protocol", protocolKey(c.valid_protocol)},
                      {"patience", c.patience}, {"restore_best", c.restore_best}, {"lr_plateau", c.lr_plateau},
                      {"plateau_factor", c.plateau_factor}, {"plateau_patience", c.plateau_patience},
                      {"min_lr", c.min_lr}, {"length_buckets", c.length_buckets}, {"seed", c.seed},
-                     {"device", c.device}, {"eval_negatives", c.eval_negatives}, {"eval_batch", c.eval_batch},
+                     {"device", c.device.toString()}, {"eval_negatives", c.eval_negatives}, {"eval_batch", c.eval_batch},
                      {"eval_seed", c.eval_seed}, {"checkpoint_path", c.checkpoint_path},
                      {"checkpoint_every", c.checkpoint_every}, {"resume_from", c.resume_from}};
     return j.dump();
@@ -200,7 +286,7 @@ SasRecTrainConfig sasRecTrainConfigFromJson(const std::string& json)
     std::set<std::string> seen{"model"};
     if (j.contains("model"))
         c.model = modelFromJson(j.at("model"));
-    get(j, "loss", c.loss, seen);
+    getChoice(j, "loss", c.loss, seen);
     get(j, "negatives", c.negatives, seen);
     get(j, "lr", c.lr, seen);
     get(j, "beta1", c.beta1, seen);
@@ -210,7 +296,9 @@ SasRecTrainConfig sasRecTrainConfigFromJson(const std::string& json)
     get(j, "batch_size", c.batch_size, seen);
     get(j, "epochs", c.epochs, seen);
     get(j, "eval_every", c.eval_every, seen);
-    get(j, "valid_protocol", c.valid_protocol, seen);
+    std::string protocol = protocolKey(c.valid_protocol);
+    get(j, "valid_protocol", protocol, seen);
+    c.valid_protocol = parseProtocol(protocol);
     get(j, "patience", c.patience, seen);
     get(j, "restore_best", c.restore_best, seen);
     get(j, "lr_plateau", c.lr_plateau, seen);
@@ -219,7 +307,9 @@ SasRecTrainConfig sasRecTrainConfigFromJson(const std::string& json)
     get(j, "min_lr", c.min_lr, seen);
     get(j, "length_buckets", c.length_buckets, seen);
     get(j, "seed", c.seed, seen);
-    get(j, "device", c.device, seen);
+    std::string device = c.device.toString();
+    get(j, "device", device, seen);
+    c.device = parseDeviceOption("device", device);
     get(j, "eval_negatives", c.eval_negatives, seen);
     get(j, "eval_batch", c.eval_batch, seen);
     get(j, "eval_seed", c.eval_seed, seen);
@@ -259,12 +349,12 @@ void setSasRecOption(SasRecTrainConfig& c, const std::string& key, const std::st
     else if (key == "ffn-hidden") m.ffn_hidden = i();
     else if (key == "dropout") m.dropout = d();
     else if (key == "attn-dropout") m.attn_dropout = d();
-    else if (key == "norm") m.norm = value;
-    else if (key == "activation") m.activation = value;
+    else if (key == "norm") m.norm = parseChoice<SasRecNorm>(key, value);
+    else if (key == "activation") m.activation = parseChoice<SasRecActivation>(key, value);
     else if (key == "scale-embedding") m.scale_embedding = parseBool(key, value);
     else if (key == "layer-norm-eps") m.layer_norm_eps = d();
-    else if (key == "init") m.init = value;
-    else if (key == "loss") c.loss = value;
+    else if (key == "init") m.init = parseChoice<SasRecInit>(key, value);
+    else if (key == "loss") c.loss = parseChoice<SasRecLoss>(key, value);
     else if (key == "negatives") c.negatives = i();
     else if (key == "lr") c.lr = d();
     else if (key == "beta1") c.beta1 = d();
@@ -274,13 +364,13 @@ void setSasRecOption(SasRecTrainConfig& c, const std::string& key, const std::st
     else if (key == "batch") c.batch_size = i();
     else if (key == "epochs") c.epochs = i();
     else if (key == "eval-every") c.eval_every = i();
-    else if (key == "valid-protocol") c.valid_protocol = value;
+    else if (key == "valid-protocol") c.valid_protocol = parseProtocol(value);
     else if (key == "patience") c.patience = i();
     else if (key == "plateau-factor") c.plateau_factor = d();
     else if (key == "plateau-patience") c.plateau_patience = i();
     else if (key == "min-lr") c.min_lr = d();
     else if (key == "seed") c.seed = static_cast<uint64_t>(parseLong(key, value));
-    else if (key == "device") c.device = value;
+    else if (key == "device") c.device = parseDeviceOption(key, value);
     else if (key == "eval-negatives") c.eval_negatives = i();
     else if (key == "eval-batch") c.eval_batch = i();
     else if (key == "eval-seed") c.eval_seed = static_cast<uint64_t>(parseLong(key, value));
@@ -303,10 +393,10 @@ std::string describe(const SasRecTrainConfig& c)
     const SasRecConfig& m = c.model;
     std::string s = "hidden " + std::to_string(m.hidden) + ", blocks " + std::to_string(m.blocks) + ", heads "
                     + std::to_string(m.heads) + ", maxlen " + std::to_string(m.maxlen) + ", ffn "
-                    + std::to_string(m.ffnHidden()) + " " + m.activation + ", dropout " + str::fixed(m.dropout, 2)
-                    + " (attention " + str::fixed(m.attnDropout(), 2) + "), norm " + m.norm
-                    + (m.scale_embedding ? ", emb×sqrt(d)" : "") + ", init " + m.init + "; loss "
-                    + (c.loss == "bce" ? "bce (" + std::to_string(c.negatives) + " negative"
+                    + std::to_string(m.ffnHidden()) + " " + choiceName(m.activation) + ", dropout " + str::fixed(m.dropout, 2)
+                    + " (attention " + str::fixed(m.attnDropout(), 2) + "), norm " + choiceName(m.norm)
+                    + (m.scale_embedding ? ", emb×sqrt(d)" : "") + ", init " + choiceName(m.init) + "; loss "
+                    + (c.loss == SasRecLoss::Bce ? "bce (" + std::to_string(c.negatives) + " negative"
                                              + (c.negatives > 1 ? "s" : "") + ")"
                                        : std::string("ce (full softmax)"))
                     + ", Adam lr " + str::fixed(c.lr, 5) + " betas (" + str::fixed(c.beta1, 3) + ", "
@@ -314,7 +404,7 @@ std::string describe(const SasRecTrainConfig& c)
                     + ", batch " + std::to_string(c.batch_size) + ", epochs " + std::to_string(c.epochs)
                     + ", seed " + std::to_string(c.seed);
     if (c.patience > 0)
-        s += ", early stop patience " + std::to_string(c.patience) + " on valid NDCG@10 (" + c.valid_protocol + ")";
+        s += ", early stop patience " + std::to_string(c.patience) + " on valid NDCG@10 (" + protocolKey(c.valid_protocol) + ")";
     if (c.lr_plateau)
         s += ", ReduceLROnPlateau ×" + str::fixed(c.plateau_factor, 2);
     return s;

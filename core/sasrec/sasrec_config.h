@@ -3,11 +3,28 @@
 // files. Torch-free. Defaults are the reference settings of kang205/pmixer (ANCHORS §A.1).
 #pragma once
 
+#include "core/api/device.h"
+#include "core/api/experiment.h"
+#include "core/sasrec/evaluation.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace recalign::core {
+
+// The SASRec settings that name a choice, as enums parsed once (JSON, CLI options, the experiment's
+// teacher section); their text names are the JSON and CLI spelling.
+using SasRecNorm = TeacherConfig::LayerNorm;  // qonly: kang205/pmixer original (only Q normalised,
+                                              // final LN); pre: pre-LN blocks + final LN; post:
+                                              // RecBole/UniRec (input LN, post-LN)
+using SasRecLoss = TeacherConfig::Loss;       // bce: one positive + sampled negatives; ce: full softmax
+enum class SasRecActivation { Relu, Gelu };   // relu (kang205/pmixer) | gelu (RecBole/UniRec)
+enum class SasRecInit { Xavier, Normal };     // xavier (pmixer) | normal N(0, 0.02) (RecBole/UniRec)
+const char* choiceName(SasRecNorm v);         // "qonly" | "pre" | "post"
+const char* choiceName(SasRecLoss v);         // "bce" | "ce"
+const char* choiceName(SasRecActivation v);   // "relu" | "gelu"
+const char* choiceName(SasRecInit v);         // "xavier" | "normal"
 
 struct SasRecConfig {
     int64_t num_items = 0;        // catalogue size N from the dataset; the table has N+1 rows (0 = padding)
@@ -18,12 +35,11 @@ struct SasRecConfig {
     int ffn_hidden = 0;           // inner width of the point-wise FFN; 0 = hidden (pmixer), UniRec 256
     double dropout = 0.2;         // embedding and FFN dropout (post: also the attention output)
     double attn_dropout = -1.0;   // dropout on attention probabilities; < 0 = same as dropout
-    std::string norm = "qonly";   // qonly: kang205/pmixer original (only Q normalised, final LN)
-                                  // pre: pre-LN blocks + final LN; post: RecBole/UniRec (input LN, post-LN)
-    std::string activation = "relu";  // relu (kang205/pmixer) | gelu (RecBole/UniRec)
+    SasRecNorm norm = SasRecNorm::QOnly;
+    SasRecActivation activation = SasRecActivation::Relu;
     bool scale_embedding = true;  // item embedding × sqrt(d) (kang205/pmixer); RecBole/UniRec: false
     double layer_norm_eps = 1e-8; // pmixer 1e-8, RecBole 1e-12
-    std::string init = "xavier";  // xavier (normal, pmixer) | normal (N(0, 0.02), RecBole/UniRec)
+    SasRecInit init = SasRecInit::Xavier;
 
     double attnDropout() const { return attn_dropout < 0 ? dropout : attn_dropout; }
     int ffnHidden() const { return ffn_hidden > 0 ? ffn_hidden : hidden; }
@@ -33,8 +49,8 @@ struct SasRecConfig {
 
 struct SasRecTrainConfig {
     SasRecConfig model;
-    std::string loss = "bce";     // bce: one positive + `negatives` sampled negatives per position
-                                  // (original); ce: full softmax over the catalogue (released teacher)
+    SasRecLoss loss = SasRecLoss::Bce;  // bce: one positive + `negatives` sampled negatives per position
+                                        // (original); ce: full softmax over the catalogue (released teacher)
     int negatives = 1;            // bce negatives per position, uniform over items not in the user's train sequence
     double lr = 1e-3;
     double beta1 = 0.9;
@@ -44,7 +60,7 @@ struct SasRecTrainConfig {
     int batch_size = 128;         // users per step; an epoch is ceil(users / batch) full batches
     int epochs = 200;
     int eval_every = 20;          // validate every N epochs and after the last; 0 = only after the last
-    std::string valid_protocol = "sampled";  // the validation metric for early stopping: sampled | full
+    EvalProtocol valid_protocol = EvalProtocol::Sampled;  // the validation metric for early stopping
     int patience = 0;             // early stopping after N validations without valid NDCG@10 gain; 0 = off
     bool restore_best = true;     // with early stopping, end with the best-validation weights
     bool lr_plateau = false;      // ReduceLROnPlateau on valid NDCG@10
@@ -54,7 +70,7 @@ struct SasRecTrainConfig {
     bool length_buckets = true;   // split each batch into length-sorted sub-batches (same samples, same loss;
                                   // padding columns are not computed)
     uint64_t seed = 42;
-    std::string device = "cpu";   // cpu | cuda | cuda:N | auto
+    DeviceSpec device;            // cpu (default) | cuda | cuda:N | auto
     int eval_negatives = 100;     // sampled protocol: target + N uniform negatives the user never interacted with
     int eval_batch = 128;         // users per scoring batch in evaluation
     uint64_t eval_seed = 2024;    // sampled-protocol negatives (fixed, so epochs are comparable)
@@ -64,6 +80,11 @@ struct SasRecTrainConfig {
 
     void validate() const;
 };
+
+// The experiment's `teacher:` section as the trainer's settings: layer_norm post is the released
+// teacher's RecBole / UniRec recipe (GELU, no embedding scaling, LN eps 1e-12, N(0, 0.02) init, FFN
+// 2 x hidden); validation by the full-ranking protocol every epoch.
+SasRecTrainConfig sasRecTrainConfig(const TeacherConfig& teacher, int64_t numItems, uint64_t seed, DeviceSpec device);
 
 // JSON text of the configs (the checkpoint's "config" entry) and back. fromJson throws
 // CoreException(InvalidConfig / CheckpointIO) naming the key; unknown keys are errors.

@@ -120,8 +120,8 @@ torch::Tensor SasRecBlockImpl::attention(const torch::Tensor& queryIn, const tor
 torch::Tensor SasRecBlockImpl::ffn(const torch::Tensor& x, SasRecRng* rng)
 {
     torch::Tensor y = ffn1(x);
-    y = m_config.activation == "gelu" ? torch::gelu(y) : torch::relu(y);
-    if (m_config.norm != "post")  // pmixer: dropout after both convolutions; RecBole: after the second only
+    y = m_config.activation == SasRecActivation::Gelu ? torch::gelu(y) : torch::relu(y);
+    if (m_config.norm != SasRecNorm::Post)  // pmixer: dropout after both convolutions; RecBole: after the second only
         y = sasrecDropout(y, m_config.dropout, rng);
     return sasrecDropout(ffn2(y), m_config.dropout, rng);
 }
@@ -133,13 +133,13 @@ torch::Tensor SasRecBlockImpl::forward(const torch::Tensor& x, const torch::Tens
     auto last = [&](const torch::Tensor& t) { return lastOnly ? t.narrow(1, w - 1, 1) : t; };
     const torch::Tensor mask = lastOnly ? attnMask.narrow(1, w - 1, 1) : attnMask;
     torch::Tensor y;
-    if (m_config.norm == "qonly") {
+    if (m_config.norm == SasRecNorm::QOnly) {
         // kang205/pmixer original: Q = LN(x); x = Q + MHA(Q, x, x); x = LN(x); x = x + FFN(x).
         const torch::Tensor qn = attn_norm(last(x));
         y = qn + attention(qn, x, mask, rng);
         y = ffn_norm(y);
         y = y + ffn(y, rng);
-    } else if (m_config.norm == "pre") {
+    } else if (m_config.norm == SasRecNorm::Pre) {
         const torch::Tensor hn = attn_norm(x);
         y = last(x) + attention(last(hn), hn, mask, rng);
         y = y + ffn(ffn_norm(y), rng);
@@ -156,7 +156,7 @@ SasRecModelImpl::SasRecModelImpl(const SasRecConfig& config)
     config.validate();
     item_emb = register_module("item_emb", torch::nn::Embedding(torch::nn::EmbeddingOptions(config.num_items + 1, config.hidden).padding_idx(0)));
     pos_emb = register_module("pos_emb", torch::nn::Embedding(config.maxlen, config.hidden));
-    if (config.norm == "post")
+    if (config.norm == SasRecNorm::Post)
         input_norm = register_module("input_norm", makeNorm(config));
     else
         final_norm = register_module("final_norm", makeNorm(config));
@@ -177,7 +177,7 @@ void SasRecModelImpl::initWeights(uint64_t seed)
         torch::Tensor init;
         if (p.dim() >= 2) {
             double std = 0.02;
-            if (m_config.init == "xavier") {
+            if (m_config.init == SasRecInit::Xavier) {
                 const double fanIn = static_cast<double>(p.size(1)), fanOut = static_cast<double>(p.size(0));
                 std = std::sqrt(2.0 / (fanIn + fanOut));
             }

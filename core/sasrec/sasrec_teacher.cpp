@@ -154,7 +154,7 @@ std::vector<ItemScores> SasRecTeacher::scoreBatch(const std::vector<std::vector<
 }
 
 std::unique_ptr<SasRecTeacher> loadSasRecTeacherTyped(const std::string& checkpointPath, const Dataset& data,
-                                                      const std::string& device)
+                                                      const DeviceSpec& device)
 {
     torch::serialize::InputArchive archive;
     loadSasRecArchive(archive, checkpointPath);
@@ -170,7 +170,7 @@ std::unique_ptr<SasRecTeacher> loadSasRecTeacherTyped(const std::string& checkpo
 
 std::unique_ptr<Teacher> loadSasRecTeacher(const std::string& checkpointPath, const Dataset& data)
 {
-    return loadSasRecTeacherTyped(checkpointPath, data, "cpu");
+    return loadSasRecTeacherTyped(checkpointPath, data);
 }
 
 void saveSasRecTeacher(const SasRecTeacher& teacher, const Dataset& data, const std::string& checkpointPath)

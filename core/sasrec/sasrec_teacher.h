@@ -40,7 +40,7 @@ private:
 // (fingerprint or catalogue size differs).
 std::unique_ptr<Teacher> loadSasRecTeacher(const std::string& checkpointPath, const Dataset& data);
 std::unique_ptr<SasRecTeacher> loadSasRecTeacherTyped(const std::string& checkpointPath, const Dataset& data,
-                                                      const std::string& device = "cpu");
+                                                      const DeviceSpec& device = {});
 
 // Writes a weights-only checkpoint of `model` for `data` (what loadSasRecTeacher reads).
 void saveSasRecTeacher(const SasRecTeacher& teacher, const Dataset& data, const std::string& checkpointPath);

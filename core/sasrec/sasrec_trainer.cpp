@@ -263,7 +263,7 @@ double Trainer::trainBatch(int epoch, int batchIndex)
         totalPositions += w;
     }
     std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.width < b.width; });
-    const bool ce = m_config.loss == "ce";
+    const bool ce = m_config.loss == SasRecLoss::Ce;
     const auto chunks = planChunks(rows, m_config.length_buckets, ce ? kCePositionsPerChunk : 0);
     const int k = m_config.negatives;
     const int32_t numItems = m_data.numItems();
@@ -352,7 +352,7 @@ RankingMetrics Trainer::validate()
 {
     SasRecTeacher teacher(m_model.ptr(), m_config.eval_batch);
     EvalOptions o;
-    o.protocol = parseProtocol(m_config.valid_protocol);
+    o.protocol = m_config.valid_protocol;
     o.negatives = m_config.eval_negatives;
     o.seed = m_config.eval_seed;
     o.batch = m_config.eval_batch;
@@ -527,7 +527,7 @@ SasRecTrainResult Trainer::run()
         resume(m_config.resume_from);
     const int batches = static_cast<int>((m_stream.size() + static_cast<size_t>(m_config.batch_size) - 1)
                                          / static_cast<size_t>(m_config.batch_size));
-    const EvalProtocol validProtocol = parseProtocol(m_config.valid_protocol);
+    const EvalProtocol validProtocol = m_config.valid_protocol;
     const std::string validKey = std::string("valid_") + protocolKey(validProtocol);
     const bool earlyStopping = m_config.patience > 0;
     m_observer.onStageBegin("teacher", m_config.epochs);

@@ -20,14 +20,14 @@ namespace recalign::core {
 DatasetSpec datasetSpec(const DatasetRequest& r)
 {
     DatasetSpec s;
-    s.source = r.source;
+    s.source = parseDatasetSource(r.source);
     s.path = r.path;
     s.min_rating = r.min_rating.value_or(s.min_rating);
     s.user_core = r.user_core;
     s.item_core = r.item_core;
     s.lenient = r.lenient;
     s.steam_tags_as_categories = r.steam_tags_as_categories;
-    s.uncategorized = r.uncategorized;
+    s.uncategorized = parseUncategorized(r.uncategorized);
     s.items_file = r.items_file;
     s.interactions_file = r.interactions_file;
     s.cache_dir = r.cache_dir;
@@ -129,7 +129,7 @@ ToolStatus runBenchData(const BenchDataRequest& request, std::ostream& out)
         out << "ml-latest-small (" << ml << ", default 5-core):\n";
         const fs::path cache = fs::temp_directory_path() / ("recalign-bench-data-" + std::to_string(::getpid()));
         DatasetSpec spec;
-        spec.source = "movielens";
+        spec.source = DatasetSource::MovieLens;
         spec.path = ml;
         t0 = Clock::now();
         Dataset d = loadDataset(spec);

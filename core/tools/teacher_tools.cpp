@@ -44,16 +44,16 @@ void printEval(std::ostream& out, const std::string& indent, const std::string& 
 
 Dataset loadData(const TeacherRequest& r, std::ostream& out)
 {
-    DatasetSpec spec;
-    spec.source = r.source;
-    spec.path = r.data;
-    if (spec.source.empty())
+    if (r.source.empty())
         throw std::invalid_argument("--source is required (movielens, amazon, steam, native, synthetic)");
+    DatasetSpec spec;
+    spec.source = parseDatasetSource(r.source);
+    spec.path = r.data;
     if (r.kcore) {
         spec.user_core = *r.kcore;
         spec.item_core = spec.user_core;
     }
-    spec.uncategorized = r.uncategorized;
+    spec.uncategorized = parseUncategorized(r.uncategorized);
     Dataset d = loadDataset(spec);
     out << "dataset: " << d.name << ": " << d.numUsers() << " users, " << d.numItems() << " items, "
         << d.stats.interactions << " interactions (fingerprint " << d.fingerprint.substr(0, 12) << ")\n";
@@ -224,20 +224,20 @@ int benchSasRec(const BenchSasRecRequest& request, std::ostream& out)
     const int inEffect = setComputeThreads(threads, blasThreads);
 
     DatasetSpec spec;
-    spec.source = request.source;
+    spec.source = parseDatasetSource(request.source);
     spec.path = request.data;
-    if (spec.source != "synthetic" && spec.path.empty())
-        spec.path = spec.source == "movielens" ? request.movielens_default : std::string();
-    if (spec.source != "synthetic" && spec.path.empty())
+    if (spec.source != DatasetSource::Synthetic && spec.path.empty())
+        spec.path = spec.source == DatasetSource::MovieLens ? request.movielens_default : std::string();
+    if (spec.source != DatasetSource::Synthetic && spec.path.empty())
         return 2;  // the caller asks for --data PATH
     const int kcore = request.kcore;
     spec.user_core = kcore;
     spec.item_core = kcore;
-    spec.uncategorized = request.uncategorized;
+    spec.uncategorized = parseUncategorized(request.uncategorized);
     const auto t0 = std::chrono::steady_clock::now();
     const Dataset data = loadDataset(spec);
     const double loadSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    out << "dataset: " << data.name << " (" << spec.source << (spec.path.empty() ? "" : ", " + spec.path)
+    out << "dataset: " << data.name << " (" << datasetSourceName(spec.source) << (spec.path.empty() ? "" : ", " + spec.path)
         << "): " << data.numUsers() << " users, " << data.numItems() << " items, " << data.stats.interactions
         << " interactions (k-core " << kcore << ", loaded in " << fixed(loadSeconds, 2) << " s, fingerprint "
         << data.fingerprint.substr(0, 12) << ")\n";
@@ -248,7 +248,7 @@ int benchSasRec(const BenchSasRecRequest& request, std::ostream& out)
         out << "note: with several torch threads on a busy machine, OpenMP's spinning threads can make\n"
                "      an epoch many times slower; OMP_WAIT_POLICY=PASSIVE avoids that\n";
 
-    const std::string validKey = "valid_" + config.valid_protocol;
+    const std::string validKey = std::string("valid_") + protocolKey(config.valid_protocol);
     BenchObserver observer(validKey, out);
     const SasRecTrainResult r = trainSasRec(data, config, observer);
 
@@ -259,7 +259,7 @@ int benchSasRec(const BenchSasRecRequest& request, std::ostream& out)
         << fixed(r.median_epoch_cpu_seconds, 3) << " s/epoch)\n"
         << "  " << fixed(r.sequences_per_second, 1) << " training sequences/s\n";
     if (r.best_epoch > 0)
-        out << "  best valid NDCG@10 (" << config.valid_protocol << ") " << fixed(r.best_valid_ndcg10, 4)
+        out << "  best valid NDCG@10 (" << protocolKey(config.valid_protocol) << ") " << fixed(r.best_valid_ndcg10, 4)
             << " at epoch " << r.best_epoch << (r.restored_best ? " (final weights)" : "") << "\n";
     out << "evaluation: " << fixed(r.full.usersPerSecond(), 1) << " users/s full ranking, "
         << fixed(r.sampled.usersPerSecond(), 1) << " users/s sampled (valid + test)\n";

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -56,7 +57,7 @@ void gzipFile(const std::string& src, const std::string& dst)
 DatasetSpec spec(const std::string& source, const std::string& path, bool lenient = false, int core = 1)
 {
     DatasetSpec s;
-    s.source = source;
+    s.source = parseDatasetSource(source);
     s.path = path;
     s.lenient = lenient;
     s.user_core = core;
@@ -178,7 +179,7 @@ void TstData::movieLensSmallMatchesTheIssueCounts()
 
     // Without filtering every movie with a rating is kept ("Other" holds the 34 genre-less ones).
     DatasetSpec all = spec("movielens", kMlSmall);
-    all.uncategorized = "other";
+    all.uncategorized = DatasetConfig::Uncategorized::Other;
     const Dataset full = loadDataset(all);
     QCOMPARE(full.numItems(), 9724);
     QCOMPARE(full.stats.interactions, 100836L);
@@ -288,7 +289,7 @@ void TstData::syntheticIsByteIdenticalPerSeedAndDiffersAcrossSeeds()
     QVERIFY(sha256Hex(serializeDataset(a)) != sha256Hex(serializeDataset(c)));
     // Through loadDataset too.
     DatasetSpec s;
-    s.source = "synthetic";
+    s.source = DatasetSource::Synthetic;
     QCOMPARE(loadDataset(s).fingerprint, a.fingerprint);
     QCOMPARE(a.name, std::string("synthetic(seed=1)"));
 }
@@ -692,7 +693,7 @@ void TstData::nativeImportAndExportRoundTrip()
 void TstData::fuzzyLookupFindsToyStoryWithinDistanceThroughABkTree()
 {
     DatasetSpec s = spec("movielens", kMlSmall);
-    s.uncategorized = "other";
+    s.uncategorized = DatasetConfig::Uncategorized::Other;
     const Dataset d = loadDataset(s);
     const TitleIndex index(d);
     QCOMPARE(index.duplicateTitles(), 5L);
@@ -749,12 +750,18 @@ void TstData::fuzzyLookupFindsToyStoryWithinDistanceThroughABkTree()
 
 void TstData::badSpecsAreInvalidConfig()
 {
-    DatasetSpec s = spec("movies", kMlSmall);
-    QVERIFY(contains(loadError(s, ErrorCode::InvalidConfig), "source: expected one of movielens"));
-    s = spec("movielens", kMlSmall);
-    s.uncategorized = "keep";
-    QVERIFY(contains(loadError(s, ErrorCode::InvalidConfig), "uncategorized: expected 'drop' or 'other'"));
-    s = spec("synthetic", "");
+    // Choices are parsed once, where text comes in (the CLI, the experiment file), naming the key.
+    auto parseError = [](const std::function<void()>& f) {
+        try {
+            f();
+        } catch (const CoreException& e) {
+            return e.error().code == ErrorCode::InvalidConfig ? std::string(e.what()) : std::string();
+        }
+        return std::string();
+    };
+    QVERIFY(contains(parseError([] { parseDatasetSource("movies"); }), "source: expected one of movielens"));
+    QVERIFY(contains(parseError([] { parseUncategorized("keep"); }), "uncategorized: expected one of drop, other"));
+    DatasetSpec s = spec("synthetic", "");
     s.synthetic.top_categories = 9;
     QVERIFY(contains(loadError(s, ErrorCode::InvalidConfig), "synthetic.top_categories: expected 1..8"));
     s.synthetic.top_categories = 2;

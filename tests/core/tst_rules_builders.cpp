@@ -366,7 +366,7 @@ void TstRulesBuilders::loadsShareGptAndReportsBadFiles()
 void TstRulesBuilders::mlLatestSmallEpochParsesBackToItsLabels()
 {
     DatasetSpec spec;
-    spec.source = "movielens";
+    spec.source = DatasetSource::MovieLens;
     spec.path = std::string(RECALIGN_SHARED_DIR) + "/data/ml-latest-small";
     const Dataset d = loadDataset(spec);
     const MostPopTeacher teacher(d);

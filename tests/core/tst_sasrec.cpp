@@ -72,6 +72,14 @@ Dataset sequentialDataset(int numItems = 60, int numUsers = 240, uint64_t seed =
     return d;
 }
 
+// A norm's text name as the CLI and the checkpoints spell it.
+SasRecNorm normOf(const std::string& name)
+{
+    SasRecTrainConfig c;
+    setSasRecOption(c, "norm", name);
+    return c.model.norm;
+}
+
 SasRecConfig smallModel(int numItems, const std::string& norm = "qonly")
 {
     SasRecConfig c;
@@ -81,7 +89,7 @@ SasRecConfig smallModel(int numItems, const std::string& norm = "qonly")
     c.heads = 2;
     c.maxlen = 12;
     c.dropout = 0.0;
-    c.norm = norm;
+    c.norm = normOf(norm);
     return c;
 }
 
@@ -426,8 +434,8 @@ void TstSasRec::checkpointRoundTripGivesIdenticalScores()
     const Dataset data = sequentialDataset();
     QTemporaryDir dir;
     SasRecTrainConfig t = quickTraining(2);
-    t.model.norm = "post";
-    t.model.activation = "gelu";
+    t.model.norm = SasRecNorm::Post;
+    t.model.activation = SasRecActivation::Gelu;
     t.checkpoint_path = dir.filePath(QStringLiteral("teacher.pt")).toStdString();
     NullObserver obs;
     const auto r = trainSasRec(data, t, obs);
@@ -444,7 +452,8 @@ void TstSasRec::checkpointRoundTripGivesIdenticalScores()
     QCOMPARE(e.valid.mrr, r.full.valid.mrr);
     // Save again (weights only) and reload: identical scores.
     auto typed = loadSasRecTeacherTyped(r.checkpoint_path, data);
-    QCOMPARE(typed->config().norm, std::string("post"));
+    QVERIFY(typed->config().norm == SasRecNorm::Post);
+    QCOMPARE(std::string(choiceName(typed->config().activation)), std::string("gelu"));
     const std::string again = dir.filePath(QStringLiteral("again.pt")).toStdString();
     saveSasRecTeacher(*typed, data, again);
     const auto s2 = loadSasRecTeacher(again, data)->scoreBatch(histories);
@@ -555,7 +564,7 @@ void TstSasRec::trainingBeatsMostPopularOnSequentialData()
     NullObserver obs;
     for (const char* loss : {"bce", "ce"}) {
         SasRecTrainConfig t = quickTraining(loss == std::string("bce") ? 20 : 12);
-        t.loss = loss;
+        setSasRecOption(t, "loss", loss);
         const auto r = trainSasRec(data, t, obs);
         qInfo("%s: full-ranking test HR@10 %.3f NDCG@10 %.3f vs most-popular HR@10 %.3f NDCG@10 %.3f", loss,
               r.full.test.hrAt(10), r.full.test.ndcgAt(10), popFull.test.hrAt(10), popFull.test.ndcgAt(10));
@@ -583,8 +592,8 @@ void TstSasRec::configRoundTripsAndRejectsBadValues()
 {
     SasRecTrainConfig t = quickTraining(7);
     t.model.num_items = 60;
-    t.loss = "ce";
-    t.model.norm = "pre";
+    t.loss = SasRecLoss::Ce;
+    t.model.norm = SasRecNorm::Pre;
     setSasRecOption(t, "beta2", "0.999");
     setSasRecOption(t, "attn-dropout", "0.3");
     setSasRecFlag(t, "lr-plateau");
@@ -605,13 +614,13 @@ void TstSasRec::configRoundTripsAndRejectsBadValues()
     expectInvalid([&] { setSasRecOption(t, "hidden", "abc"); }, "hidden");
     expectInvalid([&] { setSasRecOption(t, "hiden", "5"); }, "hiden");
     expectInvalid([&] { SasRecTrainConfig c = t; c.model.heads = 3; c.validate(); }, "heads");
-    expectInvalid([&] { SasRecTrainConfig c = t; c.loss = "bpr"; c.validate(); }, "loss");
+    expectInvalid([&] { SasRecTrainConfig c = t; setSasRecOption(c, "loss", "bpr"); }, "loss");
+    expectInvalid([&] { sasRecTrainConfigFromJson("{\"loss\": \"bpr\"}"); }, "loss");
+    expectInvalid([&] { sasRecTrainConfigFromJson("{\"device\": \"tpu\"}"); }, "device");
     expectInvalid([&] { sasRecTrainConfigFromJson("{\"epochs\": 3, \"colour\": 1}"); }, "colour");
-    const Dataset data = sequentialDataset();
-    NullObserver obs;
     SasRecTrainConfig bad = quickTraining(1);
-    bad.model.norm = "sandwich";
-    expectInvalid([&] { trainSasRec(data, bad, obs); }, "norm");
+    expectInvalid([&] { setSasRecOption(bad, "norm", "sandwich"); }, "norm");
+    expectInvalid([&] { sasRecConfigFromJson("{\"norm\": \"sandwich\"}"); }, "norm");
 }
 
 QTEST_GUILESS_MAIN(TstSasRec)
