@@ -22,6 +22,7 @@ struct AllocatorPolicy {
     std::string allocator = "glibc";  // or the preloaded library providing malloc (jemalloc, mimalloc)
     bool applied = false;             // false: RECALIGN_MALLOC=system, or an allocator we do not tune
     bool decommit = true;             // mimalloc: freed memory returned to the kernel (we turn it off)
+    long arena = 0;                   // mimalloc: bytes of address space reserved for its arena
     long mmap_threshold = 0;          // bytes: larger blocks are mmap'd (glibc's ceiling is 32 MiB)
     long trim_threshold = 0;          // bytes of free heap top kept before returning memory
     long top_pad = 0;                 // bytes added to every heap extension

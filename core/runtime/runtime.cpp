@@ -11,6 +11,7 @@
 #include <torch/version.h>
 
 #include <dlfcn.h>
+#include <unistd.h>
 #include <malloc.h>
 #include <sqlite3.h>
 #ifdef RECALIGN_HAVE_MIMALLOC
@@ -143,9 +144,21 @@ AllocatorPolicy setAllocatorPolicy()
     // again (the quickstart's pre-training: 3.0 M page faults and 37.6 s system time, 0.09 M and
     // 29.9 s with decommit off). Freed memory stays mapped for reuse: RSS stays at the peak working
     // set. MIMALLOC_ALLOW_DECOMMIT in the environment still decides.
+    // Blocks above mimalloc's segment size (SFT's logits on the quickstart: tens of MiB) get their
+    // own segments, mapped and unmapped at every allocation unless they come from an arena: a
+    // reserved (not committed) arena of a quarter of the machine's memory keeps them in the process
+    // (sft_v2 of the quickstart: 58 instead of 42 steps in 30 s).
     if (p.allocator == "mimalloc") {
         if (!std::getenv("MIMALLOC_ALLOW_DECOMMIT"))
             mi_option_set(mi_option_allow_decommit, 0);
+        if (!std::getenv("MIMALLOC_RESERVE_OS_MEMORY")) {
+            const long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+            if (pages > 0 && pageSize > 0) {
+                p.arena = pages / 4 * pageSize;
+                if (mi_reserve_os_memory(static_cast<size_t>(p.arena), /*commit=*/true, /*allow_large=*/true) != 0)
+                    p.arena = 0;
+            }
+        }
         p.applied = true;
         p.decommit = mi_option_is_enabled(mi_option_allow_decommit);
         return p;
@@ -170,7 +183,8 @@ AllocatorPolicy setAllocatorPolicy()
 std::string AllocatorPolicy::describe() const
 {
     if (allocator == "mimalloc" && applied)
-        return std::string("mimalloc malloc (linked), ") + (decommit ? "decommits freed memory" : "keeps freed memory mapped for reuse");
+        return std::string("mimalloc malloc (linked), ") + (decommit ? "decommits freed memory" : "keeps freed memory mapped for reuse")
+            + (arena > 0 ? ", " + std::to_string(arena >> 20) + " MiB arena mapped (pages resident once touched)" : std::string());
     if (!applied)
         return allocator + (allocator == "glibc" ? " malloc, default thresholds" : " malloc (linked or preloaded)");
     auto mib = [](long b) { return std::to_string(b >> 20) + " MiB"; };
