@@ -99,16 +99,17 @@ VariantEvalResult runSuite(const std::string& variant, const Dataset& data, cons
     SuiteOptions so;
     so.task.seed = options.seed;
     so.task.max_history = options.max_history;
-    so.task.topk = options.topk;
+    so.task.topk = options.eval.topk;
     so.split = Stage::Test;
-    so.users_per_task = options.users;
+    so.users_per_task = options.eval.users;
     ParseOptions popt;
-    popt.fuzzy = options.fuzzy;
-    popt.max_distance = options.fuzzy_distance;
+    popt.fuzzy = options.eval.fuzzy_mapping;
+    popt.max_distance = options.eval.fuzzy_distance;
 
     std::vector<EvalTask> rest;
     bool wantI0 = false, needRefs = false;
-    for (const auto& t : options.tasks) {
+    for (TestTask task : options.eval.tasks) {
+        const std::string t = testTaskName(task);
         if (t == task_name::kI0)
             wantI0 = true;
         else
@@ -124,7 +125,7 @@ VariantEvalResult runSuite(const std::string& variant, const Dataset& data, cons
         auto out = produce(i0, task_name::kI0);
         auto refs = std::make_shared<std::map<UserIndex, std::vector<ItemId>>>();
         for (size_t i = 0; i < i0.size(); ++i)
-            (*refs)[i0[i].user] = topItems(parseOutput(out[i], lookup, popt), options.topk);
+            (*refs)[i0[i].user] = topItems(parseOutput(out[i], lookup, popt), options.eval.topk);
         so.ref_lists = refs;
         if (wantI0) {
             samples = std::move(i0);
@@ -262,10 +263,10 @@ VariantEvalResult evaluateModel(const std::string& variant, llm::LlamaModelImpl&
         gen.max_new_tokens = options.max_new_tokens;
         gen.seed = options.seed;
         const auto start = std::chrono::steady_clock::now();
-        for (size_t b = 0; b < samples.size(); b += static_cast<size_t>(options.batch)) {
+        for (size_t b = 0; b < samples.size(); b += static_cast<size_t>(options.eval.batch)) {
             if (observer.stopRequested())
                 throw CoreException(ErrorCode::Cancelled, "evaluation of " + variant + " cancelled");
-            const size_t e = std::min(samples.size(), b + static_cast<size_t>(options.batch));
+            const size_t e = std::min(samples.size(), b + static_cast<size_t>(options.eval.batch));
             std::vector<std::vector<int32_t>> prompts;
             for (size_t i = b; i < e; ++i)
                 prompts.push_back(encodePrompt(tokenizer, samples[i].prompt, options.chat_template, options.max_prompt_tokens));

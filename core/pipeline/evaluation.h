@@ -4,6 +4,7 @@
 // every sample is kept with its parse, legality and reward breakdown for the inspector.
 #pragma once
 
+#include "core/api/experiment.h"
 #include "core/api/observer.h"
 #include "core/api/store_api.h"
 #include "core/data/dataset.h"
@@ -21,12 +22,9 @@ class LlamaModelImpl;
 }
 
 struct VariantEvalOptions {
-    std::vector<std::string> tasks;  // table task names (task_name::*): i0, i1+, ..., itemcount
-    int topk = 10;
-    long users = 0;                  // users per task (0 = every user with a test target)
-    bool fuzzy = true;               // vague mapping in the metrics (the released test path)
-    int fuzzy_distance = 3;
-    int batch = 16;                  // prompts per generation call
+    // The experiment's evaluation section as it is: tasks, topk, users per task (0 = every user with
+    // a test target), fuzzy mapping and distance, batch (prompts per generation call).
+    EvaluationConfig eval = defaultExperiment().evaluation;
     int max_prompt_tokens = 512;
     int max_new_tokens = 256;
     int max_history = 10;

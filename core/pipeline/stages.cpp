@@ -51,13 +51,7 @@ VariantEvalOptions evalOptions(const Ctx& ctx)
 {
     const EvaluationConfig& e = ctx.cfg.evaluation;
     VariantEvalOptions eo;
-    for (TestTask t : e.tasks)
-        eo.tasks.push_back(testTaskName(t));
-    eo.topk = e.topk;
-    eo.users = e.users;
-    eo.fuzzy = e.fuzzy_mapping;
-    eo.fuzzy_distance = e.fuzzy_distance;
-    eo.batch = e.batch;
+    eo.eval = e;
     eo.max_prompt_tokens = ctx.cfg.sft.max_prompt_tokens;
     eo.max_new_tokens = ctx.cfg.sft.max_output_tokens;
     eo.max_history = taskOptions(ctx).max_history;
