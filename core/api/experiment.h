@@ -49,15 +49,15 @@ struct SyntheticDataConfig {
     int successors = 0;
 };
 
-// Mirrors core/data's DatasetSpec (the importers' options).
+// The importers' options (core/data's DatasetSpec adds only the cache folder).
 struct DatasetConfig {
     enum class Source { MovieLens, Amazon, Steam, Native, Synthetic };
     enum class Uncategorized { Drop, Other };
     Source source = Source::Synthetic;
     std::string path;             // as written; resolve with resolvePath()
     double min_rating = 0.0;      // 0 keeps every rating
-    int user_core = 0;            // -1 = the source's default
-    int item_core = 0;
+    int user_core = -1;           // -1 = the source's default; 0 = no k-core filter
+    int item_core = -1;
     bool lenient = false;
     bool steam_tags_as_categories = false;
     std::string interactions_file;  // "" = detected; relative to path

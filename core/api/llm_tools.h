@@ -2,6 +2,7 @@
 // `recalign bench train` run. Torch-free; implemented in core/tools. Never throws (see tools.h).
 #pragma once
 
+#include "core/api/experiment.h"
 #include "core/api/tools.h"
 
 #include <cstdint>
@@ -43,12 +44,9 @@ struct PretrainRequest {
     std::string out;                 // checkpoint folder to write
     int vocab_size = 512;
     std::string chat = "compact";
-    int dim = 64;
-    int layers = 4;
-    int heads = 4;
-    std::optional<int> kv_heads;     // unset = heads
-    std::optional<int> hidden_dim;   // unset = the Llama rule for dim
-    int max_seq_len = 512;
+    // The architecture, as the experiment's `model:` keys: dim, n_layers, n_heads, n_kv_heads (0 =
+    // n_heads), hidden_dim (0 = the Llama rule), max_seq_len; its pretrain section is not read.
+    ModelConfig model;
     int seq = 128;
     int batch = 16;
     long steps = 0;                  // 0 = from epochs

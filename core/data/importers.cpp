@@ -107,11 +107,17 @@ std::string datasetName(const DatasetSpec& spec)
     return n.empty() ? std::string(datasetSourceName(spec.source)) : n;
 }
 
+// The rating filter the pipeline applies: the spec's 0 ("keeps every rating") is no bound at all.
+double minRating(const DatasetSpec& spec)
+{
+    return spec.min_rating > 0 ? spec.min_rating : -1e300;
+}
+
 std::string cacheKey(const DatasetSpec& spec, const std::vector<std::string>& files, const std::pair<int, int>& cores)
 {
     std::ostringstream s;
     char rating[64];
-    std::snprintf(rating, sizeof(rating), "%.17g", spec.min_rating);
+    std::snprintf(rating, sizeof(rating), "%.17g", minRating(spec));
     s << kImporterVersion << '\n' << datasetSourceName(spec.source) << '\n';
     for (const auto& f : files)
         s << f << '\n';
@@ -242,15 +248,18 @@ std::vector<std::string> sourceFiles(const DatasetSpec& spec)
     return files;
 }
 
-Dataset loadDataset(const DatasetSpec& spec)
+DatasetSpec::DatasetSpec() : DatasetConfig(defaultExperiment().dataset) {}
+
+namespace importers_detail {
+
+Dataset importDataset(const DatasetSpec& spec)
 {
-    using namespace importers_detail;
     const std::vector<std::string> files = sourceFiles(spec);  // validates the source
     const auto defaults = defaultCores(spec.source);
     const std::pair<int, int> cores = {spec.user_core >= 0 ? spec.user_core : defaults.first,
                                        spec.item_core >= 0 ? spec.item_core : defaults.second};
     PipelineOptions po;
-    po.min_rating = spec.min_rating;
+    po.min_rating = minRating(spec);
     po.user_core = cores.first;
     po.item_core = cores.second;
     po.uncategorized = spec.uncategorized;
@@ -289,6 +298,18 @@ Dataset loadDataset(const DatasetSpec& spec)
     d.stats.repaired_examples = log.repairedExamples();
     if (!cacheFile.empty())
         writeDatasetCache(cacheFile, d, files);  // a cache that cannot be written only costs time
+    return d;
+}
+
+}  // namespace importers_detail
+
+Dataset loadDataset(const DatasetSpec& spec)
+{
+    Dataset d = importers_detail::importDataset(spec);
+    if (spec.max_users > 0 && d.numUsers() > spec.max_users) {
+        d.users.resize(static_cast<size_t>(spec.max_users));
+        d.finalize();
+    }
     return d;
 }
 

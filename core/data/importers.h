@@ -38,19 +38,15 @@ DatasetSource parseDatasetSource(const std::string& text);
 const char* uncategorizedName(DatasetConfig::Uncategorized u);  // drop | other
 DatasetConfig::Uncategorized parseUncategorized(const std::string& text);
 
-struct DatasetSpec {
-    DatasetSource source = DatasetSource::Synthetic;
-    std::string path;    // the folder holding the source files (unused for synthetic)
-    double min_rating = -1e300;  // every rating counts
-    int user_core = -1, item_core = -1;  // -1 = per-source default (defaultCores)
-    bool lenient = false;
-    bool steam_tags_as_categories = false;
-    SyntheticOptions synthetic;
+// The importers' options: the experiment's `dataset:` section itself (schema defaults) plus where
+// parsed data is cached. `path` is used as given (the pipeline resolves it against the experiment
+// file first). min_rating 0 keeps every rating; user_core / item_core -1 = the source's default
+// (defaultCores), 0 = no k-core filter; max_users keeps the first N users after filtering;
+// max_history is the prompts' (not read here).
+struct DatasetSpec : DatasetConfig {
+    DatasetSpec();                                                           // defaultExperiment().dataset
+    DatasetSpec(const DatasetConfig& config) : DatasetConfig(config) {}     // NOLINT: implicit on purpose
     std::string cache_dir;  // "" = no cache
-    // Optional file names (relative to `path`, or absolute) overriding the per-source detection:
-    std::string interactions_file;  // ratings / reviews / interactions
-    std::string items_file;         // movies / meta / games / items
-    DatasetConfig::Uncategorized uncategorized = DatasetConfig::Uncategorized::Drop;  // see above
 };
 
 // Per-source k-core defaults {user_core, item_core}: amazon {25, 10} (RECLM-GEN §1.2); steam

@@ -110,6 +110,26 @@ bool LlamaConfig::operator==(const LlamaConfig& o) const
            && rope_layout == o.rope_layout;
 }
 
+LlamaConfig fromScratchLlamaConfig(const ModelConfig& m)
+{
+    LlamaConfig c;
+    c.dim = m.dim;
+    c.n_layers = m.n_layers;
+    c.n_heads = m.n_heads;
+    c.n_kv_heads = m.n_kv_heads > 0 ? m.n_kv_heads : m.n_heads;
+    c.hidden_dim = m.hidden_dim > 0 ? m.hidden_dim : llamaHiddenDim(m.dim);
+    c.max_seq_len = m.max_seq_len;
+    if (m.vocab_size > 0)
+        c.vocab_size = m.vocab_size;
+    if (m.norm_eps > 0)
+        c.norm_eps = m.norm_eps;
+    if (m.rope_theta > 0)
+        c.rope_theta = m.rope_theta;
+    c.tie_embeddings = true;
+    c.rope_layout = RopeLayout::RotateHalf;
+    return c;
+}
+
 int llamaHiddenDim(int dim, int multipleOf)
 {
     int hidden = (2 * 4 * dim) / 3;

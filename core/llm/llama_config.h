@@ -44,6 +44,12 @@ struct LlamaConfig {
     bool operator!=(const LlamaConfig& o) const { return !(*this == o); }
 };
 
+// The architecture of a from-scratch model (the experiment's `model:` section, also what
+// `recalign pretrain` builds): tied embeddings, rotate-half RoPE; n_kv_heads 0 = n_heads,
+// hidden_dim 0 = llamaHiddenDim(dim), norm_eps / rope_theta 0 = Llama's, vocab_size 0 = left for
+// the tokenizer to fix.
+LlamaConfig fromScratchLlamaConfig(const ModelConfig& model);
+
 // Llama's default SwiGLU width for `dim`: 2/3 · 4·dim rounded up to a multiple of `multipleOf`.
 int llamaHiddenDim(int dim, int multipleOf = 32);
 

@@ -31,6 +31,20 @@ double pretrainLearningRate(const PretrainOptions& o, int64_t step, int64_t tota
     return o.min_lr + 0.5 * (o.lr - o.min_lr) * (1.0 + std::cos(M_PI * progress));
 }
 
+PretrainOptions pretrainOptions(const ModelConfig& m, uint64_t seed, const std::string& device)
+{
+    PretrainOptions o;
+    o.model = fromScratchLlamaConfig(m);
+    o.epochs = m.pretrain.epochs;
+    o.lr = m.pretrain.lr;
+    o.min_lr = m.pretrain.lr / 10.0;
+    o.batch_size = m.pretrain.batch;
+    o.seq_len = std::min(128, m.max_seq_len);
+    o.seed = seed;
+    o.device = device;
+    return o;
+}
+
 PretrainResult pretrainModel(const Tokenizer& tok, const std::vector<std::string>& documents,
                              const PretrainOptions& o, Observer* observer)
 {

@@ -31,6 +31,11 @@ struct PretrainOptions {
     int log_every = 10;          // observer step records every n steps (and the last)
 };
 
+// The pre-training of the experiment's from-scratch model (`model:` and `model.pretrain:`):
+// fromScratchLlamaConfig, epochs, lr decaying to lr / 10, batch, windows of min(128, max_seq_len)
+// tokens; seed and device are the run's.
+PretrainOptions pretrainOptions(const ModelConfig& model, uint64_t seed, const std::string& device);
+
 struct PretrainResult {
     LlamaModel model{nullptr};
     int64_t steps = 0;

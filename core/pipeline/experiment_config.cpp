@@ -419,9 +419,9 @@ static void addDatasetKeys(std::vector<FieldDef>& t)
     add(t, "dataset.path", "", RECALIGN_MEMBER(dataset.path), "folder with the source files; required unless source is synthetic").path(PathKind::Any);
     add(t, "dataset.min_rating", "0", RECALIGN_MEMBER(dataset.min_rating), "drop ratings below this; 0 keeps every rating [released: no rating filter]").range(0, 100);
     add(t, "dataset.user_core", "-1", RECALIGN_MEMBER(dataset.user_core),
-        "iterative k-core: users need this many interactions; -1 = source default (amazon, steam 25 [released]; movielens 5; native, synthetic 1)").range(-1, 1000000);
+        "iterative k-core: users need this many interactions; -1 = source default (amazon, steam 25 [released]; movielens 5; native, synthetic 1); 0 = no filter").range(-1, 1000000);
     add(t, "dataset.item_core", "-1", RECALIGN_MEMBER(dataset.item_core),
-        "iterative k-core: items need this many interactions; -1 = source default (amazon, steam 10 [released]; movielens 5; native, synthetic 1)").range(-1, 1000000);
+        "iterative k-core: items need this many interactions; -1 = source default (amazon, steam 10 [released]; movielens 5; native, synthetic 1); 0 = no filter").range(-1, 1000000);
     add(t, "dataset.lenient", "false", RECALIGN_MEMBER(dataset.lenient), "skip malformed lines (counted and reported) instead of failing");
     add(t, "dataset.steam_tags_as_categories", "false", RECALIGN_MEMBER(dataset.steam_tags_as_categories), "steam: use user tags instead of genres as categories");
     add(t, "dataset.interactions_file", "", RECALIGN_MEMBER(dataset.interactions_file), "ratings / reviews / interactions file inside path; \"\" = detected");

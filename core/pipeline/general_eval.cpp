@@ -457,8 +457,8 @@ std::vector<MmluOutcome> evaluateMmlu(llm::LlamaModelImpl& model, const Tokenize
                                       const std::vector<MmluQuestion>& questions,
                                       const GeneralEvalOptions& options, Observer* observer)
 {
-    const auto [first, end] = general_eval_detail::scoredRange(questions.size(), options.mmlu_k_shot,
-                                                               options.limit, "MMLU", "mmlu_k_shot");
+    const auto [first, end] = general_eval_detail::scoredRange(questions.size(), options.eval.mmlu_k_shot,
+                                                               options.eval.general_limit, "MMLU", "mmlu_k_shot");
     const std::vector<MmluQuestion> examples(questions.begin(),
                                              questions.begin() + static_cast<std::ptrdiff_t>(first));
     const auto letters = mmluLetterTokens(tokenizer);
@@ -466,7 +466,7 @@ std::vector<MmluOutcome> evaluateMmlu(llm::LlamaModelImpl& model, const Tokenize
     for (const auto& l : letters)
         extra = std::max<int64_t>(extra, static_cast<int64_t>(l.size()) - 1);
     const int64_t budget = general_eval_detail::contextLength(model, options) - extra;
-    const size_t batch = static_cast<size_t>(std::max(1, options.batch));
+    const size_t batch = static_cast<size_t>(std::max(1, options.eval.batch));
 
     general_eval_detail::EvalModeScope evalMode(model);
     c10::InferenceMode inference;
@@ -539,15 +539,15 @@ std::vector<Gsm8kOutcome> evaluateGsm8k(llm::LlamaModelImpl& model, const Tokeni
                                         const std::vector<Gsm8kProblem>& problems,
                                         const GeneralEvalOptions& options, Observer* observer)
 {
-    const auto [first, end] = general_eval_detail::scoredRange(problems.size(), options.gsm8k_k_shot,
-                                                               options.limit, "GSM8K", "gsm8k_k_shot");
+    const auto [first, end] = general_eval_detail::scoredRange(problems.size(), options.eval.gsm8k_k_shot,
+                                                               options.eval.general_limit, "GSM8K", "gsm8k_k_shot");
     const std::vector<Gsm8kProblem> examples(problems.begin(),
                                              problems.begin() + static_cast<std::ptrdiff_t>(first));
     const int64_t context = general_eval_detail::contextLength(model, options);
-    const int64_t maxNew = std::max(1, options.max_new_tokens);
+    const int64_t maxNew = std::max(1, options.eval.gsm8k_max_new_tokens);
     // The prompt gets what generation leaves, but at least half the context.
     const int64_t budget = std::min(context - 1, std::max(context - maxNew, context / 2));
-    const size_t batch = static_cast<size_t>(std::max(1, options.batch));
+    const size_t batch = static_cast<size_t>(std::max(1, options.eval.batch));
     std::vector<Gsm8kOutcome> out;
     out.reserve(end - first);
     for (size_t b = first; b < end; b += batch) {
@@ -605,7 +605,7 @@ GeneralEvalResult evaluateGeneralAbility(const std::string& variant, llm::LlamaM
     if (!suite.mmlu.empty()) {
         const auto items = evaluateMmlu(model, tokenizer, suite.mmlu, options, &observer);
         const std::vector<MmluQuestion> examples(suite.mmlu.begin(),
-                                                 suite.mmlu.begin() + std::max(0, options.mmlu_k_shot));
+                                                 suite.mmlu.begin() + std::max(0, options.eval.mmlu_k_shot));
         long correct = 0;
         for (const auto& o : items)
             correct += o.predicted == o.answer ? 1 : 0;
@@ -646,7 +646,7 @@ GeneralEvalResult evaluateGeneralAbility(const std::string& variant, llm::LlamaM
     if (!suite.gsm8k.empty()) {
         const auto items = evaluateGsm8k(model, tokenizer, suite.gsm8k, options, &observer);
         const std::vector<Gsm8kProblem> examples(suite.gsm8k.begin(),
-                                                 suite.gsm8k.begin() + std::max(0, options.gsm8k_k_shot));
+                                                 suite.gsm8k.begin() + std::max(0, options.eval.gsm8k_k_shot));
         long correct = 0;
         for (const auto& o : items)
             correct += o.correct ? 1 : 0;

@@ -3,6 +3,7 @@
 // letter, GSM8K greedy generation with final-number exact match. Torch-free header.
 #pragma once
 
+#include "core/api/experiment.h"
 #include "core/api/observer.h"
 #include "core/api/store_api.h"
 
@@ -99,11 +100,11 @@ std::array<std::vector<int32_t>, 4> mmluLetterTokens(const Tokenizer& tokenizer)
 // ---- Evaluation -------------------------------------------------------------------------------
 
 struct GeneralEvalOptions {
-    int mmlu_k_shot = 5;      // the file's first k rows are the examples (not scored)
-    int gsm8k_k_shot = 8;     // likewise for GSM8K
-    long limit = 0;           // questions scored per task after the examples (0 = all)
-    int batch = 8;            // prompts per forward / generation call
-    int max_new_tokens = 256; // GSM8K generation length (capped at the model's max_seq_len)
+    // The experiment's evaluation section as it is: mmlu_k_shot / gsm8k_k_shot (the file's first k
+    // rows are the examples, not scored), general_limit (questions scored per task after the
+    // examples, 0 = all), batch (prompts per forward / generation call), gsm8k_max_new_tokens
+    // (capped at the model's max_seq_len).
+    EvaluationConfig eval = defaultExperiment().evaluation;
     int64_t max_seq_len = 0;  // context the prompts must fit (0 = the model's max_seq_len)
     long samples_kept = 8;    // sample rows kept per task for the inspector
     uint64_t seed = 0;

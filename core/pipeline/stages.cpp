@@ -104,13 +104,8 @@ VariantEvalResult withGeneralAbility(Ctx& ctx, const std::string& variant, llm::
 {
     if (ctx.general.empty())
         return r;
-    const EvaluationConfig& e = ctx.cfg.evaluation;
     GeneralEvalOptions o;
-    o.mmlu_k_shot = e.mmlu_k_shot;
-    o.gsm8k_k_shot = e.gsm8k_k_shot;
-    o.limit = e.general_limit;
-    o.batch = e.batch;
-    o.max_new_tokens = e.gsm8k_max_new_tokens;
+    o.eval = ctx.cfg.evaluation;
     o.seed = ctx.seed;
     o.stage = "eval_" + variant;
     const auto start = std::chrono::steady_clock::now();
@@ -216,27 +211,7 @@ BaseModel stageBaseModel(Ctx& ctx, const Dataset& data, const std::string& dataH
         auto topts = llm::llamaTokenizerOptions(ctx.cfg.tokenizer.vocab_size, llm::chatTemplateSymbols(chatTemplate(ctx)));
         topts.model_type = ctx.cfg.tokenizer.model_type == TokenizerConfig::ModelType::Bpe ? "bpe" : "unigram";
         Tokenizer tok = llm::trainTokenizerOnCorpus(corpus, dir + "/tokenizer", topts);
-        llm::PretrainOptions po;
-        po.model.dim = m.dim;
-        po.model.n_layers = m.n_layers;
-        po.model.n_heads = m.n_heads;
-        po.model.n_kv_heads = m.n_kv_heads > 0 ? m.n_kv_heads : m.n_heads;
-        po.model.hidden_dim = m.hidden_dim > 0 ? m.hidden_dim : llm::llamaHiddenDim(m.dim);
-        po.model.max_seq_len = m.max_seq_len;
-        po.model.vocab_size = tok.vocabSize();
-        if (m.norm_eps > 0)
-            po.model.norm_eps = m.norm_eps;
-        if (m.rope_theta > 0)
-            po.model.rope_theta = m.rope_theta;
-        po.model.tie_embeddings = true;
-        po.model.rope_layout = llm::RopeLayout::RotateHalf;
-        po.epochs = m.pretrain.epochs;
-        po.lr = m.pretrain.lr;
-        po.min_lr = m.pretrain.lr / 10.0;
-        po.batch_size = m.pretrain.batch;
-        po.seq_len = std::min(128, m.max_seq_len);
-        po.seed = ctx.seed;
-        po.device = ctx.cfg.device.toString();
+        const llm::PretrainOptions po = llm::pretrainOptions(m, ctx.seed, ctx.cfg.device.toString());
         auto r = llm::pretrainModel(tok, corpus, po, ctx.obs.get());
         llm::saveCheckpoint(*r.model, dir + "/model", &tok);
         nlohmann::json j;
@@ -454,31 +429,15 @@ namespace recalign::core::pipeline_internal {
 
 DatasetSpec datasetSpec(const ExperimentConfig& cfg, const std::string& workspace)
 {
-    const DatasetConfig& d = cfg.dataset;
-    DatasetSpec s;
-    s.source = d.source;
-    s.path = resolvePath(cfg, d.path);
-    s.min_rating = d.min_rating > 0 ? d.min_rating : -1e300;
-    s.user_core = d.user_core > 0 ? d.user_core : -1;
-    s.item_core = d.item_core > 0 ? d.item_core : -1;
-    s.lenient = d.lenient;
-    s.steam_tags_as_categories = d.steam_tags_as_categories;
-    s.interactions_file = d.interactions_file;
-    s.items_file = d.items_file;
-    s.uncategorized = d.uncategorized;
+    DatasetSpec s = cfg.dataset;
+    s.path = resolvePath(cfg, cfg.dataset.path);
     s.cache_dir = workspace + "/cache/data";
-    s.synthetic = d.synthetic;
     return s;
 }
 
 Dataset loadExperimentDataset(const ExperimentConfig& cfg, const std::string& workspace)
 {
-    Dataset data = loadDataset(datasetSpec(cfg, workspace));
-    if (cfg.dataset.max_users > 0 && data.numUsers() > cfg.dataset.max_users) {
-        data.users.resize(static_cast<size_t>(cfg.dataset.max_users));
-        data.finalize();
-    }
-    return data;
+    return loadDataset(datasetSpec(cfg, workspace));
 }
 
 llm::ChatTemplate chatTemplate(const ExperimentConfig& cfg)

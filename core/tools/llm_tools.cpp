@@ -147,14 +147,7 @@ int pretrain(const PretrainRequest& request, std::ostream& out)
     const Tokenizer tok = trainTokenizerOnCorpus(docs, dir + "/tokenizer",
                                                  llamaTokenizerOptions(request.vocab_size, chatTemplateSymbols(chat)));
     PretrainOptions o;
-    o.model.dim = request.dim;
-    o.model.n_layers = request.layers;
-    o.model.n_heads = request.heads;
-    o.model.n_kv_heads = request.kv_heads.value_or(o.model.n_heads);
-    o.model.hidden_dim = request.hidden_dim.value_or(llamaHiddenDim(o.model.dim));
-    o.model.max_seq_len = request.max_seq_len;
-    o.model.tie_embeddings = true;
-    o.model.rope_layout = RopeLayout::RotateHalf;
+    o.model = fromScratchLlamaConfig(request.model);
     o.seq_len = request.seq;
     o.batch_size = request.batch;
     o.steps = request.steps;

@@ -121,14 +121,13 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
     out << "tokenizer: " << tok.vocabSize() << " pieces trained on " << docs.size() << " documents in "
               << core::str::fixed(std::chrono::duration<double>(Clock::now() - t0).count(), 1) << " s\n";
 
-    core::llm::LlamaConfig mc;
-    mc.dim = a.dim;
-    mc.n_layers = a.layers;
-    mc.n_heads = a.heads;
-    mc.n_kv_heads = mc.n_heads;
-    mc.hidden_dim = core::llm::llamaHiddenDim(mc.dim);
-    mc.vocab_size = tok.vocabSize();
-    mc.max_seq_len = 512;
+    core::ModelConfig arch;
+    arch.dim = a.dim;
+    arch.n_layers = a.layers;
+    arch.n_heads = a.heads;
+    arch.vocab_size = tok.vocabSize();
+    arch.max_seq_len = 512;
+    const core::llm::LlamaConfig mc = core::llm::fromScratchLlamaConfig(arch);
     out << "model: dim " << mc.dim << ", " << mc.n_layers << " layers, " << mc.n_heads << " heads, vocab "
               << mc.vocab_size << " (" << mc.parameterCount() << " parameters), " << threads << " threads, device "
               << device.str() << "\n";

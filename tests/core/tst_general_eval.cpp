@@ -308,7 +308,7 @@ void TstGeneralEval::promptFittingDropsTheEarliestExamplesThenCutsLeft()
 void TstGeneralEval::kShotExamplesAreNotScoredAndLimitCaps()
 {
     GeneralEvalOptions o;
-    o.mmlu_k_shot = 2;
+    o.eval.mmlu_k_shot = 2;
     auto items = evaluateMmlu(*m_lm.model, m_lm.tokenizer, m_mmlu, o);
     QCOMPARE(items.size(), size_t(10));
     QCOMPARE(items.front().index, size_t(2));
@@ -317,12 +317,12 @@ void TstGeneralEval::kShotExamplesAreNotScoredAndLimitCaps()
         QCOMPARE(it.prompt.shots, 2); // the two examples always fit stories260K's 512 positions
         QCOMPARE(it.answer, m_mmlu[it.index].answer);
     }
-    o.limit = 3;
+    o.eval.general_limit = 3;
     items = evaluateMmlu(*m_lm.model, m_lm.tokenizer, m_mmlu, o);
     QCOMPARE(items.size(), size_t(3));
     QCOMPARE(items.back().index, size_t(4));
 
-    o.mmlu_k_shot = 12;
+    o.eval.mmlu_k_shot = 12;
     ErrorCode code = ErrorCode::None;
     const std::string msg = errorOf([&] { evaluateMmlu(*m_lm.model, m_lm.tokenizer, m_mmlu, o); }, &code);
     QVERIFY2(contains(msg, "mmlu_k_shot"), msg.c_str());
@@ -338,8 +338,8 @@ void TstGeneralEval::mmluPredictionIsTheArgmaxOfIndependentLogLikelihoods()
     QCOMPARE(letters[1].size(), size_t(1));
 
     GeneralEvalOptions o;
-    o.mmlu_k_shot = 2;
-    o.batch = 4;
+    o.eval.mmlu_k_shot = 2;
+    o.eval.batch = 4;
     const auto items = evaluateMmlu(*m_lm.model, tok, m_mmlu, o);
     const std::vector<MmluQuestion> ex(m_mmlu.begin(), m_mmlu.begin() + 2);
     std::set<int> predictions;
@@ -370,11 +370,11 @@ void TstGeneralEval::mmluPredictionIsTheArgmaxOfIndependentLogLikelihoods()
 void TstGeneralEval::mmluScoresDoNotDependOnTheBatch()
 {
     GeneralEvalOptions o;
-    o.mmlu_k_shot = 1;
-    o.limit = 5;
-    o.batch = 1;
+    o.eval.mmlu_k_shot = 1;
+    o.eval.general_limit = 5;
+    o.eval.batch = 1;
     const auto one = evaluateMmlu(*m_lm.model, m_lm.tokenizer, m_mmlu, o);
-    o.batch = 5; // left-padded rows of different lengths
+    o.eval.batch = 5; // left-padded rows of different lengths
     const auto five = evaluateMmlu(*m_lm.model, m_lm.tokenizer, m_mmlu, o);
     QCOMPARE(one.size(), five.size());
     for (size_t i = 0; i < one.size(); ++i) {
@@ -387,9 +387,9 @@ void TstGeneralEval::mmluScoresDoNotDependOnTheBatch()
 void TstGeneralEval::gsm8kRunsEndToEndWithTheRealModel()
 {
     GeneralEvalOptions o;
-    o.gsm8k_k_shot = 1;
-    o.max_new_tokens = 40;
-    o.batch = 4;
+    o.eval.gsm8k_k_shot = 1;
+    o.eval.gsm8k_max_new_tokens = 40;
+    o.eval.batch = 4;
     const auto items = evaluateGsm8k(*m_lm.model, m_lm.tokenizer, m_gsm8k, o);
     QCOMPARE(items.size(), size_t(7));
     long correct = 0;
@@ -408,8 +408,8 @@ void TstGeneralEval::gsm8kRunsEndToEndWithTheRealModel()
     QCOMPARE(s.n, 7L);
 
     // Greedy and per-row: the same outputs one at a time.
-    o.batch = 1;
-    o.limit = 2;
+    o.eval.batch = 1;
+    o.eval.general_limit = 2;
     const auto single = evaluateGsm8k(*m_lm.model, m_lm.tokenizer, m_gsm8k, o);
     QCOMPARE(single.size(), size_t(2));
     for (size_t i = 0; i < single.size(); ++i)
@@ -419,10 +419,10 @@ void TstGeneralEval::gsm8kRunsEndToEndWithTheRealModel()
 void TstGeneralEval::generalAbilityRowsAndSamplesForTheStore()
 {
     GeneralEvalOptions o;
-    o.mmlu_k_shot = 2;
-    o.gsm8k_k_shot = 1;
-    o.limit = 4;
-    o.max_new_tokens = 24;
+    o.eval.mmlu_k_shot = 2;
+    o.eval.gsm8k_k_shot = 1;
+    o.eval.general_limit = 4;
+    o.eval.gsm8k_max_new_tokens = 24;
     o.samples_kept = 3;
     o.stage = "eval_v2";
     GeneralSuite suite{m_mmlu, m_gsm8k};
@@ -475,8 +475,8 @@ void TstGeneralEval::stopRequestCancels()
 {
     StopAlways stop;
     GeneralEvalOptions o;
-    o.mmlu_k_shot = 0;
-    o.gsm8k_k_shot = 0;
+    o.eval.mmlu_k_shot = 0;
+    o.eval.gsm8k_k_shot = 0;
     ErrorCode code = ErrorCode::None;
     errorOf([&] { evaluateMmlu(*m_lm.model, m_lm.tokenizer, m_mmlu, o, &stop); }, &code);
     QCOMPARE(code, ErrorCode::Cancelled);
