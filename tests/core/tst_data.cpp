@@ -185,6 +185,21 @@ void TstData::movieLensSmallMatchesTheIssueCounts()
     QCOMPARE(full.stats.interactions, 100836L);
     QCOMPARE(full.numUsers(), 610);
     QCOMPARE(full.stats.duplicate_titles, 5L);
+
+    // The spec is the experiment's dataset section: k-core 0 is no filter (as 1), -1 the source's
+    // 5-core; max_users keeps the first users after filtering.
+    DatasetSpec none = all;
+    none.user_core = none.item_core = 0;
+    QCOMPARE(loadDataset(none).numItems(), 9724);
+    DatasetSpec byDefault = all;
+    byDefault.user_core = byDefault.item_core = -1;
+    const Dataset fiveCore = loadDataset(byDefault);
+    QVERIFY2(fiveCore.numItems() < 9724 && fiveCore.numItems() > 3000, std::to_string(fiveCore.numItems()).c_str());
+    DatasetSpec firstTen = all;
+    firstTen.max_users = 10;
+    const Dataset ten = loadDataset(firstTen);
+    QCOMPARE(ten.numUsers(), 10);
+    QCOMPARE(ten.users.back().raw_id, full.users[9].raw_id);
 }
 
 void TstData::movieLensSequencesAreTimeSortedAndSplitLeaveOneOut()
