@@ -93,6 +93,11 @@ struct ModelConfig {
     std::string path;
     ChatTemplate chat_template = ChatTemplate::Llama2;
     DType dtype = DType::Float32;
+    // The dtype of the matrix products (llm::LinearSettings): float32, bfloat16 (float32 weights,
+    // reductions, log-probs and losses) or auto, resolved per device when a run starts
+    // (llm::resolveComputeDtype); the resolved value is what runs record and stage keys hash.
+    enum class ComputeDType { Float32, BFloat16, Auto };
+    ComputeDType compute_dtype = ComputeDType::Float32;
     // Architecture (from_scratch only; llama2c / hf read theirs from the file).
     int dim = 0;
     int n_layers = 0;

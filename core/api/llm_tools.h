@@ -87,6 +87,7 @@ struct BenchTrainRequest {
     int batch = 16;                 // SFT batch
     int max_new_tokens = 160;       // PPO responses
     std::string device = "cpu";
+    std::string compute_dtype = "float32";  // the products' dtype: float32 | bfloat16 | auto
     std::string json_out;           // write the figures as JSON here ("" = no)
     std::string compare;            // an earlier run's JSON: print this run's ratios to it ("" = no)
 };

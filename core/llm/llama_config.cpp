@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace recalign::core::llm {
@@ -128,6 +129,37 @@ LlamaConfig fromScratchLlamaConfig(const ModelConfig& m)
     c.tie_embeddings = true;
     c.rope_layout = RopeLayout::RotateHalf;
     return c;
+}
+
+ModelConfig::ComputeDType resolveComputeDtype(ModelConfig::ComputeDType requested, bool cuda)
+{
+    if (requested != ModelConfig::ComputeDType::Auto)
+        return requested;
+    if (cuda)
+        return ModelConfig::ComputeDType::BFloat16;
+    const auto simd = machineInfo().simd;
+    const bool bf16 = std::find(simd.begin(), simd.end(), "avx512_bf16") != simd.end()
+        || std::find(simd.begin(), simd.end(), "amx_bf16") != simd.end();
+    return bf16 ? ModelConfig::ComputeDType::BFloat16 : ModelConfig::ComputeDType::Float32;
+}
+
+const char* computeDtypeName(ModelConfig::ComputeDType dtype)
+{
+    switch (dtype) {
+    case ModelConfig::ComputeDType::Float32: return "float32";
+    case ModelConfig::ComputeDType::BFloat16: return "bfloat16";
+    case ModelConfig::ComputeDType::Auto: return "auto";
+    }
+    return "?";
+}
+
+ModelConfig::ComputeDType parseComputeDtype(const std::string& text)
+{
+    for (auto d : {ModelConfig::ComputeDType::Float32, ModelConfig::ComputeDType::BFloat16, ModelConfig::ComputeDType::Auto})
+        if (text == computeDtypeName(d))
+            return d;
+    throw CoreException(ErrorCode::InvalidConfig,
+                        "compute_dtype: expected one of float32, bfloat16, auto, found '" + text + "'", "compute_dtype");
 }
 
 int llamaHiddenDim(int dim, int multipleOf)

@@ -50,6 +50,12 @@ struct LlamaConfig {
 // the tokenizer to fix.
 LlamaConfig fromScratchLlamaConfig(const ModelConfig& model);
 
+// model.compute_dtype for a device: auto = bfloat16 on CUDA and on a CPU whose SIMD features
+// (machineInfo) include avx512_bf16 or amx_bf16, float32 otherwise; float32 / bfloat16 as asked.
+ModelConfig::ComputeDType resolveComputeDtype(ModelConfig::ComputeDType requested, bool cuda);
+const char* computeDtypeName(ModelConfig::ComputeDType dtype);  // float32 | bfloat16 | auto
+ModelConfig::ComputeDType parseComputeDtype(const std::string& text);  // throws InvalidConfig naming the choices
+
 // Llama's default SwiGLU width for `dim`: 2/3 · 4·dim rounded up to a multiple of `multipleOf`.
 int llamaHiddenDim(int dim, int multipleOf = 32);
 

@@ -54,9 +54,9 @@ using llama_model_detail::kMaskedScore;
 // ---------------------------------------------------------------------------------------------
 // LoraLinear
 
-LoraLinearImpl::LoraLinearImpl(int64_t inFeatures, int64_t outFeatures, std::shared_ptr<const AdapterSwitch> sw,
+LoraLinearImpl::LoraLinearImpl(int64_t inFeatures, int64_t outFeatures, std::shared_ptr<const LinearSettings> sw,
                                const torch::TensorOptions& options, bool randomInit)
-    : m_in(inFeatures), m_out(outFeatures), m_switch(std::move(sw))
+    : m_in(inFeatures), m_out(outFeatures), m_shared(std::move(sw))
 {
     m_weight = register_parameter("weight", torch::empty({outFeatures, inFeatures}, options));
     if (randomInit) {
@@ -65,12 +65,43 @@ LoraLinearImpl::LoraLinearImpl(int64_t inFeatures, int64_t outFeatures, std::sha
     }
 }
 
+torch::Tensor LoraLinearImpl::computeWeight(torch::ScalarType dtype) const
+{
+    if ((m_weight.requires_grad() && torch::GradMode::is_enabled()) || m_weight.is_inference())
+        return m_weight.to(dtype);  // part of the graph: the gradient flows back to the float32 weight
+    if (!m_castWeight.defined() || m_castVersion != static_cast<int64_t>(m_weight._version())
+        || m_castData != m_weight.data_ptr() || m_castWeight.device() != m_weight.device()) {
+        c10::InferenceMode normalTensor(false);  // usable later by autograd (LoRA training)
+        torch::NoGradGuard noGrad;
+        m_castWeight = m_weight.to(dtype);
+        m_castVersion = static_cast<int64_t>(m_weight._version());
+        m_castData = m_weight.data_ptr();
+    }
+    return m_castWeight;
+}
+
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x)
 {
+    const torch::ScalarType cd = m_shared->compute;
+    if (cd != torch::kFloat && x.scalar_type() == torch::kFloat && m_weight.scalar_type() == torch::kFloat) {
+        // Reduced-precision products on float32 tensors (LinearSettings): cast in, float32 out.
+        const torch::Tensor xc = x.to(cd);
+        torch::Tensor y = torch::nn::functional::linear(xc, computeWeight(cd));
+        const std::string& active = m_shared->active;
+        auto it = active.empty() ? m_adapters.end() : m_adapters.find(active);
+        if (it != m_adapters.end() && !it->second.merged) {
+            const LoraAdapter& a = it->second;
+            torch::Tensor h = xc;
+            if (a.dropout > 0.0 && is_training())
+                h = torch::dropout(h, a.dropout, /*train=*/true);
+            y = y + torch::nn::functional::linear(torch::nn::functional::linear(h, a.A.to(cd)), a.B.to(cd)) * a.scaling;
+        }
+        return y.to(torch::kFloat);
+    }
     torch::Tensor y = torch::nn::functional::linear(x, m_weight);
     if (m_adapters.empty())
         return y;
-    const std::string& active = m_switch->active;
+    const std::string& active = m_shared->active;
     if (active.empty())
         return y;
     auto it = m_adapters.find(active);
@@ -215,7 +246,7 @@ torch::Tensor RmsNormImpl::forward(const torch::Tensor& x)
     return weight * (xf * torch::rsqrt(xf.pow(2).mean(-1, true) + eps)).to(x.scalar_type());
 }
 
-LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& c, const std::shared_ptr<const AdapterSwitch>& sw,
+LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& c, const std::shared_ptr<const LinearSettings>& sw,
                                        const torch::TensorOptions& o, bool init)
 {
     q_proj = register_module("q_proj", LoraLinear(c.dim, c.n_heads * c.headDim(), sw, o, init));
@@ -224,7 +255,7 @@ LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& c, const std::shared_p
     o_proj = register_module("o_proj", LoraLinear(c.n_heads * c.headDim(), c.dim, sw, o, init));
 }
 
-LlamaMlpImpl::LlamaMlpImpl(const LlamaConfig& c, const std::shared_ptr<const AdapterSwitch>& sw,
+LlamaMlpImpl::LlamaMlpImpl(const LlamaConfig& c, const std::shared_ptr<const LinearSettings>& sw,
                            const torch::TensorOptions& o, bool init)
 {
     gate_proj = register_module("gate_proj", LoraLinear(c.dim, c.hidden_dim, sw, o, init));
@@ -237,7 +268,7 @@ torch::Tensor LlamaMlpImpl::forward(const torch::Tensor& x)
     return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
 }
 
-LlamaLayerImpl::LlamaLayerImpl(const LlamaConfig& c, const std::shared_ptr<const AdapterSwitch>& sw,
+LlamaLayerImpl::LlamaLayerImpl(const LlamaConfig& c, const std::shared_ptr<const LinearSettings>& sw,
                                const torch::TensorOptions& o, bool init)
 {
     input_layernorm = register_module("input_layernorm", RmsNorm(c.dim, c.norm_eps, o));
@@ -252,7 +283,7 @@ LlamaLayerImpl::LlamaLayerImpl(const LlamaConfig& c, const std::shared_ptr<const
 LlamaModelImpl::LlamaModelImpl(const LlamaConfig& config, torch::Dtype dtype, bool randomInit) : m_config(config)
 {
     m_config.validate();
-    m_switch = std::make_shared<AdapterSwitch>();
+    m_shared = std::make_shared<LinearSettings>();
     const auto o = torch::TensorOptions().dtype(dtype);
     torch::Tensor emb = torch::empty({m_config.vocab_size, m_config.dim}, o);
     if (randomInit) {
@@ -264,12 +295,12 @@ LlamaModelImpl::LlamaModelImpl(const LlamaConfig& config, torch::Dtype dtype, bo
         torch::nn::Embedding(torch::nn::EmbeddingOptions(m_config.vocab_size, m_config.dim)._weight(emb)));
     layers = register_module("layers", torch::nn::ModuleList());
     for (int l = 0; l < m_config.n_layers; ++l) {
-        LlamaLayer layer(m_config, m_switch, o, randomInit);
+        LlamaLayer layer(m_config, m_shared, o, randomInit);
         layers->push_back(layer);
         m_layers.push_back(layer);
     }
     norm = register_module("norm", RmsNorm(m_config.dim, m_config.norm_eps, o));
-    lm_head = register_module("lm_head", LoraLinear(m_config.dim, m_config.vocab_size, m_switch, o,
+    lm_head = register_module("lm_head", LoraLinear(m_config.dim, m_config.vocab_size, m_shared, o,
                                                     randomInit && !m_config.tie_embeddings));
     if (m_config.tie_embeddings)
         lm_head->tie(embed_tokens->weight);
@@ -321,10 +352,10 @@ torch::Tensor LlamaModelImpl::applyRope(const torch::Tensor& x, const torch::Ten
 void LlamaModelImpl::checkMergedState() const
 {
     for (const auto& m : m_merged)
-        if (m != m_switch->active)
+        if (m != m_shared->active)
             throw CoreException(ErrorCode::InvalidConfig,
                                 "adapter '" + m + "' is merged into the base weights, so a forward under '"
-                                    + (m_switch->active.empty() ? std::string("disabled adapters") : m_switch->active)
+                                    + (m_shared->active.empty() ? std::string("disabled adapters") : m_shared->active)
                                     + "' would be wrong; unmerge it first",
                                 "lora");
 }
@@ -347,6 +378,8 @@ ForwardOutput LlamaModelImpl::run(const torch::Tensor& tokens, const torch::Tens
     }
     const double scale = std::sqrt(static_cast<double>(d));
     const int64_t start = cache ? cache->length : 0;
+    // The attention products' dtype: the model's own, or the compute dtype of a float32 model.
+    const torch::ScalarType mm = dt == torch::kFloat ? m_shared->compute : dt;
     for (size_t l = 0; l < m_layers.size(); ++l) {
         LlamaLayerImpl& layer = *m_layers[l];
         LlamaAttentionImpl& att = *layer.self_attn;
@@ -365,16 +398,17 @@ ForwardOutput LlamaModelImpl::run(const torch::Tensor& tokens, const torch::Tens
         const int64_t S = keys.size(2);
         // Heads h = kv·G + g share kv head kv: fold G into the query rows.
         q = q.transpose(1, 2).reshape({B, Hkv, G * T, d});
-        torch::Tensor scores = torch::matmul(q, keys.transpose(-1, -2));
-        if (dt != torch::kFloat)
+        torch::Tensor scores = torch::matmul(q.to(mm), keys.to(mm).transpose(-1, -2));
+        if (mm != torch::kFloat)
             scores = scores.to(torch::kFloat);
         scores = scores.div_(scale).view({B, Hkv, G, T, S});
         if (bias.defined())
             scores.add_(bias);
         torch::Tensor probs = torch::softmax(scores, -1).view({B, Hkv, G * T, S});
-        if (dt != torch::kFloat)
-            probs = probs.to(dt);
-        torch::Tensor attn = torch::matmul(probs, values).view({B, H, T, d}).transpose(1, 2).reshape({B, T, H * d});
+        if (mm != torch::kFloat)
+            probs = probs.to(mm);
+        torch::Tensor attn =
+            torch::matmul(probs, values.to(mm)).to(dt).view({B, H, T, d}).transpose(1, 2).reshape({B, T, H * d});
         x = x + att.o_proj(attn);
         x = x + layer.mlp(layer.post_attention_layernorm(x));
     }
@@ -554,8 +588,8 @@ void LlamaModelImpl::removeAdapter(const std::string& name)
         lin->removeAdapter(name);
     m_adapterSpecs.erase(name);
     m_merged.erase(name);
-    if (m_switch->active == name)
-        m_switch->active.clear();
+    if (m_shared->active == name)
+        m_shared->active.clear();
 }
 
 std::vector<std::string> LlamaModelImpl::adapterNames() const
@@ -574,11 +608,26 @@ const LoraSpec& LlamaModelImpl::adapterSpec(const std::string& name) const
     return it->second;
 }
 
+void LlamaModelImpl::setComputeDtype(torch::ScalarType dtype)
+{
+    if (dtype != torch::kFloat && dtype != torch::kBFloat16 && dtype != torch::kHalf)
+        throw CoreException(ErrorCode::InvalidConfig, "compute dtype: expected float32, bfloat16 or float16",
+                            "model.compute_dtype");
+    m_shared->compute = dtype;
+}
+
+void LlamaModelImpl::setComputeDtype(ModelConfig::ComputeDType dtype)
+{
+    const bool cuda = embed_tokens->weight.device().is_cuda();
+    setComputeDtype(resolveComputeDtype(dtype, cuda) == ModelConfig::ComputeDType::BFloat16 ? torch::kBFloat16
+                                                                                             : torch::kFloat);
+}
+
 void LlamaModelImpl::setActiveAdapter(const std::string& name)
 {
     if (!name.empty() && !hasAdapter(name))
         throw CoreException(ErrorCode::InvalidConfig, "no adapter '" + name + "' to activate", "lora");
-    m_switch->active = name;
+    m_shared->active = name;
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> LlamaModelImpl::namedAdapterParameters(const std::string& name) const
@@ -647,8 +696,8 @@ void LlamaModelImpl::mergeAndUnload(const std::string& name)
         }
     m_adapterSpecs.erase(name);
     m_merged.erase(name);
-    if (m_switch->active == name)
-        m_switch->active.clear();
+    if (m_shared->active == name)
+        m_shared->active.clear();
 }
 
 void LlamaModelImpl::setBaseTrainable(bool trainable)

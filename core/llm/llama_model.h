@@ -25,9 +25,15 @@
 
 namespace recalign::core::llm {
 
-// Which adapter the LoRA layers of one model apply ("" = adapters disabled: the base model).
-struct AdapterSwitch {
+// What the linear layers of one model share: the adapter they apply ("" = adapters disabled: the
+// base model) and the dtype their matrix products run in. A compute dtype other than float32
+// (bfloat16) applies to float32 weights and activations: inputs and weights are cast for the
+// product (float32 accumulation inside the kernel) and the result comes back as float32, so
+// norms, softmax, residuals, log-probs and losses stay float32 and the weights (the optimizer's
+// master copy) are never rounded. Models stored in bfloat16 / float16 compute in their own dtype.
+struct LinearSettings {
     std::string active;
+    torch::ScalarType compute = torch::kFloat;
 };
 
 struct LoraAdapter {
@@ -42,7 +48,7 @@ struct LoraAdapter {
 class LoraLinearImpl : public torch::nn::Module {
 public:
     // `randomInit` false leaves the weight uninitialised (a loader fills it).
-    LoraLinearImpl(int64_t inFeatures, int64_t outFeatures, std::shared_ptr<const AdapterSwitch> sw,
+    LoraLinearImpl(int64_t inFeatures, int64_t outFeatures, std::shared_ptr<const LinearSettings> sw,
                    const torch::TensorOptions& options = {}, bool randomInit = true);
     torch::Tensor forward(const torch::Tensor& x);
 
@@ -71,7 +77,13 @@ private:
     torch::Tensor m_weight;
     bool m_tied = false;
     std::map<std::string, LoraAdapter> m_adapters;
-    std::shared_ptr<const AdapterSwitch> m_switch;
+    std::shared_ptr<const LinearSettings> m_shared;
+    // The weight cast to the compute dtype, reused while the weight is frozen and unchanged
+    // (its version counter and storage): generation and LoRA training cast the base once.
+    mutable torch::Tensor m_castWeight;
+    mutable int64_t m_castVersion = -1;
+    mutable const void* m_castData = nullptr;
+    torch::Tensor computeWeight(torch::ScalarType dtype) const;
 };
 TORCH_MODULE(LoraLinear);
 
@@ -86,7 +98,7 @@ TORCH_MODULE(RmsNorm);
 
 class LlamaAttentionImpl : public torch::nn::Module {
 public:
-    LlamaAttentionImpl(const LlamaConfig& c, const std::shared_ptr<const AdapterSwitch>& sw,
+    LlamaAttentionImpl(const LlamaConfig& c, const std::shared_ptr<const LinearSettings>& sw,
                        const torch::TensorOptions& options, bool randomInit);
     LoraLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 };
@@ -94,7 +106,7 @@ TORCH_MODULE(LlamaAttention);
 
 class LlamaMlpImpl : public torch::nn::Module {
 public:
-    LlamaMlpImpl(const LlamaConfig& c, const std::shared_ptr<const AdapterSwitch>& sw,
+    LlamaMlpImpl(const LlamaConfig& c, const std::shared_ptr<const LinearSettings>& sw,
                  const torch::TensorOptions& options, bool randomInit);
     torch::Tensor forward(const torch::Tensor& x);  // down(silu(gate x) · up x)
     LoraLinear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
@@ -103,7 +115,7 @@ TORCH_MODULE(LlamaMlp);
 
 class LlamaLayerImpl : public torch::nn::Module {
 public:
-    LlamaLayerImpl(const LlamaConfig& c, const std::shared_ptr<const AdapterSwitch>& sw,
+    LlamaLayerImpl(const LlamaConfig& c, const std::shared_ptr<const LinearSettings>& sw,
                    const torch::TensorOptions& options, bool randomInit);
     RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
     LlamaAttention self_attn{nullptr};
@@ -164,7 +176,13 @@ public:
     const LoraSpec& adapterSpec(const std::string& name) const;
     // The adapter every forward applies ("" = disabled = the base / reference policy).
     void setActiveAdapter(const std::string& name);
-    const std::string& activeAdapter() const { return m_switch->active; }
+    const std::string& activeAdapter() const { return m_shared->active; }
+    // The dtype of every matrix product (LinearSettings): float32 (the default) or bfloat16 for a
+    // float32 model; a half-precision model always computes in its own dtype.
+    void setComputeDtype(torch::ScalarType dtype);
+    // The same from the experiment's key, resolved for the device the model is on.
+    void setComputeDtype(ModelConfig::ComputeDType dtype);
+    torch::ScalarType computeDtype() const { return m_shared->compute; }
     // The trainable tensors of one adapter (every A and B), and the same with PEFT-style names
     // without prefix ("layers.0.self_attn.q_proj.lora_A.weight").
     std::vector<torch::Tensor> adapterParameters(const std::string& name) const;
@@ -194,7 +212,7 @@ public:
 
 private:
     LlamaConfig m_config;
-    std::shared_ptr<AdapterSwitch> m_switch;
+    std::shared_ptr<LinearSettings> m_shared;
     std::map<std::string, LoraSpec> m_adapterSpecs;
     std::set<std::string> m_merged;
     std::vector<LlamaLayer> m_layers;

@@ -42,6 +42,7 @@ PretrainOptions pretrainOptions(const ModelConfig& m, uint64_t seed, const std::
     o.seq_len = std::min(128, m.max_seq_len);
     o.seed = seed;
     o.device = device;
+    o.compute_dtype = m.compute_dtype;
     return o;
 }
 
@@ -90,6 +91,7 @@ PretrainResult pretrainModel(const Tokenizer& tok, const std::vector<std::string
     res.model = LlamaModel(cfg);
     initLlamaWeights(*res.model, o.seed);
     res.model->to(device);
+    res.model->setComputeDtype(o.compute_dtype);
     res.model->train();
 
     std::vector<torch::Tensor> decay, noDecay;

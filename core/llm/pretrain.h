@@ -28,6 +28,7 @@ struct PretrainOptions {
     double grad_clip = 1.0;      // 0 = off
     uint64_t seed = 0;
     std::string device = "cpu";  // cpu | cuda | cuda:N | auto
+    ModelConfig::ComputeDType compute_dtype = ModelConfig::ComputeDType::Float32;  // the products' dtype
     int log_every = 10;          // observer step records every n steps (and the last)
 };
 

@@ -475,6 +475,10 @@ static void addModelKeys(std::vector<FieldDef>& t)
     add(t, "model.chat_template", "llama2", RECALIGN_MEMBER(model.chat_template),
         "llama2: the released llama-2 chat rendering [released] | compact: short role tags for tiny models").choices({"llama2", "compact"});
     add(t, "model.dtype", "float32", RECALIGN_MEMBER(model.dtype), "weights and activations [released bf16 on GPU]").choices({"float32", "bfloat16", "float16"});
+    add(t, "model.compute_dtype", "float32", RECALIGN_MEMBER(model.compute_dtype),
+        "matrix products: float32 | bfloat16 (float32 weights, norms, softmax, log-probs, losses and KL; "
+        "bfloat16 products with float32 accumulation) | auto (bfloat16 on a GPU and on a CPU with AVX-512 BF16 or AMX, "
+        "float32 otherwise; the run records what it resolved to)").choices({"float32", "bfloat16", "auto"});
     add(t, "model.dim", "64", RECALIGN_MEMBER(model.dim), "from_scratch: model width (Llama-2-7b: 4096)").range(8, 65536);
     add(t, "model.n_layers", "5", RECALIGN_MEMBER(model.n_layers), "from_scratch: layers (Llama-2-7b: 32)").range(1, 512);
     add(t, "model.n_heads", "8", RECALIGN_MEMBER(model.n_heads), "from_scratch: query heads; must divide dim").range(1, 512);

@@ -147,6 +147,8 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
         ctx.seed = static_cast<uint64_t>(request.seed >= 0 ? request.seed
                                                            : (ctx.cfg.seeds.empty() ? 0 : ctx.cfg.seeds.front()));
         ctx.device = resolveDevice(ctx.cfg.device);
+        // auto becomes what this machine runs, before anything is hashed or recorded.
+        ctx.cfg.model.compute_dtype = llm::resolveComputeDtype(ctx.cfg.model.compute_dtype, ctx.device.is_cuda());
         setComputeThreads(effectiveThreads(ctx.cfg.threads, request.default_threads));
         if (auto err = ctx.store.open(ctx.workspace + "/" + kStoreFileName))
             throw CoreException(err.code, err.message, err.where);
@@ -157,7 +159,8 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
         outcome.run_id = ctx.run;
         ctx.store.setRunStatus(ctx.run, RunStatus::Running);
         ctx.obs = std::make_unique<StoreObserver>(ctx.store, ctx.run, observer);
-        ctx.obs->onLog(LogLevel::Info, "run " + std::to_string(ctx.run) + " in " + ctx.workspace);
+        ctx.obs->onLog(LogLevel::Info, "run " + std::to_string(ctx.run) + " in " + ctx.workspace + " on " + ctx.device.str()
+                                           + ", products in " + llm::computeDtypeName(ctx.cfg.model.compute_dtype));
         if (ctx.cfg.seeds.size() > 1 && request.seed < 0)
             ctx.obs->onLog(LogLevel::Warning,
                            "seeds: the experiment lists " + std::to_string(ctx.cfg.seeds.size())

@@ -35,6 +35,8 @@ struct VariantWeights {
 };
 
 // Base only (zero-shot); base + "sft" active; or SFT merged into the base + "actor" active.
-llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device);
+// `compute` is model.compute_dtype (resolved for `device` when auto).
+llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device,
+                                  ModelConfig::ComputeDType compute);
 
 }  // namespace recalign::core::pipeline_internal

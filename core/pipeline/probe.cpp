@@ -201,7 +201,8 @@ ProbeResult runProbe(const ProbeRequest& q)
                 titles.push_back(data.title(id));
             out.output = formatOutputList(titles);
         } else {
-            auto m = pipeline_internal::loadVariantModel(weightsFor(run, q.variant), torch::Device(torch::kCPU));
+            auto m = pipeline_internal::loadVariantModel(weightsFor(run, q.variant), torch::Device(torch::kCPU),
+                                                        run.cfg.model.compute_dtype);
             if (q.variant == variant_name::kZeroShot && !m.model->activeAdapter().empty())
                 m.model->setActiveAdapter("");
             llm::GenerationConfig gen;

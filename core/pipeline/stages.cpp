@@ -135,7 +135,7 @@ pipeline_internal::VariantWeights weights(const Ctx& ctx, const BaseModel& base)
 
 llm::LoadedModel loadBase(const Ctx& ctx, const BaseModel& base)
 {
-    return pipeline_internal::loadVariantModel(weights(ctx, base), ctx.device);
+    return pipeline_internal::loadVariantModel(weights(ctx, base), ctx.device, ctx.cfg.model.compute_dtype);
 }
 
 
@@ -188,7 +188,9 @@ BaseModel stageBaseModel(Ctx& ctx, const Dataset& data, const std::string& dataH
         base.external = true;
         base.dir = resolvePath(ctx.cfg, m.path);
         base.tokenizer = resolvePath(ctx.cfg, ctx.cfg.tokenizer.path);
-        base.hash = sha256Hex(base.dir + "\n" + base.tokenizer);
+        // The products' dtype changes every result computed from the model (SFT, PPO, evaluation).
+        base.hash = sha256Hex(base.dir + "\n" + base.tokenizer + "\ncompute_dtype="
+                              + llm::computeDtypeName(m.compute_dtype));
         return base;
     }
     // The instruction corpus renders prompts with the history window and K: both are inputs.
@@ -265,7 +267,7 @@ llm::LoadedModel loadSftModel(const Ctx& ctx, const BaseModel& base, const Train
 {
     auto w = weights(ctx, base);
     w.sft_dir = sft.dir;
-    return pipeline_internal::loadVariantModel(w, ctx.device);
+    return pipeline_internal::loadVariantModel(w, ctx.device, ctx.cfg.model.compute_dtype);
 }
 
 TrainedAdapter stagePpo(Ctx& ctx, const std::string& variant, const Dataset& data, const Teacher& teacher,
@@ -351,7 +353,7 @@ llm::LoadedModel loadPpoModel(const Ctx& ctx, const BaseModel& base, const Train
     auto w = weights(ctx, base);
     w.sft_dir = sft.dir;
     w.ppo_dir = ppo.dir;
-    return pipeline_internal::loadVariantModel(w, ctx.device);
+    return pipeline_internal::loadVariantModel(w, ctx.device, ctx.cfg.model.compute_dtype);
 }
 
 namespace {
@@ -459,7 +461,8 @@ std::unique_ptr<llm::TitleConstraint> catalogueConstraint(const Tokenizer& token
     return std::make_unique<llm::TitleConstraint>(tokenizer, titles, o);
 }
 
-llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device)
+llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device,
+                                  ModelConfig::ComputeDType compute)
 {
     const bool tuned = w.full_finetune && !w.sft_dir.empty();
     llm::LoadedModel m = llm::loadAnyModel(tuned ? w.sft_dir : w.base_dir, w.tokenizer);
@@ -467,6 +470,7 @@ llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& 
         throw CoreException(ErrorCode::CheckpointIO, "no tokenizer found for the model '" + w.base_dir + "'",
                             "tokenizer.path");
     m.model->to(device);
+    m.model->setComputeDtype(compute);
     if (!w.sft_dir.empty() && !tuned) {
         llm::importPeftAdapter(*m.model, w.sft_dir, "sft");
         m.model->setActiveAdapter("sft");

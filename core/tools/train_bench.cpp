@@ -87,6 +87,8 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
     core::setComputeThreads(threads);
     core::seedTorch(0);
     const auto device = core::resolveDevice(a.device);
+    const auto compute = core::llm::resolveComputeDtype(core::llm::parseComputeDtype(a.compute_dtype), device.is_cuda());
+    const bool bf16 = compute == core::ModelConfig::ComputeDType::BFloat16;
 
     // Data, teacher and tokenizer as the quickstart builds them.
     core::SyntheticOptions so;
@@ -136,12 +138,14 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
     nlohmann::json figures;
     figures["machine"] = machine.describe();
     figures["model"] = {{"dim", mc.dim}, {"layers", mc.n_layers}, {"heads", mc.n_heads}, {"threads", threads}};
+    figures["compute_dtype"] = core::llm::computeDtypeName(compute);
 
     // ---- SFT ----------------------------------------------------------------------------------
     {
         core::llm::LlamaModel model(mc);
         core::llm::initLlamaWeights(*model, 0);
         model->to(device);
+        model->setComputeDtype(compute);
         core::SftTrainConfig c;
         c.stage = "bench_sft";
         c.hyper.full_finetune = true;
@@ -172,16 +176,21 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
         const auto r = trainer.run();
         const double seq = static_cast<double>(rows) / std::max<size_t>(1, first.size());
         const double gflops = core::llm::trainingFlopsPerToken(mc, static_cast<int>(seq)) * r.tokens_per_second / 1e9;
-        out << "SFT: " << r.steps << " optimizer steps of " << c.hyper.batch << " samples: "
+        const double peak = bf16 ? peak16 : peak32;
+        out << "SFT (" << core::llm::computeDtypeName(compute) << " products): " << r.steps << " optimizer steps of "
+                  << c.hyper.batch << " samples: "
                   << core::str::fixed(r.tokens_per_second, 0) << " tokens/s (prompt + reply tokens, forward + backward + "
                   << "AdamW) = " << core::str::fixed(gflops, 1) << " GFLOP/s"
-                  << (peak32 > 0 ? " = " + core::str::fixed(100.0 * gflops / peak32, 0) + " % of the float32 matmul rate" : "")
+                  << (peak > 0 ? " = " + core::str::fixed(100.0 * gflops / peak, 0) + " % of the "
+                                     + core::llm::computeDtypeName(compute) + " matmul rate"
+                               : "")
                   << ", loss " << core::str::fixed(obs.metric(obs.steps.front(), "loss"), 3) << " -> "
                   << core::str::fixed(r.last_loss, 3) << "\n";
         figures["matmul_fp32_gflops"] = peak32;
         figures["matmul_bf16_gflops"] = peak16;
         figures["sft_tokens_per_s"] = r.tokens_per_second;
         figures["sft_gflops"] = gflops;
+        figures["sft_fraction_of_matmul_rate"] = peak > 0 ? gflops / peak : 0.0;
     }
 
     // ---- PPO ----------------------------------------------------------------------------------
@@ -189,6 +198,7 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
         core::llm::LlamaModel model(mc);
         core::llm::initLlamaWeights(*model, 0);
         model->to(device);
+        model->setComputeDtype(compute);
         core::PpoTrainConfig c;
         c.stage = "bench_ppo";
         c.hyper.max_iterations = ppoIterations;

@@ -511,6 +511,72 @@ void TstLlm::pretrainingLowersLossAndCanBeCancelled()
     QCOMPARE(stop.steps.back().step, 20L);
 }
 
+void TstLlm::bfloat16ProductsKeepFloat32WeightsAndOutputs()
+{
+    // model.compute_dtype bfloat16 on a float32 model: products in bf16, everything else float32.
+    LlamaModel m = randomModel(tinyConfig(RopeLayout::RotateHalf, false), 3);
+    const torch::Tensor tokens = torch::tensor(std::vector<int64_t>{1, 5, 9, 17, 33, 65, 2, 40}).view({2, 4});
+    const torch::Tensor exact = logitsOf(m, tokens);
+    m->setComputeDtype(torch::kBFloat16);
+    QCOMPARE(m->computeDtype(), torch::kBFloat16);
+    const torch::Tensor reduced = logitsOf(m, tokens);
+    QCOMPARE(reduced.scalar_type(), torch::kFloat);
+    QCOMPARE(m->embeddingWeight().scalar_type(), torch::kFloat);
+    const float gap = (exact - reduced).abs().max().item<float>();
+    QVERIFY2(gap > 0.0f, "bf16 products should round differently from float32");
+    QVERIFY2(gap < 0.05f * exact.abs().max().item<float>(), std::to_string(gap).c_str());
+    // The same inputs give the same outputs (the cast weights are reused, not re-rounded).
+    QVERIFY(torch::equal(reduced, logitsOf(m, tokens)));
+    // A changed base weight is seen at once: the cached bf16 copy follows the weight's version.
+    {
+        torch::NoGradGuard ng;
+        m->lm_head->weight().mul_(0.5);
+    }
+    const torch::Tensor halved = logitsOf(m, tokens);
+    QVERIFY(!torch::equal(halved, reduced));
+    LlamaModel fresh = randomModel(tinyConfig(RopeLayout::RotateHalf, false), 3);
+    {
+        torch::NoGradGuard ng;
+        fresh->lm_head->weight().mul_(0.5);
+    }
+    fresh->setComputeDtype(torch::kBFloat16);
+    QVERIFY(torch::equal(halved, logitsOf(fresh, tokens)));
+    // LoRA training: float32 adapter gradients through the frozen base's bf16 products.
+    LoraSpec spec;
+    spec.targets = parseLoraTargets({"q", "v", "down"});
+    m->addAdapter("actor", spec);
+    m->setActiveAdapter("actor");
+    m->setBaseTrainable(false);
+    m->train();
+    m->forward(tokens).logits.logsumexp(-1).sum().backward();
+    for (const auto& p : m->adapterParameters("actor")) {
+        QCOMPARE(p.scalar_type(), torch::kFloat);
+        QVERIFY(p.grad().defined() && p.grad().scalar_type() == torch::kFloat);
+    }
+    QVERIFY(!m->lm_head->weight().grad().defined());
+    // Full fine-tuning: the float32 master weights receive float32 gradients.
+    m->setActiveAdapter("");
+    m->setBaseTrainable(true);
+    m->forward(tokens).logits.logsumexp(-1).sum().backward();
+    QVERIFY(m->lm_head->weight().grad().defined());
+    QCOMPARE(m->lm_head->weight().grad().scalar_type(), torch::kFloat);
+    QVERIFY(m->lm_head->weight().grad().abs().sum().item<float>() > 0.0f);
+    // The experiment's key: auto resolves per device.
+    QCOMPARE(resolveComputeDtype(ModelConfig::ComputeDType::Auto, /*cuda=*/true), ModelConfig::ComputeDType::BFloat16);
+    const auto simd = machineInfo().simd;
+    const bool native = std::count(simd.begin(), simd.end(), "avx512_bf16") + std::count(simd.begin(), simd.end(), "amx_bf16") > 0;
+    QCOMPARE(resolveComputeDtype(ModelConfig::ComputeDType::Auto, false),
+             native ? ModelConfig::ComputeDType::BFloat16 : ModelConfig::ComputeDType::Float32);
+    QCOMPARE(resolveComputeDtype(ModelConfig::ComputeDType::Float32, true), ModelConfig::ComputeDType::Float32);
+    QCOMPARE(parseComputeDtype("bfloat16"), ModelConfig::ComputeDType::BFloat16);
+    try {
+        parseComputeDtype("fp8");
+        QFAIL("fp8 accepted");
+    } catch (const CoreException& e) {
+        QVERIFY2(std::string(e.what()).find("float32, bfloat16, auto") != std::string::npos, e.what());
+    }
+}
+
 void TstLlm::halfPrecisionRunsTheGenericPath()
 {
     // The CUDA configuration (bf16 weights) exercised on the CPU: generic path, float32 adapters.

@@ -130,4 +130,5 @@ private Q_SLOTS:
     void llama2ChatTemplateMatchesReclmGen();
     void pretrainingLowersLossAndCanBeCancelled();
     void halfPrecisionRunsTheGenericPath();
+    void bfloat16ProductsKeepFloat32WeightsAndOutputs();
 };

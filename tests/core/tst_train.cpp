@@ -788,11 +788,14 @@ void TstTrain::rolloutLogprobsMatchUnderConstrainedDecoding()
 void TstTrain::ppoRatioIsOneAtFirstEpoch()
 {
     RECALIGN_FAST_ONLY();
-    for (int variant = 0; variant < 3; ++variant) {
+    for (int variant = 0; variant < 4; ++variant) {
         // 0: free decoding, one micro-batch; 1: constrained; 2: free, micro-batches of one row
-        // (the learning forward pads differently from the rollout's scoring forward).
+        // (the learning forward pads differently from the rollout's scoring forward); 3: as 0 with
+        // bfloat16 products (model.compute_dtype): the scoring and learning forwards share them.
         const bool constrained = variant == 1;
         auto lm = loadStories();
+        if (variant == 3)
+            lm.model->setComputeDtype(torch::kBFloat16);
         llm::TitleConstraintOptions opt;
         opt.max_items = 3;
         llm::TitleConstraint tc(lm.tokenizer, kStoryTitles, opt);
@@ -823,7 +826,9 @@ void TstTrain::ppoRatioIsOneAtFirstEpoch()
             QVERIFY2(dev < 1e-4, (std::to_string(variant) + ": " + std::to_string(dev)).c_str());
             if (variant == 2)
                 continue;  // later micro-batches follow updates
-            QVERIFY(std::abs(obs.metric(i, "ppo/policy/ratio") - 1.0) < 1e-5);
+            // One micro-batch holding the rollout's rows: the ratio is exactly 1 (same products).
+            QCOMPARE(dev, 0.0);
+            QCOMPARE(obs.metric(i, "ppo/policy/ratio"), 1.0);
             QCOMPARE(obs.metric(i, "ppo/policy/clipfrac"), 0.0);
             QVERIFY(obs.metric(i, "ppo/policy/approxkl") < 1e-9);
         }
