@@ -616,6 +616,16 @@ void LlamaModelImpl::setComputeDtype(torch::ScalarType dtype)
     m_shared->compute = dtype;
 }
 
+torch::Dtype storageScalarType(ModelConfig::DType dtype)
+{
+    switch (dtype) {
+    case ModelConfig::DType::BFloat16: return torch::kBFloat16;
+    case ModelConfig::DType::Float16: return torch::kHalf;
+    case ModelConfig::DType::Float32: break;
+    }
+    return torch::kFloat;
+}
+
 void LlamaModelImpl::setComputeDtype(ModelConfig::ComputeDType dtype)
 {
     const bool cuda = embed_tokens->weight.device().is_cuda();

@@ -147,6 +147,9 @@ struct ForwardOutput {
     torch::Tensor hidden;  // (B, T, D) when requested
 };
 
+// model.dtype as a torch dtype (float32 | bfloat16 | float16).
+torch::Dtype storageScalarType(ModelConfig::DType dtype);
+
 class LlamaModelImpl : public torch::nn::Module {
 public:
     // Parameters are created with `dtype` on the CPU. `randomInit` false skips the (slow, for

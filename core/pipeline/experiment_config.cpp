@@ -474,7 +474,9 @@ static void addModelKeys(std::vector<FieldDef>& t)
     add(t, "model.path", "", RECALIGN_MEMBER(model.path), "llama2c: the .bin file; hf: the model folder; unused for from_scratch").path(PathKind::Any);
     add(t, "model.chat_template", "llama2", RECALIGN_MEMBER(model.chat_template),
         "llama2: the released llama-2 chat rendering [released] | compact: short role tags for tiny models").choices({"llama2", "compact"});
-    add(t, "model.dtype", "float32", RECALIGN_MEMBER(model.dtype), "weights and activations [released bf16 on GPU]").choices({"float32", "bfloat16", "float16"});
+    add(t, "model.dtype", "float32", RECALIGN_MEMBER(model.dtype), "storage of the frozen base weights: float32 | bfloat16 (CPU with AVX-512 BF16 or GPU) | float16 (GPU only); "
+        "adapters, their gradients and optimizer moments stay float32, and full fine-tuning keeps float32 master weights with products in this dtype; "
+        "norm statistics, softmax, logits, log-probs and losses are float32 [released bf16 on GPU]").choices({"float32", "bfloat16", "float16"});
     add(t, "model.compute_dtype", "float32", RECALIGN_MEMBER(model.compute_dtype),
         "matrix products: float32 | bfloat16 (float32 weights, norms, softmax, log-probs, losses and KL; "
         "bfloat16 products with float32 accumulation) | auto (bfloat16 on a GPU and on a CPU with AVX-512 BF16 or AMX, "

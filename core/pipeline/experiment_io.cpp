@@ -375,6 +375,9 @@ std::vector<ConfigIssue> validateExperiment(const ExperimentConfig& c, const Val
         if (c.model.vocab_size > 0 && c.tokenizer.path.empty() && c.model.vocab_size != c.tokenizer.vocab_size)
             error("model.vocab_size", "must be 0 or equal to tokenizer.vocab_size (" + std::to_string(c.tokenizer.vocab_size) + ") for a trained tokenizer");
     }
+    if (c.model.dtype == ModelConfig::DType::Float16 && c.device.kind == DeviceSpec::Kind::Cpu)
+        error("model.dtype", "float16 needs a GPU (torch has no float16 matrix product on the CPU): "
+                             "use bfloat16 or float32 with device: cpu");
     const auto& syn = c.dataset.synthetic;
     if (syn.min_sequence_length > syn.max_sequence_length)
         error("dataset.synthetic.min_sequence_length", "must not exceed dataset.synthetic.max_sequence_length ("

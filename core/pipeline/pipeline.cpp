@@ -160,7 +160,11 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
         ctx.store.setRunStatus(ctx.run, RunStatus::Running);
         ctx.obs = std::make_unique<StoreObserver>(ctx.store, ctx.run, observer);
         ctx.obs->onLog(LogLevel::Info, "run " + std::to_string(ctx.run) + " in " + ctx.workspace + " on " + ctx.device.str()
-                                           + ", products in " + llm::computeDtypeName(ctx.cfg.model.compute_dtype));
+                                           + (ctx.cfg.model.dtype != ModelConfig::DType::Float32
+                                                  ? std::string(", base weights and products in ")
+                                                        + c10::toString(llm::storageScalarType(ctx.cfg.model.dtype))
+                                                  : std::string(", products in ")
+                                                        + llm::computeDtypeName(ctx.cfg.model.compute_dtype)));
         if (ctx.cfg.seeds.size() > 1 && request.seed < 0)
             ctx.obs->onLog(LogLevel::Warning,
                            "seeds: the experiment lists " + std::to_string(ctx.cfg.seeds.size())

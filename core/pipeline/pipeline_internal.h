@@ -35,8 +35,8 @@ struct VariantWeights {
 };
 
 // Base only (zero-shot); base + "sft" active; or SFT merged into the base + "actor" active.
-// `compute` is model.compute_dtype (resolved for `device` when auto).
-llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device,
-                                  ModelConfig::ComputeDType compute);
+// The base is stored in model.dtype (float32 when fully fine-tuned: the master weights), adapters in
+// float32; products in model.dtype when it is a half type, else in model.compute_dtype.
+llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device, const ModelConfig& model);
 
 }  // namespace recalign::core::pipeline_internal

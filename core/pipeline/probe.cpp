@@ -202,7 +202,7 @@ ProbeResult runProbe(const ProbeRequest& q)
             out.output = formatOutputList(titles);
         } else {
             auto m = pipeline_internal::loadVariantModel(weightsFor(run, q.variant), torch::Device(torch::kCPU),
-                                                        run.cfg.model.compute_dtype);
+                                                        run.cfg.model);
             if (q.variant == variant_name::kZeroShot && !m.model->activeAdapter().empty())
                 m.model->setActiveAdapter("");
             llm::GenerationConfig gen;

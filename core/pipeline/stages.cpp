@@ -135,7 +135,7 @@ pipeline_internal::VariantWeights weights(const Ctx& ctx, const BaseModel& base)
 
 llm::LoadedModel loadBase(const Ctx& ctx, const BaseModel& base)
 {
-    return pipeline_internal::loadVariantModel(weights(ctx, base), ctx.device, ctx.cfg.model.compute_dtype);
+    return pipeline_internal::loadVariantModel(weights(ctx, base), ctx.device, ctx.cfg.model);
 }
 
 
@@ -190,7 +190,8 @@ BaseModel stageBaseModel(Ctx& ctx, const Dataset& data, const std::string& dataH
         base.tokenizer = resolvePath(ctx.cfg, ctx.cfg.tokenizer.path);
         // The products' dtype changes every result computed from the model (SFT, PPO, evaluation).
         base.hash = sha256Hex(base.dir + "\n" + base.tokenizer + "\ncompute_dtype="
-                              + llm::computeDtypeName(m.compute_dtype));
+                              + llm::computeDtypeName(m.compute_dtype) + "\ndtype="
+                              + c10::toString(llm::storageScalarType(m.dtype)));
         return base;
     }
     // The instruction corpus renders prompts with the history window and K: both are inputs.
@@ -267,7 +268,7 @@ llm::LoadedModel loadSftModel(const Ctx& ctx, const BaseModel& base, const Train
 {
     auto w = weights(ctx, base);
     w.sft_dir = sft.dir;
-    return pipeline_internal::loadVariantModel(w, ctx.device, ctx.cfg.model.compute_dtype);
+    return pipeline_internal::loadVariantModel(w, ctx.device, ctx.cfg.model);
 }
 
 TrainedAdapter stagePpo(Ctx& ctx, const std::string& variant, const Dataset& data, const Teacher& teacher,
@@ -353,7 +354,7 @@ llm::LoadedModel loadPpoModel(const Ctx& ctx, const BaseModel& base, const Train
     auto w = weights(ctx, base);
     w.sft_dir = sft.dir;
     w.ppo_dir = ppo.dir;
-    return pipeline_internal::loadVariantModel(w, ctx.device, ctx.cfg.model.compute_dtype);
+    return pipeline_internal::loadVariantModel(w, ctx.device, ctx.cfg.model);
 }
 
 namespace {
@@ -461,16 +462,24 @@ std::unique_ptr<llm::TitleConstraint> catalogueConstraint(const Tokenizer& token
     return std::make_unique<llm::TitleConstraint>(tokenizer, titles, o);
 }
 
-llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device,
-                                  ModelConfig::ComputeDType compute)
+llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device, const ModelConfig& model)
 {
     const bool tuned = w.full_finetune && !w.sft_dir.empty();
-    llm::LoadedModel m = llm::loadAnyModel(tuned ? w.sft_dir : w.base_dir, w.tokenizer);
+    if (model.dtype == ModelConfig::DType::Float16 && device.is_cpu())
+        throw CoreException(ErrorCode::InvalidConfig,
+                            "model.dtype float16 needs a GPU (torch has no float16 matrix product on the CPU); "
+                            "the run resolved device " + device.str() + ": use bfloat16 or float32",
+                            "model.dtype");
+    const torch::Dtype storage = w.full_finetune ? torch::kFloat : llm::storageScalarType(model.dtype);
+    llm::LoadedModel m = llm::loadAnyModel(tuned ? w.sft_dir : w.base_dir, w.tokenizer, storage);
     if (!m.tokenizer.isLoaded())
         throw CoreException(ErrorCode::CheckpointIO, "no tokenizer found for the model '" + w.base_dir + "'",
                             "tokenizer.path");
     m.model->to(device);
-    m.model->setComputeDtype(compute);
+    if (model.dtype != ModelConfig::DType::Float32)
+        m.model->setComputeDtype(llm::storageScalarType(model.dtype));  // full fine-tuning: float32 masters
+    else
+        m.model->setComputeDtype(model.compute_dtype);
     if (!w.sft_dir.empty() && !tuned) {
         llm::importPeftAdapter(*m.model, w.sft_dir, "sft");
         m.model->setActiveAdapter("sft");

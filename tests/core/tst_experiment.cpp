@@ -307,6 +307,12 @@ void TstExperiment::crossFieldRulesNameTheKey()
         QVERIFY2(findIssue(c.errors, key), (std::string(key) + " missing in:\n" + describe(c.errors)).c_str());
     QCOMPARE(findIssue(c.errors, "model.n_heads")->line, 3);
     QCOMPARE(findIssue(c.errors, "variants")->line, 7);
+    // float16 storage needs a GPU; bfloat16 runs on the CPU too.
+    const auto half = checkExperimentText("device: cpu\nmodel:\n  dtype: float16\n", "");
+    QVERIFY2(findIssue(half.errors, "model.dtype") && contains(findIssue(half.errors, "model.dtype")->message, "bfloat16"),
+             describe(half.errors).c_str());
+    QVERIFY(!findIssue(checkExperimentText("device: cuda\nmodel:\n  dtype: float16\n", "").errors, "model.dtype"));
+    QVERIFY(!findIssue(checkExperimentText("device: cpu\nmodel:\n  dtype: bfloat16\n", "").errors, "model.dtype"));
     const auto seq = checkExperimentText("model:\n  max_seq_len: 256\n", "");
     QVERIFY2(findIssue(seq.errors, "model.max_seq_len") && contains(findIssue(seq.errors, "model.max_seq_len")->message, "1024"),
              describe(seq.errors).c_str());
