@@ -3,7 +3,9 @@
 # - torch (torch/, ATen/, c10/) or a core internal header reaching core/api, widgets/ or app/
 #   (app/cli included) through ANY chain of the repository's own quoted includes; the failure
 #   names the chain, e.g. `app/cli/x.cpp -> core/api/y.h -> core/llm/z.h -> <torch/torch.h>`;
-# - a file that includes both torch and qcustomplot.h.
+# - a file that includes both torch and qcustomplot.h;
+# - torch's archives in the core (torch::save / torch::load, torch::jit, serialize::Output/InputArchive):
+#   checkpoints are safetensors (core/runtime/state_file.h).
 # Run as `cmake -DROOT=<source dir> -P layering.cmake`.
 set(problems "")
 file(GLOB_RECURSE core_files ${ROOT}/core/*.h ${ROOT}/core/*.cpp)
@@ -11,6 +13,10 @@ foreach(f IN LISTS core_files)
     file(STRINGS ${f} hits REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]Q")
     if(hits)
         list(APPEND problems "${f}: Qt include in core: ${hits}")
+    endif()
+    file(STRINGS ${f} archive REGEX "torch::(save|load)[ \t]*\\(|torch::jit|serialize::(Output|Input)Archive")
+    if(archive)
+        list(APPEND problems "${f}: torch archive in core (use StateWriter / StateReader): ${archive}")
     endif()
 endforeach()
 

@@ -2,6 +2,7 @@
 #include "core/llm/loaders.h"
 
 #include "core/api/error.h"
+#include "core/runtime/state_file.h"
 #include "core/util/files.h"
 
 #include <nlohmann/json.hpp>
@@ -88,29 +89,21 @@ std::vector<std::pair<std::string, torch::Tensor>> baseParameters(const LlamaMod
 
 torch::Dtype torchDtype(StDtype d, const std::string& path, const std::string& name)
 {
-    switch (d) {
-    case StDtype::F32: return torch::kFloat;
-    case StDtype::F16: return torch::kHalf;
-    case StDtype::BF16: return torch::kBFloat16;
-    default: break;
-    }
-    ioFail(path, std::string("tensor '") + name + "' has dtype " + stDtypeName(d) + "; expected F32, F16 or BF16");
+    if (d != StDtype::F32 && d != StDtype::F16 && d != StDtype::BF16)
+        ioFail(path, std::string("tensor '") + name + "' has dtype " + stDtypeName(d) + "; expected F32, F16 or BF16");
+    return torchDtypeFor(d);
 }
 
 StDtype stDtype(torch::Dtype d)
 {
-    if (d == torch::kHalf)
-        return StDtype::F16;
-    if (d == torch::kBFloat16)
-        return StDtype::BF16;
-    return StDtype::F32;
+    return d == torch::kHalf || d == torch::kBFloat16 ? stDtypeFor(d) : StDtype::F32;
 }
 
 // Copies a safetensors tensor into `dst` (shape checked, dtype converted).
 void fillFrom(const SafetensorsFile& f, const std::string& key, torch::Tensor dst)
 {
     const StTensorInfo& info = f.info(key);
-    const torch::Dtype src = torchDtype(info.dtype, f.path(), key);
+    torchDtype(info.dtype, f.path(), key);  // weights are floating point
     if (info.shape != dst.sizes().vec()) {
         std::string want, got;
         for (auto v : dst.sizes())
@@ -119,10 +112,8 @@ void fillFrom(const SafetensorsFile& f, const std::string& key, torch::Tensor ds
             got += (got.empty() ? "" : ", ") + std::to_string(v);
         ioFail(f.path(), "tensor '" + key + "' has shape [" + got + "]; the model expects [" + want + "]");
     }
-    torch::Tensor tmp = torch::empty(info.shape, torch::TensorOptions().dtype(src));
-    std::memcpy(tmp.data_ptr(), f.data(info), static_cast<size_t>(info.end - info.begin));
     torch::NoGradGuard noGrad;
-    dst.copy_(tmp);
+    dst.copy_(tensorFromSafetensors(f, info));
 }
 
 json readJsonFile(const std::string& path)

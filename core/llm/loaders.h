@@ -5,7 +5,7 @@
 #pragma once
 
 #include "core/llm/llama_model.h"
-#include "core/llm/safetensors.h"
+#include "core/util/safetensors.h"
 #include "core/tokenizer/tokenizer.h"
 
 #include <string>

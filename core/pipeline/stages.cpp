@@ -11,6 +11,7 @@
 #include "core/pipeline/corpus.h"
 #include "core/pipeline/pipeline_internal.h"
 #include "core/rules/title_lookup.h"
+#include "core/sasrec/sasrec_model.h"
 #include "core/sasrec/sasrec_trainer.h"
 #include "core/train/ppo_trainer.h"
 #include "core/train/recommendation_rl.h"
@@ -158,9 +159,12 @@ Dataset stageData(Ctx& ctx, std::string& hash)
 std::unique_ptr<SasRecTeacher> stageTeacher(Ctx& ctx, const Dataset& data, const std::string& dataHash, std::string& hash)
 {
     SasRecTrainConfig tc = sasRecTrainConfig(ctx.cfg.teacher, data.numItems(), ctx.seed, ctx.cfg.device);
-    hash = stageHash("teacher", canonicalJson(ctx.cfg, {"teacher"}), {dataHash}, ctx.seed);
+    // The checkpoint format is an input: a workspace from before a format change retrains the
+    // teacher (and what depends on it) instead of failing to read its old file.
+    hash = stageHash("teacher", canonicalJson(ctx.cfg, {"teacher"}),
+                     {dataHash, std::string("checkpoint=") + kSasRecCheckpointFormat}, ctx.seed);
     const auto done = runStage(ctx, "teacher", hash, [&](const std::string& dir) {
-        tc.checkpoint_path = dir + "/teacher.pt";
+        tc.checkpoint_path = dir + "/teacher.safetensors";
         tc.checkpoint_every = 1;
         if (fs::exists(tc.checkpoint_path))
             tc.resume_from = tc.checkpoint_path;

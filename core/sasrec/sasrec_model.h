@@ -11,6 +11,7 @@
 #pragma once
 
 #include "core/data/dataset.h"
+#include "core/runtime/state_file.h"
 #include "core/sasrec/sasrec_config.h"
 #include "core/sasrec/sasrec_rng.h"
 
@@ -19,8 +20,6 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
-#include <torch/serialize/input-archive.h>
-#include <torch/serialize/output-archive.h>
 #include <torch/types.h>
 
 namespace recalign::core {
@@ -93,19 +92,10 @@ TORCH_MODULE(SasRecModel);
 torch::Tensor padHistories(const std::vector<std::vector<int32_t>>& histories, int maxlen);
 
 // Checkpoint pieces shared by the trainer and the teacher (file layout: sasrec_teacher.h).
-inline constexpr const char* kSasRecCheckpointFormat = "recalign-sasrec-1";
-void writeSasRecCheckpointHeader(torch::serialize::OutputArchive& archive, const SasRecModelImpl& model,
-                                 const Dataset& data);
+inline constexpr const char* kSasRecCheckpointFormat = "recalign-sasrec-2";
+void writeSasRecCheckpointHeader(StateWriter& writer, const SasRecModelImpl& model, const Dataset& data);
 // Reads and checks format, config, fingerprint and catalogue size against `data`; throws
-// CoreException(CheckpointIO) naming `path` and what differs.
-SasRecConfig readSasRecCheckpointHeader(torch::serialize::InputArchive& archive, const std::string& path,
-                                        const Dataset& data);
-// Opens `path` (CheckpointIO naming the file when missing or unreadable).
-void loadSasRecArchive(torch::serialize::InputArchive& archive, const std::string& path);
-// Saves atomically (path.tmp, then rename); CheckpointIO on failure.
-void saveSasRecArchive(torch::serialize::OutputArchive& archive, const std::string& path);
-void writeModel(torch::serialize::OutputArchive& archive, const std::string& key, SasRecModelImpl& model);
-void readModel(torch::serialize::InputArchive& archive, const std::string& key, SasRecModelImpl& model,
-               const std::string& path);
+// CoreException(CheckpointIO) naming the file and what differs.
+SasRecConfig readSasRecCheckpointHeader(const StateReader& reader, const Dataset& data);
 
 }  // namespace recalign::core

@@ -4,56 +4,44 @@
 #include "core/api/error.h"
 #include "core/runtime/runtime.h"
 #include "core/sasrec/sasrec_model.h"
-#include "core/util/files.h"
 
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <fstream>
 #include <numeric>
 
 namespace recalign::core {
 
-namespace sasrec_teacher_detail {
-
-std::string readString(torch::serialize::InputArchive& archive, const char* key, const std::string& path)
+void writeSasRecCheckpointHeader(StateWriter& writer, const SasRecModelImpl& model, const Dataset& data)
 {
-    c10::IValue v;
-    if (!archive.try_read(key, v) || !v.isString())
-        throw CoreException(ErrorCode::CheckpointIO,
-                            "checkpoint '" + path + "': entry '" + key + "' is missing (not a SASRec checkpoint?)", path);
-    return v.toStringRef();
+    writer.putString("format", kSasRecCheckpointFormat);
+    writer.putString("config", toJson(model.config()));
+    writer.putString("dataset_fingerprint", data.fingerprint);
+    writer.putString("dataset_name", data.name);
 }
 
-}  // namespace sasrec_teacher_detail
-
-void writeSasRecCheckpointHeader(torch::serialize::OutputArchive& archive, const SasRecModelImpl& model,
-                                 const Dataset& data)
+SasRecConfig readSasRecCheckpointHeader(const StateReader& reader, const Dataset& data)
 {
-    archive.write("format", c10::IValue(std::string(kSasRecCheckpointFormat)));
-    archive.write("config", c10::IValue(toJson(model.config())));
-    archive.write("dataset_fingerprint", c10::IValue(data.fingerprint));
-    archive.write("dataset_name", c10::IValue(data.name));
-}
-
-SasRecConfig readSasRecCheckpointHeader(torch::serialize::InputArchive& archive, const std::string& path,
-                                        const Dataset& data)
-{
-    using sasrec_teacher_detail::readString;
-    const std::string format = readString(archive, "format", path);
+    const std::string& path = reader.path();
+    auto text = [&](const char* key) {
+        if (!reader.has(key))
+            throw CoreException(ErrorCode::CheckpointIO,
+                                "checkpoint '" + path + "': entry '" + key + "' is missing (not a SASRec checkpoint?)", path);
+        return reader.getString(key);
+    };
+    const std::string format = text("format");
     if (format != kSasRecCheckpointFormat)
         throw CoreException(ErrorCode::CheckpointIO, "checkpoint '" + path + "': format '" + format + "', expected '"
                                                          + kSasRecCheckpointFormat + "'", path);
     SasRecConfig config;
     try {
-        config = sasRecConfigFromJson(readString(archive, "config", path));
+        config = sasRecConfigFromJson(text("config"));
         config.validate();
     } catch (const CoreException& e) {
         throw CoreException(ErrorCode::CheckpointIO, "checkpoint '" + path + "': bad model config: " + e.what(), path);
     }
-    const std::string fingerprint = readString(archive, "dataset_fingerprint", path);
-    const std::string name = readString(archive, "dataset_name", path);
+    const std::string fingerprint = text("dataset_fingerprint");
+    const std::string name = text("dataset_name");
     if (fingerprint != data.fingerprint)
         throw CoreException(ErrorCode::CheckpointIO,
                             "checkpoint '" + path + "' was trained on dataset '" + name + "' (fingerprint "
@@ -65,46 +53,6 @@ SasRecConfig readSasRecCheckpointHeader(torch::serialize::InputArchive& archive,
                                                          + std::to_string(config.num_items) + " items; the dataset has "
                                                          + std::to_string(data.numItems()), path);
     return config;
-}
-
-void loadSasRecArchive(torch::serialize::InputArchive& archive, const std::string& path)
-{
-    if (!std::ifstream(path, std::ios::binary).good())
-        throw CoreException(ErrorCode::CheckpointIO, "checkpoint '" + path + "' does not exist or cannot be read", path);
-    try {
-        archive.load_from(path, torch::Device(torch::kCPU));  // CUDA-trained files load anywhere
-    } catch (const std::exception& e) {
-        throw CoreException(ErrorCode::CheckpointIO,
-                            "checkpoint '" + path + "' is not a readable torch archive: " + std::string(e.what()).substr(0, 300),
-                            path);
-    }
-}
-
-void saveSasRecArchive(torch::serialize::OutputArchive& archive, const std::string& path)
-{
-    replaceFileAtomic(path, [&](const std::string& tmp) { archive.save_to(tmp); }, ErrorCode::CheckpointIO);
-}
-
-void writeModel(torch::serialize::OutputArchive& archive, const std::string& key, SasRecModelImpl& model)
-{
-    torch::serialize::OutputArchive sub;
-    model.save(sub);
-    archive.write(key, sub);
-}
-
-void readModel(torch::serialize::InputArchive& archive, const std::string& key, SasRecModelImpl& model,
-               const std::string& path)
-{
-    torch::serialize::InputArchive sub;
-    if (!archive.try_read(key, sub))
-        throw CoreException(ErrorCode::CheckpointIO, "checkpoint '" + path + "': no '" + key + "' weights", path);
-    try {
-        model.load(sub);
-    } catch (const std::exception& e) {
-        throw CoreException(ErrorCode::CheckpointIO, "checkpoint '" + path + "': weights '" + key
-                                                         + "' do not fit the model: " + std::string(e.what()).substr(0, 300),
-                            path);
-    }
 }
 
 SasRecTeacher::SasRecTeacher(std::shared_ptr<SasRecModelImpl> model, int batch)
@@ -156,11 +104,10 @@ std::vector<ItemScores> SasRecTeacher::scoreBatch(const std::vector<std::vector<
 std::unique_ptr<SasRecTeacher> loadSasRecTeacherTyped(const std::string& checkpointPath, const Dataset& data,
                                                       const DeviceSpec& device)
 {
-    torch::serialize::InputArchive archive;
-    loadSasRecArchive(archive, checkpointPath);
-    const SasRecConfig config = readSasRecCheckpointHeader(archive, checkpointPath, data);
+    const StateReader reader(checkpointPath);
+    const SasRecConfig config = readSasRecCheckpointHeader(reader, data);
     auto model = std::make_shared<SasRecModelImpl>(config);
-    readModel(archive, "model", *model, checkpointPath);
+    reader.loadModule("model", *model);
     model->eval();
     const torch::Device dev = resolveDevice(device);
     if (dev != torch::Device(torch::kCPU))
@@ -179,10 +126,10 @@ void saveSasRecTeacher(const SasRecTeacher& teacher, const Dataset& data, const 
         throw CoreException(ErrorCode::CheckpointIO, "cannot save a teacher of " + std::to_string(teacher.config().num_items)
                                                          + " items for a dataset of " + std::to_string(data.numItems()),
                             checkpointPath);
-    torch::serialize::OutputArchive archive;
-    writeSasRecCheckpointHeader(archive, *teacher.model(), data);
-    writeModel(archive, "model", *teacher.model());
-    saveSasRecArchive(archive, checkpointPath);
+    StateWriter writer;
+    writeSasRecCheckpointHeader(writer, *teacher.model(), data);
+    writer.putModule("model", *teacher.model());
+    writer.commit(checkpointPath);
 }
 
 }  // namespace recalign::core

@@ -2,9 +2,10 @@
 // loader the rules layer and the PPO reward use: loadSasRecTeacher(checkpoint, dataset), which
 // checks that the checkpoint was trained on this very dataset. Torch-free header.
 //
-// Checkpoint file (one torch archive): "format" = "recalign-sasrec-1", "config" (SasRecConfig
-// JSON), "dataset_fingerprint", "dataset_name", "model/..." weights; training checkpoints add
-// "train/..." (optimizer, RNG streams, epoch, history, current weights) for resuming.
+// Checkpoint file (one safetensors file through StateWriter, core/runtime/state_file.h):
+// "format" = "recalign-sasrec-2", "config" (SasRecConfig JSON), "dataset_fingerprint",
+// "dataset_name", "model/..." weights; training checkpoints add "train/..." (optimizer, RNG
+// streams, user stream, epoch, history, current and best weights) for resuming.
 #pragma once
 
 #include "core/sasrec/sasrec_config.h"

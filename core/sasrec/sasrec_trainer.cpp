@@ -105,20 +105,29 @@ std::vector<std::pair<size_t, size_t>> planChunks(const std::vector<Row>& rows, 
     return chunks;
 }
 
-std::vector<int64_t> rngToVector(const SasRecRng& rng)
+torch::Tensor rngTensor(const SasRecRng& rng)
 {
-    std::vector<int64_t> v(4);
-    std::memcpy(v.data(), rng.state().data(), sizeof(uint64_t) * 4);
-    return v;
+    torch::Tensor t = torch::empty({4}, torch::kLong);
+    std::memcpy(t.data_ptr<int64_t>(), rng.state().data(), sizeof(uint64_t) * 4);
+    return t;
 }
 
-void rngFromVector(SasRecRng& rng, const std::vector<int64_t>& v, const std::string& path)
+void rngFromTensor(SasRecRng& rng, const torch::Tensor& t, const std::string& path)
 {
-    if (v.size() != 4)
+    if (t.scalar_type() != torch::kLong || t.numel() != 4)
         throw CoreException(ErrorCode::CheckpointIO, "checkpoint '" + path + "': bad RNG state", path);
     SasRecRng::State s;
-    std::memcpy(s.data(), v.data(), sizeof(uint64_t) * 4);
+    std::memcpy(s.data(), t.contiguous().data_ptr<int64_t>(), sizeof(uint64_t) * 4);
     rng.setState(s);
+}
+
+// Parameters by position ("0", "1", ...), for the current and best weights.
+std::vector<std::pair<std::string, torch::Tensor>> numbered(const std::vector<torch::Tensor>& params)
+{
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (size_t i = 0; i < params.size(); ++i)
+        out.emplace_back(std::to_string(i), params[i]);
+    return out;
 }
 
 nlohmann::json metricsJson(const RankingMetrics& m)
@@ -388,19 +397,15 @@ void Trainer::loadParams(const std::vector<torch::Tensor>& params)
 
 void Trainer::saveCheckpoint(const std::string& path, bool final)
 {
-    torch::serialize::OutputArchive archive;
-    writeSasRecCheckpointHeader(archive, *m_model, m_data);
+    StateWriter w;
+    writeSasRecCheckpointHeader(w, *m_model, m_data);
     // "model": the teacher's weights; the current ones unless the final weights were restored.
-    writeModel(archive, "model", *m_model);
-    torch::serialize::OutputArchive train;
-    train.write("config", c10::IValue(toJson(m_config)));
-    torch::serialize::OutputArchive opt;
-    m_optimizer->save(opt);
-    train.write("optimizer", opt);
-    train.write("sample_rng", c10::IValue(rngToVector(m_sampleRng)));
-    train.write("dropout_rng", c10::IValue(rngToVector(m_dropoutRng)));
-    std::vector<int64_t> stream(m_stream.begin(), m_stream.end());
-    train.write("stream", c10::IValue(stream));
+    w.putModule("model", *m_model);
+    w.putString("train/config", toJson(m_config));
+    w.putOptimizer("train/optimizer", *m_optimizer);
+    w.putTensor("train/sample_rng", rngTensor(m_sampleRng));
+    w.putTensor("train/dropout_rng", rngTensor(m_dropoutRng));
+    w.putTensor("train/stream", torch::tensor(std::vector<int64_t>(m_stream.begin(), m_stream.end()), torch::kLong));
     nlohmann::json state{{"epoch", m_epoch}, {"stream_pos", m_streamPos}, {"best_ndcg", m_bestNdcg},
                          {"best_epoch", m_bestEpoch}, {"bad_evals", m_badEvals}, {"plateau_bad", m_plateauBad},
                          {"stopped_early", m_stoppedEarly}, {"lr", learningRate()}, {"final", final}};
@@ -414,75 +419,41 @@ void Trainer::saveCheckpoint(const std::string& path, bool final)
         hist.push_back(e);
     }
     state["history"] = hist;
-    train.write("state", c10::IValue(state.dump()));
+    w.putString("train/state", state.dump());
     // Resuming needs the weights training continues from, and the best ones when kept.
-    if (final && !m_trainingParams.empty()) {
-        torch::serialize::OutputArchive cur;
-        for (size_t i = 0; i < m_trainingParams.size(); ++i)
-            cur.write(std::to_string(i), m_trainingParams[i]);
-        train.write("current", cur);
-    }
-    if (!m_bestParams.empty()) {
-        torch::serialize::OutputArchive best;
-        for (size_t i = 0; i < m_bestParams.size(); ++i)
-            best.write(std::to_string(i), m_bestParams[i]);
-        train.write("best", best);
-    }
-    archive.write("train", train);
+    if (final && !m_trainingParams.empty())
+        w.putNamedTensors("train/current", numbered(m_trainingParams));
+    if (!m_bestParams.empty())
+        w.putNamedTensors("train/best", numbered(m_bestParams));
     m_observer.onCheckpoint("teacher", m_epoch);  // the store catches up before the checkpoint exists
-    saveSasRecArchive(archive, path);
+    w.commit(path);
 }
 
 void Trainer::resume(const std::string& path)
 {
-    torch::serialize::InputArchive archive;
-    loadSasRecArchive(archive, path);
-    const SasRecConfig saved = readSasRecCheckpointHeader(archive, path, m_data);
+    const StateReader r(path);
+    const SasRecConfig saved = readSasRecCheckpointHeader(r, m_data);
     if (toJson(saved) != toJson(m_config.model))
         throw CoreException(ErrorCode::CheckpointIO, "checkpoint '" + path + "' has model config " + toJson(saved)
                                                          + "; this run asks for " + toJson(m_config.model), path);
-    torch::serialize::InputArchive train;
-    if (!archive.try_read("train", train))
+    if (!r.has("train/state"))
         throw CoreException(ErrorCode::CheckpointIO,
                             "checkpoint '" + path + "' holds weights only (no training state to resume)", path);
-    readModel(archive, "model", *m_model, path);
+    r.loadModule("model", *m_model);
     try {
-        torch::serialize::InputArchive cur;
-        if (train.try_read("current", cur)) {
-            auto ps = m_model->parameters();
-            torch::NoGradGuard noGrad;
-            for (size_t i = 0; i < ps.size(); ++i) {
-                torch::Tensor t;
-                cur.read(std::to_string(i), t);
-                ps[i].copy_(t);
-            }
-        }
-        torch::serialize::InputArchive opt;
-        train.read("optimizer", opt);
-        m_optimizer->load(opt);
-        if (m_device != torch::Device(torch::kCPU)) {  // the archive was read onto the CPU
-            m_model->to(m_device);
-            for (auto& entry : m_optimizer->state()) {
-                auto& st = static_cast<torch::optim::AdamParamState&>(*entry.second);
-                st.exp_avg(st.exp_avg().to(m_device));
-                st.exp_avg_sq(st.exp_avg_sq().to(m_device));
-                if (st.max_exp_avg_sq().defined())
-                    st.max_exp_avg_sq(st.max_exp_avg_sq().to(m_device));
-            }
-        }
-        c10::IValue v;
-        train.read("sample_rng", v);
-        rngFromVector(m_sampleRng, v.toIntVector(), path);
-        train.read("dropout_rng", v);
-        rngFromVector(m_dropoutRng, v.toIntVector(), path);
-        train.read("stream", v);
-        const std::vector<int64_t> stream = v.toIntVector();
-        if (stream.size() != m_stream.size())
+        if (r.has("train/current/names"))
+            copyNamedTensors(r.getNamedTensors("train/current"), numbered(m_model->parameters()),
+                             "checkpoint '" + path + "' (train/current)");
+        r.loadOptimizer("train/optimizer", *m_optimizer);  // moments land on each parameter's device
+        rngFromTensor(m_sampleRng, r.getTensor("train/sample_rng"), path);
+        rngFromTensor(m_dropoutRng, r.getTensor("train/dropout_rng"), path);
+        const torch::Tensor stream = r.getTensor("train/stream").contiguous();
+        if (stream.scalar_type() != torch::kLong || static_cast<size_t>(stream.numel()) != m_stream.size())
             throw CoreException(ErrorCode::CheckpointIO, "checkpoint '" + path + "': user stream size differs", path);
-        for (size_t i = 0; i < stream.size(); ++i)
-            m_stream[i] = static_cast<UserIndex>(stream[i]);
-        train.read("state", v);
-        const nlohmann::json state = nlohmann::json::parse(v.toStringRef());
+        const int64_t* sp = stream.data_ptr<int64_t>();
+        for (size_t i = 0; i < m_stream.size(); ++i)
+            m_stream[i] = static_cast<UserIndex>(sp[i]);
+        const nlohmann::json state = nlohmann::json::parse(r.getString("train/state"));
         m_epoch = state.at("epoch").get<int>();
         m_streamPos = state.at("stream_pos").get<size_t>();
         m_bestNdcg = state.at("best_ndcg").get<double>();
@@ -492,25 +463,25 @@ void Trainer::resume(const std::string& path)
         m_stoppedEarly = state.at("stopped_early").get<bool>();
         setLearningRate(state.at("lr").get<double>());
         for (const auto& e : state.at("history")) {
-            SasRecEpochRecord r;
-            r.epoch = e.at("epoch").get<int>();
-            r.loss = e.at("loss").get<double>();
-            r.seconds = e.at("seconds").get<double>();
-            r.cpu_seconds = e.at("cpu_seconds").get<double>();
-            r.learning_rate = e.at("lr").get<double>();
-            r.evaluated = e.at("evaluated").get<bool>();
-            if (r.evaluated)
-                r.valid = metricsFromJson(e.at("valid"));
-            m_history.push_back(r);
+            SasRecEpochRecord rec;
+            rec.epoch = e.at("epoch").get<int>();
+            rec.loss = e.at("loss").get<double>();
+            rec.seconds = e.at("seconds").get<double>();
+            rec.cpu_seconds = e.at("cpu_seconds").get<double>();
+            rec.learning_rate = e.at("lr").get<double>();
+            rec.evaluated = e.at("evaluated").get<bool>();
+            if (rec.evaluated)
+                rec.valid = metricsFromJson(e.at("valid"));
+            m_history.push_back(rec);
         }
-        torch::serialize::InputArchive best;
-        if (train.try_read("best", best)) {
+        if (r.has("train/best/names")) {
             m_bestParams.clear();
-            for (size_t i = 0; i < m_model->parameters().size(); ++i) {
-                torch::Tensor t;
-                best.read(std::to_string(i), t);
+            const auto best = r.getNamedTensors("train/best");
+            if (best.size() != m_model->parameters().size())
+                throw CoreException(ErrorCode::CheckpointIO, "checkpoint '" + path + "': best weights do not fit the model",
+                                    path);
+            for (const auto& [name, t] : best)
                 m_bestParams.push_back(t.to(m_device));
-            }
         }
     } catch (const CoreException&) {
         throw;

@@ -18,7 +18,7 @@ namespace recalign::core {
 
 namespace ppo_trainer_detail {
 
-constexpr const char* kStateFile = "ppo_state.pt";
+constexpr const char* kStateFile = "ppo_state.safetensors";
 
 using Clock = std::chrono::steady_clock;
 using Metrics = std::vector<std::pair<std::string, double>>;
@@ -260,7 +260,7 @@ bool PpoTrainer::restoreBest()
 {
     if (m_config.output_dir.empty())
         return false;
-    const auto path = (std::filesystem::path(m_config.output_dir) / "best" / "ppo_best.pt").string();
+    const auto path = (std::filesystem::path(m_config.output_dir) / "best" / "ppo_best.safetensors").string();
     if (!std::filesystem::exists(path))
         return false;
     StateReader r(path);
@@ -632,7 +632,7 @@ void PpoTrainer::Impl::validate(const PpoValidator& validator, Metrics& metrics)
     w.putModule("value_head", *head);
     w.putInt("iteration", iteration);
     w.putDouble("score", v);
-    w.commit(dir + "/ppo_best.pt");
+    w.commit(dir + "/ppo_best.safetensors");
 }
 
 // ---- run -------------------------------------------------------------------------------------------

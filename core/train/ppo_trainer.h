@@ -55,7 +55,7 @@ struct PpoTrainConfig {
     NonFinitePolicy on_non_finite = NonFinitePolicy::Stop;
     int samples_per_iteration = 2;     // Observer::onSample records per iteration
     long checkpoint_every = 1;         // iterations (0 = only at the end)
-    bool resume = true;                // continue from output_dir/ppo_state.pt when present
+    bool resume = true;                // continue from output_dir/ppo_state.safetensors when present
     bool checkpoint_on_cancel = true;
 };
 
@@ -89,7 +89,7 @@ public:
     // Runs to the end (or to max_iterations). Throws CoreException (Cancelled, Diverged, ...).
     PpoResult run();
 
-    // Loads the best validated weights (output_dir/best/ppo_best.pt: actor, critic, value head,
+    // Loads the best validated weights (output_dir/best/ppo_best.safetensors: actor, critic, value head,
     // lm_head when trainable) into the model; false when there is none.
     bool restoreBest();
     ValueHeadImpl& valueHead();

@@ -16,7 +16,7 @@ namespace recalign::core {
 
 namespace sft_trainer_detail {
 
-constexpr const char* kStateFile = "sft_state.pt";
+constexpr const char* kStateFile = "sft_state.safetensors";
 
 using Clock = std::chrono::steady_clock;
 

@@ -50,7 +50,7 @@ struct SftTrainConfig {
     // Checkpoints.
     std::string output_dir;                // "" = none
     long checkpoint_every = 0;             // optimizer steps (0 = at the end of each epoch only)
-    bool resume = true;                    // continue from output_dir/sft_state.pt when present
+    bool resume = true;                    // continue from output_dir/sft_state.safetensors when present
     bool checkpoint_on_cancel = true;
     int log_every = 1;                     // step events every n optimizer steps
 };

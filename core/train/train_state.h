@@ -1,16 +1,17 @@
-// Checkpoints that hold everything a stage needs to continue exactly (parameters by name,
-// optimizer state, schedule step, KL controller, RNG states, data cursor), written atomically;
+// Checkpoints hold everything a stage needs to continue exactly (parameters by name, optimizer
+// state, schedule step, KL controller, RNG states, data cursor): StateWriter / StateReader
+// (core/runtime/state_file.h, safetensors files written atomically). Here: the trainers' PRNG
 // and TrainLoop, the small step helper SFT and PPO share (lr schedule, clipping, non-finite
 // checks, cancellation, step events).
 #pragma once
 
 #include "core/api/observer.h"
+#include "core/runtime/state_file.h"
 #include "core/train/schedule.h"
 #include "core/util/rng.h"
 
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
-#include <torch/serialize/archive.h>
 #include <torch/types.h>
 
 #include <cstdint>
@@ -29,59 +30,6 @@ public:
     // Inclusive bounds; lo (without a draw) when hi <= lo, else uniformIntStd.
     int uniformInt(int lo, int hi) { return hi <= lo ? lo : uniformIntStd(lo, hi); }
 };
-
-// Builds one checkpoint file. Keys are '/'-separated paths ("params/actor/layers.0.q.lora_a").
-class StateWriter {
-public:
-    StateWriter();
-    void putTensor(const std::string& key, const torch::Tensor& value);
-    void putInt(const std::string& key, int64_t value);
-    void putDouble(const std::string& key, double value);
-    void putString(const std::string& key, const std::string& value);
-    // Named tensors under `prefix` (names may contain dots); the list of names is stored too.
-    void putNamedTensors(const std::string& prefix,
-                         const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
-    // Every parameter and buffer of `module` (recursively) under `prefix`.
-    void putModule(const std::string& prefix, const torch::nn::Module& module);
-    void putOptimizer(const std::string& key, const torch::optim::Optimizer& optimizer);
-    // torch's default CPU generator state.
-    void putTorchRng(const std::string& key);
-    // Writes `path` atomically (replaceFileAtomic: a synced temporary renamed over `path`). An
-    // existing `path` is left intact when anything fails. Throws CoreException(CheckpointIO).
-    void commit(const std::string& path);
-
-private:
-    torch::serialize::OutputArchive m_archive;
-};
-
-// Reads a checkpoint written by StateWriter. Missing keys throw CoreException(CheckpointIO)
-// naming the file and the key.
-class StateReader {
-public:
-    explicit StateReader(const std::string& path);
-    const std::string& path() const { return m_path; }
-    bool has(const std::string& key);
-    torch::Tensor getTensor(const std::string& key);
-    int64_t getInt(const std::string& key);
-    double getDouble(const std::string& key);
-    std::string getString(const std::string& key);
-    std::vector<std::pair<std::string, torch::Tensor>> getNamedTensors(const std::string& prefix);
-    // Copies every stored parameter/buffer into `module` (names and shapes must match; missing or
-    // extra names are errors).
-    void loadModule(const std::string& prefix, torch::nn::Module& module);
-    void loadOptimizer(const std::string& key, torch::optim::Optimizer& optimizer);
-    void loadTorchRng(const std::string& key);
-
-private:
-    std::string m_path;
-    torch::serialize::InputArchive m_archive;
-    [[noreturn]] void missing(const std::string& key) const;
-};
-
-// Copies `source` tensors into the same-named entries of `target` (shapes must match).
-void copyNamedTensors(const std::vector<std::pair<std::string, torch::Tensor>>& source,
-                      const std::vector<std::pair<std::string, torch::Tensor>>& target,
-                      const std::string& what);
 
 // What to do when a loss or gradient norm is NaN/Inf.
 enum class NonFinitePolicy {

@@ -3,7 +3,7 @@
 #include "tst_llm.h"
 
 #include "core/llm/loaders.h"
-#include "core/llm/safetensors.h"
+#include "core/util/safetensors.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/util/files.h"
 

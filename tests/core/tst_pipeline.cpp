@@ -265,7 +265,7 @@ void TstPipeline::ppoValidationRunsAndKeepsTheBestIteration()
     // The best iteration's weights are kept and the stage records which iteration it exported.
     bool found = false;
     for (const auto& e : fs::directory_iterator(m_workspace.toStdString() + "/artifacts")) {
-        if (e.path().filename().string().rfind("ppo_full-", 0) != 0 || !fs::exists(e.path() / "best" / "ppo_best.pt"))
+        if (e.path().filename().string().rfind("ppo_full-", 0) != 0 || !fs::exists(e.path() / "best" / "ppo_best.safetensors"))
             continue;
         std::ifstream done(e.path() / "DONE.json");
         std::stringstream j;

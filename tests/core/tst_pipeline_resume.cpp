@@ -324,7 +324,7 @@ void TstPipelineResume::resumeAndCompare(const QString& workspace)
 void TstPipelineResume::killDuringPpoThenResumeGivesTheUninterruptedResults()
 {
     const QString ws = m_dir.filePath(QStringLiteral("B"));
-    const Killed k = runAndKill(ws, 0, {"ppo_full", "ppo_state.pt", "ppo/iteration", 2, 0});
+    const Killed k = runAndKill(ws, 0, {"ppo_full", "ppo_state.safetensors", "ppo/iteration", 2, 0});
     QVERIFY2(k.ok, qPrintable(k.why));
     qInfo("killed after PPO iteration %lld of %lld", static_cast<long long>(k.progress),
           static_cast<long long>(kPpoIterations));
@@ -338,13 +338,13 @@ void TstPipelineResume::killsDuringSftBeforeAndAfterItsCheckpointThenResumeGiveT
     const QString ws = m_dir.filePath(QStringLiteral("C"));
     // First kill: inside the first SFT epoch, before any checkpoint (the stage restarts from
     // scratch, after stages the resumed process reuses instead of running).
-    const Killed first = runAndKill(ws, 0, {"sft_v2", "sft_state.pt", "sft/epoch", -1, 150});
+    const Killed first = runAndKill(ws, 0, {"sft_v2", "sft_state.safetensors", "sft/epoch", -1, 150});
     QVERIFY2(first.ok, qPrintable(first.why));
     QCOMPARE(first.progress, int64_t(-1));
     const int64_t run = onlyRunId(ws);
     QVERIFY(run > 0);
     // Second kill, of the resumed run: after the first epoch's checkpoint, inside the second.
-    const Killed second = runAndKill(ws, run, {"sft_v2", "sft_state.pt", "sft/epoch", 1, 0});
+    const Killed second = runAndKill(ws, run, {"sft_v2", "sft_state.safetensors", "sft/epoch", 1, 0});
     QVERIFY2(second.ok, qPrintable(second.why));
     qInfo("killed before the first SFT checkpoint, then after epoch %lld of %lld",
           static_cast<long long>(second.progress), static_cast<long long>(kSftEpochs));

@@ -436,7 +436,7 @@ void TstSasRec::checkpointRoundTripGivesIdenticalScores()
     SasRecTrainConfig t = quickTraining(2);
     t.model.norm = SasRecNorm::Post;
     t.model.activation = SasRecActivation::Gelu;
-    t.checkpoint_path = dir.filePath(QStringLiteral("teacher.pt")).toStdString();
+    t.checkpoint_path = dir.filePath(QStringLiteral("teacher.safetensors")).toStdString();
     NullObserver obs;
     const auto r = trainSasRec(data, t, obs);
     auto loaded = loadSasRecTeacher(r.checkpoint_path, data);

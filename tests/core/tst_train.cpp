@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 using namespace recalign::core;
 
@@ -118,6 +119,7 @@ private Q_SLOTS:
     // checkpoints and loop
     void checkpointRoundTripResumesIdentically();
     void failedCommitLeavesLastCheckpointIntact();
+    void checkpointIsPlainSafetensors();
     void nanLossStopsWithDivergedNamingStep();
     void nanLossCanSkipTheBatch();
     void stopRequestCancels();
@@ -439,7 +441,7 @@ void TstTrain::checkpointRoundTripResumesIdentically()
 {
     RECALIGN_FAST_ONLY();
     QTemporaryDir dir;
-    const std::string path = dir.filePath(QStringLiteral("ckpt/state.pt")).toStdString();
+    const std::string path = dir.filePath(QStringLiteral("ckpt/state.safetensors")).toStdString();
     torch::manual_seed(1);
     std::vector<double> straight;
     {
@@ -492,6 +494,94 @@ void TstTrain::failedCommitLeavesLastCheckpointIntact()
     }
     QVERIFY(threw);
     QCOMPARE(StateReader(path).getInt("step"), int64_t(5));
+}
+
+void TstTrain::checkpointIsPlainSafetensors()
+{
+    RECALIGN_FAST_ONLY();
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("state.safetensors")).toStdString();
+    const auto bf = torch::tensor({1.5f, -2.25f}).to(torch::kBFloat16);
+    const auto ids = torch::tensor(std::vector<int64_t>{std::numeric_limits<int64_t>::max(), -7}, torch::kLong);
+    const double third = 1.0 / 3.0;
+    {
+        StateWriter w;
+        w.putTensor("a/bf16", bf);
+        w.putTensor("a/ids", ids);
+        w.putTensor("a/scalar", torch::tensor(3.0f));
+        w.putTensor("a/empty", torch::zeros({0, 4}));
+        w.putTorchRng("rng/torch");
+        w.putDouble("d/third", third);
+        w.putDouble("d/nan", std::nan(""));
+        w.putDouble("d/inf", -HUGE_VAL);
+        w.putInt("i/big", std::numeric_limits<int64_t>::min());
+        w.putString("s/text", "caf\xc3\xa9\n2");
+        bool threw = false;
+        try {
+            w.putInt("i/big", 1);
+        } catch (const CoreException&) {
+            threw = true;  // a key is written once
+        }
+        QVERIFY(threw);
+        w.commit(path);
+    }
+    // The file is a safetensors file any reader opens: u64 header length, JSON header with the
+    // scalar values in __metadata__, tensors with their own dtypes.
+    {
+        std::ifstream in(path, std::ios::binary);
+        unsigned char len[8];
+        in.read(reinterpret_cast<char*>(len), 8);
+        uint64_t n = 0;
+        for (int i = 7; i >= 0; --i)
+            n = (n << 8) | len[i];
+        std::string header(n, ' ');
+        in.read(header.data(), static_cast<std::streamsize>(n));
+        const auto j = nlohmann::json::parse(header);
+        QCOMPARE(j.at("a/bf16").at("dtype").get<std::string>(), std::string("BF16"));
+        QCOMPARE(j.at("a/ids").at("dtype").get<std::string>(), std::string("I64"));
+        QCOMPARE(j.at("rng/torch").at("dtype").get<std::string>(), std::string("U8"));
+        QCOMPARE(j.at("a/scalar").at("shape").size(), size_t(0));
+        QCOMPARE(j.at("__metadata__").at("format").get<std::string>(), std::string(kStateFileFormat));
+        const auto values = nlohmann::json::parse(j.at("__metadata__").at("values").get<std::string>());
+        QCOMPARE(values.at("i/big").get<int64_t>(), std::numeric_limits<int64_t>::min());
+    }
+    const StateReader r(path);
+    QVERIFY(torch::equal(r.getTensor("a/bf16"), bf));
+    QCOMPARE(r.getTensor("a/bf16").scalar_type(), torch::kBFloat16);
+    QVERIFY(torch::equal(r.getTensor("a/ids"), ids));
+    QCOMPARE(r.getTensor("a/scalar").dim(), int64_t(0));
+    QCOMPARE(r.getTensor("a/empty").sizes().vec(), (std::vector<int64_t>{0, 4}));
+    QCOMPARE(r.getDouble("d/third"), third);  // bit for bit
+    QVERIFY(std::isnan(r.getDouble("d/nan")));
+    QCOMPARE(r.getDouble("d/inf"), -HUGE_VAL);
+    QCOMPARE(r.getInt("i/big"), std::numeric_limits<int64_t>::min());
+    QCOMPARE(r.getString("s/text"), std::string("caf\xc3\xa9\n2"));
+    QVERIFY(r.has("a/ids") && r.has("d/nan") && !r.has("nothing"));
+
+    // A torch archive from an earlier version (a zip file) names the file and says what to do.
+    const std::string old = dir.filePath(QStringLiteral("old.pt")).toStdString();
+    {
+        std::ofstream out(old, std::ios::binary);
+        out << "PK\x03\x04 an old torch archive";
+    }
+    try {
+        StateReader bad(old);
+        QFAIL("a torch archive must not be read");
+    } catch (const CoreException& e) {
+        QCOMPARE(e.error().code, ErrorCode::CheckpointIO);
+        const std::string msg = e.what();
+        QVERIFY2(msg.find(old) != std::string::npos && msg.find("rerun the stage") != std::string::npos, e.what());
+    }
+    // A safetensors file that is not a checkpoint (a model's weights) says so.
+    const std::string weights = dir.filePath(QStringLiteral("model.safetensors")).toStdString();
+    const float one = 1.0f;
+    writeSafetensors(weights, {{"w", StDtype::F32, {1}, &one}});
+    try {
+        StateReader bad(weights);
+        QFAIL("a weights file is not a checkpoint");
+    } catch (const CoreException& e) {
+        QVERIFY2(std::string(e.what()).find("not a RecAlign Studio checkpoint") != std::string::npos, e.what());
+    }
 }
 
 void TstTrain::nanLossStopsWithDivergedNamingStep()
@@ -1097,7 +1187,7 @@ void TstTrain::ppoRunsOnRecommendationPromptsWithValidation()
             t.fill_(0.5f);
     }
     QVERIFY(trainer.restoreBest());
-    StateReader best(dir.path().toStdString() + "/best/ppo_best.pt");
+    StateReader best(dir.path().toStdString() + "/best/ppo_best.safetensors");
     QCOMPARE(best.getInt("iteration"), int64_t(2));
     const auto stored = best.getNamedTensors("params");
     const auto live = lm.model->namedAdapterParameters("actor");

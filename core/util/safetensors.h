@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace recalign::core::llm {
+namespace recalign::core {
 
 enum class StDtype { F64, F32, F16, BF16, I64, I32, I16, I8, U8, Bool };
 
@@ -71,4 +71,4 @@ struct StWriteTensor {
 void writeSafetensors(const std::string& path, const std::vector<StWriteTensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {{"format", "pt"}});
 
-}  // namespace recalign::core::llm
+}  // namespace recalign::core

@@ -1,5 +1,5 @@
 // Safetensors reader and writer (see safetensors.h). Torch-free.
-#include "core/llm/safetensors.h"
+#include "core/util/safetensors.h"
 
 #include "core/api/error.h"
 #include "core/util/files.h"
@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace recalign::core::llm {
+namespace recalign::core {
 
 namespace safetensors_detail {
 
@@ -319,4 +319,4 @@ void writeSafetensors(const std::string& path, const std::vector<StWriteTensor>&
         ErrorCode::CheckpointIO);
 }
 
-}  // namespace recalign::core::llm
+}  // namespace recalign::core
