@@ -1009,8 +1009,8 @@ Iniciada el %1</translation>
         <translation>Oscuro</translation>
     </message>
     <message>
-        <source>torch intra-op threads for training and generation. One on a two-core machine keeps a core free for the window.</source>
-        <translation>Hilos intra-op de torch para entrenamiento y generación. Uno en una máquina de dos núcleos deja un núcleo libre para la ventana.</translation>
+        <source>Threads for training and generation, given either to torch or to OpenBLAS by the model&apos;s width and compute dtype. One on a two-core machine keeps a core free for the window.</source>
+        <translation>Hilos para entrenamiento y generación, asignados a torch o a OpenBLAS según el ancho del modelo y el tipo de cálculo. Uno en una máquina de dos núcleos deja un núcleo libre para la ventana.</translation>
     </message>
     <message>
         <source>Language</source>
@@ -1021,8 +1021,8 @@ Iniciada el %1</translation>
         <translation>Tema</translation>
     </message>
     <message>
-        <source>Torch threads</source>
-        <translation>Hilos de torch</translation>
+        <source>Compute threads</source>
+        <translation>Hilos de cálculo</translation>
     </message>
     <message>
         <source>Threads take effect the next time RecAlign Studio starts (%1 cores here; default %2).</source>

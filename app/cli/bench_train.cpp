@@ -20,8 +20,8 @@ const char* const kUsage =
     "                            [--json OUT] [--compare BASELINE.json]\n"
     "  SFT tokens/s (full fine-tuning, batch 16, prompts <= 320 and replies <= 160 tokens) and PPO\n"
     "  seconds per iteration (8 prompts x 2 responses, 2 PPO epochs, micro-batch 1, grad-accum 2),\n"
-    "  rollout vs learning, on the quickstart-size model (random weights). --threads: torch intra-op\n"
-    "  threads (default 1). --device: where the model trains (default cpu). --compute-dtype: the\n"
+    "  rollout vs learning, on the quickstart-size model (random weights). --threads: the thread\n"
+    "  budget (default: the cores), split between torch and OpenBLAS as a run splits it. --device: where the model trains (default cpu). --compute-dtype: the\n"
     "  matrix products' dtype (model.compute_dtype; default float32). First the machine (CPU,\n"
     "  SIMD, BLAS core, allocator) and its matmul rate at the model's GEMM shapes in float32 and\n"
     "  bfloat16; SFT's GFLOP/s is given as a share of the rate in the dtype used. --json writes the figures; --compare prints\n"
@@ -40,7 +40,7 @@ int run(const std::vector<std::string>& args)
     core::BenchTrainRequest request;
     request.sft_steps = a.getInt("sft-steps", 8);
     request.ppo_iterations = a.getInt("ppo-iterations", 3);
-    request.threads = static_cast<int>(a.getInt("threads", 1));
+    request.threads = static_cast<int>(a.getInt("threads", 0));
     request.device = a.get("device", "cpu");
     request.compute_dtype = a.get("compute-dtype", "float32");
     request.dim = static_cast<int>(a.getInt("dim", 64));

@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <iostream>
 #include <stdexcept>
-#include <thread>
 
 namespace {
 int usage()
@@ -37,11 +36,13 @@ int main(int argc, char** argv)
     }
     // The allocator policy first: it must be in force before the first large allocation.
     recalign::core::applyAllocatorPolicy();
-    // Threads: $RECALIGN_THREADS, else one per core; set once before any torch op.
-    int threads = static_cast<int>(std::thread::hardware_concurrency());
+    // Threads: the budget is $RECALIGN_THREADS, else the cores (divided among local processes);
+    // before any torch op, the process default for an unknown model (the budget to torch,
+    // OpenBLAS one thread). A run applies the plan for its model (core/api/info.h).
+    int threads = 0;
     if (const char* t = std::getenv("RECALIGN_THREADS"); t && *t)
         threads = std::atoi(t);
-    recalign::core::setComputeThreads(threads);
+    recalign::core::applyThreadPlan(threads, 0, false);
     const auto blas = recalign::core::systemInfo().blas;
     if (const auto warning = recalign::core::blasWarning(blas); !warning.empty())
         std::cerr << warning << "\n";

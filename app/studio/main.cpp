@@ -29,7 +29,9 @@ int main(int argc, char** argv)
     parser.process(app);
 
     // torch's intra-op pool is process-wide: set it once, before any torch op (STYLE.md §3.3).
-    recalign::core::setComputeThreads(recalign::studio::AppSettings::torchThreads());
+    // The process default (model unknown): the budget to torch, OpenBLAS one thread; a run
+    // applies the plan for its model (core/api/info.h).
+    recalign::core::applyThreadPlan(recalign::studio::AppSettings::torchThreads(), 0, false);
     recalign::widgets::initResources();
     recalign::widgets::installTranslation(recalign::studio::AppSettings::language());
     recalign::widgets::applyTheme(app, recalign::studio::AppSettings::theme());

@@ -31,11 +31,12 @@ SettingsDialog::SettingsDialog(QWidget* parent) : QDialog(parent)
     m_threads = new QSpinBox(this);
     m_threads->setRange(1, std::max(1, QThread::idealThreadCount()));
     m_threads->setValue(AppSettings::torchThreads());
-    m_threads->setToolTip(tr("torch intra-op threads for training and generation. One on a two-core "
-                             "machine keeps a core free for the window."));
+    m_threads->setToolTip(tr("Threads for training and generation, given either to torch or to OpenBLAS "
+                             "by the model's width and compute dtype. One on a two-core machine keeps a "
+                             "core free for the window."));
     form->addRow(tr("Language"), m_language);
     form->addRow(tr("Theme"), m_theme);
-    form->addRow(tr("Torch threads"), m_threads);
+    form->addRow(tr("Compute threads"), m_threads);
     layout->addLayout(form);
     auto* note = new QLabel(tr("Threads take effect the next time RecAlign Studio starts (%1 cores here; "
                                "default %2).")

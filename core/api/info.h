@@ -83,4 +83,24 @@ std::string blasWarning(const BlasInfo& blas);
 // place threads are set); declared here so torch-free callers (app/, the CLI) can reach it.
 int setComputeThreads(int torchThreads, int blasThreads = 0);
 
+// The one thread policy. A process's budget is `budget` threads (<= 0: the machine's cores divided
+// among the local processes, $LOCAL_WORLD_SIZE under torchrun or srun's $SLURM_NTASKS_PER_NODE);
+// it goes either to torch's intra-op pool or to OpenBLAS's, never to both, because two pools
+// busy-waiting on the same cores fight (2 cores, quickstart-size PPO: 7.7 s/iteration with 2 + 2
+// threads, 2.6 s with 2 + 1) and OpenBLAS's idle workers spin in sched_yield (kernel time).
+// Float32 products in a model at least kBlasWidth wide: OpenBLAS gets the budget and torch one
+// thread (its GEMMs dominate and split well). Otherwise (bfloat16 products run through oneDNN on
+// torch's pool; small models' GEMMs do not split well; width 0 = unknown) torch gets the budget
+// and OpenBLAS one thread. The measurements behind it are in the README ("Threads").
+struct ThreadPlan {
+    int torch_threads = 1;
+    int blas_threads = 1;
+    std::string describe() const;  // "torch 2 threads, OpenBLAS 1"
+};
+inline constexpr int kBlasWidth = 256;
+int localCoreBudget();
+ThreadPlan planThreads(int budget, int modelWidth, bool bf16Products);
+// planThreads, then setComputeThreads. Returns the plan applied.
+ThreadPlan applyThreadPlan(int budget, int modelWidth, bool bf16Products);
+
 }  // namespace recalign::core

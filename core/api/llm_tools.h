@@ -80,7 +80,7 @@ ToolStatus runBenchLlm(const BenchLlmRequest& request, std::ostream& out);
 struct BenchTrainRequest {
     long sft_steps = 8;
     long ppo_iterations = 3;
-    int threads = 1;                // torch intra-op threads
+    int threads = 0;                // the thread budget, split as a run splits it (0 = the cores)
     int dim = 64;
     int layers = 4;
     int heads = 4;

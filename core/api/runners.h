@@ -23,8 +23,9 @@ struct RunRequest {
     std::string resume_run;         // run id to resume ("" = new run)
     std::vector<std::string> only_stages;  // e.g. {"ppo_full"}; empty = all
     long seed = -1;                 // -1 = the experiment's first seed
-    // Torch intra-op threads when neither RECALIGN_THREADS nor the experiment's `threads` says
-    // (the GUI's Settings); 0 = one per core.
+    // The thread budget when neither RECALIGN_THREADS nor the experiment's `threads` says (the
+    // GUI's Settings); 0 = the machine's cores (divided among local processes). planThreads
+    // (core/api/info.h) splits it between torch and OpenBLAS.
     int default_threads = 0;
 };
 
@@ -32,8 +33,8 @@ struct RunRequest {
 // errors); the caller fills in the rest.
 Result<RunRequest> runRequestFromFile(const std::string& path);
 
-// The torch threads a run uses: $RECALIGN_THREADS when set, else the experiment's `threads`
-// when > 0, else `defaultThreads` when > 0, else one per core.
+// The thread budget a run uses: $RECALIGN_THREADS when set, else the experiment's `threads`
+// when > 0, else `defaultThreads` when > 0, else localCoreBudget().
 int effectiveThreads(int experimentThreads, int defaultThreads);
 
 struct RunOutcome {

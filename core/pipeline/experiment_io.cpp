@@ -3,6 +3,7 @@
 // canonical JSON. The only place that touches yaml-cpp.
 #include "core/pipeline/experiment_config.h"
 
+#include "core/api/info.h"
 #include "core/api/runners.h"
 #include "core/util/files.h"
 #include "core/util/strings.h"
@@ -539,7 +540,7 @@ int effectiveThreads(int experimentThreads, int defaultThreads)
         return experimentThreads;
     if (defaultThreads > 0)
         return defaultThreads;
-    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    return localCoreBudget();
 }
 
 std::string toYaml(const ExperimentConfig& config, bool comments)

@@ -9,6 +9,9 @@
 #include "core/rules/title_lookup.h"
 #include "core/runtime/runtime.h"
 #include "core/sasrec/teacher.h"
+#include "core/util/files.h"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -128,6 +131,26 @@ void createRun(Ctx& ctx, const RunRequest& request)
 
 }  // namespace pipeline_detail
 
+namespace pipeline_threads {
+
+// The model's width for the thread plan: the configured dim (from scratch), config.json's
+// hidden_size (a Hugging Face folder), 0 when unknown (llama2.c files).
+int planWidth(const ExperimentConfig& cfg)
+{
+    if (cfg.model.source == ModelConfig::Source::FromScratch)
+        return cfg.model.dim;
+    if (cfg.model.source != ModelConfig::Source::Hf)
+        return 0;
+    try {
+        const auto j = nlohmann::json::parse(readFile(resolvePath(cfg, cfg.model.path) + "/config.json"));
+        return j.value("hidden_size", 0);
+    } catch (const std::exception&) {
+        return 0;  // loading the model reports what is wrong with it
+    }
+}
+
+}  // namespace pipeline_threads
+
 using namespace pipeline_detail;
 
 RunOutcome runExperiment(const RunRequest& request, Observer& observer)
@@ -149,7 +172,9 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
         ctx.device = resolveDevice(ctx.cfg.device);
         // auto becomes what this machine runs, before anything is hashed or recorded.
         ctx.cfg.model.compute_dtype = llm::resolveComputeDtype(ctx.cfg.model.compute_dtype, ctx.device.is_cuda());
-        setComputeThreads(effectiveThreads(ctx.cfg.threads, request.default_threads));
+        const ThreadPlan threads = applyThreadPlan(effectiveThreads(ctx.cfg.threads, request.default_threads),
+                                                   pipeline_threads::planWidth(ctx.cfg),
+                                                   ctx.cfg.model.compute_dtype == ModelConfig::ComputeDType::BFloat16);
         if (auto err = ctx.store.open(ctx.workspace + "/" + kStoreFileName))
             throw CoreException(err.code, err.message, err.where);
         if (!request.resume_run.empty())
@@ -164,7 +189,8 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
                                                   ? std::string(", base weights and products in ")
                                                         + c10::toString(llm::storageScalarType(ctx.cfg.model.dtype))
                                                   : std::string(", products in ")
-                                                        + llm::computeDtypeName(ctx.cfg.model.compute_dtype)));
+                                                        + llm::computeDtypeName(ctx.cfg.model.compute_dtype))
+                                           + "; " + threads.describe());
         if (ctx.cfg.seeds.size() > 1 && request.seed < 0)
             ctx.obs->onLog(LogLevel::Warning,
                            "seeds: the experiment lists " + std::to_string(ctx.cfg.seeds.size())

@@ -97,6 +97,13 @@ int setComputeThreads(int torchThreads, int blasThreads)
     return at::get_num_threads();
 }
 
+ThreadPlan applyThreadPlan(int budget, int modelWidth, bool bf16Products)
+{
+    const ThreadPlan plan = planThreads(budget, modelWidth, bf16Products);
+    setComputeThreads(plan.torch_threads, plan.blas_threads);
+    return plan;
+}
+
 ScopedBlasThreads::ScopedBlasThreads(int threads)
 {
     const auto blas = runtime_detail::openBlasThreads();

@@ -81,14 +81,14 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
 {
     const long sftSteps = a.sft_steps;
     const long ppoIterations = a.ppo_iterations;
-    // One intra-op thread by default: for models this small torch's thread pool costs more than it
-    // gives (8x slower PPO learning with 2 threads on the busy 2-core development machine).
-    const int threads = a.threads;
-    core::setComputeThreads(threads);
     core::seedTorch(0);
     const auto device = core::resolveDevice(a.device);
     const auto compute = core::llm::resolveComputeDtype(core::llm::parseComputeDtype(a.compute_dtype), device.is_cuda());
     const bool bf16 = compute == core::ModelConfig::ComputeDType::BFloat16;
+    // The budget split as a run splits it (core/api/info.h).
+    const int budget = a.threads > 0 ? a.threads : core::localCoreBudget();
+    const core::ThreadPlan plan = core::applyThreadPlan(budget, a.dim, bf16);
+    const int threads = budget;
 
     // Data, teacher and tokenizer as the quickstart builds them.
     core::SyntheticOptions so;
@@ -131,13 +131,14 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
     arch.max_seq_len = 512;
     const core::llm::LlamaConfig mc = core::llm::fromScratchLlamaConfig(arch);
     out << "model: dim " << mc.dim << ", " << mc.n_layers << " layers, " << mc.n_heads << " heads, vocab "
-              << mc.vocab_size << " (" << mc.parameterCount() << " parameters), " << threads << " threads, device "
-              << device.str() << "\n";
+              << mc.vocab_size << " (" << mc.parameterCount() << " parameters), " << threads << " threads ("
+              << plan.describe() << "), device " << device.str() << "\n";
     const core::MachineInfo machine = core::machineInfo();
     out << "machine: " << machine.describe() << "\nallocator: " << core::applyAllocatorPolicy().describe() << "\n";
     nlohmann::json figures;
     figures["machine"] = machine.describe();
-    figures["model"] = {{"dim", mc.dim}, {"layers", mc.n_layers}, {"heads", mc.n_heads}, {"threads", threads}};
+    figures["model"] = {{"dim", mc.dim}, {"layers", mc.n_layers}, {"heads", mc.n_heads}, {"threads", threads},
+                          {"torch_threads", plan.torch_threads}, {"blas_threads", plan.blas_threads}};
     figures["compute_dtype"] = core::llm::computeDtypeName(compute);
 
     // ---- SFT ----------------------------------------------------------------------------------
@@ -168,8 +169,15 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
             first.push_back(&epoch0[i]);
         const long rows = core::makeSftBatch(first, tok, c, device).tokens;
         const auto shapes = core::llm::forwardGemmShapes(mc, static_cast<int>(rows));
-        const double peak32 = device.is_cpu() ? core::matmulGflops(shapes, false) : 0.0;
-        const double peak16 = device.is_cpu() ? core::matmulGflops(shapes, true) : 0.0;
+        // The machine's rate: the whole budget to both pools (float32 products run in OpenBLAS,
+        // bfloat16 ones in oneDNN on torch's pool), then the run's plan again.
+        double peak32 = 0.0, peak16 = 0.0;
+        if (device.is_cpu()) {
+            core::setComputeThreads(budget, budget);
+            peak32 = core::matmulGflops(shapes, false);
+            peak16 = core::matmulGflops(shapes, true);
+            core::setComputeThreads(plan.torch_threads, plan.blas_threads);
+        }
         if (device.is_cpu())
             out << "matmul at this model's shapes (" << rows << " rows, " << threads << " threads): float32 "
                 << core::str::fixed(peak32, 1) << " GFLOP/s, bfloat16 " << core::str::fixed(peak16, 1) << " GFLOP/s\n";
