@@ -137,6 +137,7 @@ struct SftConfig {
     enum class Selection { Ndcg, Hr, Last };
     LoraConfig lora;
     bool full_finetune = false;
+    bool gradient_checkpointing = false;  // recompute each decoder layer in the backward pass
     double lr = 0.0;
     double weight_decay = 0.0;
     double warmup_ratio = 0.0;
@@ -159,6 +160,7 @@ struct PpoConfig {
     enum class Selection { ListReward, Last };
     LoraConfig actor_lora;
     LoraConfig critic_lora;
+    bool gradient_checkpointing = false;  // recompute each decoder layer in the learning passes' backward
     double lr = 0.0;
     int episodes = 0;
     int prompts_per_batch = 0;

@@ -4,12 +4,16 @@
 #include "core/api/error.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/nn/functional/linear.h>
 #include <torch/nn/init.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 
 namespace recalign::core::llm {
 
@@ -360,11 +364,121 @@ void LlamaModelImpl::checkMergedState() const
                                 "lora");
 }
 
+namespace llama_model_detail {
+
+// Gradient checkpointing of one decoder layer (the reentrant scheme): the forward runs without
+// grad and keeps only the layer's input; the backward replays the forward under grad with the
+// same adapter, compute dtype and generator state (so dropout draws the same masks), and
+// back-propagates through it, which accumulates the layer's parameter gradients and returns the
+// input's.
+struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint> {
+    static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, torch::Tensor x,
+                                                  torch::Tensor cos, torch::Tensor sin, torch::Tensor bias,
+                                                  LlamaModelImpl* model, int64_t layer)
+    {
+        ctx->saved_data["model"] = reinterpret_cast<int64_t>(model);
+        ctx->saved_data["layer"] = layer;
+        ctx->saved_data["adapter"] = model->activeAdapter();
+        ctx->saved_data["compute"] = static_cast<int64_t>(model->computeDtype());
+        ctx->saved_data["cos"] = cos;
+        ctx->saved_data["sin"] = sin;
+        ctx->saved_data["bias"] = bias;
+        auto gen = at::globalContext().defaultGenerator(x.device());
+        {
+            std::lock_guard<std::mutex> lock(gen.mutex());
+            ctx->saved_data["rng"] = gen.get_state();
+        }
+        ctx->save_for_backward({x});
+        return {model->decoderLayer(static_cast<size_t>(layer), x, cos, sin, bias)};
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads)
+    {
+        auto* model = reinterpret_cast<LlamaModelImpl*>(ctx->saved_data["model"].toInt());
+        const torch::Tensor x = ctx->get_saved_variables()[0];
+        const torch::Tensor input = x.detach().requires_grad_(true);
+        // The forward's context, restored around the replay.
+        AdapterScope scope(*model, ctx->saved_data["adapter"].toStringRef());
+        const torch::ScalarType compute = model->computeDtype();
+        const auto wanted = static_cast<torch::ScalarType>(ctx->saved_data["compute"].toInt());
+        if (wanted != compute)
+            model->setComputeDtype(wanted);
+        auto gen = at::globalContext().defaultGenerator(x.device());
+        torch::Tensor now;
+        {
+            std::lock_guard<std::mutex> lock(gen.mutex());
+            now = gen.get_state();
+            gen.set_state(ctx->saved_data["rng"].toTensor());
+        }
+        torch::Tensor out;
+        {
+            torch::AutoGradMode grad(true);
+            out = model->decoderLayer(static_cast<size_t>(ctx->saved_data["layer"].toInt()), input,
+                                      ctx->saved_data["cos"].toTensor(), ctx->saved_data["sin"].toTensor(),
+                                      ctx->saved_data["bias"].toTensor());
+        }
+        {
+            std::lock_guard<std::mutex> lock(gen.mutex());
+            gen.set_state(now);
+        }
+        if (wanted != compute)
+            model->setComputeDtype(compute);
+        torch::autograd::backward({out}, {grads[0]});
+        return {input.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
+}  // namespace llama_model_detail
+
+torch::Tensor LlamaModelImpl::decoderLayer(size_t l, const torch::Tensor& xIn, const torch::Tensor& cos,
+                                           const torch::Tensor& sin, const torch::Tensor& bias, KvCache* cache,
+                                           int64_t start)
+{
+    const int64_t B = xIn.size(0), T = xIn.size(1);
+    const int64_t H = m_config.n_heads, Hkv = m_config.n_kv_heads, d = m_config.headDim(), G = H / Hkv;
+    const auto dt = xIn.scalar_type();
+    const double scale = std::sqrt(static_cast<double>(d));
+    // The attention products' dtype: the model's own, or the compute dtype of a float32 model.
+    const torch::ScalarType mm = dt == torch::kFloat ? m_shared->compute : dt;
+    LlamaLayerImpl& layer = *m_layers[l];
+    LlamaAttentionImpl& att = *layer.self_attn;
+    torch::Tensor x = xIn;
+    const torch::Tensor h = layer.input_layernorm(x);
+    torch::Tensor q = applyRope(att.q_proj(h).view({B, T, H, d}), cos, sin);
+    torch::Tensor k = applyRope(att.k_proj(h).view({B, T, Hkv, d}), cos, sin).transpose(1, 2);
+    torch::Tensor v = att.v_proj(h).view({B, T, Hkv, d}).transpose(1, 2);
+    torch::Tensor keys = k, values = v;
+    if (cache) {
+        const auto li = static_cast<int64_t>(l);
+        cache->k.select(0, li).narrow(2, start, T).copy_(k);
+        cache->v.select(0, li).narrow(2, start, T).copy_(v);
+        keys = cache->k.select(0, li).narrow(2, 0, start + T);
+        values = cache->v.select(0, li).narrow(2, 0, start + T);
+    }
+    const int64_t S = keys.size(2);
+    // Heads h = kv·G + g share kv head kv: fold G into the query rows.
+    q = q.transpose(1, 2).reshape({B, Hkv, G * T, d});
+    torch::Tensor scores = torch::matmul(q.to(mm), keys.to(mm).transpose(-1, -2));
+    if (mm != torch::kFloat)
+        scores = scores.to(torch::kFloat);
+    scores = scores.div_(scale).view({B, Hkv, G, T, S});
+    if (bias.defined())
+        scores.add_(bias);
+    torch::Tensor probs = torch::softmax(scores, -1).view({B, Hkv, G * T, S});
+    if (mm != torch::kFloat)
+        probs = probs.to(mm);
+    torch::Tensor attn =
+        torch::matmul(probs, values.to(mm)).to(dt).view({B, H, T, d}).transpose(1, 2).reshape({B, T, H * d});
+    x = x + att.o_proj(attn);
+    return x + layer.mlp(layer.post_attention_layernorm(x));
+}
+
 ForwardOutput LlamaModelImpl::run(const torch::Tensor& tokens, const torch::Tensor& positions,
                                   const torch::Tensor& bias, KvCache* cache, const ForwardOptions& options)
 {
     const int64_t B = tokens.size(0), T = tokens.size(1);
-    const int64_t H = m_config.n_heads, Hkv = m_config.n_kv_heads, d = m_config.headDim(), G = H / Hkv;
+    const int64_t d = m_config.headDim();
     torch::Tensor x = embed_tokens(tokens);
     const auto dt = x.scalar_type();
     const int64_t maxPos = cache ? *std::max_element(cache->next_pos.begin(), cache->next_pos.end()) + T : T;
@@ -376,41 +490,17 @@ ForwardOutput LlamaModelImpl::run(const torch::Tensor& tokens, const torch::Tens
         cos = cos.to(dt);
         sin = sin.to(dt);
     }
-    const double scale = std::sqrt(static_cast<double>(d));
     const int64_t start = cache ? cache->length : 0;
-    // The attention products' dtype: the model's own, or the compute dtype of a float32 model.
-    const torch::ScalarType mm = dt == torch::kFloat ? m_shared->compute : dt;
+    const bool checkpoint = options.checkpoint_layers && !cache && torch::GradMode::is_enabled();
     for (size_t l = 0; l < m_layers.size(); ++l) {
-        LlamaLayerImpl& layer = *m_layers[l];
-        LlamaAttentionImpl& att = *layer.self_attn;
-        const torch::Tensor h = layer.input_layernorm(x);
-        torch::Tensor q = applyRope(att.q_proj(h).view({B, T, H, d}), cos, sin);
-        torch::Tensor k = applyRope(att.k_proj(h).view({B, T, Hkv, d}), cos, sin).transpose(1, 2);
-        torch::Tensor v = att.v_proj(h).view({B, T, Hkv, d}).transpose(1, 2);
-        torch::Tensor keys = k, values = v;
-        if (cache) {
-            const auto li = static_cast<int64_t>(l);
-            cache->k.select(0, li).narrow(2, start, T).copy_(k);
-            cache->v.select(0, li).narrow(2, start, T).copy_(v);
-            keys = cache->k.select(0, li).narrow(2, 0, start + T);
-            values = cache->v.select(0, li).narrow(2, 0, start + T);
+        if (checkpoint) {
+            // A frozen embedding's output needs grad too, or the replay (and with it every
+            // adapter's gradient) would never run.
+            const torch::Tensor in = x.requires_grad() ? x : x.detach().requires_grad_(true);
+            x = llama_model_detail::LayerCheckpoint::apply(in, cos, sin, bias, this, static_cast<int64_t>(l))[0];
+        } else {
+            x = decoderLayer(l, x, cos, sin, bias, cache, start);
         }
-        const int64_t S = keys.size(2);
-        // Heads h = kv·G + g share kv head kv: fold G into the query rows.
-        q = q.transpose(1, 2).reshape({B, Hkv, G * T, d});
-        torch::Tensor scores = torch::matmul(q.to(mm), keys.to(mm).transpose(-1, -2));
-        if (mm != torch::kFloat)
-            scores = scores.to(torch::kFloat);
-        scores = scores.div_(scale).view({B, Hkv, G, T, S});
-        if (bias.defined())
-            scores.add_(bias);
-        torch::Tensor probs = torch::softmax(scores, -1).view({B, Hkv, G * T, S});
-        if (mm != torch::kFloat)
-            probs = probs.to(mm);
-        torch::Tensor attn =
-            torch::matmul(probs, values.to(mm)).to(dt).view({B, H, T, d}).transpose(1, 2).reshape({B, T, H * d});
-        x = x + att.o_proj(attn);
-        x = x + layer.mlp(layer.post_attention_layernorm(x));
     }
     if (cache)
         cache->length += T;

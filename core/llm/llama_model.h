@@ -140,6 +140,10 @@ struct ForwardOptions {
     bool skip_logits = false;    // hidden states only (a value head needs no logits)
     int64_t logits_last = 0;     // > 0: logits for the last n positions only
     std::optional<std::string> adapter;  // per-call adapter ("" = disabled); unset = the active one
+    // Gradient checkpointing: keep only each decoder layer's input and recompute the layer in the
+    // backward pass (same adapter, compute dtype and dropout masks). Applies where grad mode is on
+    // (not to cached forwards).
+    bool checkpoint_layers = false;
 };
 
 struct ForwardOutput {
@@ -204,6 +208,12 @@ public:
     torch::Tensor embeddingWeight() const { return embed_tokens->weight; }
     // Unties the LM head from the embedding (used before merging an lm_head adapter).
     void untieHead();
+
+    // One decoder layer: x (B, T, D) → x (B, T, D), with the rotary cos/sin (B, T, 1, d/2) and the
+    // attention bias of the forward; with a cache, k/v are appended at `cacheStart`. The body of
+    // every forward, and what gradient checkpointing recomputes.
+    torch::Tensor decoderLayer(size_t layer, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                               const torch::Tensor& bias, KvCache* cache = nullptr, int64_t cacheStart = 0);
 
     // Rotary tables for positions [0, n) on `device`: cos and sin (n, d/2), float32.
     std::pair<torch::Tensor, torch::Tensor> ropeTables(int64_t n, const torch::Device& device);

@@ -402,7 +402,7 @@ static void addExperimentKeys(std::vector<FieldDef>& t)
         "folder holding runs.sqlite and stage outputs; \"\" = the CLI's --workspace (default ./workspace)").path(PathKind::Dir);
     add(t, "seeds", "[0]", RECALIGN_MEMBER(seeds), "one run per seed; each seeds torch and data RNGs once at start [released SFT seed 0]").range(0, INT_MAX);
     add(t, "device", "auto", RECALIGN_MEMBER(device), "cpu | cuda | cuda:N | auto (cuda when available)");
-    add(t, "threads", "0", RECALIGN_MEMBER(threads), "torch intra-op threads; 0 = one per core").range(0, 1024);
+    add(t, "threads", "0", RECALIGN_MEMBER(threads), "threads this run computes with (0 = the machine's cores, divided among local processes); split between torch and OpenBLAS by the model's width and compute dtype").range(0, 1024);
     add(t, "variants", "[sasrec, mostpop, zeroshot, palr, v1, v2, v3, full]", RECALIGN_MEMBER(variants),
         "rows to produce: SFT v1 (I0) / v2 (I0-I4), PPO v3 (list reward) / full (item + list), baselines")
         .choices({variant_name::kSasRec, variant_name::kMostPop, variant_name::kZeroShot, variant_name::kPalr,
@@ -516,6 +516,8 @@ static void addSftKeys(std::vector<FieldDef>& t)
     add(t, "sft.lora.init", "orthogonal", RECALIGN_MEMBER(sft.lora.init),
         "LoRA A init: orthogonal (gain sqrt 2) [released] | kaiming (PEFT default); B starts at 0").choices({"orthogonal", "kaiming"});
     add(t, "sft.full_finetune", "false", RECALIGN_MEMBER(sft.full_finetune), "train every weight instead of LoRA adapters");
+    add(t, "sft.gradient_checkpointing", "false", RECALIGN_MEMBER(sft.gradient_checkpointing),
+        "keep only each decoder layer's input and recompute the layer in the backward pass: less activation memory, one more forward");
     add(t, "sft.lr", "0.001", RECALIGN_MEMBER(sft.lr), "AdamW peak learning rate [released 1e-3]").range(0, 1, true);
     add(t, "sft.weight_decay", "0.01", RECALIGN_MEMBER(sft.weight_decay), "AdamW weight decay on matrices; 0 on vectors [released 0.01]").range(0, 1);
     add(t, "sft.warmup_ratio", "0.0125", RECALIGN_MEMBER(sft.warmup_ratio), "linear warm-up share of all steps [released 1.25 %]").range(0, 1);
@@ -540,6 +542,8 @@ static void addPpoKeys(std::vector<FieldDef>& t)
 {
     addLora(t, "ppo.actor_lora", true);
     addLora(t, "ppo.critic_lora", false);
+    add(t, "ppo.gradient_checkpointing", "false", RECALIGN_MEMBER(ppo.gradient_checkpointing),
+        "recompute each decoder layer in the backward pass of PPO's learning forwards: less activation memory, one more forward");
     add(t, "ppo.lr", "5e-06", RECALIGN_MEMBER(ppo.lr), "AdamW learning rate for actor, critic and lm_head [released 5e-6]").range(0, 1, true);
     add(t, "ppo.episodes", "2", RECALIGN_MEMBER(ppo.episodes), "passes over the RL prompts (one per user per RL task) [released 2]").range(1, 100000);
     add(t, "ppo.prompts_per_batch", "8", RECALIGN_MEMBER(ppo.prompts_per_batch), "prompts per rollout batch [released 8 per device]").range(1, 100000);

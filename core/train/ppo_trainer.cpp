@@ -187,6 +187,7 @@ struct PpoTrainer::Impl {
         vo.adapter = kPpoCriticAdapter;
         vo.want_logprobs = false;
         vo.value_head = head.get();
+        vo.checkpoint_layers = c.hyper.gradient_checkpointing;  // only where grad is on (learning)
         return scoreSequences(model, packed, vo);
     }
 
@@ -472,6 +473,7 @@ LearnStats PpoTrainer::Impl::learn(const PpoRollout& ro, long it)
             so.temperatures = torch::tensor(temps);
             so.allowed = constraintMasksFor(c, ac, V, T, device);
             so.want_entropy = true;
+            so.checkpoint_layers = c.hyper.gradient_checkpointing;
             const auto actor = scoreSequences(model, packed, so);
             const auto critic = criticValues(packed);
             const auto pl = clippedPolicyLoss(actor.logprobs, padRows(oldR, T, device), padRows(advR, T, device),

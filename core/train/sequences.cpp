@@ -57,25 +57,33 @@ std::string decodeReply(const Tokenizer& tokenizer, const std::vector<int32_t>& 
 
 // ---- packing ---------------------------------------------------------------------------------
 
-PackedSequences packSequences(const std::vector<std::vector<int32_t>>& prompts,
-                              const std::vector<std::vector<int32_t>>& responses, int32_t padId,
-                              const torch::Device& device)
+namespace sequences_detail {
+
+// Both layouts: `tight` right-aligns whole rows (and their responses within T), otherwise prompts
+// end at column P and responses start there.
+PackedSequences packRows(const std::vector<std::vector<int32_t>>& prompts,
+                         const std::vector<std::vector<int32_t>>& responses, int32_t padId,
+                         const torch::Device& device, bool tight)
 {
+    const char* what = tight ? "packSequencesTight" : "packSequences";
     if (prompts.size() != responses.size() || prompts.empty())
-        throw CoreException(ErrorCode::Internal,
-                            "packSequences: " + std::to_string(prompts.size()) + " prompts and "
-                                + std::to_string(responses.size()) + " responses");
-    int64_t P = 0;
-    int64_t T = 1;
+        throw CoreException(ErrorCode::Internal, std::string(what) + ": " + std::to_string(prompts.size())
+                                                     + " prompts and " + std::to_string(responses.size()) + " responses");
+    int64_t P = 0;  // longest prompt
+    int64_t T = 1;  // longest response
+    int64_t L = 0;  // longest prompt + response
     for (size_t b = 0; b < prompts.size(); ++b) {
         if (prompts[b].empty())
-            throw CoreException(ErrorCode::Internal, "packSequences: empty prompt in row " + std::to_string(b));
+            throw CoreException(ErrorCode::Internal, std::string(what) + ": empty prompt in row " + std::to_string(b));
         P = std::max<int64_t>(P, static_cast<int64_t>(prompts[b].size()));
         T = std::max<int64_t>(T, static_cast<int64_t>(responses[b].size()));
+        L = std::max<int64_t>(L, static_cast<int64_t>(prompts[b].size() + responses[b].size()));
     }
+    // Tight: the last T + 1 columns hold the logits for every response token.
+    const int64_t W = tight ? std::max(L, T + 1) : P + T;
     const int64_t B = static_cast<int64_t>(prompts.size());
-    auto tokens = torch::full({B, P + T}, static_cast<int64_t>(padId), torch::kLong);
-    auto attention = torch::zeros({B, P + T}, torch::kLong);
+    auto tokens = torch::full({B, W}, static_cast<int64_t>(padId), torch::kLong);
+    auto attention = torch::zeros({B, W}, torch::kLong);
     auto response = torch::zeros({B, T}, torch::kLong);
     auto mask = torch::zeros({B, T}, torch::kFloat);
     auto tok = tokens.accessor<int64_t, 2>();
@@ -85,16 +93,19 @@ PackedSequences packSequences(const std::vector<std::vector<int32_t>>& prompts,
     for (int64_t b = 0; b < B; ++b) {
         const auto& p = prompts[static_cast<size_t>(b)];
         const auto& r = responses[static_cast<size_t>(b)];
-        const int64_t start = P - static_cast<int64_t>(p.size());
-        for (size_t i = 0; i < p.size(); ++i) {
-            tok[b][start + static_cast<int64_t>(i)] = p[i];
-            att[b][start + static_cast<int64_t>(i)] = 1;
+        const auto pn = static_cast<int64_t>(p.size());
+        const auto rn = static_cast<int64_t>(r.size());
+        const int64_t start = tight ? W - pn - rn : P - pn;  // first prompt column
+        const int64_t shift = tight ? T - rn : 0;            // response j's index in `response`
+        for (int64_t i = 0; i < pn; ++i) {
+            tok[b][start + i] = p[static_cast<size_t>(i)];
+            att[b][start + i] = 1;
         }
-        for (size_t j = 0; j < r.size(); ++j) {
-            tok[b][P + static_cast<int64_t>(j)] = r[j];
-            att[b][P + static_cast<int64_t>(j)] = 1;
-            res[b][static_cast<int64_t>(j)] = r[j];
-            msk[b][static_cast<int64_t>(j)] = 1.0f;
+        for (int64_t j = 0; j < rn; ++j) {
+            tok[b][start + pn + j] = r[static_cast<size_t>(j)];
+            att[b][start + pn + j] = 1;
+            res[b][shift + j] = r[static_cast<size_t>(j)];
+            msk[b][shift + j] = 1.0f;
         }
     }
     PackedSequences out;
@@ -102,9 +113,25 @@ PackedSequences packSequences(const std::vector<std::vector<int32_t>>& prompts,
     out.attention = attention.to(device);
     out.response = response.to(device);
     out.mask = mask.to(device);
-    out.prompt_columns = P;
+    out.prompt_columns = W - T;
     out.response_columns = T;
     return out;
+}
+
+}  // namespace sequences_detail
+
+PackedSequences packSequences(const std::vector<std::vector<int32_t>>& prompts,
+                              const std::vector<std::vector<int32_t>>& responses, int32_t padId,
+                              const torch::Device& device)
+{
+    return sequences_detail::packRows(prompts, responses, padId, device, false);
+}
+
+PackedSequences packSequencesTight(const std::vector<std::vector<int32_t>>& prompts,
+                                   const std::vector<std::vector<int32_t>>& responses, int32_t padId,
+                                   const torch::Device& device)
+{
+    return sequences_detail::packRows(prompts, responses, padId, device, true);
 }
 
 // ---- scoring -----------------------------------------------------------------------------------
@@ -148,6 +175,7 @@ ScoreResult scoreSequences(llm::LlamaModelImpl& model, const PackedSequences& pa
     fo.return_hidden = options.value_head != nullptr;
     fo.skip_logits = !needLogits;
     fo.logits_last = T + 1;  // columns P-1 .. P+T-1 (the last predicts past the response)
+    fo.checkpoint_layers = options.checkpoint_layers;
     const auto out = model.forward(packed.tokens, packed.attention, fo);
     ScoreResult r;
     if (needLogits) {

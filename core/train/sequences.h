@@ -58,6 +58,15 @@ struct PackedSequences {
 PackedSequences packSequences(const std::vector<std::vector<int32_t>>& prompts,
                               const std::vector<std::vector<int32_t>>& responses, int32_t padId,
                               const torch::Device& device);
+// The same with less padding, for losses that only sum over each row's response: rows laid out as
+// [left pads][prompt][response], every response ENDING at the last column; the row is
+// max(prompt + response) wide instead of max(prompt) + max(response). `response` / `mask` are
+// right-aligned in their T = max(response) columns the same way, so the logits of the last T + 1
+// columns (slice 0..T) still predict `response`; prompt_columns = width - T. Positions come from
+// the attention mask (cumsum), so each row computes what it computes in packSequences.
+PackedSequences packSequencesTight(const std::vector<std::vector<int32_t>>& prompts,
+                                   const std::vector<std::vector<int32_t>>& responses, int32_t padId,
+                                   const torch::Device& device);
 
 // ---- scoring -----------------------------------------------------------------------------------
 
@@ -78,6 +87,7 @@ struct ScoreOptions {
     bool want_logprobs = true;
     bool want_entropy = false;
     ValueHeadImpl* value_head = nullptr;  // non-null: values from the hidden states
+    bool checkpoint_layers = false;       // gradient checkpointing (llm::ForwardOptions)
 };
 struct ScoreResult {
     torch::Tensor logprobs;  // (B, T) log-prob of each response token

@@ -78,16 +78,17 @@ SftBatch makeSftBatch(const std::vector<const Sample*>& samples, const Tokenizer
         b.reply_tokens += static_cast<long>(replies.back().size());
         b.tokens += static_cast<long>(prompts.back().size() + replies.back().size());
     }
-    b.packed = packSequences(prompts, replies, tokenizer.padId(), device);
+    b.packed = packSequencesTight(prompts, replies, tokenizer.padId(), device);  // the loss is per row
     return b;
 }
 
-torch::Tensor sftLoss(llm::LlamaModelImpl& model, const SftBatch& batch)
+torch::Tensor sftLoss(llm::LlamaModelImpl& model, const SftBatch& batch, bool checkpointLayers)
 {
     const auto& p = batch.packed;
     const int64_t T = p.response_columns;
     llm::ForwardOptions fo;
     fo.logits_last = T + 1;  // columns P-1 .. P+T-1; the last one predicts nothing we train on
+    fo.checkpoint_layers = checkpointLayers;
     const auto out = model.forward(p.tokens, p.attention, fo);
     const auto logits = out.logits.slice(1, 0, T).to(torch::kFloat);  // (B, T, V)
     const auto nll = -torch::log_softmax(logits, -1).gather(-1, p.response.unsqueeze(-1)).squeeze(-1);
@@ -318,7 +319,7 @@ SftGroup SftTrainer::Impl::forwardBackward(const std::vector<Sample>& samples, l
              ++i)
             rows.push_back(&samples[i]);
         const auto batch = makeSftBatch(rows, tokenizer, config, device);
-        const auto loss = sftLoss(model, batch);
+        const auto loss = sftLoss(model, batch, config.hyper.gradient_checkpointing);
         const double lv = loss.item<double>();
         if (!loop->acceptLoss(lv)) {
             g.accepted = false;  // the whole optimizer step's batch is dropped

@@ -77,7 +77,8 @@ SftBatch makeSftBatch(const std::vector<const Sample*>& samples, const Tokenizer
                       const SftTrainConfig& config, const torch::Device& device);
 // The SFT loss of a batch under the active adapter: per-sample mean cross-entropy over reply
 // tokens, then the mean over samples. Returns a 0-dim differentiable tensor.
-torch::Tensor sftLoss(llm::LlamaModelImpl& model, const SftBatch& batch);
+// `checkpointLayers`: gradient checkpointing (sft.gradient_checkpointing).
+torch::Tensor sftLoss(llm::LlamaModelImpl& model, const SftBatch& batch, bool checkpointLayers = false);
 
 class SftTrainer {
 public:

@@ -511,6 +511,83 @@ void TstLlm::pretrainingLowersLossAndCanBeCancelled()
     QCOMPARE(stop.steps.back().step, 20L);
 }
 
+void TstLlm::gradientCheckpointingReplaysDropout()
+{
+    // Gradient checkpointing recomputes each layer in the backward pass with the forward's
+    // adapter and dropout masks: the gradients are those of the plain backward.
+    LlamaModel m = randomModel(tinyConfig(RopeLayout::RotateHalf, false), 3);
+    LoraSpec spec;
+    spec.targets = parseLoraTargets({"q", "k", "v", "o", "gate", "up", "down"});
+    spec.dropout = 0.3;
+    m->addAdapter("actor", spec);
+    m->setBaseTrainable(false);
+    {
+        torch::NoGradGuard ng;
+        torch::manual_seed(11);
+        for (auto& p : m->adapterParameters("actor"))
+            if (p.abs().sum().item<float>() == 0.0f)
+                p.normal_(0.0, 0.1);  // B starts at zero, which would leave A without gradient
+    }
+    m->train();
+    m->setActiveAdapter("");  // the adapter is chosen per call, as PPO does: the replay must use it
+    const torch::Tensor tokens = torch::tensor(std::vector<int64_t>{0, 5, 9, 17, 33, 65, 2, 40}).view({2, 4});
+    const torch::Tensor mask = torch::tensor(std::vector<int64_t>{0, 1, 1, 1, 1, 1, 1, 1}).view({2, 4});
+    struct Run {
+        double loss = 0.0;
+        std::vector<torch::Tensor> grads;
+        double next = 0.0;  // the generator's next draw after the step
+    };
+    auto run = [&](bool checkpoint, uint64_t seed) {
+        for (auto& p : m->parameters())
+            p.mutable_grad() = torch::Tensor();
+        torch::manual_seed(seed);
+        ForwardOptions fo;
+        fo.adapter = "actor";
+        fo.checkpoint_layers = checkpoint;
+        const auto loss = m->forward(tokens, mask, fo).logits.logsumexp(-1).sum();
+        loss.backward();
+        Run r;
+        r.loss = loss.item<double>();
+        for (const auto& p : m->adapterParameters("actor"))
+            r.grads.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
+        r.next = torch::rand({1}).item<double>();
+        return r;
+    };
+    const Run plain = run(false, 5);
+    const Run checkpointed = run(true, 5);
+    const Run otherMasks = run(false, 6);
+    QCOMPARE(checkpointed.loss, plain.loss);
+    QCOMPARE(checkpointed.next, plain.next);  // the replay leaves the generator where it was
+    QCOMPARE(checkpointed.grads.size(), plain.grads.size());
+    double differsWithOtherMasks = 0.0;
+    for (size_t i = 0; i < plain.grads.size(); ++i) {
+        QVERIFY(plain.grads[i].defined() && checkpointed.grads[i].defined() && otherMasks.grads[i].defined());
+        QVERIFY2(torch::allclose(checkpointed.grads[i], plain.grads[i], 1e-5, 1e-7), std::to_string(i).c_str());
+        differsWithOtherMasks = std::max(differsWithOtherMasks,
+                                         (otherMasks.grads[i] - plain.grads[i]).abs().max().item<double>());
+    }
+    QVERIFY2(differsWithOtherMasks > 1e-4, "dropout should change the gradients");
+    QVERIFY(plain.grads.front().abs().sum().item<double>() > 0.0);
+    // Full fine-tuning: every weight's gradient, the frozen-embedding case gone.
+    m->setBaseTrainable(true);
+    auto fullGrads = [&](bool checkpoint) {
+        for (auto& p : m->parameters())
+            p.mutable_grad() = torch::Tensor();
+        torch::manual_seed(5);
+        ForwardOptions fo;
+        fo.checkpoint_layers = checkpoint;
+        m->forward(tokens, mask, fo).logits.logsumexp(-1).sum().backward();
+        std::vector<torch::Tensor> out;
+        for (const auto& p : m->parameters())
+            out.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+        return out;
+    };
+    const auto a = fullGrads(false);
+    const auto b = fullGrads(true);
+    for (size_t i = 0; i < a.size(); ++i)
+        QVERIFY2(torch::allclose(a[i], b[i], 1e-5, 1e-7), std::to_string(i).c_str());
+}
+
 void TstLlm::bfloat16ProductsKeepFloat32WeightsAndOutputs()
 {
     // model.compute_dtype bfloat16 on a float32 model: products in bf16, everything else float32.

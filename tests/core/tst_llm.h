@@ -131,4 +131,5 @@ private Q_SLOTS:
     void pretrainingLowersLossAndCanBeCancelled();
     void halfPrecisionRunsTheGenericPath();
     void bfloat16ProductsKeepFloat32WeightsAndOutputs();
+    void gradientCheckpointingReplaysDropout();
 };

@@ -1262,16 +1262,20 @@ void TstTrain::sftLossCoversReplyTokensOnly()
     a.prompt.instruction = "Tell me a story about a dog";
     a.output_text = "Once upon a time there was a dog.";
     b.prompt.instruction = "Hi";
-    b.output_text = "Tim ran.";
+    b.output_text = "Tim ran to the park and played with his big red ball all day long.";  // the longer reply
     SftTrainConfig cfg = smallSftConfig();
     torch::NoGradGuard noGrad;
     const auto batch = makeSftBatch({&a, &b}, lm.tokenizer, cfg, torch::kCPU);
     const double batched = sftLoss(*lm.model, batch).item<double>();
     // Reference: each sample alone, unpadded; mean NLL of its reply tokens; then the mean.
     double ref = 0;
+    size_t widest = 0, longestPrompt = 0, longestReply = 0;
     for (const Sample* s : {&a, &b}) {
         const auto p = encodePrompt(lm.tokenizer, s->prompt, cfg.chat_template, 0);
         const auto r = encodeReply(lm.tokenizer, s->output_text, 0);
+        widest = std::max(widest, p.size() + r.size());
+        longestPrompt = std::max(longestPrompt, p.size());
+        longestReply = std::max(longestReply, r.size());
         QCOMPARE(r.back(), lm.tokenizer.eosId());
         std::vector<int64_t> all(p.begin(), p.end());
         all.insert(all.end(), r.begin(), r.end());
@@ -1283,6 +1287,10 @@ void TstTrain::sftLossCoversReplyTokensOnly()
         ref += nll / static_cast<double>(r.size()) / 2.0;
     }
     QVERIFY2(std::abs(batched - ref) < 1e-4, (std::to_string(batched) + " vs " + std::to_string(ref)).c_str());
+    // Rows are right-aligned: as wide as the longest prompt + reply, not the longest prompt plus
+    // the longest reply (here the two differ).
+    QCOMPARE(batch.packed.tokens.size(1), static_cast<int64_t>(widest));
+    QVERIFY(widest < longestPrompt + longestReply);
     // Truncation: prompts keep their last tokens, replies their first.
     const auto full = encodePrompt(lm.tokenizer, a.prompt, cfg.chat_template, 0);
     const auto cut = encodePrompt(lm.tokenizer, a.prompt, cfg.chat_template, 5);
