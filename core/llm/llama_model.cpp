@@ -84,41 +84,39 @@ torch::Tensor LoraLinearImpl::computeWeight(torch::ScalarType dtype) const
     return m_castWeight;
 }
 
+std::vector<std::pair<const LoraAdapter*, bool>> LoraLinearImpl::applied(const std::string& active) const
+{
+    std::vector<std::pair<const LoraAdapter*, bool>> out;
+    if (m_adapters.empty())
+        return out;
+    for (const auto& name : m_shared->stacked)
+        if (auto it = m_adapters.find(name); it != m_adapters.end() && !it->second.merged)
+            out.emplace_back(&it->second, false);
+    if (!active.empty()
+        && std::find(m_shared->stacked.begin(), m_shared->stacked.end(), active) == m_shared->stacked.end())
+        if (auto it = m_adapters.find(active); it != m_adapters.end() && !it->second.merged)
+            out.emplace_back(&it->second, true);
+    return out;
+}
+
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x)
 {
     const torch::ScalarType cd = m_shared->compute;
-    if (cd != torch::kFloat && x.scalar_type() == torch::kFloat && m_weight.scalar_type() == torch::kFloat) {
-        // Reduced-precision products on float32 tensors (LinearSettings): cast in, float32 out.
-        const torch::Tensor xc = x.to(cd);
-        torch::Tensor y = torch::nn::functional::linear(xc, computeWeight(cd));
-        const std::string& active = m_shared->active;
-        auto it = active.empty() ? m_adapters.end() : m_adapters.find(active);
-        if (it != m_adapters.end() && !it->second.merged) {
-            const LoraAdapter& a = it->second;
-            torch::Tensor h = xc;
-            if (a.dropout > 0.0 && is_training())
-                h = torch::dropout(h, a.dropout, /*train=*/true);
-            y = y + torch::nn::functional::linear(torch::nn::functional::linear(h, a.A.to(cd)), a.B.to(cd)) * a.scaling;
-        }
-        return y.to(torch::kFloat);
+    // Reduced-precision products on float32 tensors (LinearSettings): cast in, float32 out.
+    const bool cast = cd != torch::kFloat && x.scalar_type() == torch::kFloat && m_weight.scalar_type() == torch::kFloat;
+    const torch::Tensor xc = cast ? x.to(cd) : x;
+    torch::Tensor y = cast ? torch::nn::functional::linear(xc, computeWeight(cd))
+                           : torch::nn::functional::linear(x, m_weight);
+    const auto dt = xc.scalar_type();
+    for (const auto& [a, withDropout] : applied(m_shared->active)) {
+        torch::Tensor h = xc;
+        if (withDropout && a->dropout > 0.0 && is_training())
+            h = torch::dropout(h, a->dropout, /*train=*/true);
+        const torch::Tensor A = a->A.scalar_type() == dt ? a->A : a->A.to(dt);
+        const torch::Tensor B = a->B.scalar_type() == dt ? a->B : a->B.to(dt);
+        y = y + torch::nn::functional::linear(torch::nn::functional::linear(h, A), B) * a->scaling;
     }
-    torch::Tensor y = torch::nn::functional::linear(x, m_weight);
-    if (m_adapters.empty())
-        return y;
-    const std::string& active = m_shared->active;
-    if (active.empty())
-        return y;
-    auto it = m_adapters.find(active);
-    if (it == m_adapters.end() || it->second.merged)
-        return y;
-    const LoraAdapter& a = it->second;
-    torch::Tensor h = x;
-    if (a.dropout > 0.0 && is_training())
-        h = torch::dropout(h, a.dropout, /*train=*/true);
-    const auto dt = x.scalar_type();
-    const torch::Tensor A = a.A.scalar_type() == dt ? a.A : a.A.to(dt);
-    const torch::Tensor B = a.B.scalar_type() == dt ? a.B : a.B.to(dt);
-    return y + torch::nn::functional::linear(torch::nn::functional::linear(h, A), B) * a.scaling;
+    return cast ? y.to(torch::kFloat) : y;
 }
 
 void LoraLinearImpl::tie(const torch::Tensor& w)
@@ -225,12 +223,13 @@ void LoraLinearImpl::unmerge(const std::string& name)
 torch::Tensor LoraLinearImpl::effectiveWeight(const std::string& active) const
 {
     torch::NoGradGuard noGrad;
-    if (!active.empty()) {
-        auto it = m_adapters.find(active);
-        if (it != m_adapters.end() && !it->second.merged)
-            return (m_weight.to(torch::kFloat) + delta(active)).to(m_weight.scalar_type());
-    }
-    return m_weight.detach();
+    const auto adapters = applied(active);
+    if (adapters.empty())
+        return m_weight.detach();
+    torch::Tensor w = m_weight.to(torch::kFloat);
+    for (const auto& [a, withDropout] : adapters)
+        w = w + torch::matmul(a->B.to(torch::kFloat), a->A.to(torch::kFloat)) * a->scaling;
+    return w.to(m_weight.scalar_type());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -678,6 +677,7 @@ void LlamaModelImpl::removeAdapter(const std::string& name)
         lin->removeAdapter(name);
     m_adapterSpecs.erase(name);
     m_merged.erase(name);
+    unstackAdapter(name);
     if (m_shared->active == name)
         m_shared->active.clear();
 }
@@ -798,6 +798,28 @@ void LlamaModelImpl::mergeAndUnload(const std::string& name)
     m_merged.erase(name);
     if (m_shared->active == name)
         m_shared->active.clear();
+}
+
+void LlamaModelImpl::stackAdapter(const std::string& name)
+{
+    adapterSpec(name);
+    if (m_merged.count(name))
+        throw CoreException(ErrorCode::InvalidConfig, "adapter '" + name + "' is merged; unmerge it before stacking it",
+                            "lora");
+    auto& stacked = m_shared->stacked;
+    if (std::find(stacked.begin(), stacked.end(), name) != stacked.end())
+        return;
+    for (auto& p : adapterParameters(name))
+        p.set_requires_grad(false);
+    stacked.push_back(name);
+    if (m_shared->active == name)
+        m_shared->active.clear();
+}
+
+void LlamaModelImpl::unstackAdapter(const std::string& name)
+{
+    auto& stacked = m_shared->stacked;
+    stacked.erase(std::remove(stacked.begin(), stacked.end(), name), stacked.end());
 }
 
 void LlamaModelImpl::setBaseTrainable(bool trainable)

@@ -34,6 +34,10 @@ namespace recalign::core::llm {
 struct LinearSettings {
     std::string active;
     torch::ScalarType compute = torch::kFloat;
+    // Frozen adapters applied under every forward, beneath the active one and also when adapters
+    // are "disabled" (LlamaModelImpl::stackAdapter): the PPO reference is base + SFT adapter
+    // without merging the adapter into the base.
+    std::vector<std::string> stacked;
 };
 
 struct LoraAdapter {
@@ -44,7 +48,8 @@ struct LoraAdapter {
     bool merged = false;  // ΔW is folded into the base weight
 };
 
-// y = x Wᵀ + scaling · B(A(dropout(x))) for the active adapter (none when disabled or merged).
+// y = x Wᵀ + Σ scaling · B(A(x)) over the stacked adapters + scaling · B(A(dropout(x))) for the
+// active adapter (none when disabled or merged; a stacked adapter is applied once, without dropout).
 class LoraLinearImpl : public torch::nn::Module {
 public:
     // `randomInit` false leaves the weight uninitialised (a loader fills it).
@@ -68,8 +73,8 @@ public:
     torch::Tensor delta(const std::string& name) const;  // scaling · B A, (out, in), no grad
     void merge(const std::string& name);    // W += ΔW (in fp32, as PEFT)
     void unmerge(const std::string& name);  // W -= ΔW
-    // The weight this layer applies under adapter `active` ("" = base): W, or W + ΔW when the
-    // adapter is present and not merged. No grad.
+    // The weight this layer applies under adapter `active` ("" = base): W plus the ΔW of every
+    // stacked adapter and of `active` when present and not merged. No grad.
     torch::Tensor effectiveWeight(const std::string& active) const;
 
 private:
@@ -84,6 +89,8 @@ private:
     mutable int64_t m_castVersion = -1;
     mutable const void* m_castData = nullptr;
     torch::Tensor computeWeight(torch::ScalarType dtype) const;
+    // The adapters a forward under `active` applies, in order, with whether dropout applies.
+    std::vector<std::pair<const LoraAdapter*, bool>> applied(const std::string& active) const;
 };
 TORCH_MODULE(LoraLinear);
 
@@ -197,6 +204,13 @@ public:
     void mergeAdapter(const std::string& name);    // W += ΔW; forward under this adapter skips the branch
     void unmergeAdapter(const std::string& name);  // W -= ΔW
     void mergeAndUnload(const std::string& name);  // merge, then drop the adapter (it becomes the base)
+    // Freezes adapter `name` and applies it under every forward, beneath the active adapter and
+    // also with adapters disabled: the model's base becomes base + this adapter without touching
+    // the base weights (which may be bf16: merging would round the update away). Stacking an
+    // active adapter deactivates it. unstackAdapter undoes it (the adapter stays frozen).
+    void stackAdapter(const std::string& name);
+    void unstackAdapter(const std::string& name);
+    const std::vector<std::string>& stackedAdapters() const { return m_shared->stacked; }
     // Throws InvalidConfig when an adapter other than the active one is merged (the weights would
     // not be the requested model). Every forward checks it.
     void checkMergedState() const;

@@ -351,7 +351,7 @@ TrainedAdapter stagePpo(Ctx& ctx, const std::string& variant, const Dataset& dat
     return out;
 }
 
-// The aligned policy: SFT merged into the base (the PPO reference), plus the actor adapter.
+// The aligned policy: the SFT adapter stacked beneath the actor adapter (as PPO trained it).
 llm::LoadedModel loadPpoModel(const Ctx& ctx, const BaseModel& base, const TrainedAdapter& sft,
                               const TrainedAdapter& ppo)
 {
@@ -490,7 +490,7 @@ llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& 
     }
     if (!w.ppo_dir.empty()) {
         if (!tuned)
-            m.model->mergeAndUnload("sft");
+            m.model->stackAdapter("sft");  // as PPO trained the actor on it
         llm::importPeftAdapter(*m.model, w.ppo_dir, "actor");
         m.model->setActiveAdapter("actor");
     }

@@ -209,20 +209,28 @@ PpoTrainer::PpoTrainer(llm::LlamaModelImpl& model, const Tokenizer* tokenizer, P
     const PpoConfig& h = m_config.hyper;
     validateConfig(m_config);
     m->device = model.embeddingWeight().device();
-    // The reference is the base with adapters disabled: fold any SFT adapter into the base first.
+    // The reference is the base with adapters disabled: an SFT adapter becomes part of that base,
+    // stacked (frozen, beneath the actor's and the critic's) or, when asked, merged (float32 only).
     for (const auto& name : model.adapterNames()) {
         if (name == kPpoActorAdapter || name == kPpoCriticAdapter) {
             model.removeAdapter(name);
             continue;
         }
-        if (!m_config.merge_existing_adapters)
-            throw CoreException(ErrorCode::InvalidConfig,
-                                "ppo: the model carries adapter '" + name
-                                    + "'; merge it into the base first (merge_existing_adapters) so the "
-                                      "reference policy is the SFT model",
-                                "ppo.merge_existing_adapters");
-        model.mergeAndUnload(name);
-        observer.onLog(LogLevel::Info, m_config.stage + ": merged adapter '" + name + "' into the base model");
+        if (m_config.merge_existing_adapters) {
+            if (model.embeddingWeight().scalar_type() != torch::kFloat)
+                throw CoreException(ErrorCode::InvalidConfig,
+                                    "ppo: merging adapter '" + name + "' into a "
+                                        + std::string(c10::toString(model.embeddingWeight().scalar_type()))
+                                        + " base would round its update away; stack it instead",
+                                    "ppo.merge_existing_adapters");
+            model.mergeAndUnload(name);
+            observer.onLog(LogLevel::Info, m_config.stage + ": merged adapter '" + name + "' into the base model");
+        } else {
+            model.stackAdapter(name);
+            observer.onLog(LogLevel::Info, m_config.stage + ": adapter '" + name
+                                               + "' stays a frozen adapter beneath the actor's and the critic's (the reference is base + '"
+                                               + name + "')");
+        }
     }
     model.setBaseTrainable(false);
     model.addAdapter(kPpoActorAdapter, llm::loraSpec(h.actor_lora, m_config.seed + 1));

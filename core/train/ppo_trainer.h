@@ -40,9 +40,11 @@ struct PpoTrainConfig {
     const llm::TitleConstraint* constraint = nullptr;  // constrained decoding (null = off)
     std::string output_dir;            // "" = no checkpoints
     // Internal knobs (no experiment key; the values are the released code's).
-    // Adapters already on the model (e.g. "sft") are merged into the base first when
-    // merge_existing_adapters, so the reference (adapters disabled) is the SFT policy.
-    bool merge_existing_adapters = true;
+    // Adapters already on the model (e.g. "sft") become part of the reference (adapters disabled
+    // = the SFT policy): stacked beneath the actor's and the critic's (the default: the base is not
+    // touched, so a bf16 base keeps the SFT update exactly), or merged into a float32 base when
+    // merge_existing_adapters.
+    bool merge_existing_adapters = false;
     int value_head_inner = 64;
     bool first_sample_greedy = true;   // the first response of each prompt is greedy
     // Log-probs use the generation temperature of each row (greedy rows: 1), as TRL; a value

@@ -588,6 +588,57 @@ void TstLlm::gradientCheckpointingReplaysDropout()
         QVERIFY2(torch::allclose(a[i], b[i], 1e-5, 1e-7), std::to_string(i).c_str());
 }
 
+void TstLlm::stackedAdapterIsTheReferenceWithoutMerging()
+{
+    for (bool tied : {true, false}) {
+        LlamaModel m = randomModel(tinyConfig(RopeLayout::RotateHalf, tied), 16);
+        const torch::Tensor tokens = torch::arange(2, 14).view({2, 6});
+        LoraSpec spec;
+        spec.r = 4;
+        spec.alpha = 8;
+        spec.dropout = 0.2;
+        spec.targets = parseLoraTargets({"all"});
+        m->addAdapter("sft", spec);
+        randomizeAdapter(m, "sft", 5);
+        m->setActiveAdapter("sft");
+        const torch::Tensor sft = logitsOf(m, tokens);
+        const torch::Tensor headBefore = m->lm_head->weight().clone();
+        m->stackAdapter("sft");
+        QCOMPARE(m->activeAdapter(), std::string());
+        QVERIFY(torch::allclose(logitsOf(m, tokens), sft, 1e-6, 1e-6));  // disabled = base + sft
+        QVERIFY(torch::equal(m->lm_head->weight(), headBefore));         // the base is untouched
+        for (const auto& p : m->adapterParameters("sft"))
+            QVERIFY(!p.requires_grad());
+        // The actor on top equals the actor on the merged SFT model.
+        LoraSpec actor = spec;
+        actor.targets = parseLoraTargets({"all-linear"});
+        m->addAdapter("actor", actor);
+        randomizeAdapter(m, "actor", 6);
+        m->setActiveAdapter("actor");
+        const torch::Tensor stacked = logitsOf(m, tokens);
+        QVERIFY(!torch::allclose(stacked, sft, 1e-3, 1e-3));
+        // What the fused decoder uses: W + ΔW(sft) + ΔW(actor).
+        auto& q = *m->layers[0]->as<LlamaLayerImpl>()->self_attn->q_proj;
+        QVERIFY(torch::allclose(q.effectiveWeight("actor"), q.weight() + q.delta("sft") + q.delta("actor"), 1e-6, 1e-6));
+        QVERIFY(torch::allclose(q.effectiveWeight(""), q.weight() + q.delta("sft"), 1e-6, 1e-6));
+        // Training in train mode: dropout only on the actor's branch, gradients only for the actor.
+        m->train();
+        m->setBaseTrainable(false);
+        m->forward(tokens).logits.logsumexp(-1).sum().backward();
+        for (const auto& p : m->adapterParameters("sft"))
+            QVERIFY(!p.grad().defined());
+        for (const auto& p : m->adapterParameters("actor"))
+            QVERIFY(p.grad().defined());
+        m->eval();
+        m->unstackAdapter("sft");
+        m->setActiveAdapter("sft");
+        m->mergeAndUnload("sft");
+        m->setActiveAdapter("actor");
+        QVERIFY((logitsOf(m, tokens) - stacked).abs().max().item<float>()
+                < 1e-5f * std::max(1.0f, stacked.abs().max().item<float>()));
+    }
+}
+
 void TstLlm::bfloat16ProductsKeepFloat32WeightsAndOutputs()
 {
     // model.compute_dtype bfloat16 on a float32 model: products in bf16, everything else float32.

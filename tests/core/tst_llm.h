@@ -132,4 +132,5 @@ private Q_SLOTS:
     void halfPrecisionRunsTheGenericPath();
     void bfloat16ProductsKeepFloat32WeightsAndOutputs();
     void gradientCheckpointingReplaysDropout();
+    void stackedAdapterIsTheReferenceWithoutMerging();
 };
