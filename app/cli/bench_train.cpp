@@ -17,22 +17,26 @@ const char* const kUsage =
     "usage: recalign bench train [--sft-steps N] [--ppo-iterations N] [--threads N] [--dim N]\n"
     "                            [--layers N] [--heads N] [--batch N] [--max-new-tokens N]\n"
     "                            [--device cpu|cuda|cuda:N|auto] [--compute-dtype float32|bfloat16|auto]\n"
+    "                            [--gradient-checkpointing]\n"
     "                            [--json OUT] [--compare BASELINE.json]\n"
     "  SFT tokens/s (full fine-tuning, batch 16, prompts <= 320 and replies <= 160 tokens) and PPO\n"
     "  seconds per iteration (8 prompts x 2 responses, 2 PPO epochs, micro-batch 1, grad-accum 2),\n"
     "  rollout vs learning, on the quickstart-size model (random weights). --threads: the thread\n"
-    "  budget (default: the cores), split between torch and OpenBLAS as a run splits it. --device: where the model trains (default cpu). --compute-dtype: the\n"
-    "  matrix products' dtype (model.compute_dtype; default float32). First the machine (CPU,\n"
-    "  SIMD, BLAS core, allocator) and its matmul rate at the model's GEMM shapes in float32 and\n"
-    "  bfloat16; SFT's GFLOP/s is given as a share of the rate in the dtype used. --json writes the figures; --compare prints\n"
-    "  this run's ratios to an earlier --json file (with both machines' matmul rates).";
+    "  budget (default: the cores), split between torch and OpenBLAS as a run splits it.\n"
+    "  --device: where the model trains (default cpu). --compute-dtype: the matrix products' dtype\n"
+    "  (model.compute_dtype; default float32). --gradient-checkpointing: recompute each decoder\n"
+    "  layer in the backward pass (SFT and PPO). First the machine (CPU, SIMD, BLAS core,\n"
+    "  allocator) and its matmul rate at the model's GEMM shapes in float32 and bfloat16; SFT's\n"
+    "  GFLOP/s is given as a share of the rate in the dtype used. --json writes the figures;\n"
+    "  --compare prints this run's ratios to an earlier --json file (with both machines' matmul\n"
+    "  rates).";
 
 int run(const std::vector<std::string>& args)
 {
     const Args a(args,
                  {"sft-steps", "ppo-iterations", "threads", "dim", "layers", "heads", "batch", "max-new-tokens", "device",
                   "compute-dtype", "json", "compare"},
-                 {"help"});
+                 {"help", "gradient-checkpointing"});
     if (a.has("help")) {
         std::cout << kUsage << "\n";
         return 0;
@@ -43,6 +47,7 @@ int run(const std::vector<std::string>& args)
     request.threads = static_cast<int>(a.getInt("threads", 0));
     request.device = a.get("device", "cpu");
     request.compute_dtype = a.get("compute-dtype", "float32");
+    request.gradient_checkpointing = a.has("gradient-checkpointing");
     request.dim = static_cast<int>(a.getInt("dim", 64));
     request.layers = static_cast<int>(a.getInt("layers", 4));
     request.heads = static_cast<int>(a.getInt("heads", 4));

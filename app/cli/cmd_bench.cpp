@@ -4,6 +4,6 @@
 namespace recalign::cli {
 namespace {
 int runBench(const std::vector<std::string>& args) { return dispatchGroup("bench", args); }
-const CommandRegistrar kBenchRegistrar({"bench", "benchmarks: sasrec, llm, train, data", runBench});
+const CommandRegistrar kBenchRegistrar({"bench", "benchmarks: sasrec, llm, train, scale, data", runBench});
 }  // namespace
 }  // namespace recalign::cli

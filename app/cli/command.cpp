@@ -1,6 +1,8 @@
 // The CLI's command registry and argument helper.
 #include "app/cli/command.h"
 
+#include "core/util/process.h"
+
 #include "core/util/strings.h"
 
 #include <unistd.h>
@@ -176,15 +178,7 @@ std::string findMovieLensSmall()
     return {};
 }
 
-double peakRssMiB()
-{
-    std::ifstream in("/proc/self/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("VmHWM:", 0) == 0)
-            return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
-    return -1.0;
-}
+double peakRssMiB() { return core::peakResidentMiB(); }
 
 bool stdoutIsTty() { return isatty(STDOUT_FILENO) != 0; }
 

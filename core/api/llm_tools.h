@@ -88,9 +88,26 @@ struct BenchTrainRequest {
     int max_new_tokens = 160;       // PPO responses
     std::string device = "cpu";
     std::string compute_dtype = "float32";  // the products' dtype: float32 | bfloat16 | auto
+    bool gradient_checkpointing = false;    // sft/ppo.gradient_checkpointing for both parts
     std::string json_out;           // write the figures as JSON here ("" = no)
     std::string compare;            // an earlier run's JSON: print this run's ratios to it ("" = no)
 };
 ToolStatus runBenchTrain(const BenchTrainRequest& request, std::ostream& out);
+
+// `recalign bench scale`: a real geometry with random weights (written once, shard by shard, into
+// `dir`), loaded in `dtype`: load time and peak RSS, forward and decode tokens/s, one LoRA SFT step
+// with and without gradient checkpointing, against the machine's matmul rate at those shapes.
+struct BenchScaleRequest {
+    std::string shape = "tinyllama-1.1b";  // tinyllama-1.1b | llama-2-7b
+    std::string dtype = "bfloat16";        // float32 | bfloat16 (the storage dtype)
+    std::string dir;                       // "" = $XDG_CACHE_HOME/recalign/random-<shape>-<dtype>
+    std::string device = "cpu";
+    int threads = 0;                       // the thread budget (0 = the cores)
+    int tokens = 128;                      // sequence length of the forward and the SFT step
+    int new_tokens = 8;                    // generated tokens
+    int64_t shard_mib = 2048;              // shard size of a generated checkpoint
+    std::string json_out;
+};
+ToolStatus runBenchScale(const BenchScaleRequest& request, std::ostream& out);
 
 }  // namespace recalign::core

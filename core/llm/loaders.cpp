@@ -5,6 +5,7 @@
 #include "core/runtime/state_file.h"
 #include "core/util/files.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
@@ -173,38 +174,84 @@ WeightFiles openWeights(const std::string& dir)
     return w;
 }
 
-// Fills every base parameter of `model` from HF-named tensors. Unknown tensors are an error
-// (except rotary inv_freq buffers and a tied lm_head).
-void loadWeights(LlamaModelImpl& model, const std::string& dir, bool permuteQk)
+// Fills every base parameter of `model` from HF-named tensors, file by file: each shard is
+// unmapped once its tensors are copied, so the mapped pages of at most one shard count towards
+// the process's memory beside the model. Unknown tensors are an error (except rotary inv_freq
+// buffers and a tied lm_head).
+void loadWeights(LlamaModelImpl& model, const std::string& dir, bool permuteQk, const LoadProgress& progress = {})
 {
     WeightFiles w = openWeights(dir);
-    std::set<std::string> used;
+    std::vector<std::string> paths;
+    for (const auto& f : w.files)
+        paths.push_back(f.path());
     const LlamaConfig& c = model.config();
-    for (auto& [name, param] : baseParameters(model)) {
-        const std::string key = hfName(name);
+    const auto params = baseParameters(model);
+    std::vector<std::vector<size_t>> byFile(w.files.size());
+    int64_t total = 0, done = 0;
+    for (size_t i = 0; i < params.size(); ++i) {
+        const std::string key = hfName(params[i].first);
         auto it = w.where.find(key);
         if (it == w.where.end())
-            ioFail(w.files.size() == 1 ? w.files[0].path() : dir, "missing tensor '" + key + "'");
-        used.insert(key);
-        const SafetensorsFile& f = w.files[it->second];
-        const bool isQ = name.find("q_proj.weight") != std::string::npos;
-        const bool isK = name.find("k_proj.weight") != std::string::npos;
-        if (permuteQk && (isQ || isK)) {
-            torch::Tensor tmp = torch::empty(param.sizes(), param.options().requires_grad(false));
-            fillFrom(f, key, tmp);
-            torch::NoGradGuard noGrad;
-            param.copy_(permuteRotaryRows(tmp, isQ ? c.n_heads : c.n_kv_heads, /*inverse=*/true));
-        } else {
-            fillFrom(f, key, param);
-        }
+            ioFail(w.files.size() == 1 ? paths[0] : dir, "missing tensor '" + key + "'");
+        byFile[it->second].push_back(i);
+        total += params[i].second.numel() * static_cast<int64_t>(params[i].second.element_size());
     }
+    for (size_t fi = 0; fi < w.files.size(); ++fi) {
+        const SafetensorsFile& f = w.files[fi];
+        for (size_t i : byFile[fi]) {
+            const auto& [name, param] = params[i];
+            const std::string key = hfName(name);
+            const bool isQ = name.find("q_proj.weight") != std::string::npos;
+            const bool isK = name.find("k_proj.weight") != std::string::npos;
+            if (permuteQk && (isQ || isK)) {
+                torch::Tensor tmp = torch::empty(param.sizes(), param.options().requires_grad(false));
+                fillFrom(f, key, tmp);
+                torch::NoGradGuard noGrad;
+                param.copy_(permuteRotaryRows(tmp, isQ ? c.n_heads : c.n_kv_heads, /*inverse=*/true));
+            } else {
+                fillFrom(f, key, param);
+            }
+            done += param.numel() * static_cast<int64_t>(param.element_size());
+            if (progress)
+                progress(done, total);
+        }
+        w.files[fi] = SafetensorsFile();  // unmap: its pages leave the process
+    }
+    std::set<std::string> used;
+    for (const auto& [name, param] : params)
+        used.insert(hfName(name));
     for (const auto& [key, idx] : w.where) {
         if (used.count(key) || key.find("rotary_emb.inv_freq") != std::string::npos)
             continue;
         if (key == "lm_head.weight" && c.tie_embeddings)
             continue;
-        ioFail(w.files[idx].path(), "unexpected tensor '" + key + "' (not a weight of this Llama config)");
+        ioFail(paths[idx], "unexpected tensor '" + key + "' (not a weight of this Llama config)");
     }
+}
+
+// The Hugging Face Llama layout of `c`: every weight's name and shape, in file order.
+std::vector<std::pair<std::string, std::vector<int64_t>>> hfTensorLayout(const LlamaConfig& c)
+{
+    const int64_t D = c.dim, Hd = c.hidden_dim, V = c.vocab_size, q = int64_t(c.n_heads) * c.headDim(),
+                  kv = c.kvDim();
+    std::vector<std::pair<std::string, std::vector<int64_t>>> out;
+    out.push_back({"model.embed_tokens.weight", {V, D}});
+    for (int l = 0; l < c.n_layers; ++l) {
+        const std::string p = "model.layers." + std::to_string(l) + ".";
+        out.push_back({p + "input_layernorm.weight", {D}});
+        out.push_back({p + "self_attn.q_proj.weight", {q, D}});
+        out.push_back({p + "self_attn.k_proj.weight", {kv, D}});
+        out.push_back({p + "self_attn.v_proj.weight", {kv, D}});
+        out.push_back({p + "self_attn.o_proj.weight", {D, q}});
+        out.push_back({p + "post_attention_layernorm.weight", {D}});
+        out.push_back({p + "mlp.gate_proj.weight", {Hd, D}});
+        out.push_back({p + "mlp.up_proj.weight", {Hd, D}});
+        out.push_back({p + "mlp.down_proj.weight", {D, Hd}});
+    }
+    out.push_back({"model.norm.weight", {D}});
+    if (!c.tie_embeddings)
+        out.push_back({"lm_head.weight", {V, D}});
+    return out;
 }
 
 // Writes HF-named tensors into dir (one file or shards with an index).
@@ -557,14 +604,114 @@ void saveLlama2c(LlamaModelImpl& model, const std::string& path, int version)
         ioFail(path, "write failed");
 }
 
-LlamaModel loadHfModel(const std::string& dir, torch::Dtype dtype)
+LlamaModel loadHfModel(const std::string& dir, torch::Dtype dtype, const LoadProgress& progress)
 {
     const std::string cfgPath = (fs::path(dir) / "config.json").string();
     const LlamaConfig c = hfConfigFromJson(readFile(cfgPath, ErrorCode::CheckpointIO), cfgPath);
     LlamaModel model(c, dtype, /*randomInit=*/false);
-    loadWeights(*model, dir, /*permuteQk=*/false);
+    loadWeights(*model, dir, /*permuteQk=*/false, progress);
     model->eval();
     return model;
+}
+
+std::vector<std::string> namedGeometries() { return {"tinyllama-1.1b", "llama-2-7b"}; }
+
+LlamaConfig namedGeometry(const std::string& name)
+{
+    LlamaConfig c;
+    c.vocab_size = 32000;
+    c.norm_eps = 1e-5;
+    c.rope_theta = 10000.0;
+    c.tie_embeddings = false;
+    c.rope_layout = RopeLayout::RotateHalf;
+    if (name == "tinyllama-1.1b") {  // TinyLlama/TinyLlama-1.1B-Chat-v1.0's config.json
+        c.dim = 2048;
+        c.hidden_dim = 5632;
+        c.n_layers = 22;
+        c.n_heads = 32;
+        c.n_kv_heads = 4;
+        c.max_seq_len = 2048;
+    } else if (name == "llama-2-7b") {  // meta-llama/Llama-2-7b-chat-hf's config.json
+        c.dim = 4096;
+        c.hidden_dim = 11008;
+        c.n_layers = 32;
+        c.n_heads = 32;
+        c.n_kv_heads = 32;
+        c.max_seq_len = 4096;
+    } else {
+        std::string choices;
+        for (const auto& n : namedGeometries())
+            choices += (choices.empty() ? "" : ", ") + n;
+        throw CoreException(ErrorCode::InvalidConfig, "unknown geometry '" + name + "'; choices: " + choices, "shape");
+    }
+    c.validate();
+    return c;
+}
+
+void writeRandomHfModel(const LlamaConfig& c, const std::string& dir, StDtype dtype, int64_t maxShardBytes,
+                        const std::string& tokenizerPath, uint64_t seed, const LoadProgress& progress)
+{
+    if (dtype != StDtype::F32 && dtype != StDtype::F16 && dtype != StDtype::BF16)
+        ioFail(dir, std::string("cannot write weights as ") + stDtypeName(dtype));
+    c.validate();
+    makeDir(dir);
+    const fs::path d(dir);
+    const char* dtypeName = dtype == StDtype::BF16 ? "bfloat16" : dtype == StDtype::F16 ? "float16" : "float32";
+    writeFileAtomic((d / "config.json").string(), hfConfigToJson(c, dtypeName), ErrorCode::CheckpointIO);
+    if (!tokenizerPath.empty())
+        writeFileAtomic((d / "tokenizer.model").string(), readFile(tokenizerPath, ErrorCode::CheckpointIO),
+                        ErrorCode::CheckpointIO);
+    // Shards planned first (their names carry the count), then filled one at a time: at most one
+    // shard's tensors exist at once.
+    const auto layout = hfTensorLayout(c);
+    const int64_t elem = static_cast<int64_t>(stDtypeSize(dtype));
+    std::vector<std::vector<size_t>> shards(1);
+    int64_t bytes = 0, total = 0;
+    for (size_t i = 0; i < layout.size(); ++i) {
+        int64_t nb = elem;
+        for (int64_t v : layout[i].second)
+            nb *= v;
+        if (maxShardBytes > 0 && bytes > 0 && bytes + nb > maxShardBytes) {
+            shards.emplace_back();
+            bytes = 0;
+        }
+        shards.back().push_back(i);
+        bytes += nb;
+        total += nb;
+    }
+    torch::NoGradGuard noGrad;
+    auto gen = at::detail::createCPUGenerator(seed);
+    const torch::Dtype td = torchDtypeFor(dtype);
+    json weightMap = json::object();
+    int64_t done = 0;
+    for (size_t s = 0; s < shards.size(); ++s) {
+        char name[64];
+        if (shards.size() == 1)
+            std::snprintf(name, sizeof name, "model.safetensors");
+        else
+            std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", s + 1, shards.size());
+        std::vector<torch::Tensor> tensors;
+        std::vector<StWriteTensor> w;
+        for (size_t i : shards[s]) {
+            const auto& [key, shape] = layout[i];
+            torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(td));
+            if (shape.size() == 1)
+                t.fill_(1.0);  // RMSNorm weights
+            else
+                t.normal_(0.0, 0.02, gen);
+            tensors.push_back(t);
+            w.push_back({key, dtype, shape, t.data_ptr()});
+            weightMap[key] = name;
+            done += t.numel() * elem;
+        }
+        writeSafetensors((d / name).string(), w);
+        if (progress)
+            progress(done, total);
+    }
+    if (shards.size() > 1) {
+        json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weightMap}};
+        writeFileAtomic((d / "model.safetensors.index.json").string(), index.dump(2), ErrorCode::CheckpointIO);
+    }
 }
 
 void saveHfModel(LlamaModelImpl& model, const std::string& dir, const Tokenizer* tokenizer, StDtype dtype,

@@ -8,7 +8,9 @@
 #include "core/util/safetensors.h"
 #include "core/tokenizer/tokenizer.h"
 
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace recalign::core::llm {
 
@@ -31,7 +33,20 @@ void saveLlama2c(LlamaModelImpl& model, const std::string& path, int version = 0
 // ---- Hugging Face ----
 // Reads config.json and model.safetensors (or the shards of model.safetensors.index.json);
 // F32/F16/BF16 weights become `dtype`. Rotary layout: rotate-half (HF's q/k are permuted).
-LlamaModel loadHfModel(const std::string& dir, torch::Dtype dtype = torch::kFloat);
+// Weights stream file by file straight into the model's tensors (created in `dtype`); each shard is
+// unmapped when done, so peak memory is the model plus one shard's touched pages. `progress`
+// (optional) hears bytes copied so far and in all.
+using LoadProgress = std::function<void(int64_t doneBytes, int64_t totalBytes)>;
+LlamaModel loadHfModel(const std::string& dir, torch::Dtype dtype = torch::kFloat, const LoadProgress& progress = {});
+// Real geometries by name ("tinyllama-1.1b", "llama-2-7b": their Hugging Face config.json
+// values), for random-weight checkpoints. Throws InvalidConfig listing the choices.
+std::vector<std::string> namedGeometries();
+LlamaConfig namedGeometry(const std::string& name);
+// A Hugging Face folder with random weights of `config` (normal(0, 0.02) matrices, norms 1),
+// written shard by shard in `dtype` (at most one shard in memory: a 7B model needs no 7B of RAM),
+// with `tokenizerPath` copied as tokenizer.model when given (its ids must fit the vocabulary).
+void writeRandomHfModel(const LlamaConfig& config, const std::string& dir, StDtype dtype, int64_t maxShardBytes,
+                        const std::string& tokenizerPath = {}, uint64_t seed = 0, const LoadProgress& progress = {});
 // Writes config.json + model.safetensors (or shards of at most `maxShardBytes` with an index),
 // permuting q/k when the model uses interleaved rotary pairs, and tokenizer.model when given.
 void saveHfModel(LlamaModelImpl& model, const std::string& dir, const Tokenizer* tokenizer = nullptr,

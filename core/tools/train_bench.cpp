@@ -140,6 +140,7 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
     figures["model"] = {{"dim", mc.dim}, {"layers", mc.n_layers}, {"heads", mc.n_heads}, {"threads", threads},
                           {"torch_threads", plan.torch_threads}, {"blas_threads", plan.blas_threads}};
     figures["compute_dtype"] = core::llm::computeDtypeName(compute);
+    figures["gradient_checkpointing"] = a.gradient_checkpointing;
 
     // ---- SFT ----------------------------------------------------------------------------------
     {
@@ -150,6 +151,7 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
         core::SftTrainConfig c;
         c.stage = "bench_sft";
         c.hyper.full_finetune = true;
+        c.hyper.gradient_checkpointing = a.gradient_checkpointing;
         c.chat_template = core::llm::ChatTemplate::Compact;
         c.hyper.batch = a.batch;
         c.hyper.grad_accum = 1;
@@ -210,6 +212,7 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
         core::PpoTrainConfig c;
         c.stage = "bench_ppo";
         c.hyper.max_iterations = ppoIterations;
+        c.hyper.gradient_checkpointing = a.gradient_checkpointing;
         c.hyper.prompts_per_batch = 8;
         c.hyper.samples_per_prompt = 2;
         c.hyper.ppo_epochs = 2;

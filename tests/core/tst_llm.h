@@ -119,6 +119,7 @@ private Q_SLOTS:
     void samplingIsSeededAndHonoursTopK();
     void constrainedDecodingNeverEmitsUnknownTitles();
     void hfLayoutRoundTripKeepsLogits();
+    void randomGeometryStreamsIntoTheStorageDtype();
     void llama2cAndOwnCheckpointsRoundTrip();
     void safetensorsCorruptionGivesClearErrors();
     void llama2cCorruptionGivesClearErrors();

@@ -12,6 +12,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <filesystem>
+
 #include <cstring>
 
 using namespace tst_llm_util;
@@ -47,6 +49,55 @@ void TstLlm::hfLayoutRoundTripKeepsLogits()
     const torch::Tensor tokens = torch::arange(1, 9).view({1, 8});
     const torch::Tensor a = logitsOf(m, tokens), b = logitsOf(h, tokens);
     QVERIFY((a - b).abs().max().item<float>() < 0.05f * a.abs().max().item<float>() + 0.05f);
+}
+
+void TstLlm::randomGeometryStreamsIntoTheStorageDtype()
+{
+    // The named geometries are the published configs (parameter counts as published).
+    QCOMPARE(namedGeometry("llama-2-7b").parameterCount(), int64_t(6738415616));
+    QCOMPARE(namedGeometry("tinyllama-1.1b").parameterCount(), int64_t(1100048384));
+    QCOMPARE(namedGeometry("tinyllama-1.1b").n_kv_heads, 4);  // grouped-query attention
+    try {
+        namedGeometry("llama-9b");
+        QFAIL("an unknown geometry must be refused");
+    } catch (const CoreException& e) {
+        QVERIFY2(std::string(e.what()).find("tinyllama-1.1b") != std::string::npos, e.what());
+    }
+    // A small geometry of the same kind (GQA, untied head), written shard by shard in bf16 with a
+    // tokenizer, loads in bf16 (exactly the stored values) and in float32, with progress.
+    LlamaConfig c = tinyConfig(RopeLayout::RotateHalf, false);
+    c.vocab_size = 512;  // stories260K's tokenizer fits
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("random")).toStdString();
+    writeRandomHfModel(c, path, StDtype::BF16, 30000, kStories + "tok512.model", 7);
+    QVERIFY(QFileInfo::exists(QString::fromStdString(path + "/model.safetensors.index.json")));
+    int shards = 0;
+    for (const auto& e : std::filesystem::directory_iterator(path))
+        shards += e.path().filename().string().rfind("model-0", 0) == 0;
+    QVERIFY(shards > 1);
+    int64_t lastDone = -1, lastTotal = 0;
+    int calls = 0;
+    LlamaModel h = loadHfModel(path, torch::kBFloat16, [&](int64_t done, int64_t total) {
+        QVERIFY(done > lastDone);
+        lastDone = done;
+        lastTotal = total;
+        ++calls;
+    });
+    QCOMPARE(lastDone, lastTotal);
+    QVERIFY(calls > 1);
+    for (const auto& p : h->parameters())
+        QCOMPARE(p.scalar_type(), torch::kBFloat16);
+    QCOMPARE(h->config(), c);
+    const auto& q0 = h->linears()[0].second->weight();
+    QVERIFY(q0.std().item<float>() > 0.015f && q0.std().item<float>() < 0.025f);  // normal(0, 0.02)
+    QVERIFY(torch::equal(h->norm->weight, torch::ones({c.dim}, torch::kBFloat16)));
+    LlamaModel f = loadHfModel(path, torch::kFloat);
+    QCOMPARE(f->embeddingWeight().scalar_type(), torch::kFloat);
+    QVERIFY(torch::equal(f->embeddingWeight().to(torch::kBFloat16), h->embeddingWeight()));
+    const auto loaded = loadAnyModel(path);
+    QVERIFY(loaded.tokenizer.isLoaded());
+    const torch::Tensor tokens = torch::arange(1, 9).view({1, 8});
+    QVERIFY(torch::isfinite(logitsOf(h, tokens)).all().item<bool>());
 }
 
 void TstLlm::llama2cAndOwnCheckpointsRoundTrip()
