@@ -138,6 +138,7 @@ struct SftConfig {
     LoraConfig lora;
     bool full_finetune = false;
     bool gradient_checkpointing = false;  // recompute each decoder layer in the backward pass
+    std::string init_adapter;             // a PEFT adapter folder LoRA training starts from ("" = fresh)
     double lr = 0.0;
     double weight_decay = 0.0;
     double warmup_ratio = 0.0;
@@ -161,6 +162,7 @@ struct PpoConfig {
     LoraConfig actor_lora;
     LoraConfig critic_lora;
     bool gradient_checkpointing = false;  // recompute each decoder layer in the learning passes' backward
+    std::string init_adapter;             // a PEFT adapter folder the actor starts from ("" = fresh)
     double lr = 0.0;
     int episodes = 0;
     int prompts_per_batch = 0;

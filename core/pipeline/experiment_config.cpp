@@ -518,6 +518,8 @@ static void addSftKeys(std::vector<FieldDef>& t)
     add(t, "sft.full_finetune", "false", RECALIGN_MEMBER(sft.full_finetune), "train every weight instead of LoRA adapters");
     add(t, "sft.gradient_checkpointing", "false", RECALIGN_MEMBER(sft.gradient_checkpointing),
         "keep only each decoder layer's input and recompute the layer in the backward pass: less activation memory, one more forward");
+    add(t, "sft.init_adapter", "", RECALIGN_MEMBER(sft.init_adapter),
+        "a PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors) training starts from; its rank, alpha, dropout and targets replace sft.lora's; \"\" = a fresh adapter").path(PathKind::Dir);
     add(t, "sft.lr", "0.001", RECALIGN_MEMBER(sft.lr), "AdamW peak learning rate [released 1e-3]").range(0, 1, true);
     add(t, "sft.weight_decay", "0.01", RECALIGN_MEMBER(sft.weight_decay), "AdamW weight decay on matrices; 0 on vectors [released 0.01]").range(0, 1);
     add(t, "sft.warmup_ratio", "0.0125", RECALIGN_MEMBER(sft.warmup_ratio), "linear warm-up share of all steps [released 1.25 %]").range(0, 1);
@@ -544,6 +546,8 @@ static void addPpoKeys(std::vector<FieldDef>& t)
     addLora(t, "ppo.critic_lora", false);
     add(t, "ppo.gradient_checkpointing", "false", RECALIGN_MEMBER(ppo.gradient_checkpointing),
         "recompute each decoder layer in the backward pass of PPO's learning forwards: less activation memory, one more forward");
+    add(t, "ppo.init_adapter", "", RECALIGN_MEMBER(ppo.init_adapter),
+        "a PEFT LoRA adapter folder the actor starts from (its rank, alpha, dropout and targets replace ppo.actor_lora's); \"\" = a fresh actor").path(PathKind::Dir);
     add(t, "ppo.lr", "5e-06", RECALIGN_MEMBER(ppo.lr), "AdamW learning rate for actor, critic and lm_head [released 5e-6]").range(0, 1, true);
     add(t, "ppo.episodes", "2", RECALIGN_MEMBER(ppo.episodes), "passes over the RL prompts (one per user per RL task) [released 2]").range(1, 100000);
     add(t, "ppo.prompts_per_batch", "8", RECALIGN_MEMBER(ppo.prompts_per_batch), "prompts per rollout batch [released 8 per device]").range(1, 100000);

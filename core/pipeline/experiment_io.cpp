@@ -424,6 +424,15 @@ std::vector<ConfigIssue> validateExperiment(const ExperimentConfig& c, const Val
             report("tokenizer.path", "empty, and the model folder has no tokenizer.model ('" + p + "')");
     }
     checkPath("sft.sharegpt_path", c.sft.sharegpt_path, PathKind::File, "ShareGPT file");
+    for (const auto& [key, dir] : {std::pair<std::string, std::string>{"sft.init_adapter", c.sft.init_adapter},
+                                   {"ppo.init_adapter", c.ppo.init_adapter}}) {
+        checkPath(key, dir, PathKind::Dir, "adapter folder");
+        if (!dir.empty() && pathExists(resolvePath(c, dir), PathKind::Dir)
+            && !pathExists((fs::path(resolvePath(c, dir)) / "adapter_config.json").string(), PathKind::File))
+            report(key, "'" + resolvePath(c, dir) + "' has no adapter_config.json (expected a PEFT adapter folder)");
+    }
+    if (!c.sft.init_adapter.empty() && c.sft.full_finetune)
+        error("sft.init_adapter", "needs LoRA training (sft.full_finetune is true)");
     checkPath("evaluation.mmlu_path", c.evaluation.mmlu_path, PathKind::File, "MMLU file");
     checkPath("evaluation.gsm8k_path", c.evaluation.gsm8k_path, PathKind::File, "GSM8K file");
     return errors;

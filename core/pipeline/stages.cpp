@@ -244,6 +244,8 @@ TrainedAdapter stageSft(Ctx& ctx, const std::string& variant, const Dataset& dat
         auto loaded = loadBase(ctx, base);
         SftTrainConfig c;
         c.hyper = ctx.cfg.sft;
+        if (!c.hyper.init_adapter.empty())
+            c.hyper.init_adapter = resolvePath(ctx.cfg, c.hyper.init_adapter);
         c.stage = name;
         c.adapter = "sft";
         c.chat_template = chatTemplate(ctx);
@@ -287,6 +289,8 @@ TrainedAdapter stagePpo(Ctx& ctx, const std::string& variant, const Dataset& dat
         const PpoConfig& p = ctx.cfg.ppo;
         PpoTrainConfig c;
         c.hyper = p;
+        if (!c.hyper.init_adapter.empty())
+            c.hyper.init_adapter = resolvePath(ctx.cfg, c.hyper.init_adapter);
         c.stage = name;
         c.seed = ctx.seed;
         c.max_new_tokens = ctx.cfg.sft.max_output_tokens;

@@ -6,6 +6,7 @@
 
 #include "core/api/error.h"
 #include "core/llm/generation.h"
+#include "core/llm/loaders.h"
 #include "core/rules/rng.h"
 
 #include <algorithm>
@@ -233,7 +234,13 @@ PpoTrainer::PpoTrainer(llm::LlamaModelImpl& model, const Tokenizer* tokenizer, P
         }
     }
     model.setBaseTrainable(false);
-    model.addAdapter(kPpoActorAdapter, llm::loraSpec(h.actor_lora, m_config.seed + 1));
+    if (h.init_adapter.empty()) {
+        model.addAdapter(kPpoActorAdapter, llm::loraSpec(h.actor_lora, m_config.seed + 1));
+    } else {
+        llm::importPeftAdapter(model, h.init_adapter, kPpoActorAdapter);
+        observer.onLog(LogLevel::Info, m_config.stage + ": the actor starts from '" + h.init_adapter
+                                           + "' (its settings replace ppo.actor_lora's)");
+    }
     model.addAdapter(kPpoCriticAdapter, llm::loraSpec(h.critic_lora, m_config.seed + 2));
     model.setActiveAdapter("");
     m->head = ValueHead(model.config().dim, m_config.value_head_inner, mixSeed({m_config.seed, 0x5E}));

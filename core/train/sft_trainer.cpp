@@ -240,7 +240,15 @@ SftTrainer::SftTrainer(llm::LlamaModelImpl& model, const Tokenizer& tokenizer, c
         if (model.hasAdapter(c.adapter))
             model.removeAdapter(c.adapter);
         model.setBaseTrainable(false);
-        model.addAdapter(c.adapter, llm::loraSpec(c.hyper.lora, mixSeed({c.seed, 0x5F7})));
+        if (c.hyper.init_adapter.empty()) {
+            model.addAdapter(c.adapter, llm::loraSpec(c.hyper.lora, mixSeed({c.seed, 0x5F7})));
+        } else {
+            llm::importPeftAdapter(model, c.hyper.init_adapter, c.adapter);
+            const llm::LoraSpec& s = model.adapterSpec(c.adapter);
+            observer.onLog(LogLevel::Info, c.stage + ": the adapter starts from '" + c.hyper.init_adapter + "' (r "
+                                               + std::to_string(s.r) + ", alpha " + std::to_string(s.alpha)
+                                               + "; its settings replace sft.lora's)");
+        }
         model.setActiveAdapter(c.adapter);
     }
     m->trainable = trainableOf(model, c);

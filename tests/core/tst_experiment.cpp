@@ -313,6 +313,19 @@ void TstExperiment::crossFieldRulesNameTheKey()
              describe(half.errors).c_str());
     QVERIFY(!findIssue(checkExperimentText("device: cuda\nmodel:\n  dtype: float16\n", "").errors, "model.dtype"));
     QVERIFY(!findIssue(checkExperimentText("device: cpu\nmodel:\n  dtype: bfloat16\n", "").errors, "model.dtype"));
+    // init_adapter: a PEFT folder (with adapter_config.json), and LoRA training.
+    QTemporaryDir adapterDir;
+    const std::string empty = adapterDir.path().toStdString();
+    const auto noConfig = checkExperimentText("sft:\n  init_adapter: " + empty + "\n", "");
+    QVERIFY2(findIssue(noConfig.errors, "sft.init_adapter")
+                 && contains(findIssue(noConfig.errors, "sft.init_adapter")->message, "adapter_config.json"),
+             describe(noConfig.errors).c_str());
+    const auto missing = checkExperimentText("ppo:\n  init_adapter: " + empty + "/nothing\n", "");
+    QVERIFY2(findIssue(missing.errors, "ppo.init_adapter"), describe(missing.errors).c_str());
+    const auto full = checkExperimentText("sft:\n  full_finetune: true\n  init_adapter: " + empty + "\n", "");
+    QVERIFY2(findIssue(full.errors, "sft.init_adapter")
+                 && contains(describe(full.errors), "full_finetune"),
+             describe(full.errors).c_str());
     const auto seq = checkExperimentText("model:\n  max_seq_len: 256\n", "");
     QVERIFY2(findIssue(seq.errors, "model.max_seq_len") && contains(findIssue(seq.errors, "model.max_seq_len")->message, "1024"),
              describe(seq.errors).c_str());

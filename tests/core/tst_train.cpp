@@ -136,6 +136,7 @@ private Q_SLOTS:
     void ppoRunsOnRecommendationPromptsWithValidation();
     // SFT
     void sftLossCoversReplyTokensOnly();
+    void sftStartsFromAnExternalAdapter();
     void sftLowersLossAndBeatsUntrainedModel();
     void sftResumeReproducesUninterruptedRun();
     void sftNanStopsWithDivergedAndKeepsCheckpoint();
@@ -1299,6 +1300,53 @@ void TstTrain::sftLossCoversReplyTokensOnly()
     const auto reply = encodeReply(lm.tokenizer, a.output_text, 3);
     QCOMPARE(reply.size(), size_t(3));
     QCOMPARE(reply[0], encodeReply(lm.tokenizer, a.output_text, 0)[0]);
+}
+
+void TstTrain::sftStartsFromAnExternalAdapter()
+{
+    RECALIGN_FAST_ONLY();
+    const Dataset data = generateSynthetic(smallSynthetic());
+    MostPopTeacher teacher(data);
+    TitleLookup lookup(data);
+    QTemporaryDir dir;
+    const std::string exported = dir.filePath(QStringLiteral("adapter")).toStdString();
+    // One run trains an adapter and exports it as a PEFT folder ...
+    auto first = loadStories();
+    {
+        RecordingObserver obs;
+        auto c = smallSftConfig();
+        c.max_steps = 3;
+        c.hyper.val_users_per_task = 0;
+        SftTrainer trainer(*first.model, first.tokenizer, data, &teacher, lookup, c, obs);
+        trainer.run();
+        llm::exportPeftAdapter(*first.model, c.adapter, exported);
+    }
+    // ... another starts from it: its rank and weights, not sft.lora's.
+    auto second = loadStories();
+    RecordingObserver obs;
+    auto c = smallSftConfig();
+    c.hyper.lora.r = 4;
+    c.hyper.init_adapter = exported;
+    c.max_steps = 1;
+    c.hyper.val_users_per_task = 0;
+    SftTrainer trainer(*second.model, second.tokenizer, data, &teacher, lookup, c, obs);
+    QCOMPARE(second.model->adapterSpec(c.adapter).r, 16);
+    const auto a = first.model->namedAdapterParameters(c.adapter);
+    const auto b = second.model->namedAdapterParameters(c.adapter);
+    QCOMPARE(a.size(), b.size());
+    double trainedB = 0.0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        QCOMPARE(a[i].first, b[i].first);
+        QVERIFY2(torch::allclose(a[i].second, b[i].second, 0.0, 1e-7), a[i].first.c_str());
+        if (a[i].first.find("lora_B") != std::string::npos)
+            trainedB = std::max(trainedB, a[i].second.abs().max().item<double>());
+    }
+    QVERIFY(trainedB > 0.0);  // B was trained (a fresh adapter's B is zero)
+    QVERIFY(trainer.run().steps == 1);
+    bool logged = false;
+    for (const auto& l : obs.logs)
+        logged = logged || l.find(exported) != std::string::npos;
+    QVERIFY(logged);
 }
 
 void TstTrain::sftLowersLossAndBeatsUntrainedModel()
