@@ -407,7 +407,8 @@ using namespace fast_decode_detail;
 bool CpuDecoder::supports(const LlamaModelImpl& model)
 {
     const torch::Tensor& w = model.embed_tokens->weight;
-    return w.device().is_cpu() && w.scalar_type() == torch::kFloat && model.config().headDim() % 2 == 0;
+    return w.device().is_cpu() && w.scalar_type() == torch::kFloat && model.config().headDim() % 2 == 0
+        && model.config().parameterCount() <= kMaxParameters;
 }
 
 CpuDecoder::CpuDecoder(LlamaModelImpl& model, KvCache& cache) : m_c(model.config()), m_cache(cache)

@@ -16,7 +16,10 @@ double logSumExpRow(const float* x, int64_t n);
 
 class CpuDecoder {
 public:
-    // CPU, float32 weights, even head size.
+    // CPU, float32 weights, even head size, and a small model (at most kMaxParameters): the
+    // decoder keeps transposed copies of every weight and prefills token by token, which for a
+    // 1.1B model took 177 s for a 128-token prompt that the batched forward runs in 1.3 s.
+    static constexpr int64_t kMaxParameters = 200'000'000;
     static bool supports(const LlamaModelImpl& model);
 
     // Snapshots the effective weights (base + the active adapter's ΔW unless merged) and takes

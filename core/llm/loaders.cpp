@@ -174,9 +174,9 @@ WeightFiles openWeights(const std::string& dir)
     return w;
 }
 
-// Fills every base parameter of `model` from HF-named tensors, file by file: each shard is
-// unmapped once its tensors are copied, so the mapped pages of at most one shard count towards
-// the process's memory beside the model. Unknown tensors are an error (except rotary inv_freq
+// Fills every base parameter of `model` from HF-named tensors, file by file: each tensor's mapped
+// pages are dropped once it is copied and each shard is unmapped when done, so beside the model
+// the process holds about one tensor of the file. Unknown tensors are an error (except rotary inv_freq
 // buffers and a tied lm_head).
 void loadWeights(LlamaModelImpl& model, const std::string& dir, bool permuteQk, const LoadProgress& progress = {})
 {
@@ -211,6 +211,7 @@ void loadWeights(LlamaModelImpl& model, const std::string& dir, bool permuteQk, 
             } else {
                 fillFrom(f, key, param);
             }
+            f.releasePages(f.info(key));
             done += param.numel() * static_cast<int64_t>(param.element_size());
             if (progress)
                 progress(done, total);

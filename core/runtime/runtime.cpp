@@ -19,6 +19,8 @@
 #endif
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -296,16 +298,23 @@ double matmulGflops(const std::vector<GemmShape>& shapes, bool bf16, int repeats
     try {
         torch::NoGradGuard noGrad;
         const auto dtype = bf16 ? torch::kBFloat16 : torch::kFloat;
-        std::vector<std::pair<torch::Tensor, torch::Tensor>> operands;
+        // One pair of operands per distinct shape, multiplied as often as the shape occurs: a
+        // 7B model's shapes must not allocate a second copy of the model.
+        std::map<std::tuple<int, int, int>, int> counts;
+        for (const auto& s : shapes)
+            ++counts[{s.m, s.k, s.n}];
+        std::vector<std::tuple<torch::Tensor, torch::Tensor, int>> operands;
         double flops = 0;
-        for (const auto& s : shapes) {
-            operands.emplace_back(torch::randn({s.m, s.k}).to(dtype), torch::randn({s.k, s.n}).to(dtype));
-            flops += 2.0 * s.m * s.k * s.n;
+        for (const auto& [shape, n] : counts) {
+            const auto [m, k, nn] = shape;
+            operands.emplace_back(torch::randn({m, k}).to(dtype), torch::randn({k, nn}).to(dtype), n);
+            flops += 2.0 * m * k * nn * n;
         }
         auto round = [&] {
             const auto t0 = std::chrono::steady_clock::now();
-            for (const auto& [a, b] : operands)
-                (void)torch::mm(a, b);
+            for (const auto& [a, b, n] : operands)
+                for (int i = 0; i < n; ++i)
+                    (void)torch::mm(a, b);
             return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         };
         round();  // warm-up

@@ -98,7 +98,8 @@ int benchScale(const BenchScaleRequest& a, std::ostream& out)
     const double modelMiB = static_cast<double>(geometry.parameterCount()) * static_cast<double>(c10::elementSize(td))
         / (1024.0 * 1024.0);
     out << "load: " << str::fixed(loadSeconds, 1) << " s, peak RSS " << gib(loadPeak) << " (RSS before "
-        << gib(rssBefore) << "; the weights themselves " << gib(modelMiB) << ")" << std::endl;
+        << gib(rssBefore) << ", after " << gib(residentMiB()) << "; the weights themselves " << gib(modelMiB) << ")"
+        << std::endl;
     fig["load_s"] = loadSeconds;
     fig["load_peak_rss_mib"] = loadPeak;
     fig["weights_mib"] = modelMiB;
@@ -136,6 +137,7 @@ int benchScale(const BenchScaleRequest& a, std::ostream& out)
         gc.min_new_tokens = a.new_tokens;
         gc.temperature = 0.0;
         const auto r = llm::generate(*model, prompt, gc);
+        out << "RSS after the forward and generation: " << gib(residentMiB()) << "\n";
         out << "generation: " << r.tokens[0].size() << " new tokens after a " << T << "-token prompt: prefill "
             << str::fixed(r.prefill_seconds, 2) << " s, decode " << str::fixed(r.decode_seconds, 2) << " s = "
             << str::fixed(static_cast<double>(r.steps) / std::max(r.decode_seconds, 1e-9), 2) << " tokens/s"
@@ -178,8 +180,11 @@ int benchScale(const BenchScaleRequest& a, std::ostream& out)
         fig[checkpoint ? "sft_step_checkpointed" : "sft_step"] = {
             {"seconds", s}, {"peak_rss_mib", peakResidentMiB()}, {"step_growth_mib", grown}};
     };
+    // Each setting twice: a first step also allocates (the optimizer's moments, fresh activation
+    // memory); the second is the steady state.
     step(true);
-    step(true);  // the first step also allocates the optimizer's moments
+    step(true);
+    step(false);
     step(false);
     out << "peak RSS of the parts measured: " << gib(runPeak) << std::endl;
     fig["peak_rss_mib"] = runPeak;

@@ -250,6 +250,18 @@ SafetensorsFile SafetensorsFile::open(const std::string& path)
     return f;
 }
 
+void SafetensorsFile::releasePages(const StTensorInfo& t) const
+{
+    if (!m_map || t.end <= t.begin)
+        return;
+    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto base = reinterpret_cast<uintptr_t>(m_map);
+    const uintptr_t from = (reinterpret_cast<uintptr_t>(m_dataStart + t.begin) - base) / page * page;
+    const uintptr_t to = std::min<uintptr_t>(reinterpret_cast<uintptr_t>(m_dataStart + t.end) - base, m_size);
+    if (to > from)
+        madvise(reinterpret_cast<void*>(base + from), to - from, MADV_DONTNEED);
+}
+
 const StTensorInfo& SafetensorsFile::info(const std::string& name) const
 {
     auto it = m_index.find(name);

@@ -47,6 +47,9 @@ public:
     const std::map<std::string, std::string>& metadata() const { return m_metadata; }
     // Start of the tensor's bytes (not necessarily aligned: copy before typed access).
     const uint8_t* data(const StTensorInfo& t) const { return m_dataStart + t.begin; }
+    // Drops the mapped pages of `t` from this process (they stay in the page cache; a later read
+    // faults them in again): a loader that copied the tensor keeps its RSS at about one tensor.
+    void releasePages(const StTensorInfo& t) const;
 
 private:
     std::string m_path;
