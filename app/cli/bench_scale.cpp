@@ -11,7 +11,7 @@ namespace recalign::cli {
 namespace bench_scale_detail {
 
 const char* const kUsage =
-    "usage: recalign bench scale [--shape tinyllama-1.1b|llama-2-7b] [--dtype float32|bfloat16]\n"
+    "usage: recalign bench scale [--shape tinyllama-1.1b|llama-3.2-1b|llama-2-7b] [--dtype float32|bfloat16]\n"
     "                            [--dir DIR] [--device cpu|cuda|auto] [--threads N] [--tokens N]\n"
     "                            [--new-tokens N] [--shard-mib N] [--json OUT]\n"
     "  A real geometry with random weights: written once into DIR (default\n"

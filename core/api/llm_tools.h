@@ -98,7 +98,7 @@ ToolStatus runBenchTrain(const BenchTrainRequest& request, std::ostream& out);
 // `dir`), loaded in `dtype`: load time and peak RSS, forward and decode tokens/s, one LoRA SFT step
 // with and without gradient checkpointing, against the machine's matmul rate at those shapes.
 struct BenchScaleRequest {
-    std::string shape = "tinyllama-1.1b";  // tinyllama-1.1b | llama-2-7b
+    std::string shape = "tinyllama-1.1b";  // tinyllama-1.1b | llama-3.2-1b | llama-2-7b
     std::string dtype = "bfloat16";        // float32 | bfloat16 (the storage dtype)
     std::string dir;                       // "" = $XDG_CACHE_HOME/recalign/random-<shape>-<dtype>
     std::string device = "cpu";

@@ -52,6 +52,51 @@ using llama_config_detail::json;
 using llama_config_detail::parseJson;
 using llama_config_detail::readField;
 
+namespace llama_config_detail {
+
+json ropeScalingJson(const LlamaConfig::RopeScaling& s)
+{
+    json j{{"rope_type", s.type}, {"factor", s.factor}};
+    if (s.type == "llama3") {
+        j["low_freq_factor"] = s.low_freq_factor;
+        j["high_freq_factor"] = s.high_freq_factor;
+        j["original_max_position_embeddings"] = s.original_max_position_embeddings;
+    }
+    return j;
+}
+
+LlamaConfig::RopeScaling ropeScalingFromJson(const json& j, const std::string& where)
+{
+    LlamaConfig::RopeScaling s;
+    if (j.is_null())
+        return s;
+    if (!j.is_object())
+        throw CoreException(ErrorCode::InvalidConfig, where + ": rope_scaling must be an object or null",
+                            where + ":rope_scaling");
+    // transformers writes "rope_type" (older files "type").
+    std::string type = j.value("rope_type", j.value("type", std::string("default")));
+    if (type == "default")
+        return s;
+    if (type != "linear" && type != "llama3")
+        throw CoreException(ErrorCode::InvalidConfig,
+                            where + ": rope_scaling type '" + type + "' is not supported (default, linear or llama3)",
+                            where + ":rope_scaling");
+    s.type = type;
+    readField(j, "factor", s.factor, where, true);
+    if (type == "llama3") {
+        readField(j, "low_freq_factor", s.low_freq_factor, where, true);
+        readField(j, "high_freq_factor", s.high_freq_factor, where, true);
+        readField(j, "original_max_position_embeddings", s.original_max_position_embeddings, where, true);
+    }
+    return s;
+}
+
+}  // namespace llama_config_detail
+
+using llama_config_detail::ropeScalingFromJson;
+using llama_config_detail::ropeScalingJson;
+
+
 const char* ropeLayoutName(RopeLayout layout)
 {
     return layout == RopeLayout::Interleaved ? "interleaved" : "rotate_half";
@@ -94,6 +139,16 @@ void LlamaConfig::validate() const
         bad("norm_eps", "must be positive");
     if (!(rope_theta > 0.0) || !std::isfinite(rope_theta))
         bad("rope_theta", "must be positive");
+    if (!rope_scaling.type.empty()) {
+        if (rope_scaling.type != "linear" && rope_scaling.type != "llama3")
+            bad("rope_scaling", "type '" + rope_scaling.type + "': expected linear or llama3");
+        if (!(rope_scaling.factor > 0.0))
+            bad("rope_scaling", "factor must be positive");
+        if (rope_scaling.type == "llama3"
+            && (!(rope_scaling.low_freq_factor > 0.0) || !(rope_scaling.high_freq_factor > rope_scaling.low_freq_factor)
+                || rope_scaling.original_max_position_embeddings < 1))
+            bad("rope_scaling", "llama3 needs 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings >= 1");
+    }
 }
 
 int64_t LlamaConfig::parameterCount() const
@@ -103,12 +158,51 @@ int64_t LlamaConfig::parameterCount() const
     return v * d + n_layers * perLayer + d + (tie_embeddings ? 0 : v * d);
 }
 
+bool LlamaConfig::RopeScaling::operator==(const RopeScaling& o) const
+{
+    return type == o.type && (type.empty()
+                              || (factor == o.factor && low_freq_factor == o.low_freq_factor
+                                  && high_freq_factor == o.high_freq_factor
+                                  && original_max_position_embeddings == o.original_max_position_embeddings));
+}
+
+std::vector<float> ropeFrequencies(const LlamaConfig& c)
+{
+    const int64_t half = c.headDim() / 2;
+    const float theta = static_cast<float>(c.rope_theta);
+    const float hd = static_cast<float>(c.headDim());
+    std::vector<float> f(static_cast<size_t>(half));
+    for (int64_t i = 0; i < half; ++i)
+        f[static_cast<size_t>(i)] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / hd);
+    const auto& s = c.rope_scaling;
+    const float factor = static_cast<float>(s.factor);
+    if (s.type == "linear") {
+        for (auto& v : f)
+            v /= factor;
+    } else if (s.type == "llama3") {
+        const float old = static_cast<float>(s.original_max_position_embeddings);
+        const float low = static_cast<float>(s.low_freq_factor), high = static_cast<float>(s.high_freq_factor);
+        const float lowWavelen = old / low, highWavelen = old / high;
+        const float twoPi = static_cast<float>(2.0 * M_PI);
+        for (auto& v : f) {
+            const float wavelen = twoPi / v;
+            if (wavelen > lowWavelen) {
+                v /= factor;  // long wavelengths: interpolated
+            } else if (!(wavelen < highWavelen)) {
+                const float smooth = (old / wavelen - low) / (high - low);
+                v = (1.0f - smooth) * v / factor + smooth * v;
+            }  // short wavelengths: unchanged
+        }
+    }
+    return f;
+}
+
 bool LlamaConfig::operator==(const LlamaConfig& o) const
 {
     return dim == o.dim && hidden_dim == o.hidden_dim && n_layers == o.n_layers && n_heads == o.n_heads
            && n_kv_heads == o.n_kv_heads && vocab_size == o.vocab_size && max_seq_len == o.max_seq_len
            && norm_eps == o.norm_eps && rope_theta == o.rope_theta && tie_embeddings == o.tie_embeddings
-           && rope_layout == o.rope_layout;
+           && rope_layout == o.rope_layout && rope_scaling == o.rope_scaling && sliding_window == o.sliding_window;
 }
 
 LlamaConfig fromScratchLlamaConfig(const ModelConfig& m)
@@ -184,6 +278,10 @@ std::string llamaConfigToJson(const LlamaConfig& c)
     j["rope_theta"] = c.rope_theta;
     j["tie_embeddings"] = c.tie_embeddings;
     j["rope_layout"] = ropeLayoutName(c.rope_layout);
+    if (!c.rope_scaling.type.empty())
+        j["rope_scaling"] = ropeScalingJson(c.rope_scaling);
+    if (c.sliding_window > 0)
+        j["sliding_window"] = c.sliding_window;
     return j.dump(2);
 }
 
@@ -209,6 +307,9 @@ LlamaConfig llamaConfigFromJson(const std::string& text, const std::string& wher
     std::string layout;
     readField(j, "rope_layout", layout, where, true);
     c.rope_layout = parseRopeLayout(layout);
+    if (auto rs = j.find("rope_scaling"); rs != j.end())
+        c.rope_scaling = ropeScalingFromJson(*rs, where);
+    readField(j, "sliding_window", c.sliding_window, where, false);
     c.validate();
     return c;
 }
@@ -228,7 +329,12 @@ std::string hfConfigToJson(const LlamaConfig& c, const std::string& torchDtype)
     j["max_position_embeddings"] = c.max_seq_len;
     j["rms_norm_eps"] = c.norm_eps;
     j["rope_theta"] = c.rope_theta;
-    j["rope_scaling"] = nullptr;
+    j["rope_scaling"] = c.rope_scaling.type.empty() ? json(nullptr) : ropeScalingJson(c.rope_scaling);
+    if (c.sliding_window > 0) {
+        j["model_type"] = "mistral";
+        j["architectures"] = json::array({"MistralForCausalLM"});
+        j["sliding_window"] = c.sliding_window;
+    }
     j["tie_word_embeddings"] = c.tie_embeddings;
     j["attention_bias"] = false;
     j["mlp_bias"] = false;
@@ -247,11 +353,6 @@ LlamaConfig hfConfigFromJson(const std::string& text, const std::string& where)
         throw CoreException(ErrorCode::InvalidConfig,
                             where + ": model_type '" + modelType + "' is not a Llama architecture",
                             where + ":model_type");
-    auto rs = j.find("rope_scaling");
-    if (rs != j.end() && !rs->is_null())
-        throw CoreException(ErrorCode::InvalidConfig,
-                            where + ": rope_scaling " + rs->dump() + " is not supported (Llama-2 has none)",
-                            where + ":rope_scaling");
     for (const char* key : {"attention_bias", "mlp_bias"}) {
         bool b = false;
         readField(j, key, b, where, false);
@@ -287,6 +388,14 @@ LlamaConfig hfConfigFromJson(const std::string& text, const std::string& where)
                             where + ": head_dim " + std::to_string(headDim) + " != hidden_size / heads",
                             where + ":head_dim");
     c.rope_layout = RopeLayout::RotateHalf;
+    if (auto rs = j.find("rope_scaling"); rs != j.end())
+        c.rope_scaling = ropeScalingFromJson(*rs, where);
+    if (auto sw = j.find("sliding_window"); sw != j.end() && !sw->is_null()) {
+        if (!sw->is_number_integer() || sw->get<int64_t>() < 1)
+            throw CoreException(ErrorCode::InvalidConfig, where + ": sliding_window must be a positive integer or null",
+                                where + ":sliding_window");
+        c.sliding_window = static_cast<int>(sw->get<int64_t>());
+    }
     c.validate();
     return c;
 }

@@ -31,6 +31,19 @@ struct LlamaConfig {
     int max_seq_len = 512;   // positions the model was trained for (generation may go beyond)
     double norm_eps = 1e-5;
     double rope_theta = 10000.0;
+    // Hugging Face's rope_scaling: none, "linear" (frequencies ÷ factor) or "llama3" (Llama 3.1's
+    // band-wise rule: long wavelengths ÷ factor, short ones kept, a smooth blend between).
+    struct RopeScaling {
+        std::string type;  // "" = none | linear | llama3
+        double factor = 1.0;
+        double low_freq_factor = 1.0;
+        double high_freq_factor = 4.0;
+        int original_max_position_embeddings = 8192;
+        bool operator==(const RopeScaling& o) const;
+    } rope_scaling;
+    // Mistral's sliding_window (0 = none): attention limited to the last N positions. Within N
+    // positions the model is exactly a Llama; a longer sequence is refused (not implemented).
+    int sliding_window = 0;
     bool tie_embeddings = true;  // LM head shares the token embedding
     RopeLayout rope_layout = RopeLayout::RotateHalf;
 
@@ -43,6 +56,10 @@ struct LlamaConfig {
     bool operator==(const LlamaConfig& o) const;
     bool operator!=(const LlamaConfig& o) const { return !(*this == o); }
 };
+
+// The rotary inverse frequencies of a head (headDim / 2 values), computed in float as Hugging Face
+// computes inv_freq (and llama2.c its freq), then scaled by config.rope_scaling.
+std::vector<float> ropeFrequencies(const LlamaConfig& config);
 
 // The architecture of a from-scratch model (the experiment's `model:` section, also what
 // `recalign pretrain` builds): tied embeddings, rotate-half RoPE; n_kv_heads 0 = n_heads,

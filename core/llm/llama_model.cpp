@@ -321,11 +321,10 @@ std::pair<torch::Tensor, torch::Tensor> LlamaModelImpl::ropeTables(int64_t n, co
         torch::Tensor s = torch::empty({rows, half}, torch::kFloat);
         float* cp = c.data_ptr<float>();
         float* sp = s.data_ptr<float>();
-        const float theta = static_cast<float>(m_config.rope_theta);
-        const float hd = static_cast<float>(m_config.headDim());
         // Computed in float exactly as llama2.c's run.c and Hugging Face's inv_freq do.
+        const std::vector<float> freqs = ropeFrequencies(m_config);
         for (int64_t i = 0; i < half; ++i) {
-            const float freq = 1.0f / std::pow(theta, static_cast<float>(2 * i) / hd);
+            const float freq = freqs[static_cast<size_t>(i)];
             for (int64_t p = 0; p < rows; ++p) {
                 const float val = static_cast<float>(p) * freq;
                 cp[p * half + i] = std::cos(val);
@@ -477,6 +476,13 @@ ForwardOutput LlamaModelImpl::run(const torch::Tensor& tokens, const torch::Tens
                                   const torch::Tensor& bias, KvCache* cache, const ForwardOptions& options)
 {
     const int64_t B = tokens.size(0), T = tokens.size(1);
+    if (m_config.sliding_window > 0 && (cache ? cache->length : 0) + T > m_config.sliding_window)
+        throw CoreException(ErrorCode::InvalidConfig,
+                            "a sequence of " + std::to_string((cache ? cache->length : 0) + T)
+                                + " positions is longer than the model's sliding window ("
+                                + std::to_string(m_config.sliding_window)
+                                + "); sliding-window attention is not implemented",
+                            "sliding_window");
     const int64_t d = m_config.headDim();
     torch::Tensor x = embed_tokens(tokens);
     const auto dt = x.scalar_type();

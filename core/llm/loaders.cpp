@@ -615,7 +615,7 @@ LlamaModel loadHfModel(const std::string& dir, torch::Dtype dtype, const LoadPro
     return model;
 }
 
-std::vector<std::string> namedGeometries() { return {"tinyllama-1.1b", "llama-2-7b"}; }
+std::vector<std::string> namedGeometries() { return {"tinyllama-1.1b", "llama-3.2-1b", "llama-2-7b"}; }
 
 LlamaConfig namedGeometry(const std::string& name)
 {
@@ -632,6 +632,21 @@ LlamaConfig namedGeometry(const std::string& name)
         c.n_heads = 32;
         c.n_kv_heads = 4;
         c.max_seq_len = 2048;
+    } else if (name == "llama-3.2-1b") {  // meta-llama/Llama-3.2-1B's config.json
+        c.dim = 2048;
+        c.hidden_dim = 8192;
+        c.n_layers = 16;
+        c.n_heads = 32;
+        c.n_kv_heads = 8;
+        c.vocab_size = 128256;
+        c.max_seq_len = 131072;
+        c.rope_theta = 500000.0;
+        c.tie_embeddings = true;
+        c.rope_scaling.type = "llama3";
+        c.rope_scaling.factor = 32.0;
+        c.rope_scaling.low_freq_factor = 1.0;
+        c.rope_scaling.high_freq_factor = 4.0;
+        c.rope_scaling.original_max_position_embeddings = 8192;
     } else if (name == "llama-2-7b") {  // meta-llama/Llama-2-7b-chat-hf's config.json
         c.dim = 4096;
         c.hidden_dim = 11008;

@@ -38,7 +38,7 @@ void saveLlama2c(LlamaModelImpl& model, const std::string& path, int version = 0
 // (optional) hears bytes copied so far and in all.
 using LoadProgress = std::function<void(int64_t doneBytes, int64_t totalBytes)>;
 LlamaModel loadHfModel(const std::string& dir, torch::Dtype dtype = torch::kFloat, const LoadProgress& progress = {});
-// Real geometries by name ("tinyllama-1.1b", "llama-2-7b": their Hugging Face config.json
+// Real geometries by name ("tinyllama-1.1b", "llama-3.2-1b", "llama-2-7b": their config.json
 // values), for random-weight checkpoints. Throws InvalidConfig listing the choices.
 std::vector<std::string> namedGeometries();
 LlamaConfig namedGeometry(const std::string& name);

@@ -120,6 +120,7 @@ private Q_SLOTS:
     void constrainedDecodingNeverEmitsUnknownTitles();
     void hfLayoutRoundTripKeepsLogits();
     void randomGeometryStreamsIntoTheStorageDtype();
+    void ropeScalingLlama3AndMistralFields();
     void llama2cAndOwnCheckpointsRoundTrip();
     void safetensorsCorruptionGivesClearErrors();
     void llama2cCorruptionGivesClearErrors();

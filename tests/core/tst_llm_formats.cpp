@@ -100,6 +100,68 @@ void TstLlm::randomGeometryStreamsIntoTheStorageDtype()
     QVERIFY(torch::isfinite(logitsOf(h, tokens)).all().item<bool>());
 }
 
+void TstLlm::ropeScalingLlama3AndMistralFields()
+{
+    // Llama 3.1's rule, by hand for head size 8 and theta 500000 (frequencies 1, 0.0376060,
+    // 0.00141421, 5.31830e-5; wavelengths 6.28, 167, 4443, 118143) with factor 8, low 1, high 4,
+    // original context 8192 (wavelength bands 2048 and 8192): the first two are kept, the third is
+    // blended (smooth = (8192 / 4442.88 - 1) / 3 = 0.281283: (1 - s) f / 8 + s f = 5.24846e-4), the
+    // last divided by 8 (6.64787e-6).
+    LlamaConfig c = tinyConfig(RopeLayout::RotateHalf, true);
+    c.dim = 16;
+    c.n_heads = 2;
+    c.n_kv_heads = 1;
+    c.rope_theta = 500000.0;
+    c.rope_scaling.type = "llama3";
+    c.rope_scaling.factor = 8.0;
+    c.rope_scaling.low_freq_factor = 1.0;
+    c.rope_scaling.high_freq_factor = 4.0;
+    c.rope_scaling.original_max_position_embeddings = 8192;
+    const auto f = ropeFrequencies(c);
+    QCOMPARE(f.size(), size_t(4));
+    const double want[] = {1.0, 0.0376060, 5.24846e-4, 6.64787e-6};
+    for (size_t i = 0; i < 4; ++i)
+        QVERIFY2(std::abs(f[i] - want[i]) < 1e-5 * want[i], (std::to_string(i) + ": " + std::to_string(f[i])).c_str());
+    // Linear: every frequency divided by the factor.
+    LlamaConfig lin = c;
+    lin.rope_scaling.type = "linear";
+    lin.rope_scaling.factor = 2.0;
+    QVERIFY(std::abs(ropeFrequencies(lin)[1] - 0.0376060 / 2) < 1e-7);
+    // The model's rotary tables use them.
+    LlamaModel m(c);
+    const auto [cosT, sinT] = m->ropeTables(100, torch::kCPU);
+    QVERIFY(std::abs(cosT[99][2].item<float>() - std::cos(99.0 * 5.24846e-4)) < 1e-5);
+    // Hugging Face config.json: written and read back; the transformers spellings; the refusals.
+    const std::string json = hfConfigToJson(c);
+    QCOMPARE(hfConfigFromJson(json, "config.json"), c);
+    QCOMPARE(llamaConfigFromJson(llamaConfigToJson(c), "own.json"), c);
+    auto with = [&](const std::string& extra) {
+        return std::string("{\"model_type\": \"llama\", \"hidden_size\": 16, \"intermediate_size\": 64, "
+                           "\"num_hidden_layers\": 2, \"num_attention_heads\": 2, \"vocab_size\": 97, "
+                           "\"max_position_embeddings\": 64")
+            + extra + "}";
+    };
+    QCOMPARE(hfConfigFromJson(with(", \"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}"), "c").rope_scaling.type,
+             std::string("linear"));
+    QVERIFY(hfConfigFromJson(with(", \"rope_scaling\": {\"rope_type\": \"default\"}"), "c").rope_scaling.type.empty());
+    QCOMPARE(errorOf([&] { hfConfigFromJson(with(", \"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4.0}"), "c"); }),
+             ErrorCode::InvalidConfig);
+    // Mistral: within its sliding window the model is a plain Llama; a longer sequence is refused.
+    auto mistral = with(", \"sliding_window\": 12");
+    mistral.replace(mistral.find("llama"), 5, "mistral");
+    const LlamaConfig mc = hfConfigFromJson(mistral, "c");
+    QCOMPARE(mc.sliding_window, 12);
+    QCOMPARE(hfConfigFromJson(hfConfigToJson(mc), "c"), mc);
+    QCOMPARE(hfConfigFromJson(with(", \"sliding_window\": null"), "c").sliding_window, 0);
+    LlamaModel windowed(mc);
+    QVERIFY(torch::isfinite(logitsOf(windowed, torch::arange(1, 13).view({1, 12}))).all().item<bool>());
+    QCOMPARE(errorOf([&] { logitsOf(windowed, torch::arange(1, 14).view({1, 13})); }), ErrorCode::InvalidConfig);
+    // The named geometry that uses it.
+    const LlamaConfig l3 = namedGeometry("llama-3.2-1b");
+    QCOMPARE(l3.rope_scaling.type, std::string("llama3"));
+    QVERIFY(l3.parameterCount() > 1'230'000'000 && l3.parameterCount() < 1'240'000'000);
+}
+
 void TstLlm::llama2cAndOwnCheckpointsRoundTrip()
 {
     QTemporaryDir dir;
