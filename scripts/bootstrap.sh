@@ -14,6 +14,8 @@ PACKAGES=(
     # mimalloc as the executables' malloc: glibc's returned and re-faulted training's large blocks
     # every step (the mini pipeline: 0.93 M page faults and sys 1.4 s with glibc, 0.03 M and 0.1 s).
     libmimalloc-dev
+    # The interop tests (scripts/interop-test.sh): Debian's torch 1.13 under transformers and peft.
+    python3-torch python3-venv
 )
 
 missing=()

@@ -76,6 +76,18 @@ struct BenchLlmRequest {
 };
 ToolStatus runBenchLlm(const BenchLlmRequest& request, std::ostream& out);
 
+// `recalign logits`: the model's logits for given token ids (every position), as JSON — what the
+// interop tests compare with transformers and peft. `export_adapter` re-exports the loaded
+// adapter through the project's PEFT writer.
+struct LogitsRequest {
+    std::string model;                   // any supported checkpoint
+    std::optional<std::string> adapter;  // a PEFT adapter folder applied on top
+    std::string export_adapter;          // "" = none: write the loaded adapter here (PEFT format)
+    std::vector<int64_t> tokens;
+    std::string dtype = "float32";
+};
+ToolStatus runLogits(const LogitsRequest& request, std::ostream& out);
+
 // `recalign bench train`: SFT tokens/s and PPO seconds per iteration on the quickstart-size model.
 struct BenchTrainRequest {
     long sft_steps = 8;

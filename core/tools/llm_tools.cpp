@@ -15,6 +15,9 @@
 #include "core/runtime/runtime.h"
 #include "core/util/strings.h"
 
+#include <c10/core/InferenceMode.h>
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
@@ -276,6 +279,37 @@ int benchLlm(const BenchLlmRequest& request, std::ostream& out)
 ToolStatus runGenerate(const GenerateRequest& request, std::ostream& out, std::ostream& err)
 {
     return catchTool([&] { return generateText(request, out, err); });
+}
+
+ToolStatus runLogits(const LogitsRequest& request, std::ostream& out)
+{
+    return catchTool([&] {
+        if (request.tokens.empty())
+            throw std::invalid_argument("--tokens: at least one token id");
+        llm::LoadedModel lm = llm::loadAnyModel(request.model, {}, parseDtype(request.dtype));
+        const int64_t V = lm.model->config().vocab_size;
+        for (int64_t t : request.tokens)
+            if (t < 0 || t >= V)
+                throw std::invalid_argument("--tokens: id " + std::to_string(t) + " outside the vocabulary (0.."
+                                            + std::to_string(V - 1) + ")");
+        if (request.adapter) {
+            llm::importPeftAdapter(*lm.model, *request.adapter, "cli");
+            lm.model->setActiveAdapter("cli");
+            if (!request.export_adapter.empty())
+                llm::exportPeftAdapter(*lm.model, "cli", request.export_adapter);
+        } else if (!request.export_adapter.empty()) {
+            throw std::invalid_argument("--export-adapter needs --adapter");
+        }
+        c10::InferenceMode inference;
+        const torch::Tensor logits =
+            lm.model->forward(torch::tensor(request.tokens, torch::kLong).unsqueeze(0)).logits[0].contiguous();
+        nlohmann::json rows = nlohmann::json::array();
+        const float* p = logits.data_ptr<float>();
+        for (int64_t i = 0; i < logits.size(0); ++i)
+            rows.push_back(std::vector<float>(p + i * V, p + (i + 1) * V));
+        out << nlohmann::json{{"vocab", V}, {"logits", rows}}.dump() << "\n";
+        return 0;
+    });
 }
 
 ToolStatus runPretrain(const PretrainRequest& request, std::ostream& out)
