@@ -47,12 +47,7 @@ int run(const std::vector<std::string>& args)
 
 int runChecked(const std::vector<std::string>& args)
 {
-    try {
-        return run(args);
-    } catch (const std::invalid_argument& e) {
-        std::cerr << e.what() << "\n" << kUsage << "\n";
-        return 2;
-    }
+    return runWithUsage([&] { return run(args); }, kUsage);
 }
 
 const SubcommandRegistrar kBenchScaleRegistrar({"bench", "scale",

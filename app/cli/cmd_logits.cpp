@@ -42,12 +42,7 @@ int run(const std::vector<std::string>& args)
 
 int runChecked(const std::vector<std::string>& args)
 {
-    try {
-        return run(args);
-    } catch (const std::invalid_argument& e) {
-        std::cerr << e.what() << "\n" << kUsage;
-        return 2;
-    }
+    return runWithUsage([&] { return run(args); }, kUsage);
 }
 
 const CommandRegistrar kLogitsRegistrar({"logits", "a model's logits for token ids, as JSON", runChecked});

@@ -180,6 +180,18 @@ std::string findMovieLensSmall()
 
 double peakRssMiB() { return core::peakResidentMiB(); }
 
+int runWithUsage(const std::function<int()>& body, const std::string& usage)
+{
+    try {
+        return body();
+    } catch (const std::invalid_argument& e) {
+        std::cerr << e.what() << "\n" << usage;
+        if (!usage.empty() && usage.back() != '\n')
+            std::cerr << "\n";
+        return 2;
+    }
+}
+
 bool stdoutIsTty() { return isatty(STDOUT_FILENO) != 0; }
 
 }  // namespace recalign::cli

@@ -3,6 +3,7 @@
 
 #include "core/api/tools.h"
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -73,6 +74,10 @@ std::optional<T> optionalAs(const std::optional<long>& v)
 // the command's own code saw before the tools moved into the core: std::invalid_argument (main
 // prints it, exit 2), core::CoreException, or std::runtime_error for anything else.
 int toolExitCode(const core::ToolStatus& status);
+
+// Runs a command's body; a std::invalid_argument (a bad option) prints its message and `usage`
+// on stderr and gives exit status 2.
+int runWithUsage(const std::function<int()>& body, const std::string& usage);
 
 // ml-latest-small for benchmarks: $RECALIGN_SHARED_DIR/data, ../shared/data, or a shared/ folder
 // above the binary ("" when none is found).

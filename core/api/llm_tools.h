@@ -88,6 +88,18 @@ struct LogitsRequest {
 };
 ToolStatus runLogits(const LogitsRequest& request, std::ostream& out);
 
+// `recalign random-model`: a Hugging Face folder with random weights of a named real geometry
+// (llm::namedGeometry), written shard by shard in `dtype`, with `tokenizer` copied in.
+struct RandomModelRequest {
+    std::string shape;
+    std::string dtype = "bfloat16";  // float32 | bfloat16 | float16
+    std::string out;
+    std::string tokenizer;           // a sentencepiece .model whose ids fit the vocabulary ("" = none)
+    int64_t shard_mib = 2048;
+    uint64_t seed = 0;
+};
+ToolStatus runRandomModel(const RandomModelRequest& request, std::ostream& out);
+
 // `recalign bench train`: SFT tokens/s and PPO seconds per iteration on the quickstart-size model.
 struct BenchTrainRequest {
     long sft_steps = 8;

@@ -255,6 +255,56 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> hfTensorLayout(const L
     return out;
 }
 
+// Writes tensors as Hugging Face weights in `dir`: model.safetensors, or shards of at most
+// `maxShardBytes` ("model-00001-of-0000N.safetensors") with model.safetensors.index.json. The
+// shards are planned from the names and shapes, then `produce(i)` makes tensor i (in `dtype`, on
+// the CPU, contiguous) while its shard is written: at most one shard's tensors exist at once.
+void writeShards(const std::string& dir, const std::vector<std::pair<std::string, std::vector<int64_t>>>& layout,
+                 StDtype dtype, int64_t maxShardBytes, const std::function<torch::Tensor(size_t)>& produce,
+                 const LoadProgress& progress)
+{
+    const int64_t elem = static_cast<int64_t>(stDtypeSize(dtype));
+    std::vector<std::vector<size_t>> shards(1);
+    int64_t bytes = 0, total = 0;
+    for (size_t i = 0; i < layout.size(); ++i) {
+        int64_t nb = elem;
+        for (int64_t v : layout[i].second)
+            nb *= v;
+        if (maxShardBytes > 0 && bytes > 0 && bytes + nb > maxShardBytes) {
+            shards.emplace_back();
+            bytes = 0;
+        }
+        shards.back().push_back(i);
+        bytes += nb;
+        total += nb;
+    }
+    const fs::path d(dir);
+    json weightMap = json::object();
+    int64_t done = 0;
+    for (size_t s = 0; s < shards.size(); ++s) {
+        char name[64];
+        if (shards.size() == 1)
+            std::snprintf(name, sizeof name, "model.safetensors");
+        else
+            std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", s + 1, shards.size());
+        std::vector<torch::Tensor> tensors;
+        std::vector<StWriteTensor> w;
+        for (size_t i : shards[s]) {
+            tensors.push_back(produce(i));
+            w.push_back({layout[i].first, dtype, layout[i].second, tensors.back().data_ptr()});
+            weightMap[layout[i].first] = name;
+            done += tensors.back().numel() * elem;
+        }
+        writeSafetensors((d / name).string(), w);
+        if (progress)
+            progress(done, total);
+    }
+    if (shards.size() > 1) {
+        json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weightMap}};
+        writeFileAtomic((d / "model.safetensors.index.json").string(), index.dump(2), ErrorCode::CheckpointIO);
+    }
+}
+
 // Writes HF-named tensors into dir (one file or shards with an index).
 void writeWeights(LlamaModelImpl& model, const std::string& dir, StDtype dtype, int64_t maxShardBytes, bool permuteQk)
 {
@@ -272,39 +322,10 @@ void writeWeights(LlamaModelImpl& model, const std::string& dir, StDtype dtype, 
             t = permuteRotaryRows(t, isQ ? c.n_heads : c.n_kv_heads, /*inverse=*/false);
         tensors.emplace_back(hfName(name), t.to(torch::kCPU).to(td).contiguous());
     }
-    std::vector<std::vector<size_t>> shards(1);
-    int64_t bytes = 0, total = 0;
-    for (size_t i = 0; i < tensors.size(); ++i) {
-        const int64_t nb = tensors[i].second.numel() * static_cast<int64_t>(stDtypeSize(dtype));
-        if (maxShardBytes > 0 && bytes > 0 && bytes + nb > maxShardBytes) {
-            shards.emplace_back();
-            bytes = 0;
-        }
-        shards.back().push_back(i);
-        bytes += nb;
-        total += nb;
-    }
-    const fs::path d(dir);
-    auto write = [&](const std::string& file, const std::vector<size_t>& idx) {
-        std::vector<StWriteTensor> w;
-        for (size_t i : idx)
-            w.push_back({tensors[i].first, dtype, tensors[i].second.sizes().vec(), tensors[i].second.data_ptr()});
-        writeSafetensors((d / file).string(), w);
-    };
-    if (shards.size() == 1) {
-        write("model.safetensors", shards[0]);
-        return;
-    }
-    json weightMap = json::object();
-    for (size_t s = 0; s < shards.size(); ++s) {
-        char name[64];
-        std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", s + 1, shards.size());
-        write(name, shards[s]);
-        for (size_t i : shards[s])
-            weightMap[tensors[i].first] = name;
-    }
-    json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weightMap}};
-    writeFileAtomic((d / "model.safetensors.index.json").string(), index.dump(2), ErrorCode::CheckpointIO);
+    std::vector<std::pair<std::string, std::vector<int64_t>>> layout;
+    for (const auto& [name, t] : tensors)
+        layout.emplace_back(name, t.sizes().vec());
+    writeShards(dir, layout, dtype, maxShardBytes, [&](size_t i) { return tensors[i].second; }, {});
 }
 
 void makeDir(const std::string& dir)
@@ -677,57 +698,22 @@ void writeRandomHfModel(const LlamaConfig& c, const std::string& dir, StDtype dt
     if (!tokenizerPath.empty())
         writeFileAtomic((d / "tokenizer.model").string(), readFile(tokenizerPath, ErrorCode::CheckpointIO),
                         ErrorCode::CheckpointIO);
-    // Shards planned first (their names carry the count), then filled one at a time: at most one
-    // shard's tensors exist at once.
-    const auto layout = hfTensorLayout(c);
-    const int64_t elem = static_cast<int64_t>(stDtypeSize(dtype));
-    std::vector<std::vector<size_t>> shards(1);
-    int64_t bytes = 0, total = 0;
-    for (size_t i = 0; i < layout.size(); ++i) {
-        int64_t nb = elem;
-        for (int64_t v : layout[i].second)
-            nb *= v;
-        if (maxShardBytes > 0 && bytes > 0 && bytes + nb > maxShardBytes) {
-            shards.emplace_back();
-            bytes = 0;
-        }
-        shards.back().push_back(i);
-        bytes += nb;
-        total += nb;
-    }
     torch::NoGradGuard noGrad;
     auto gen = at::detail::createCPUGenerator(seed);
     const torch::Dtype td = torchDtypeFor(dtype);
-    json weightMap = json::object();
-    int64_t done = 0;
-    for (size_t s = 0; s < shards.size(); ++s) {
-        char name[64];
-        if (shards.size() == 1)
-            std::snprintf(name, sizeof name, "model.safetensors");
-        else
-            std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", s + 1, shards.size());
-        std::vector<torch::Tensor> tensors;
-        std::vector<StWriteTensor> w;
-        for (size_t i : shards[s]) {
-            const auto& [key, shape] = layout[i];
+    const auto layout = hfTensorLayout(c);
+    writeShards(
+        dir, layout, dtype, maxShardBytes,
+        [&](size_t i) {
+            const auto& shape = layout[i].second;
             torch::Tensor t = torch::empty(shape, torch::TensorOptions().dtype(td));
             if (shape.size() == 1)
                 t.fill_(1.0);  // RMSNorm weights
             else
                 t.normal_(0.0, 0.02, gen);
-            tensors.push_back(t);
-            w.push_back({key, dtype, shape, t.data_ptr()});
-            weightMap[key] = name;
-            done += t.numel() * elem;
-        }
-        writeSafetensors((d / name).string(), w);
-        if (progress)
-            progress(done, total);
-    }
-    if (shards.size() > 1) {
-        json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weightMap}};
-        writeFileAtomic((d / "model.safetensors.index.json").string(), index.dump(2), ErrorCode::CheckpointIO);
-    }
+            return t;
+        },
+        progress);
 }
 
 void saveHfModel(LlamaModelImpl& model, const std::string& dir, const Tokenizer* tokenizer, StDtype dtype,

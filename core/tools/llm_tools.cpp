@@ -13,6 +13,7 @@
 #include "core/llm/loaders.h"
 #include "core/llm/pretrain.h"
 #include "core/runtime/runtime.h"
+#include "core/runtime/state_file.h"
 #include "core/util/strings.h"
 
 #include <c10/core/InferenceMode.h>
@@ -308,6 +309,24 @@ ToolStatus runLogits(const LogitsRequest& request, std::ostream& out)
         for (int64_t i = 0; i < logits.size(0); ++i)
             rows.push_back(std::vector<float>(p + i * V, p + (i + 1) * V));
         out << nlohmann::json{{"vocab", V}, {"logits", rows}}.dump() << "\n";
+        return 0;
+    });
+}
+
+ToolStatus runRandomModel(const RandomModelRequest& request, std::ostream& out)
+{
+    return catchTool([&] {
+        const llm::LlamaConfig c = llm::namedGeometry(request.shape);
+        const torch::Dtype td = parseDtype(request.dtype);
+        const StDtype st = stDtypeFor(td);
+        if (request.out.empty())
+            throw std::invalid_argument("--out: the folder to write");
+        llm::writeRandomHfModel(c, request.out, st, request.shard_mib << 20, request.tokenizer, request.seed,
+                                [&](int64_t done, int64_t total) {
+                                    out << "  " << (done >> 20) << " / " << (total >> 20) << " MiB" << std::endl;
+                                });
+        out << request.shape << " (" << str::fixed(c.parameterCount() / 1e9, 2) << " B parameters, " << request.dtype
+            << ", random weights) written to " << request.out << "\n";
         return 0;
     });
 }
