@@ -19,7 +19,8 @@ const char* const kUsage =
     "  memory), then loaded in DTYPE (default bfloat16) as a run loads a Hugging Face folder: load\n"
     "  time and peak RSS, forward tokens/s at --tokens (default 128), greedy decode of --new-tokens\n"
     "  (default 8), one LoRA SFT step (r 16 on every linear layer but the head) with and without\n"
-    "  gradient checkpointing, each against the machine's matmul rate at the model's shapes. The\n"
+    "  gradient checkpointing, each against the machine's matmul rate at the model's shapes, and\n"
+    "  one PPO-shaped iteration (rollout: 2 sampled responses + 3 scoring forwards; learning). The\n"
     "  generated folder is several GB (llama-2-7b in bfloat16: 13.5 GB); delete it when done.";
 
 int run(const std::vector<std::string>& args)

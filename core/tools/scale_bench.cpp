@@ -8,6 +8,7 @@
 #include "core/llm/loaders.h"
 #include "core/runtime/runtime.h"
 #include "core/train/schedule.h"
+#include "core/train/sequences.h"
 #include "core/util/process.h"
 #include "core/util/strings.h"
 
@@ -186,6 +187,81 @@ int benchScale(const BenchScaleRequest& a, std::ostream& out)
     step(true);
     step(false);
     step(false);
+    // 5. One PPO-shaped iteration as the trainer runs it: the SFT adapter stacked (the reference),
+    // actor and critic LoRA (r 4 on every linear but the head) and a value head; rollout = 2
+    // sampled responses of new_tokens after a T/2-token prompt and the three scoring forwards
+    // (actor, reference, critic); learning = one epoch at micro-batch 1 (actor and critic forward
+    // and backward per response, with gradient checkpointing) and one AdamW step. No reward model:
+    // the losses stand in for PPO's, with the same work.
+    {
+        model->stackAdapter("sft");
+        llm::LoraSpec small = spec;
+        small.r = 4;
+        small.alpha = 2;
+        small.dropout = 0.0;
+        model->addAdapter("actor", small);
+        model->addAdapter("critic", small);
+        ValueHead head(geometry.dim, 64, 7);
+        head->to(device);
+        std::vector<std::pair<std::string, torch::Tensor>> trainable = model->namedAdapterParameters("actor");
+        for (auto& p : model->namedAdapterParameters("critic"))
+            trainable.push_back(p);
+        for (const auto& p : head->named_parameters())
+            trainable.emplace_back("head." + p.key(), p.value());
+        auto ppoOpt = makeAdamW(trainable, AdamWSettings{});
+        resetPeakResident();
+        const auto r0 = Clock::now();
+        std::vector<int32_t> prompt;
+        for (int64_t i = 0; i < std::max<int64_t>(1, T / 2); ++i)
+            prompt.push_back(static_cast<int32_t>(tokens[0][i].item<int64_t>()));
+        model->eval();
+        llm::GenerationConfig gc;
+        gc.max_new_tokens = a.new_tokens;
+        gc.min_new_tokens = a.new_tokens;
+        gc.temperature = 1.0;
+        gc.adapter = "actor";
+        const auto gen = llm::generate(*model, {prompt, prompt}, gc);
+        const auto packed = packSequences({prompt, prompt}, gen.tokens, 0, device);
+        {
+            torch::NoGradGuard noGrad;
+            ScoreOptions actor;
+            actor.adapter = "actor";
+            scoreSequences(*model, packed, actor);
+            ScoreOptions reference;  // adapters disabled: base + the stacked SFT adapter
+            scoreSequences(*model, packed, reference);
+            ScoreOptions critic;
+            critic.adapter = "critic";
+            critic.want_logprobs = false;
+            critic.value_head = head.get();
+            scoreSequences(*model, packed, critic);
+        }
+        const double rollout = secondsSince(r0);
+        const auto l0 = Clock::now();
+        model->train();
+        ppoOpt->zero_grad();
+        for (size_t r = 0; r < gen.tokens.size(); ++r) {
+            const auto one = packSequences({prompt}, {gen.tokens[r]}, 0, device);
+            ScoreOptions actor;
+            actor.adapter = "actor";
+            actor.checkpoint_layers = true;
+            ScoreOptions critic;
+            critic.adapter = "critic";
+            critic.want_logprobs = false;
+            critic.value_head = head.get();
+            critic.checkpoint_layers = true;
+            const auto loss = -scoreSequences(*model, one, actor).logprobs.sum() * 0.01
+                + scoreSequences(*model, one, critic).values.pow(2).mean();
+            loss.backward();
+        }
+        ppoOpt->step();
+        const double learning = secondsSince(l0);
+        runPeak = std::max(runPeak, peakResidentMiB());
+        out << "PPO-shaped iteration (2 responses of " << a.new_tokens << " tokens): rollout "
+            << str::fixed(rollout, 2) << " s (generation " << str::fixed(gen.prefill_seconds + gen.decode_seconds, 2)
+            << " s + 3 scoring forwards), learning " << str::fixed(learning, 2)
+            << " s (actor and critic, checkpointed); peak RSS " << gib(peakResidentMiB()) << std::endl;
+        fig["ppo_iteration"] = {{"rollout_s", rollout}, {"learning_s", learning}, {"peak_rss_mib", peakResidentMiB()}};
+    }
     out << "peak RSS of the parts measured: " << gib(runPeak) << std::endl;
     fig["peak_rss_mib"] = runPeak;
 

@@ -137,6 +137,7 @@ private Q_SLOTS:
     // SFT
     void sftLossCoversReplyTokensOnly();
     void sftStartsFromAnExternalAdapter();
+    void bf16BaseKeepsFloat32AdaptersAndMoments();
     void sftLowersLossAndBeatsUntrainedModel();
     void sftResumeReproducesUninterruptedRun();
     void sftNanStopsWithDivergedAndKeepsCheckpoint();
@@ -1347,6 +1348,49 @@ void TstTrain::sftStartsFromAnExternalAdapter()
     for (const auto& l : obs.logs)
         logged = logged || l.find(exported) != std::string::npos;
     QVERIFY(logged);
+}
+
+void TstTrain::bf16BaseKeepsFloat32AdaptersAndMoments()
+{
+    RECALIGN_FAST_ONLY();
+    // model.dtype bfloat16: the frozen base is stored in bf16; LoRA weights, their gradients and
+    // AdamW's moments are float32.
+    llm::LlamaConfig c;
+    c.dim = 32;
+    c.hidden_dim = 64;
+    c.n_layers = 2;
+    c.n_heads = 4;
+    c.n_kv_heads = 2;
+    c.vocab_size = 97;
+    llm::LlamaModel m(c, llm::storageScalarType(ModelConfig::DType::BFloat16));
+    QCOMPARE(m->embeddingWeight().scalar_type(), torch::kBFloat16);
+    for (const auto& p : m->parameters())
+        QCOMPARE(p.scalar_type(), torch::kBFloat16);
+    llm::LoraSpec spec;
+    spec.targets = llm::parseLoraTargets({"all-linear"});
+    m->addAdapter("sft", spec);
+    m->setActiveAdapter("sft");
+    m->setBaseTrainable(false);
+    m->train();
+    auto named = m->namedAdapterParameters("sft");
+    auto opt = makeAdamW(named, AdamWSettings{});
+    const auto loss = m->forward(torch::arange(1, 9).view({1, 8})).logits.logsumexp(-1).sum();
+    QCOMPARE(loss.scalar_type(), torch::kFloat);
+    loss.backward();
+    opt->step();
+    for (const auto& [name, p] : named) {
+        QCOMPARE(p.scalar_type(), torch::kFloat);
+        QVERIFY2(p.grad().defined() && p.grad().scalar_type() == torch::kFloat, name.c_str());
+    }
+    QVERIFY(!opt->state().empty());
+    for (const auto& [key, state] : opt->state()) {
+        const auto& s = static_cast<const torch::optim::AdamWParamState&>(*state);
+        QCOMPARE(s.exp_avg().scalar_type(), torch::kFloat);
+        QCOMPARE(s.exp_avg_sq().scalar_type(), torch::kFloat);
+    }
+    for (const auto& p : m->parameters())
+        if (!p.requires_grad())
+            QCOMPARE(p.scalar_type(), torch::kBFloat16);  // the base stays bf16
 }
 
 void TstTrain::sftLowersLossAndBeatsUntrainedModel()
