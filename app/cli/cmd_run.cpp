@@ -9,6 +9,7 @@
 #include "core/api/runners.h"
 #include "core/api/store_api.h"
 #include "core/api/tables.h"
+#include "core/util/strings.h"
 
 #include <chrono>
 #include <csignal>
@@ -225,19 +226,29 @@ int runEval(const std::vector<std::string>& args) { return runCommon(args, true)
 int runProbeCommand(const std::vector<std::string>& args)
 {
     Args a(args, {"workspace", "run", "variant", "task", "user", "history", "category", "proportion", "k", "prompt",
-                  "temperature", "top-k", "top-p", "max-new-tokens", "seed", "reward"},
+                  "temperature", "top-k", "top-p", "max-new-tokens", "seed", "reward", "model", "adapters"},
            {"help", "constrained", "json"});
-    if (a.has("help") || !a.has("run") || !a.has("variant")) {
-        std::cout << "usage: recalign probe --run RUN --variant V [--workspace DIR] [--task i0|i1+|i1-|i2le|i2ge|i2approx|i3|free]\n"
+    const bool custom = a.has("model") || a.has("adapters");
+    if (a.has("help") || !a.has("run") || (!a.has("variant") && !custom)) {
+        std::cout << "usage: recalign probe --run RUN (--variant V | [--model PATH] [--adapters DIR[,DIR...]])\n"
+                     "       [--workspace DIR] [--task i0|i1+|i1-|i2le|i2ge|i2approx|i3|free]\n"
                      "       [--user U | --history 'T1|T2|...'] [--category C] [--proportion P] [--k K] [--prompt TEXT]\n"
                      "       [--temperature T] [--top-k K] [--top-p P] [--constrained] [--max-new-tokens N] [--seed S]\n"
-                     "       [--reward paper|recai]\n";
+                     "       [--reward paper|recai]\n"
+                     "--model (any checkpoint: llama2.c, Hugging Face, ours) and --adapters (PEFT folders; all but the\n"
+                     "last are stacked beneath it) probe weights other than a variant's, with the run's data and\n"
+                     "teacher: a run's intermediate adapters, an adapter trained elsewhere. No --model = the run's base.\n";
         return a.has("help") ? 0 : 2;
     }
     core::ProbeRequest q;
     q.workspace = a.get("workspace", "workspace");
     q.run_id = a.getInt("run", 0);
-    q.variant = a.get("variant");
+    q.variant = a.get("variant", custom ? "custom" : "");
+    q.model_path = a.get("model");
+    if (a.has("adapters"))
+        for (const auto& d : core::str::split(a.get("adapters"), ','))
+            if (!d.empty())
+                q.adapters.push_back(d);
     q.task = a.get("task", "i0");
     q.user = a.getInt("user", -1);
     if (a.has("history")) {

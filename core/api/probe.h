@@ -15,6 +15,13 @@ struct ProbeRequest {
     std::string workspace;       // folder with runs.sqlite
     long run_id = 0;
     std::string variant;         // v1 | v2 | v3 | full | palr | zeroshot | sasrec | mostpop
+    // Instead of a variant's weights: any model (a llama2.c file, a Hugging Face folder, our own
+    // checkpoint folder such as a run's full fine-tuning output) and PEFT adapter folders (a
+    // run's SFT adapter or PPO actor, one trained elsewhere). "" = the run's base model. With
+    // several adapters, all but the last are stacked beneath the last (as PPO trains an actor on
+    // the SFT adapter). Either field set makes the variant "custom".
+    std::string model_path;
+    std::vector<std::string> adapters;
     std::string task = "i0";     // i0 | i1+ | i1- | i2le | i2ge | i2approx | i3 | free
     long user = -1;              // dataset user index whose test history is used (-1 = `history`)
     std::vector<std::string> history;  // item titles, oldest first (when user < 0)

@@ -6,6 +6,7 @@
 #include "core/api/store_api.h"
 #include "core/api/tables.h"
 #include "core/llm/generation.h"
+#include "core/llm/loaders.h"
 #include "core/llm/title_constraint.h"
 #include "core/pipeline/pipeline_internal.h"
 #include "core/rules/metrics.h"
@@ -102,6 +103,30 @@ pipeline_internal::VariantWeights weightsFor(const RunContext& r, const std::str
     if (variant == "v3" || variant == "full")
         w.ppo_dir = stageField(r, "ppo_" + variant, "adapter");
     return w;
+}
+
+// ProbeRequest::model_path / adapters: the given model (else the run's base), the run's
+// tokenizer unless the model brings one, the adapters on top (all but the last stacked).
+llm::LoadedModel customModel(const RunContext& run, const ProbeRequest& q)
+{
+    const pipeline_internal::VariantWeights base = weightsFor(run, variant_name::kZeroShot);
+    const std::string path = q.model_path.empty() ? base.base_dir : q.model_path;
+    llm::LoadedModel m = llm::loadAnyModel(path, {}, llm::storageScalarType(run.cfg.model.dtype));
+    if (!m.tokenizer.isLoaded()) {
+        m = llm::loadAnyModel(path, base.tokenizer, llm::storageScalarType(run.cfg.model.dtype));
+        if (!m.tokenizer.isLoaded())
+            throw CoreException(ErrorCode::CheckpointIO, "no tokenizer for '" + path + "'", path);
+    }
+    m.model->setComputeDtype(run.cfg.model.compute_dtype);
+    for (size_t i = 0; i < q.adapters.size(); ++i) {
+        const std::string name = "probe" + std::to_string(i);
+        llm::importPeftAdapter(*m.model, q.adapters[i], name);
+        if (i + 1 < q.adapters.size())
+            m.model->stackAdapter(name);
+        else
+            m.model->setActiveAdapter(name);
+    }
+    return m;
 }
 
 CategoryId findCategory(const Dataset& data, const std::string& name)
@@ -201,9 +226,11 @@ ProbeResult runProbe(const ProbeRequest& q)
                 titles.push_back(data.title(id));
             out.output = formatOutputList(titles);
         } else {
-            auto m = pipeline_internal::loadVariantModel(weightsFor(run, q.variant), torch::Device(torch::kCPU),
-                                                        run.cfg.model);
-            if (q.variant == variant_name::kZeroShot && !m.model->activeAdapter().empty())
+            const bool custom = !q.model_path.empty() || !q.adapters.empty();
+            llm::LoadedModel m = custom ? customModel(run, q)
+                                        : pipeline_internal::loadVariantModel(weightsFor(run, q.variant),
+                                                                              torch::Device(torch::kCPU), run.cfg.model);
+            if (!custom && q.variant == variant_name::kZeroShot && !m.model->activeAdapter().empty())
                 m.model->setActiveAdapter("");
             llm::GenerationConfig gen;
             gen.temperature = q.temperature;

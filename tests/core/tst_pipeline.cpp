@@ -52,6 +52,7 @@ private Q_SLOTS:
     void ppoValidationRunsAndKeepsTheBestIteration();
     void changedGeneralFileContentRerunsOnlyLlmEvaluation();
     void badExperimentFailsBeforeAnyWorkNamingTheKey();
+    void probeTakesAnyModelAndAdapters();
 
 private:
     // mini.yaml with one setting replaced, written into the test's folder; the copy lives
@@ -320,6 +321,40 @@ void TstPipeline::badExperimentFailsBeforeAnyWorkNamingTheKey()
     QVERIFY2(r.out.contains(QStringLiteral("ppo.kl_coeff")), qPrintable(r.out));
     QVERIFY(r.out.contains(QStringLiteral("ppo.kl_coef")));  // the suggestion
     QVERIFY(!r.out.contains(QStringLiteral("== teacher")));
+}
+
+void TstPipeline::probeTakesAnyModelAndAdapters()
+{
+    // The run's own intermediate outputs given as a model and an adapter reproduce its variants
+    // (greedy): sft_v2's fully fine-tuned folder is v2; with ppo_full's actor on it, full.
+    QString sftModel, actor;
+    for (const auto& e : std::filesystem::directory_iterator(m_workspace.toStdString() + "/artifacts")) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("sft_v2-", 0) == 0)
+            sftModel = QString::fromStdString((e.path() / "best").string());
+        if (name.rfind("ppo_full-", 0) == 0)
+            actor = QString::fromStdString((e.path() / "actor").string());
+    }
+    QVERIFY(!sftModel.isEmpty() && !actor.isEmpty());
+    auto output = [](const QString& text) {
+        const int from = text.indexOf(QStringLiteral("--- output"));
+        return text.mid(from, text.indexOf(QStringLiteral("--- list reward")) - from);
+    };
+    const QStringList common = {QStringLiteral("probe"), QStringLiteral("--workspace"), m_workspace,
+                                QStringLiteral("--run"), QStringLiteral("1"), QStringLiteral("--user"), QStringLiteral("3"),
+                                QStringLiteral("--max-new-tokens"), QStringLiteral("48")};
+    const CliRun v2 = cli(common + QStringList{QStringLiteral("--variant"), QStringLiteral("v2")});
+    const CliRun asModel = cli(common + QStringList{QStringLiteral("--model"), sftModel});
+    QVERIFY2(v2.code == 0 && asModel.code == 0, qPrintable(v2.out.right(1000) + asModel.out.right(1000)));
+    QCOMPARE(output(asModel.out), output(v2.out));
+    const CliRun full = cli(common + QStringList{QStringLiteral("--variant"), QStringLiteral("full")});
+    const CliRun withActor = cli(common + QStringList{QStringLiteral("--model"), sftModel, QStringLiteral("--adapters"), actor});
+    QVERIFY2(full.code == 0 && withActor.code == 0, qPrintable(full.out.right(1000) + withActor.out.right(1000)));
+    QCOMPARE(output(withActor.out), output(full.out));
+    // A missing adapter folder is an error naming it.
+    const CliRun bad = cli(common + QStringList{QStringLiteral("--adapters"), m_dir.filePath(QStringLiteral("none"))});
+    QVERIFY(bad.code != 0);
+    QVERIFY2(bad.out.contains(QStringLiteral("none")), qPrintable(bad.out));
 }
 
 QTEST_GUILESS_MAIN(TstPipeline)
