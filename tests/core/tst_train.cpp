@@ -673,8 +673,8 @@ llm::LoadedModel loadStories()
     return llm::loadAnyModel(kStoriesDir + "/stories260K.bin", kStoriesDir + "/tok512.model");
 }
 
-// A tiny random Llama (vocabulary 32, EOS = 2 without a tokenizer).
-llm::LlamaModel toyModel(uint64_t seed)
+// A tiny Llama geometry (vocabulary 32, EOS = 2 without a tokenizer).
+llm::LlamaConfig toyConfig()
 {
     llm::LlamaConfig c;
     c.dim = 32;
@@ -684,7 +684,13 @@ llm::LlamaModel toyModel(uint64_t seed)
     c.n_kv_heads = 2;
     c.vocab_size = 32;
     c.max_seq_len = 64;
-    llm::LlamaModel m(c);
+    return c;
+}
+
+// A tiny random Llama of that geometry.
+llm::LlamaModel toyModel(uint64_t seed)
+{
+    llm::LlamaModel m(toyConfig());
     llm::initLlamaWeights(*m, seed);
     m->eval();
     return m;
@@ -1355,14 +1361,7 @@ void TstTrain::bf16BaseKeepsFloat32AdaptersAndMoments()
     RECALIGN_FAST_ONLY();
     // model.dtype bfloat16: the frozen base is stored in bf16; LoRA weights, their gradients and
     // AdamW's moments are float32.
-    llm::LlamaConfig c;
-    c.dim = 32;
-    c.hidden_dim = 64;
-    c.n_layers = 2;
-    c.n_heads = 4;
-    c.n_kv_heads = 2;
-    c.vocab_size = 97;
-    llm::LlamaModel m(c, llm::storageScalarType(ModelConfig::DType::BFloat16));
+    llm::LlamaModel m(toyConfig(), llm::storageScalarType(ModelConfig::DType::BFloat16));
     QCOMPARE(m->embeddingWeight().scalar_type(), torch::kBFloat16);
     for (const auto& p : m->parameters())
         QCOMPARE(p.scalar_type(), torch::kBFloat16);
