@@ -771,7 +771,8 @@ LlamaModel loadCheckpoint(const std::string& dir, torch::Dtype dtype)
     return model;
 }
 
-LoadedModel loadAnyModel(const std::string& path, const std::string& tokenizerPath, torch::Dtype dtype)
+LoadedModel loadAnyModel(const std::string& path, const std::string& tokenizerPath, torch::Dtype dtype,
+                         const LoadProgress& progress)
 {
     LoadedModel out;
     out.format = detectCheckpointFormat(path);
@@ -784,7 +785,7 @@ LoadedModel loadAnyModel(const std::string& path, const std::string& tokenizerPa
         folder = fs::path(path).parent_path().string();
         break;
     case CheckpointFormat::HuggingFace:
-        out.model = loadHfModel(path, dtype);
+        out.model = loadHfModel(path, dtype, progress);
         break;
     case CheckpointFormat::Recalign:
         out.model = loadCheckpoint(path, dtype);

@@ -68,8 +68,9 @@ struct LoadedModel {
 };
 // `tokenizerPath` "" = the folder's tokenizer.model (HF / own), or tokenizer.model beside a
 // llama2.c file. Checks the tokenizer's vocabulary fits the model's.
+// `progress` hears a Hugging Face folder's bytes as they load.
 LoadedModel loadAnyModel(const std::string& path, const std::string& tokenizerPath = {},
-                         torch::Dtype dtype = torch::kFloat);
+                         torch::Dtype dtype = torch::kFloat, const LoadProgress& progress = {});
 
 // ---- PEFT adapters ----
 // dir/adapter_config.json + dir/adapter_model.safetensors with keys such as

@@ -37,6 +37,8 @@ struct VariantWeights {
 // Base only (zero-shot); base + "sft" active; or SFT merged into the base + "actor" active.
 // The base is stored in model.dtype (float32 when fully fine-tuned: the master weights), adapters in
 // float32; products in model.dtype when it is a half type, else in model.compute_dtype.
-llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device, const ModelConfig& model);
+// `progress` (optional) hears the base's bytes as a Hugging Face folder loads.
+llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device, const ModelConfig& model,
+                                  const llm::LoadProgress& progress = {});
 
 }  // namespace recalign::core::pipeline_internal

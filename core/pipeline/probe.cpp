@@ -111,12 +111,13 @@ llm::LoadedModel customModel(const RunContext& run, const ProbeRequest& q)
 {
     const pipeline_internal::VariantWeights base = weightsFor(run, variant_name::kZeroShot);
     const std::string path = q.model_path.empty() ? base.base_dir : q.model_path;
-    llm::LoadedModel m = llm::loadAnyModel(path, {}, llm::storageScalarType(run.cfg.model.dtype));
-    if (!m.tokenizer.isLoaded()) {
-        m = llm::loadAnyModel(path, base.tokenizer, llm::storageScalarType(run.cfg.model.dtype));
-        if (!m.tokenizer.isLoaded())
-            throw CoreException(ErrorCode::CheckpointIO, "no tokenizer for '" + path + "'", path);
-    }
+    // The model's own tokenizer.model when it has one (beside a file, inside a folder), else the run's.
+    const std::filesystem::path p(path);
+    const auto folder = std::filesystem::is_directory(p) ? p : p.parent_path();
+    const std::string tokenizer = std::filesystem::exists(folder / "tokenizer.model") ? std::string() : base.tokenizer;
+    llm::LoadedModel m = llm::loadAnyModel(path, tokenizer, llm::storageScalarType(run.cfg.model.dtype));
+    if (!m.tokenizer.isLoaded())
+        throw CoreException(ErrorCode::CheckpointIO, "no tokenizer for '" + path + "'", path);
     m.model->setComputeDtype(run.cfg.model.compute_dtype);
     for (size_t i = 0; i < q.adapters.size(); ++i) {
         const std::string name = "probe" + std::to_string(i);

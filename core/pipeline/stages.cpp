@@ -132,11 +132,30 @@ pipeline_internal::VariantWeights weights(const Ctx& ctx, const BaseModel& base)
     return w;
 }
 
+// Loading progress in the run's log: a line per quarter for models of at least 1 GiB (a 7B model
+// takes a while), nothing for small ones.
+llm::LoadProgress loadLog(const Ctx& ctx)
+{
+    auto last = std::make_shared<int>(-1);
+    return [&ctx, last](int64_t done, int64_t total) {
+        if (total < (int64_t(1) << 30))
+            return;
+        const int quarter = static_cast<int>(4 * done / total);
+        if (quarter == *last)
+            return;
+        *last = quarter;
+        char text[128];
+        std::snprintf(text, sizeof text, "loading the base model: %.2f of %.2f GiB", done / 1073741824.0,
+                      total / 1073741824.0);
+        ctx.obs->onLog(LogLevel::Info, text);
+    };
+}
+
 }  // namespace
 
 llm::LoadedModel loadBase(const Ctx& ctx, const BaseModel& base)
 {
-    return pipeline_internal::loadVariantModel(weights(ctx, base), ctx.device, ctx.cfg.model);
+    return pipeline_internal::loadVariantModel(weights(ctx, base), ctx.device, ctx.cfg.model, loadLog(ctx));
 }
 
 
@@ -274,7 +293,7 @@ llm::LoadedModel loadSftModel(const Ctx& ctx, const BaseModel& base, const Train
 {
     auto w = weights(ctx, base);
     w.sft_dir = sft.dir;
-    return pipeline_internal::loadVariantModel(w, ctx.device, ctx.cfg.model);
+    return pipeline_internal::loadVariantModel(w, ctx.device, ctx.cfg.model, loadLog(ctx));
 }
 
 TrainedAdapter stagePpo(Ctx& ctx, const std::string& variant, const Dataset& data, const Teacher& teacher,
@@ -362,7 +381,7 @@ llm::LoadedModel loadPpoModel(const Ctx& ctx, const BaseModel& base, const Train
     auto w = weights(ctx, base);
     w.sft_dir = sft.dir;
     w.ppo_dir = ppo.dir;
-    return pipeline_internal::loadVariantModel(w, ctx.device, ctx.cfg.model);
+    return pipeline_internal::loadVariantModel(w, ctx.device, ctx.cfg.model, loadLog(ctx));
 }
 
 namespace {
@@ -470,7 +489,8 @@ std::unique_ptr<llm::TitleConstraint> catalogueConstraint(const Tokenizer& token
     return std::make_unique<llm::TitleConstraint>(tokenizer, titles, o);
 }
 
-llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device, const ModelConfig& model)
+llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& device, const ModelConfig& model,
+                                  const llm::LoadProgress& progress)
 {
     const bool tuned = w.full_finetune && !w.sft_dir.empty();
     if (model.dtype == ModelConfig::DType::Float16 && device.is_cpu())
@@ -479,7 +499,7 @@ llm::LoadedModel loadVariantModel(const VariantWeights& w, const torch::Device& 
                             "the run resolved device " + device.str() + ": use bfloat16 or float32",
                             "model.dtype");
     const torch::Dtype storage = w.full_finetune ? torch::kFloat : llm::storageScalarType(model.dtype);
-    llm::LoadedModel m = llm::loadAnyModel(tuned ? w.sft_dir : w.base_dir, w.tokenizer, storage);
+    llm::LoadedModel m = llm::loadAnyModel(tuned ? w.sft_dir : w.base_dir, w.tokenizer, storage, progress);
     if (!m.tokenizer.isLoaded())
         throw CoreException(ErrorCode::CheckpointIO, "no tokenizer found for the model '" + w.base_dir + "'",
                             "tokenizer.path");
