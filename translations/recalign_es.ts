@@ -618,6 +618,62 @@
         <translation>Segunda variante</translation>
     </message>
     <message>
+        <source>Model</source>
+        <translation>Modelo</translation>
+    </message>
+    <message>
+        <source>The run&apos;s base model</source>
+        <translation>El modelo base de la ejecución</translation>
+    </message>
+    <message>
+        <source>A llama2.c file, a Hugging Face folder or a run&apos;s fine-tuned model folder</source>
+        <translation>Un archivo llama2.c, una carpeta de Hugging Face o la carpeta del modelo ajustado de una ejecución</translation>
+    </message>
+    <message>
+        <source>Adapters</source>
+        <translation>Adaptadores</translation>
+    </message>
+    <message>
+        <source>None</source>
+        <translation>Ninguno</translation>
+    </message>
+    <message>
+        <source>PEFT adapter folders or kept trainer states, comma-separated; all but the last are stacked beneath the last</source>
+        <translation>Carpetas de adaptadores PEFT o estados de entrenamiento guardados, separados por comas; todos menos el último se apilan bajo el último</translation>
+    </message>
+    <message>
+        <source>Adapter folder</source>
+        <translation>Carpeta del adaptador</translation>
+    </message>
+    <message>
+        <source>Model folder</source>
+        <translation>Carpeta del modelo</translation>
+    </message>
+    <message>
+        <source>Add an adapter folder</source>
+        <translation>Añadir una carpeta de adaptador</translation>
+    </message>
+    <message>
+        <source>Choose a model folder</source>
+        <translation>Elegir una carpeta de modelo</translation>
+    </message>
+    <message>
+        <source>%1 · best state (iteration %2)</source>
+        <translation>%1 · mejor estado (iteración %2)</translation>
+    </message>
+    <message>
+        <source>%1 · latest state (iteration %2)</source>
+        <translation>%1 · último estado (iteración %2)</translation>
+    </message>
+    <message>
+        <source>%1 · latest state (step %2)</source>
+        <translation>%1 · último estado (paso %2)</translation>
+    </message>
+    <message>
+        <source>Other model or adapters…</source>
+        <translation>Otro modelo o adaptadores…</translation>
+    </message>
+    <message>
         <source>Prompt</source>
         <translation>Prompt</translation>
     </message>

@@ -227,17 +227,41 @@ int runProbeCommand(const std::vector<std::string>& args)
 {
     Args a(args, {"workspace", "run", "variant", "task", "user", "history", "category", "proportion", "k", "prompt",
                   "temperature", "top-k", "top-p", "max-new-tokens", "seed", "reward", "model", "adapters"},
-           {"help", "constrained", "json"});
+           {"help", "constrained", "json", "list"});
     const bool custom = a.has("model") || a.has("adapters");
+    if (a.has("list") && a.has("run")) {
+        // What can be probed: the variants, then every trainer state the run kept.
+        const core::ProbeCatalogue c = core::probeCatalogue(a.get("workspace", "workspace"), a.getInt("run", 0));
+        if (!c.error.ok()) {
+            std::cerr << "recalign probe: " << c.error.toString() << "\n";
+            return 1;
+        }
+        std::cout << "variants:";
+        for (const auto& v : c.variants)
+            std::cout << " " << v;
+        std::cout << "\nkept checkpoints (probe one with the --model / --adapters shown):\n";
+        for (const auto& k : c.checkpoints) {
+            std::cout << "  " << k.stage << " " << k.kind << " (" << (k.stage.rfind("ppo_", 0) == 0 ? "iteration " : "step ")
+                      << k.step << "):";
+            if (!k.model_path.empty())
+                std::cout << " --model " << k.model_path;
+            std::cout << " --adapters " << core::str::join(k.adapters, ",") << "\n";
+        }
+        if (c.checkpoints.empty())
+            std::cout << "  (none)\n";
+        return 0;
+    }
     if (a.has("help") || !a.has("run") || (!a.has("variant") && !custom)) {
-        std::cout << "usage: recalign probe --run RUN (--variant V | [--model PATH] [--adapters DIR[,DIR...]])\n"
+        std::cout << "usage: recalign probe --run RUN (--variant V | [--model PATH] [--adapters DIR[,DIR...]] | --list)\n"
                      "       [--workspace DIR] [--task i0|i1+|i1-|i2le|i2ge|i2approx|i3|free]\n"
                      "       [--user U | --history 'T1|T2|...'] [--category C] [--proportion P] [--k K] [--prompt TEXT]\n"
                      "       [--temperature T] [--top-k K] [--top-p P] [--constrained] [--max-new-tokens N] [--seed S]\n"
                      "       [--reward paper|recai]\n"
                      "--model (any checkpoint: llama2.c, Hugging Face, ours) and --adapters (PEFT folders; all but the\n"
                      "last are stacked beneath it) probe weights other than a variant's, with the run's data and\n"
-                     "teacher: a run's intermediate adapters, an adapter trained elsewhere. No --model = the run's base.\n";
+                     "teacher: a run's intermediate adapters, an adapter trained elsewhere. No --model = the run's base.\n"
+                     "An adapter may also be a trainer state a run kept (sft_state / ppo_state / ppo_best .safetensors,\n"
+                     "finished or not): --list prints the run's variants and kept states with their --adapters.\n";
         return a.has("help") ? 0 : 2;
     }
     core::ProbeRequest q;

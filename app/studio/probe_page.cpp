@@ -8,10 +8,13 @@
 
 #include "core/api/tables.h"
 
+#include <QAction>
+#include <QIcon>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QEvent>
+#include <QFileDialog>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -62,11 +65,31 @@ ProbePage::ProbePage(QWidget* parent) : QWidget(parent)
     m_compare = new QCheckBox(m_checkpointBox);
     m_runB = new QComboBox(m_checkpointBox);
     m_variantB = new QComboBox(m_checkpointBox);
+    m_modelA = new QLineEdit(m_checkpointBox);
+    m_adaptersA = new QLineEdit(m_checkpointBox);
+    m_modelB = new QLineEdit(m_checkpointBox);
+    m_adaptersB = new QLineEdit(m_checkpointBox);
     m_checkpointForm->addRow(QStringLiteral("-"), m_runA);
     m_checkpointForm->addRow(QStringLiteral("-"), m_variantA);
+    m_checkpointForm->addRow(QStringLiteral("-"), m_modelA);
+    m_checkpointForm->addRow(QStringLiteral("-"), m_adaptersA);
     m_checkpointForm->addRow(m_compare);
     m_checkpointForm->addRow(QStringLiteral("-"), m_runB);
     m_checkpointForm->addRow(QStringLiteral("-"), m_variantB);
+    m_checkpointForm->addRow(QStringLiteral("-"), m_modelB);
+    m_checkpointForm->addRow(QStringLiteral("-"), m_adaptersB);
+    // Browse actions: a model folder replaces the field, an adapter folder is appended.
+    for (QLineEdit* edit : {m_modelA, m_adaptersA, m_modelB, m_adaptersB}) {
+        const bool adapters = edit == m_adaptersA || edit == m_adaptersB;
+        QAction* browse = withIcon(edit->addAction(QIcon(), QLineEdit::TrailingPosition), QStringLiteral("open"));
+        browse->setToolTip(adapters ? tr("Add an adapter folder") : tr("Choose a model folder"));
+        connect(browse, &QAction::triggered, this, [this, edit, adapters] {
+            const QString dir = QFileDialog::getExistingDirectory(this, adapters ? tr("Adapter folder") : tr("Model folder"));
+            if (dir.isEmpty())
+                return;
+            edit->setText(adapters && !edit->text().trimmed().isEmpty() ? edit->text().trimmed() + QLatin1Char(',') + dir : dir);
+        });
+    }
     left->addWidget(m_checkpointBox);
 
     m_inputBox = new QGroupBox(formHost);
@@ -162,6 +185,8 @@ ProbePage::ProbePage(QWidget* parent) : QWidget(parent)
 
     connect(m_runA, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { onRunChanged(0); });
     connect(m_runB, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { onRunChanged(1); });
+    connect(m_variantA, qOverload<int>(&QComboBox::currentIndexChanged), this, &ProbePage::updateEnabled);
+    connect(m_variantB, qOverload<int>(&QComboBox::currentIndexChanged), this, &ProbePage::updateEnabled);
     connect(m_compare, &QCheckBox::toggled, this, &ProbePage::updateEnabled);
     connect(m_fromUser, &QRadioButton::toggled, this, &ProbePage::updateEnabled);
     connect(m_task, qOverload<int>(&QComboBox::currentIndexChanged), this, &ProbePage::updateEnabled);
@@ -180,6 +205,17 @@ void ProbePage::retranslate()
     m_compare->setText(tr("Compare with a second checkpoint"));
     setLabel(m_checkpointForm, m_runB, tr("Second run"));
     setLabel(m_checkpointForm, m_variantB, tr("Second variant"));
+    for (QLineEdit* edit : {m_modelA, m_modelB}) {
+        setLabel(m_checkpointForm, edit, tr("Model"));
+        edit->setPlaceholderText(tr("The run's base model"));
+        edit->setToolTip(tr("A llama2.c file, a Hugging Face folder or a run's fine-tuned model folder"));
+    }
+    for (QLineEdit* edit : {m_adaptersA, m_adaptersB}) {
+        setLabel(m_checkpointForm, edit, tr("Adapters"));
+        edit->setPlaceholderText(tr("None"));
+        edit->setToolTip(tr("PEFT adapter folders or kept trainer states, comma-separated; all but the last "
+                            "are stacked beneath the last"));
+    }
     m_inputBox->setTitle(tr("Prompt"));
     m_fromUser->setText(tr("Dataset user"));
     m_user->setToolTip(tr("The user's test history is the prompt's history"));
@@ -245,6 +281,15 @@ void ProbePage::updateEnabled()
     const bool compare = m_compare->isChecked();
     m_runB->setEnabled(compare);
     m_variantB->setEnabled(compare);
+    for (int slot : {0, 1}) {
+        const bool custom = variantCombo(slot)->currentData().toString() == QLatin1String("custom")
+            && (slot == 0 || compare);
+        for (QLineEdit* edit : {modelEdit(slot), adaptersEdit(slot)}) {
+            edit->setVisible(custom);
+            if (QWidget* label = m_checkpointForm->labelForField(edit))
+                label->setVisible(custom);
+        }
+    }
     m_viewB->setVisible(compare);
     m_user->setEnabled(m_fromUser->isChecked());
     m_history->setVisible(m_fromHistory->isChecked());
@@ -334,15 +379,29 @@ void ProbePage::fillVariants(int slot)
     {
         const QSignalBlocker block(variants);
         variants->clear();
-        if (it != m_catalogues.end())
+        if (it != m_catalogues.end()) {
             for (const std::string& v : it->variants)
                 variants->addItem(QString::fromStdString(core::variantDisplayName(v)), QString::fromStdString(v));
+            const int trained = variants->count();
+            // Every trainer state the run kept, finished or not.
+            for (size_t k = 0; k < it->checkpoints.size(); ++k) {
+                const core::ProbeCheckpoint& c = it->checkpoints[k];
+                const QString stage = QString::fromStdString(c.stage);
+                const QString label = c.stage.rfind("ppo_", 0) == 0
+                    ? (c.kind == "best" ? tr("%1 · best state (iteration %2)") : tr("%1 · latest state (iteration %2)"))
+                    : tr("%1 · latest state (step %2)");
+                variants->addItem(label.arg(stage).arg(c.step), QStringLiteral("checkpoint:%1").arg(k));
+            }
+            variants->addItem(tr("Other model or adapters…"), QStringLiteral("custom"));
+            variants->setProperty("trained", trained);
+        }
         const int i = variants->findData(current);
         if (i >= 0) {
             variants->setCurrentIndex(i);
             variants->setProperty("wanted", QVariant());
         } else if (variants->count() > 0) {
-            variants->setCurrentIndex(variants->count() - 1);  // the most trained variant
+            // The most trained variant.
+            variants->setCurrentIndex(std::max(0, variants->property("trained").toInt() - 1));
         }
     }
     if (slot == 0 && it != m_catalogues.end()) {
@@ -398,19 +457,39 @@ core::ProbeRequest ProbePage::baseRequest() const
     return q;
 }
 
+void ProbePage::setWeights(int slot, core::ProbeRequest& q) const
+{
+    QComboBox* run = slot == 0 ? m_runA : m_runB;
+    q.run_id = run->currentData().toLongLong();
+    const QString variant = variantCombo(slot)->currentData().toString();
+    q.variant = variant.toStdString();
+    if (variant == QLatin1String("custom")) {
+        q.model_path = modelEdit(slot)->text().trimmed().toStdString();
+        for (const QString& a : adaptersEdit(slot)->text().split(QLatin1Char(','), Qt::SkipEmptyParts))
+            if (!a.trimmed().isEmpty())
+                q.adapters.push_back(a.trimmed().toStdString());
+    } else if (variant.startsWith(QLatin1String("checkpoint:"))) {
+        const auto it = m_catalogues.find(q.run_id);
+        const size_t k = variant.mid(11).toULong();
+        if (it != m_catalogues.end() && k < it->checkpoints.size()) {
+            q.variant = "custom";
+            q.model_path = it->checkpoints[k].model_path;
+            q.adapters = it->checkpoints[k].adapters;
+        }
+    }
+}
+
 QVector<core::ProbeRequest> ProbePage::requests() const
 {
     QVector<core::ProbeRequest> out;
     if (m_runA->count() == 0 || m_variantA->count() == 0)
         return out;
     core::ProbeRequest a = baseRequest();
-    a.run_id = m_runA->currentData().toLongLong();
-    a.variant = m_variantA->currentData().toString().toStdString();
+    setWeights(0, a);
     out << a;
     if (m_compare->isChecked() && m_variantB->count() > 0) {
         core::ProbeRequest b = baseRequest();
-        b.run_id = m_runB->currentData().toLongLong();
-        b.variant = m_variantB->currentData().toString().toStdString();
+        setWeights(1, b);
         out << b;
     }
     return out;

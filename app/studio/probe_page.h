@@ -1,5 +1,5 @@
-// ProbePage: the Probe tab: choose a run and variant (and optionally a second checkpoint to
-// compare), a dataset user or a typed history (completer over the catalogue), the task template
+// ProbePage: the Probe tab: choose a run and variant, one of the trainer states the run kept, or
+// any model and PEFT adapters from disk (and optionally a second checkpoint to compare), a dataset user or a typed history (completer over the catalogue), the task template
 // (I0, I1 ±C, I2 with a proportion, I3, free text), k and the decoding; Generate asks for the
 // probe(s) and the answers appear side by side. The form only builds ProbeRequests; the
 // ProbeController runs them.
@@ -58,6 +58,11 @@ public:
     widgets::HistoryEditor* historyEditor() const { return m_history; }
     void setCompare(bool on);
     void setUser(int user);
+    // "Other model or adapters": the slot's model path ("" = the run's base) and adapter folders
+    // or kept trainer states, comma-separated (all but the last stacked beneath it).
+    QLineEdit* modelEdit(int slot) const { return slot == 0 ? m_modelA : m_modelB; }
+    QLineEdit* adaptersEdit(int slot) const { return slot == 0 ? m_adaptersA : m_adaptersB; }
+    QComboBox* variantCombo(int slot) const { return slot == 0 ? m_variantA : m_variantB; }
 
 public Q_SLOTS:
     // Emits generateRequested with requests() (what the Generate button does).
@@ -76,6 +81,9 @@ private:
     void onRunChanged(int slot);
     void fillVariants(int slot);
     core::ProbeRequest baseRequest() const;
+    // Slot's run, variant and weights: a variant, a kept trainer state ("checkpoint:N") or other
+    // weights ("custom": the model and adapter fields).
+    void setWeights(int slot, core::ProbeRequest& q) const;
 
     QString m_workspace;
     QMap<qint64, core::ProbeCatalogue> m_catalogues;
@@ -88,6 +96,10 @@ private:
     QCheckBox* m_compare = nullptr;
     QComboBox* m_runB = nullptr;
     QComboBox* m_variantB = nullptr;
+    QLineEdit* m_modelA = nullptr;
+    QLineEdit* m_adaptersA = nullptr;
+    QLineEdit* m_modelB = nullptr;
+    QLineEdit* m_adaptersB = nullptr;
     QGroupBox* m_inputBox = nullptr;
     QFormLayout* m_inputForm = nullptr;
     QRadioButton* m_fromUser = nullptr;

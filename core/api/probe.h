@@ -19,7 +19,8 @@ struct ProbeRequest {
     // checkpoint folder such as a run's full fine-tuning output) and PEFT adapter folders (a
     // run's SFT adapter or PPO actor, one trained elsewhere). "" = the run's base model. With
     // several adapters, all but the last are stacked beneath the last (as PPO trains an actor on
-    // the SFT adapter). Either field set makes the variant "custom".
+    // the SFT adapter). An adapter may also be a trainer checkpoint file a run kept
+    // (ProbeCatalogue::checkpoints). Either field set makes the variant "custom".
     std::string model_path;
     std::vector<std::string> adapters;
     std::string task = "i0";     // i0 | i1+ | i1- | i2le | i2ge | i2approx | i3 | free
@@ -66,6 +67,16 @@ struct ProbeResult {
 // Runs on the caller's thread (the GUI calls it on a worker).
 ProbeResult runProbe(const ProbeRequest& request);
 
+// A trainer state a run kept (the latest of a stage, finished or not, and PPO's best), as the
+// model and adapters a ProbeRequest takes to probe it.
+struct ProbeCheckpoint {
+    std::string stage;                  // sft_v2, ppo_full, ...
+    std::string kind;                   // latest | best
+    long step = 0;                      // SFT optimizer step or PPO iteration it holds
+    std::string model_path;             // "" = the run's base
+    std::vector<std::string> adapters;  // the state file last, what it trained on beneath it
+};
+
 // Catalogue titles, category names and the number of users of a run's dataset (for completers).
 struct ProbeCatalogue {
     Error error;
@@ -73,6 +84,7 @@ struct ProbeCatalogue {
     std::vector<std::string> categories;
     long users = 0;
     std::vector<std::string> variants;  // variants with a checkpoint in this run
+    std::vector<ProbeCheckpoint> checkpoints;
 };
 ProbeCatalogue probeCatalogue(const std::string& workspace, long runId);
 

@@ -16,6 +16,7 @@
 #include "core/runtime/runtime.h"
 #include "core/sasrec/sasrec_teacher.h"
 #include "core/train/sequences.h"
+#include "core/train/train_state.h"
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +34,7 @@ namespace probe_detail {
 struct RunContext {
     ExperimentConfig cfg;
     std::map<std::string, nlohmann::json> stages;  // stage name -> DONE.json
+    std::vector<std::pair<std::string, std::string>> outputs;  // every stage (any status): name, folder
 };
 
 RunContext openRun(const std::string& workspace, long runId)
@@ -68,6 +70,8 @@ RunContext openRun(const std::string& workspace, long runId)
     if (!stages)
         throw CoreException(stages.error().code, stages.error().message);
     for (const auto& st : stages.value()) {
+        if (!st.output_path.empty())
+            ctx.outputs.emplace_back(st.name, st.output_path);
         const std::string marker = st.output_path + "/DONE.json";
         if (st.status != StageStatus::Finished || !fs::exists(marker))
             continue;
@@ -106,7 +110,8 @@ pipeline_internal::VariantWeights weightsFor(const RunContext& r, const std::str
 }
 
 // ProbeRequest::model_path / adapters: the given model (else the run's base), the run's
-// tokenizer unless the model brings one, the adapters on top (all but the last stacked).
+// tokenizer unless the model brings one, the adapters on top (all but the last stacked; each a
+// PEFT folder or a trainer checkpoint file).
 llm::LoadedModel customModel(const RunContext& run, const ProbeRequest& q)
 {
     const pipeline_internal::VariantWeights base = weightsFor(run, variant_name::kZeroShot);
@@ -121,13 +126,57 @@ llm::LoadedModel customModel(const RunContext& run, const ProbeRequest& q)
     m.model->setComputeDtype(run.cfg.model.compute_dtype);
     for (size_t i = 0; i < q.adapters.size(); ++i) {
         const std::string name = "probe" + std::to_string(i);
-        llm::importPeftAdapter(*m.model, q.adapters[i], name);
+        // A PEFT folder, or a trainer checkpoint file that describes its adapter.
+        if (fs::is_regular_file(q.adapters[i]))
+            importStateAdapter(*m.model, q.adapters[i], name);
+        else
+            llm::importPeftAdapter(*m.model, q.adapters[i], name);
         if (i + 1 < q.adapters.size())
             m.model->stackAdapter(name);
         else
             m.model->setActiveAdapter(name);
     }
     return m;
+}
+
+// The trainer states a run kept (latest and best, finished or not), each with what lies beneath
+// it: an SFT state on the run's base; a PPO state on the base with the run's sft_v2 adapter (or
+// its fully fine-tuned model).
+std::vector<ProbeCheckpoint> keptCheckpoints(const RunContext& run)
+{
+    std::vector<ProbeCheckpoint> out;
+    for (const auto& [stage, folder] : run.outputs) {
+        const bool ppo = stage.rfind("ppo_", 0) == 0;
+        if (!ppo && stage.rfind("sft_", 0) != 0)
+            continue;
+        const std::vector<std::pair<std::string, std::string>> files = ppo
+            ? std::vector<std::pair<std::string, std::string>>{{"ppo_state.safetensors", "latest"}, {"best/ppo_best.safetensors", "best"}}
+            : std::vector<std::pair<std::string, std::string>>{{"sft_state.safetensors", "latest"}};
+        for (const auto& [file, kind] : files) {
+            const std::string path = (fs::path(folder) / file).string();
+            long step = 0;
+            if (!describesAdapter(path, &step))
+                continue;
+            ProbeCheckpoint k;
+            k.stage = stage;
+            k.step = step;
+            k.kind = kind;
+            if (ppo) {
+                try {
+                    const auto w = weightsFor(run, "v2");  // the SFT beneath v3 and full
+                    if (w.full_finetune)
+                        k.model_path = w.sft_dir;
+                    else
+                        k.adapters.push_back(w.sft_dir);
+                } catch (const CoreException&) {
+                    continue;  // no finished SFT beneath it
+                }
+            }
+            k.adapters.push_back(path);
+            out.push_back(std::move(k));
+        }
+    }
+    return out;
 }
 
 CategoryId findCategory(const Dataset& data, const std::string& name)
@@ -309,6 +358,7 @@ ProbeCatalogue probeCatalogue(const std::string& workspace, long runId)
             } catch (const CoreException&) {
             }
         }
+        c.checkpoints = probe_detail::keptCheckpoints(run);
     });
     return c;
 }

@@ -306,6 +306,7 @@ void PpoTrainer::Impl::save(const std::string& path)
     w.putString("rng/data", rng.state());
     w.putTorchRng("rng/torch");
     w.putNamedTensors("params", trainable);
+    putAdapterDescription(w, "actor/", model.adapterSpec(kPpoActorAdapter), iteration);
     w.putModule("value_head", *head);
     w.putOptimizer("optimizer", *optimizer);
     observer.onCheckpoint(c.stage, iteration);
@@ -646,6 +647,7 @@ void PpoTrainer::Impl::validate(const PpoValidator& validator, Metrics& metrics)
     const auto dir = (std::filesystem::path(c.output_dir) / "best").string();
     StateWriter w;
     w.putNamedTensors("params", trainable);
+    putAdapterDescription(w, "actor/", model.adapterSpec(kPpoActorAdapter), iteration);
     w.putModule("value_head", *head);
     w.putInt("iteration", iteration);
     w.putDouble("score", v);

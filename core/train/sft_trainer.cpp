@@ -169,6 +169,8 @@ struct SftTrainer::Impl {
         w.putDouble("sft/last_loss", lastLoss);
         w.putTorchRng("rng/torch");
         w.putNamedTensors("params", trainable);
+        if (!config.hyper.full_finetune)
+            putAdapterDescription(w, "", model.adapterSpec(config.adapter), loop->step());
         w.putOptimizer("optimizer", *optimizer);
         if (!bestWeights.empty()) {
             std::vector<std::pair<std::string, torch::Tensor>> best;

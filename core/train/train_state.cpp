@@ -2,6 +2,10 @@
 #include "core/train/train_state.h"
 
 #include "core/api/error.h"
+#include "core/llm/llama_config.h"
+#include "core/llm/llama_model.h"
+
+#include <filesystem>
 
 #include <chrono>
 #include <cmath>
@@ -106,6 +110,59 @@ void TrainLoop::emit(long step, long totalSteps, double epoch,
                         .count();
     rec.metrics = std::move(metrics);
     m_observer.onStep(rec);
+}
+
+void putAdapterDescription(StateWriter& w, const std::string& namePrefix, const llm::LoraSpec& spec, long step)
+{
+    w.putString("adapter/prefix", namePrefix);
+    w.putString("adapter/peft_config", llm::loraSpecToPeftJson(spec));
+    w.putInt("adapter/step", step);
+}
+
+bool describesAdapter(const std::string& path, long* step)
+{
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+        return false;
+    try {
+        const StateReader r(path);
+        if (!r.has("adapter/peft_config"))
+            return false;
+        if (step)
+            *step = static_cast<long>(r.getInt("adapter/step"));
+        return true;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+void importStateAdapter(llm::LlamaModelImpl& model, const std::string& path, const std::string& name)
+{
+    const StateReader r(path);
+    if (!r.has("adapter/peft_config"))
+        throw CoreException(ErrorCode::CheckpointIO,
+                            "checkpoint '" + path + "' describes no LoRA adapter (a full fine-tuning state, or one "
+                                "written before checkpoints described their adapter): probe the stage's output folder",
+                            path);
+    const std::string prefix = r.getString("adapter/prefix");
+    const llm::LoraSpec spec = llm::loraSpecFromPeftJson(r.getString("adapter/peft_config"), path);
+    std::vector<std::pair<std::string, torch::Tensor>> stored;
+    for (auto& [n, t] : r.getNamedTensors("params")) {
+        if (n.rfind("lm_head/", 0) == 0)
+            throw CoreException(ErrorCode::CheckpointIO,
+                                "checkpoint '" + path + "' also trained the LM head: probe the stage's exported actor folder",
+                                path);
+        if (n.compare(0, prefix.size(), prefix) == 0)
+            stored.emplace_back(n.substr(prefix.size()), t);
+    }
+    model.addAdapter(name, spec);
+    try {
+        torch::NoGradGuard noGrad;
+        copyNamedTensors(stored, model.namedAdapterParameters(name), "checkpoint '" + path + "' (adapter)");
+    } catch (...) {
+        model.removeAdapter(name);
+        throw;
+    }
 }
 
 }  // namespace recalign::core

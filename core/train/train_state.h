@@ -21,6 +21,24 @@
 
 namespace recalign::core {
 
+namespace llm {
+class LlamaModelImpl;
+struct LoraSpec;
+}  // namespace llm
+
+// Trainer checkpoints describe the LoRA adapter they hold, so that any intermediate state a run
+// kept can be probed like a PEFT folder: "adapter/prefix" (the adapter's tensors are the
+// "params" entries whose names start with it: "" for SFT, "actor/" for PPO), "adapter/peft_config"
+// (the adapter_config.json text) and "adapter/step" (the optimizer step or PPO iteration).
+void putAdapterDescription(StateWriter& w, const std::string& namePrefix, const llm::LoraSpec& spec, long step);
+// A checkpoint file that describes an adapter (false for any other file, never throws).
+bool describesAdapter(const std::string& path, long* step = nullptr);
+// Adds adapter `name` to `model` from such a checkpoint (its spec, then its tensors). Throws
+// CoreException(CheckpointIO) naming the file when it holds no adapter description (written
+// before they existed, or a full fine-tuning state), when it also trained the LM head (probe the
+// stage's exported actor folder instead) or when the tensors do not fit the model.
+void importStateAdapter(llm::LlamaModelImpl& model, const std::string& path, const std::string& name);
+
 // The trainers' own PRNG (data sampling, shuffles): core/util/rng.h's 64-bit Mersenne twister,
 // whose text state round-trips through checkpoints ("rng/data"), so a resume continues the exact
 // stream. setState throws CoreException(CheckpointIO) on bad text.

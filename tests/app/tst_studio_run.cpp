@@ -36,6 +36,7 @@
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QProcess>
@@ -60,6 +61,7 @@ private Q_SLOTS:
     void compareExportEqualsTheCli();
     void inspectShowsTheRunsSamples();
     void probeProducesAnAnnotatedListWithATinyModel();
+    void probeTakesAnyModelAndKeptStatesFromTheForm();
     void cancelLeavesTheStoreConsistentAndResumeFinishes();
     void screenshotsOfEveryTab();
     void cleanupTestCase();
@@ -262,6 +264,68 @@ void TstStudioRun::probeProducesAnAnnotatedListWithATinyModel()
     QCOMPARE(b->itemsModel()->rowCount(), 10);  // the teacher's top 10
     QVERIFY(b->heatStrip()->tokens().empty());  // no LLM, no log-probs
     QVERIFY(b->isVisible());
+}
+
+void TstStudioRun::probeTakesAnyModelAndKeptStatesFromTheForm()
+{
+    QVERIFY(m_run > 0);
+    MainWindow& w = *m_window;
+    w.tabs()->setCurrentIndex(MainWindow::ProbeTab);
+    ProbePage* page = w.probePage();
+    page->setCompare(true);
+    page->selectRun(0, m_run, QStringLiteral("zeroshot"));
+    page->selectRun(1, m_run, QStringLiteral("custom"));
+    QTRY_VERIFY_WITH_TIMEOUT(page->generateButton()->isEnabled(), 60000);
+    // "Other model or adapters" shows the model and adapter fields of its slot only.
+    QCOMPARE(page->variantCombo(1)->currentData().toString(), QStringLiteral("custom"));
+    QVERIFY(page->modelEdit(1)->isVisible());
+    QVERIFY(page->adaptersEdit(1)->isVisible());
+    QVERIFY(!page->modelEdit(0)->isVisible());
+    // The run's own model given as a file probes exactly as its zero-shot variant.
+    const QString model = QStringLiteral(RECALIGN_SHARED_DIR "/models/stories260K/stories260K.bin");
+    page->modelEdit(1)->setText(model);
+    page->setUser(3);
+    page->taskCombo()->setCurrentIndex(page->taskCombo()->findData(QStringLiteral("i0")));
+    page->constrainedBox()->setChecked(true);
+    const QVector<core::ProbeRequest> requests = page->requests();
+    QCOMPARE(requests.size(), 2);
+    QCOMPARE(requests[1].variant, std::string("custom"));
+    QCOMPARE(QString::fromStdString(requests[1].model_path), model);
+    QVERIFY(requests[1].adapters.empty());
+    QSignalSpy results(w.probe(), &ProbeController::resultReady);
+    QSignalSpy done(w.probe(), &ProbeController::finished);
+    page->generate();
+    QVERIFY(done.wait(300000));
+    QCOMPARE(results.size(), 2);
+    const auto zero = results.at(0).at(1).value<core::ProbeResult>();
+    const auto custom = results.at(1).at(1).value<core::ProbeResult>();
+    QVERIFY2(custom.error.ok(), custom.error.message.c_str());
+    QVERIFY(!zero.output.empty());
+    QCOMPARE(custom.output, zero.output);
+    // A kept trainer state of the catalogue becomes a custom request with its model and adapters.
+    core::ProbeCatalogue catalogue = core::probeCatalogue(m_workspace.path().toStdString(), m_run);
+    QVERIFY(catalogue.error.ok());
+    core::ProbeCheckpoint kept;
+    kept.stage = "ppo_full";
+    kept.kind = "latest";
+    kept.step = 3;
+    kept.model_path = "/runs/sft/best";
+    kept.adapters = {"/runs/ppo_full/ppo_state.safetensors"};
+    catalogue.checkpoints.push_back(kept);
+    page->setCatalogue(m_run, catalogue);
+    const int k = page->variantCombo(1)->findData(QStringLiteral("checkpoint:0"));
+    QVERIFY(k >= 0);
+    QVERIFY(page->variantCombo(1)->itemText(k).contains(QStringLiteral("iteration 3")));
+    page->variantCombo(1)->setCurrentIndex(k);
+    QVERIFY(!page->modelEdit(1)->isVisible());
+    const core::ProbeRequest fromState = page->requests().at(1);
+    QCOMPARE(fromState.variant, std::string("custom"));
+    QCOMPARE(fromState.model_path, kept.model_path);
+    QCOMPARE(fromState.adapters, kept.adapters);
+    catalogue.checkpoints.clear();
+    page->setCatalogue(m_run, catalogue);
+    page->selectRun(1, m_run, QStringLiteral("sasrec"));
+    page->setCompare(false);
 }
 
 void TstStudioRun::cancelLeavesTheStoreConsistentAndResumeFinishes()

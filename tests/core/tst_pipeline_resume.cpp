@@ -186,8 +186,12 @@ private Q_SLOTS:
     void initTestCase();
     void killDuringPpoThenResumeGivesTheUninterruptedResults();
     void killsDuringSftBeforeAndAfterItsCheckpointThenResumeGiveTheUninterruptedResults();
+    void keptStatesProbeLikeTheirVariants();
 
 private:
+    // `recalign probe --list` of the only run in `workspace` names `expected` ("ppo_full latest
+    // (iteration 3)"), and probing that state answers; returns the line's --model/--adapters.
+    QStringList probeKeptState(const QString& workspace, const QString& expected);
     // Runs the fixture in `workspace` (continuing `resumeRun` when > 0) and SIGKILLs it at `at`.
     Killed runAndKill(const QString& workspace, int64_t resumeRun, const KillPoint& at);
     void resumeAndCompare(const QString& workspace);
@@ -330,6 +334,8 @@ void TstPipelineResume::killDuringPpoThenResumeGivesTheUninterruptedResults()
           static_cast<long long>(kPpoIterations));
     // The kill landed inside PPO: some iterations checkpointed, not all.
     QVERIFY2(k.progress > 0 && k.progress < kPpoIterations, qPrintable(QString::number(k.progress)));
+    // The killed stage's last state can be probed before anything resumes it.
+    QVERIFY(!probeKeptState(ws, QStringLiteral("ppo_full latest (iteration %1)").arg(k.progress)).isEmpty());
     resumeAndCompare(ws);
 }
 
@@ -349,7 +355,51 @@ void TstPipelineResume::killsDuringSftBeforeAndAfterItsCheckpointThenResumeGiveT
     qInfo("killed before the first SFT checkpoint, then after epoch %lld of %lld",
           static_cast<long long>(second.progress), static_cast<long long>(kSftEpochs));
     QVERIFY2(second.progress > 0 && second.progress < kSftEpochs, qPrintable(QString::number(second.progress)));
+    QVERIFY(!probeKeptState(ws, QStringLiteral("sft_v2 latest (step")).isEmpty());
     resumeAndCompare(ws);
+}
+
+QStringList TstPipelineResume::probeKeptState(const QString& workspace, const QString& expected)
+{
+    const QString run = QString::number(onlyRunId(workspace));
+    const CliRun list = cli({QStringLiteral("probe"), QStringLiteral("--workspace"), workspace, QStringLiteral("--run"), run,
+                             QStringLiteral("--list")});
+    if (list.code != 0 || !list.out.contains(expected)) {
+        qWarning("%s", qPrintable(list.out));
+        return {};
+    }
+    QString line = list.out.mid(list.out.indexOf(expected));
+    line = line.left(line.indexOf(QLatin1Char('\n')));
+    const QStringList args = line.mid(line.indexOf(QStringLiteral("):")) + 2).split(QLatin1Char(' '), Qt::SkipEmptyParts);
+    const CliRun probe = cli(QStringList{QStringLiteral("probe"), QStringLiteral("--workspace"), workspace,
+                                         QStringLiteral("--run"), run, QStringLiteral("--user"), QStringLiteral("2"),
+                                         QStringLiteral("--max-new-tokens"), QStringLiteral("32")}
+                             + args);
+    if (probe.code != 0 || !probe.out.contains(QStringLiteral("--- list reward"))) {
+        qWarning("%s", qPrintable(probe.out.right(2000)));
+        return {};
+    }
+    return args;
+}
+
+void TstPipelineResume::keptStatesProbeLikeTheirVariants()
+{
+    // The finished reference run: PPO's last state (no validation, so the exported actor is the
+    // last iteration's) probes exactly as the `full` variant; SFT's last state is listed too.
+    const QString ws = m_dir.filePath(QStringLiteral("A"));
+    const QStringList ppo = probeKeptState(ws, QStringLiteral("ppo_full latest (iteration %1)").arg(kPpoIterations));
+    QVERIFY(!ppo.isEmpty());
+    QVERIFY(ppo.last().endsWith(QStringLiteral("ppo_state.safetensors")));
+    QVERIFY(!probeKeptState(ws, QStringLiteral("sft_v2 latest (step")).isEmpty());
+    const QStringList common = {QStringLiteral("probe"), QStringLiteral("--workspace"), ws, QStringLiteral("--run"),
+                                QString::number(onlyRunId(ws)), QStringLiteral("--user"), QStringLiteral("5"),
+                                QStringLiteral("--max-new-tokens"), QStringLiteral("48")};
+    const CliRun full = cli(common + QStringList{QStringLiteral("--variant"), QStringLiteral("full")});
+    const CliRun state = cli(common + ppo);
+    QVERIFY2(full.code == 0 && state.code == 0, qPrintable(full.out.right(1000) + state.out.right(1000)));
+    const QString out = full.out.mid(full.out.indexOf(QStringLiteral("--- output")));
+    QVERIFY(out.size() > 30);
+    QCOMPARE(state.out.mid(state.out.indexOf(QStringLiteral("--- output"))), out);
 }
 
 QTEST_GUILESS_MAIN(TstPipelineResume)
