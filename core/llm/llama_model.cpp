@@ -69,8 +69,29 @@ LoraLinearImpl::LoraLinearImpl(int64_t inFeatures, int64_t outFeatures, std::sha
     }
 }
 
+namespace {
+
+// AdapterScope's choice is per thread: two threads may run forwards of one model under different
+// adapters at once (PPO's actor and critic passes), so a scope never touches the shared setting.
+thread_local std::vector<std::pair<const LinearSettings*, std::string>> t_adapterScopes;
+
+const std::string& activeFor(const LinearSettings& s)
+{
+    for (auto it = t_adapterScopes.rbegin(); it != t_adapterScopes.rend(); ++it)
+        if (it->first == &s)
+            return it->second;
+    return s.active;
+}
+
+// Lazily built caches shared by concurrent forwards (bf16 weight copies, RoPE tables).
+std::mutex g_modelCacheMutex;
+
+}  // namespace
+
 torch::Tensor LoraLinearImpl::computeWeight(torch::ScalarType dtype) const
 {
+    // Under the lock: two threads' forwards may share this layer.
+    std::lock_guard<std::mutex> lock(g_modelCacheMutex);
     if ((m_weight.requires_grad() && torch::GradMode::is_enabled()) || m_weight.is_inference())
         return m_weight.to(dtype);  // part of the graph: the gradient flows back to the float32 weight
     if (!m_castWeight.defined() || m_castVersion != static_cast<int64_t>(m_weight._version())
@@ -108,7 +129,7 @@ torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x)
     torch::Tensor y = cast ? torch::nn::functional::linear(xc, computeWeight(cd))
                            : torch::nn::functional::linear(x, m_weight);
     const auto dt = xc.scalar_type();
-    for (const auto& [a, withDropout] : applied(m_shared->active)) {
+    for (const auto& [a, withDropout] : applied(activeFor(*m_shared))) {
         torch::Tensor h = xc;
         if (withDropout && a->dropout > 0.0 && is_training())
             h = torch::dropout(h, a->dropout, /*train=*/true);
@@ -311,6 +332,7 @@ LlamaModelImpl::LlamaModelImpl(const LlamaConfig& config, torch::Dtype dtype, bo
 
 std::pair<torch::Tensor, torch::Tensor> LlamaModelImpl::ropeTables(int64_t n, const torch::Device& device)
 {
+    std::lock_guard<std::mutex> lock(g_modelCacheMutex);
     if (!m_ropeCos.defined() || m_ropeCos.size(0) < n || m_ropeCos.device() != device) {
         // Normal tensors even when called under inference mode (training reuses them).
         c10::InferenceMode notInference(false);
@@ -351,13 +373,16 @@ torch::Tensor LlamaModelImpl::applyRope(const torch::Tensor& x, const torch::Ten
     return torch::cat({a * cos - b * sin, a * sin + b * cos}, -1);
 }
 
+const std::string& LlamaModelImpl::activeAdapter() const { return activeFor(*m_shared); }
+
 void LlamaModelImpl::checkMergedState() const
 {
+    const std::string& active = activeAdapter();
     for (const auto& m : m_merged)
-        if (m != m_shared->active)
+        if (m != active)
             throw CoreException(ErrorCode::InvalidConfig,
                                 "adapter '" + m + "' is merged into the base weights, so a forward under '"
-                                    + (m_shared->active.empty() ? std::string("disabled adapters") : m_shared->active)
+                                    + (active.empty() ? std::string("disabled adapters") : active)
                                     + "' would be wrong; unmerge it first",
                                 "lora");
 }
@@ -836,12 +861,13 @@ void LlamaModelImpl::setBaseTrainable(bool trainable)
 }
 
 AdapterScope::AdapterScope(LlamaModelImpl& model, const std::string& adapter)
-    : m_model(model), m_previous(model.activeAdapter())
 {
-    model.setActiveAdapter(adapter);
+    if (!adapter.empty() && !model.hasAdapter(adapter))
+        throw CoreException(ErrorCode::InvalidConfig, "no adapter '" + adapter + "' to activate", "lora");
+    t_adapterScopes.emplace_back(model.m_shared.get(), adapter);
 }
 
-AdapterScope::~AdapterScope() { m_model.setActiveAdapter(m_previous); }
+AdapterScope::~AdapterScope() { t_adapterScopes.pop_back(); }
 
 // ---------------------------------------------------------------------------------------------
 // Free functions

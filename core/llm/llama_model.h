@@ -161,6 +161,8 @@ struct ForwardOutput {
 // model.dtype as a torch dtype (float32 | bfloat16 | float16).
 torch::Dtype storageScalarType(ModelConfig::DType dtype);
 
+class AdapterScope;
+
 class LlamaModelImpl : public torch::nn::Module {
 public:
     // Parameters are created with `dtype` on the CPU. `randomInit` false skips the (slow, for
@@ -190,7 +192,8 @@ public:
     const LoraSpec& adapterSpec(const std::string& name) const;
     // The adapter every forward applies ("" = disabled = the base / reference policy).
     void setActiveAdapter(const std::string& name);
-    const std::string& activeAdapter() const { return m_shared->active; }
+    // The adapter forwards on this thread use: the innermost AdapterScope's, else the active one.
+    const std::string& activeAdapter() const;
     // The dtype of every matrix product (LinearSettings): float32 (the default) or bfloat16 for a
     // float32 model; a half-precision model always computes in its own dtype.
     void setComputeDtype(torch::ScalarType dtype);
@@ -238,6 +241,7 @@ public:
     LoraLinear lm_head{nullptr};
 
 private:
+    friend class AdapterScope;
     LlamaConfig m_config;
     std::shared_ptr<LinearSettings> m_shared;
     std::map<std::string, LoraSpec> m_adapterSpecs;
@@ -251,17 +255,14 @@ private:
 };
 TORCH_MODULE(LlamaModel);
 
-// Temporarily selects an adapter ("" = disabled) and restores the previous one on destruction.
+// Selects an adapter ("" = disabled) for the forwards this thread runs while the scope lives;
+// other threads keep their own choice (scopes nest; the shared active adapter is untouched).
 class AdapterScope {
 public:
     AdapterScope(LlamaModelImpl& model, const std::string& adapter);
     ~AdapterScope();
     AdapterScope(const AdapterScope&) = delete;
     AdapterScope& operator=(const AdapterScope&) = delete;
-
-private:
-    LlamaModelImpl& m_model;
-    std::string m_previous;
 };
 
 // Initialises a fresh model like Llama / llama2.c training: normal(0, 0.02) for linear and

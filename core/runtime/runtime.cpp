@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -106,6 +107,12 @@ ThreadPlan applyThreadPlan(int budget, int modelWidth, bool bf16Products)
     return plan;
 }
 
+int openBlasThreadCount()
+{
+    const auto blas = runtime_detail::openBlasThreads();
+    return blas.get ? blas.get() : 0;
+}
+
 ScopedBlasThreads::ScopedBlasThreads(int threads)
 {
     const auto blas = runtime_detail::openBlasThreads();
@@ -122,6 +129,51 @@ ScopedBlasThreads::~ScopedBlasThreads()
 {
     if (m_previous > 0)
         runtime_detail::openBlasThreads().set(m_previous);
+}
+
+ScopedTorchThreads::ScopedTorchThreads(int threads)
+{
+    const int previous = at::get_num_threads();
+    if (threads <= 0 || previous == threads)
+        return;
+    at::set_num_threads(threads);
+    m_previous = previous;
+}
+
+ScopedTorchThreads::~ScopedTorchThreads()
+{
+    if (m_previous > 0)
+        at::set_num_threads(m_previous);
+}
+
+void runPair(bool parallel, const std::function<void()>& first, const std::function<void()>& second)
+{
+    if (!parallel) {
+        first();
+        second();
+        return;
+    }
+    const bool grad = torch::GradMode::is_enabled();
+    std::exception_ptr secondError;
+    std::thread helper([&] {
+        try {
+            torch::AutoGradMode mode(grad);
+            second();
+        } catch (...) {
+            secondError = std::current_exception();
+        }
+    });
+    std::exception_ptr firstError;
+    try {
+        first();
+    } catch (...) {
+        firstError = std::current_exception();
+    }
+    helper.join();
+    if (firstError)
+        std::rethrow_exception(firstError);
+    if (secondError)
+        std::rethrow_exception(secondError);
 }
 
 namespace runtime_detail {

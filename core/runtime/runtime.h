@@ -6,6 +6,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 
 namespace recalign::core {
 
@@ -25,6 +26,9 @@ void seedTorch(uint64_t seed);
 // `threads`. Used while BLAS would fight another pool: SASRec training with several torch threads
 // (measured on 2 cores: 0.57-0.81 s/epoch with torch 2 + BLAS 1, 3-23 s/epoch with torch 2 +
 // BLAS 2) and the CPU decoder's row threads.
+// OpenBLAS's own thread count (0 when OpenBLAS is not the loaded BLAS).
+int openBlasThreadCount();
+
 class ScopedBlasThreads {
 public:
     explicit ScopedBlasThreads(int threads);
@@ -35,5 +39,25 @@ public:
 private:
     int m_previous = 0;  // > 0: the count to restore
 };
+
+// Sets torch's intra-op thread count for the guard's lifetime and restores it at the end
+// (threads <= 0 or the current count: nothing happens).
+class ScopedTorchThreads {
+public:
+    explicit ScopedTorchThreads(int threads);
+    ~ScopedTorchThreads();
+    ScopedTorchThreads(const ScopedTorchThreads&) = delete;
+    ScopedTorchThreads& operator=(const ScopedTorchThreads&) = delete;
+
+private:
+    int m_previous = 0;
+};
+
+// Two independent pieces of work at once, `first` on this thread and `second` on a helper thread,
+// when `parallel`; one after the other otherwise. The helper runs under this thread's grad mode.
+// Exceptions are rethrown here once both finished (first's before second's). Callers make the
+// pieces independent (separate outputs and gradients, no draws from a shared generator) and
+// usually hold ScopedTorchThreads(1) + ScopedBlasThreads(1) around a phase of such pairs.
+void runPair(bool parallel, const std::function<void()>& first, const std::function<void()>& second);
 
 }  // namespace recalign::core

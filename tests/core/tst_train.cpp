@@ -129,6 +129,7 @@ private Q_SLOTS:
     void ppoRatioIsOneAtFirstEpoch();
     void ppoRaisesToyRewardQuickly();
     void ppoRaisesToyRewardOverManyIterations();
+    void ppoConcurrentPassesGiveTheSerialResults();
     void ppoResumeReproducesUninterruptedRun();
     void ppoNanRewardStopsAndKeepsCheckpoint();
     void ppoStopRequestCancels();
@@ -933,6 +934,41 @@ void TstTrain::ppoRatioIsOneAtFirstEpoch()
         // The first iteration's KL is exactly 0 (a fresh actor LoRA has B = 0).
         QVERIFY(std::abs(obs.metric(0, "objective/kl")) < 1e-5);
     }
+}
+
+void TstTrain::ppoConcurrentPassesGiveTheSerialResults()
+{
+    // With a budget of two threads the actor's and the critic's passes (and the rollout's scoring
+    // batches) run on two threads, each single-threaded: the same products as the serial run on
+    // one thread, so every metric and sample is identical.
+    RecordingObserver serial, concurrent;
+    runToyPpo(serial, 4);
+    setComputeThreads(2, 1);
+    runToyPpo(concurrent, 4);
+    setComputeThreads(1, 1);
+    auto said = [](const RecordingObserver& o) {
+        for (const auto& l : o.logs)
+            if (l.find("run on two threads at once") != std::string::npos)
+                return true;
+        return false;
+    };
+    QVERIFY(!said(serial));
+    QVERIFY(said(concurrent));
+    QCOMPARE(concurrent.steps.size(), serial.steps.size());
+    for (size_t i = 0; i < serial.steps.size(); ++i) {
+        QCOMPARE(concurrent.steps[i].metrics.size(), serial.steps[i].metrics.size());
+        for (size_t k = 0; k < serial.steps[i].metrics.size(); ++k) {
+            const auto& [name, value] = serial.steps[i].metrics[k];
+            if (name.rfind("time/", 0) == 0)
+                continue;
+            QCOMPARE(concurrent.steps[i].metrics[k].first, name);
+            const double got = concurrent.steps[i].metrics[k].second;
+            QVERIFY2(got == value || (std::isnan(got) && std::isnan(value)),
+                     (name + " at iteration " + std::to_string(i) + ": " + std::to_string(got) + " vs "
+                      + std::to_string(value)).c_str());
+        }
+    }
+    QCOMPARE(concurrent.samples.size(), serial.samples.size());
 }
 
 void TstTrain::ppoRaisesToyRewardQuickly()
