@@ -200,11 +200,13 @@ struct PpoTrainer::Impl {
     // The actor's and the critic's passes (and the rollout's actor vs reference + critic) run at
     // once on two threads, each single-threaded, where the CPU budget has two or more threads: at
     // the quickstart's size one pass leaves the second core idle (the products are too small to
-    // split well). Not with gradient checkpointing or LoRA dropout on the actor or critic: both
-    // use torch's shared generator, whose draws would then depend on the threads' timing.
+    // split well). Not with gradient checkpointing or LoRA dropout on the actor or critic (both
+    // use torch's shared generator, whose draws would then depend on the threads' timing), nor
+    // with a trainable LM head.
     bool concurrentPasses() const
     {
-        if (!device.is_cpu() || c.hyper.gradient_checkpointing)
+        // A trainable LM head may be tied to the embedding both passes read: one gradient, two writers.
+        if (!device.is_cpu() || c.hyper.gradient_checkpointing || c.hyper.lm_head_trainable)
             return false;
         for (const char* a : {kPpoActorAdapter, kPpoCriticAdapter})
             if (model.adapterSpec(a).dropout > 0.0)
