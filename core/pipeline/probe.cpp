@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 namespace fs = std::filesystem;
 
@@ -145,6 +146,13 @@ llm::LoadedModel customModel(const RunContext& run, const ProbeRequest& q)
 std::vector<ProbeCheckpoint> keptCheckpoints(const RunContext& run)
 {
     std::vector<ProbeCheckpoint> out;
+    // What PPO trained on: the run's sft_v2 adapter or fully fine-tuned model (none while sft_v2
+    // has not finished).
+    std::optional<pipeline_internal::VariantWeights> sft;
+    try {
+        sft = weightsFor(run, "v2");
+    } catch (const CoreException&) {
+    }
     for (const auto& [stage, folder] : run.outputs) {
         const bool ppo = stage.rfind("ppo_", 0) == 0;
         if (!ppo && stage.rfind("sft_", 0) != 0)
@@ -162,15 +170,12 @@ std::vector<ProbeCheckpoint> keptCheckpoints(const RunContext& run)
             k.step = step;
             k.kind = kind;
             if (ppo) {
-                try {
-                    const auto w = weightsFor(run, "v2");  // the SFT beneath v3 and full
-                    if (w.full_finetune)
-                        k.model_path = w.sft_dir;
-                    else
-                        k.adapters.push_back(w.sft_dir);
-                } catch (const CoreException&) {
-                    continue;  // no finished SFT beneath it
-                }
+                if (!sft)
+                    continue;
+                if (sft->full_finetune)
+                    k.model_path = sft->sft_dir;
+                else
+                    k.adapters.push_back(sft->sft_dir);
             }
             k.adapters.push_back(path);
             out.push_back(std::move(k));

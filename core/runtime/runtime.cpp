@@ -131,19 +131,19 @@ ScopedBlasThreads::~ScopedBlasThreads()
         runtime_detail::openBlasThreads().set(m_previous);
 }
 
-ScopedTorchThreads::ScopedTorchThreads(int threads)
+ScopedComputeThreads::ScopedComputeThreads(int torchThreads, int blasThreads) : m_blas(blasThreads)
 {
     const int previous = at::get_num_threads();
-    if (threads <= 0 || previous == threads)
+    if (torchThreads <= 0 || previous == torchThreads)
         return;
-    at::set_num_threads(threads);
-    m_previous = previous;
+    at::set_num_threads(torchThreads);
+    m_torchPrevious = previous;
 }
 
-ScopedTorchThreads::~ScopedTorchThreads()
+ScopedComputeThreads::~ScopedComputeThreads()
 {
-    if (m_previous > 0)
-        at::set_num_threads(m_previous);
+    if (m_torchPrevious > 0)
+        at::set_num_threads(m_torchPrevious);
 }
 
 void runPair(bool parallel, const std::function<void()>& first, const std::function<void()>& second)

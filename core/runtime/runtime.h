@@ -40,24 +40,25 @@ private:
     int m_previous = 0;  // > 0: the count to restore
 };
 
-// Sets torch's intra-op thread count for the guard's lifetime and restores it at the end
-// (threads <= 0 or the current count: nothing happens).
-class ScopedTorchThreads {
+// Sets torch's intra-op threads and OpenBLAS's own for the guard's lifetime and restores both at
+// the end (a count <= 0, or the current one, leaves that pool alone).
+class ScopedComputeThreads {
 public:
-    explicit ScopedTorchThreads(int threads);
-    ~ScopedTorchThreads();
-    ScopedTorchThreads(const ScopedTorchThreads&) = delete;
-    ScopedTorchThreads& operator=(const ScopedTorchThreads&) = delete;
+    ScopedComputeThreads(int torchThreads, int blasThreads);
+    ~ScopedComputeThreads();
+    ScopedComputeThreads(const ScopedComputeThreads&) = delete;
+    ScopedComputeThreads& operator=(const ScopedComputeThreads&) = delete;
 
 private:
-    int m_previous = 0;
+    ScopedBlasThreads m_blas;
+    int m_torchPrevious = 0;  // > 0: the count to restore
 };
 
 // Two independent pieces of work at once, `first` on this thread and `second` on a helper thread,
 // when `parallel`; one after the other otherwise. The helper runs under this thread's grad mode.
 // Exceptions are rethrown here once both finished (first's before second's). Callers make the
 // pieces independent (separate outputs and gradients, no draws from a shared generator) and
-// usually hold ScopedTorchThreads(1) + ScopedBlasThreads(1) around a phase of such pairs.
+// usually hold ScopedComputeThreads(1, 1) around a phase of such pairs.
 void runPair(bool parallel, const std::function<void()>& first, const std::function<void()>& second);
 
 }  // namespace recalign::core

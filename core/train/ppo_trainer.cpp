@@ -442,8 +442,7 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
     head->eval();
     // The same threading as the learning passes, so that a fresh rollout's ratio is exactly 1.
     const bool parallel = concurrentPasses();
-    ScopedTorchThreads torchThreads(parallel ? 1 : 0);
-    ScopedBlasThreads blasThreads(parallel ? 1 : 0);
+    ScopedComputeThreads oneThreadEach(parallel ? 1 : 0, parallel ? 1 : 0);
     // Each batch's three passes (actor, reference, critic) on one thread; with two threads, two
     // batches at a time. Rows keep their order.
     std::vector<std::pair<size_t, size_t>> batches;
@@ -525,8 +524,7 @@ LearnStats PpoTrainer::Impl::learn(const PpoRollout& ro, long it)
     std::vector<size_t> order(N);
     std::iota(order.begin(), order.end(), size_t(0));
     const bool parallel = concurrentPasses();
-    ScopedTorchThreads torchThreads(parallel ? 1 : 0);
-    ScopedBlasThreads blasThreads(parallel ? 1 : 0);
+    ScopedComputeThreads oneThreadEach(parallel ? 1 : 0, parallel ? 1 : 0);
     for (int epoch = 0; epoch < h.ppo_epochs; ++epoch) {
         loop->checkCancel();
         for (size_t i = order.size(); i > 1; --i)
