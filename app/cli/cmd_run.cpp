@@ -11,6 +11,7 @@
 #include "core/api/tables.h"
 #include "core/util/strings.h"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -128,25 +129,23 @@ private:
     std::chrono::steady_clock::time_point m_lastPrint{};
 };
 
-void printTables(const std::string& workspace, long runId, int k)
+// The tables of the runs just run (a seed group: mean ± std over its seeds, with the paired tests).
+void printTables(const std::string& workspace, const std::vector<long>& runIds, int k)
 {
     core::RunStore store;
     core::OpenOptions oo;
     oo.read_only = true;
-    if (store.open(workspace + "/" + core::kStoreFileName, oo))
+    if (store.open(workspace + "/" + core::kStoreFileName, oo) || runIds.empty())
         return;
-    auto rows = store.evalResults(runId);
-    if (!rows || rows.value().empty())
-        return;
-    std::vector<core::EvalRow> evalRows;
-    for (const auto& r : rows.value())
-        evalRows.push_back({r.run_id, r.variant, r.task, r.metric, r.value, static_cast<long>(r.n), r.std_error});
-    core::TableOptions to;
+    core::StoreTableOptions to;
     to.k = k;
-    std::vector<core::Table> tables;
-    for (core::TableKind kind : core::allTableKinds())
-        tables.push_back(core::buildTable(kind, evalRows, to));
-    std::cout << "\n" << core::exportTables(tables, core::ExportFormat::Markdown) << std::endl;
+    auto tables = core::storeTables(store, std::vector<int64_t>(runIds.begin(), runIds.end()), to);
+    if (!tables || std::all_of(tables.value().begin(), tables.value().end(), [](const core::Table& t) { return t.rows.empty(); }))
+        return;
+    std::cout << "\n" << core::exportTables(tables.value(), core::ExportFormat::Markdown) << std::endl;
+    for (const auto& t : tables.value())
+        if (!t.tests.empty())
+            std::cout << core::exportTests(t, core::ExportFormat::Markdown) << std::endl;
 }
 
 int runCommon(const std::vector<std::string>& args, bool evalOnly)
@@ -155,9 +154,11 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
     if (a.has("help") || a.positional().size() != 1) {
         std::cout << "usage: recalign " << (evalOnly ? "eval" : "run")
                   << " FILE [--workspace DIR] [--resume RUN] [--only STAGE,...] [--seed S]\n"
-                     "  Runs the experiment's stages (data, teacher, base_model, sft_*, ppo_*, eval_*),\n"
-                     "  reusing every stage whose outputs exist for the same configuration. Ctrl-C\n"
-                     "  cancels cleanly; --resume RUN continues a cancelled or killed run.\n";
+                     "  Runs the experiment's stages (data, teacher, base_model, sft_*, ppo_*, eval_*) once per\n"
+                     "  seed of `seeds:` as one seed group, reusing every stage whose outputs exist for the\n"
+                     "  same configuration (the teacher and base model are shared by the group's runs).\n"
+                     "  Ctrl-C cancels cleanly; --resume RUN continues a cancelled or killed run and the\n"
+                     "  rest of its group. --seed S runs that seed alone.\n";
         return a.has("help") ? 0 : 2;
     }
     // The file is read and validated once; the pipeline takes the validated configuration.
@@ -205,18 +206,26 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
         : !cfg.workspace.empty()                          ? core::resolvePath(cfg, cfg.workspace)
                                                           : std::string("workspace");
     const int k = cfg.evaluation.topk;
-    if (out.run_id > 0)
-        printTables(workspace, out.run_id, k);
+    if (!out.run_ids.empty())
+        printTables(workspace, out.run_ids, k);
+    const std::string group = out.group_id > 0 ? " (group " + std::to_string(out.group_id) + ")" : std::string();
     if (out.error.code == core::ErrorCode::Cancelled) {
-        std::cout << "run " << out.run_id << " cancelled; continue with: recalign run " << a.positional()[0]
+        std::cout << "run " << out.run_id << group << " cancelled; continue with: recalign run " << a.positional()[0]
                   << " --resume " << out.run_id << "\n";
         return 130;
     }
     if (!out.error.ok()) {
-        std::cerr << "recalign: run " << out.run_id << " failed: " << out.error.toString() << "\n";
+        std::cerr << "recalign: run " << out.run_id << group << " failed: " << out.error.toString() << "\n";
         return 1;
     }
-    std::cout << "run " << out.run_id << " finished\n";
+    if (out.run_ids.size() > 1) {
+        std::cout << "runs";
+        for (long id : out.run_ids)
+            std::cout << " " << id;
+        std::cout << " finished (group " << out.group_id << "; recalign export --group " << out.group_id << ")\n";
+    } else {
+        std::cout << "run " << out.run_id << " finished\n";
+    }
     return 0;
 }
 

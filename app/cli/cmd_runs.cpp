@@ -7,6 +7,7 @@
 #include "core/api/tables.h"
 #include "core/util/strings.h"
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -100,14 +101,14 @@ int runRuns(const std::vector<std::string>& args)
         std::cout << "no runs in " << store.path() << "\n";
         return 0;
     }
-    std::cout << pad("id", 6) << pad("experiment", 18) << pad("name", 18) << pad("status", 10) << pad("seed", 6)
+    std::cout << pad("id", 6) << pad("experiment", 18) << pad("name", 18) << pad("status", 10) << pad("group", 6) << pad("seed", 6)
               << pad("started", 17) << pad("duration", 9) << "commit\n";
     const double now = core::unixNow();
     for (const auto& r : runs.value()) {
         const double end = r.ended_at > 0 ? r.ended_at : (r.status == core::RunStatus::Running ? now : 0);
         std::cout << pad(std::to_string(r.id), 6) << pad(r.experiment_name.empty() ? "-" : r.experiment_name, 18)
                   << pad(r.name.empty() ? "-" : r.name, 18) << pad(core::runStatusName(r.status), 10)
-                  << pad(std::to_string(r.seed), 6) << pad(timeText(r.started_at), 17)
+                  << pad(r.group_id > 0 ? std::to_string(r.group_id) : "-", 6) << pad(std::to_string(r.seed), 6) << pad(timeText(r.started_at), 17)
                   << pad(r.started_at > 0 && end > 0 ? durationText(end - r.started_at) : "-", 9)
                   << (r.env.git_commit.empty() ? "-" : r.env.git_commit.substr(0, 10) + (r.env.git_dirty ? "+dirty" : "")) << "\n";
     }
@@ -134,6 +135,7 @@ int runShow(const std::vector<std::string>& args)
               << "  experiment:  " << (r.experiment_name.empty() ? "-" : r.experiment_name) << "\n"
               << "  status:      " << core::runStatusName(r.status) << (r.error.empty() ? "" : ": " + r.error) << "\n"
               << "  seed:        " << r.seed << "\n"
+              << "  group:       " << (r.group_id > 0 ? std::to_string(r.group_id) : std::string("-")) << "\n"
               << "  created:     " << timeText(r.created_at) << "\n"
               << "  started:     " << timeText(r.started_at) << "\n"
               << "  ended:       " << timeText(r.ended_at) << "\n"
@@ -156,7 +158,9 @@ int runShow(const std::vector<std::string>& args)
         for (const auto& s : st.value())
             std::cout << "  " << pad(s.name, 14) << pad(core::stageStatusName(s.status), 10)
                       << pad(durationText(s.ended_at > 0 ? s.ended_at - s.started_at : 0), 9) << s.content_hash.substr(0, 12)
-                      << "  " << s.output_path << "\n";
+                      << "  " << s.output_path
+                      << (s.reused_from_run > 0 ? "  (reused from run " + std::to_string(s.reused_from_run) + ")" : std::string())
+                      << "\n";
     }
     if (auto m = store.metricNames(id); m && !m.value().empty()) {
         std::cout << "\nmetrics (stage/name: points, steps, last value)\n";
@@ -184,13 +188,21 @@ int runShow(const std::vector<std::string>& args)
 
 int runExport(const std::vector<std::string>& args)
 {
-    Args a(args, {"workspace", "format", "table", "output", "k"}, {"help", "stderr"});
-    if (a.has("help") || a.positional().size() != 1) {
-        std::cout << "usage: recalign export RUN[,RUN...] --format csv|latex|markdown --table i0|i1|i2|format|all\n"
-                     "                      [--workspace DIR] [--output FILE] [--stderr] [--k 10]\n"
+    Args a(args, {"workspace", "format", "table", "output", "k", "group", "pairs", "resamples"},
+           {"help", "stderr", "per-seed", "significance", "no-significance"});
+    if (a.has("help") || (a.positional().size() != 1 && !a.has("group"))) {
+        std::cout << "usage: recalign export (RUN[,RUN...] | --group G[,G...]) --format csv|latex|markdown\n"
+                     "                      [--table i0|i1|i2|format|all] [--workspace DIR] [--output FILE] [--stderr]\n"
+                     "                      [--k 10] [--per-seed] [--significance] [--pairs full:v2,v2:v1]\n"
+                     "                      [--resamples 10000] [--no-significance]\n"
                      "Lays the runs' evaluation results out as the paper's tables (rows = methods in the paper's\n"
                      "order, columns = metrics). LaTeX uses booktabs; the best value per column is bold and the\n"
-                     "second underlined (lower is better for -C TCP, RepeatItem, NonExist, InHistory).\n";
+                     "second underlined (lower is better for -C TCP, RepeatItem, NonExist, InHistory).\n"
+                     "Runs of a seed group (`seeds: [0, 1, 2]`) become one row per method: mean ± sample std\n"
+                     "over the seeds (--per-seed: a row per run). Cells marked † differ from the row they are\n"
+                     "tested against (--pairs, default full:v2,v2:v1): paired bootstrap over (seed, user) units,\n"
+                     "95 % interval, Holm-corrected over each table's tests, alpha 0.05; Wilcoxon beside.\n"
+                     "--significance adds each table's tests (difference, interval, p-values).\n";
         return a.has("help") ? 0 : 2;
     }
     core::ExportFormat format;
@@ -203,35 +215,55 @@ int runExport(const std::vector<std::string>& args)
         format = core::ExportFormat::Markdown;
     else
         throw std::invalid_argument("--format expects csv, latex or markdown, got '" + f + "'");
-    std::vector<core::TableKind> kinds;
+    core::StoreTableOptions options;
     const std::string t = a.get("table", "all");
-    if (t == "all") {
-        kinds = core::allTableKinds();
-    } else {
+    if (t != "all") {
         core::TableKind k;
         if (!core::parseTableKind(t, &k))
             throw std::invalid_argument("--table expects i0, i1, i2, format or all, got '" + t + "'");
-        kinds.push_back(k);
+        options.kinds.push_back(k);
     }
-    std::vector<int64_t> runs;
-    for (const auto& part : core::str::split(a.positional()[0], ','))
-        runs.push_back(parseRunId(core::str::trim(part)));
-
     core::RunStore store;
     openStore(store, a);
-    auto results = store.evalResults(runs);
-    if (!results)
-        throw std::runtime_error(results.error().toString());
-    if (results.value().empty())
-        throw std::runtime_error("run(s) " + a.positional()[0] + " have no evaluation results yet");
-    core::TableOptions options;
-    options.k = static_cast<int>(a.getInt("k", 10));
-    std::vector<core::Table> tables;
-    for (core::TableKind k : kinds)
-        tables.push_back(core::buildTable(k, core::toEvalRows(results.value()), options));
+    std::vector<int64_t> runs;
+    if (!a.positional().empty())
+        for (const auto& part : core::str::split(a.positional()[0], ','))
+            runs.push_back(parseRunId(core::str::trim(part)));
+    if (a.has("group"))
+        for (const auto& part : core::str::split(a.get("group"), ',')) {
+            auto ids = core::groupRunIds(store, parseRunId(core::str::trim(part)));
+            if (!ids)
+                throw std::runtime_error(ids.error().toString());
+            runs.insert(runs.end(), ids.value().begin(), ids.value().end());
+        }
+    options.k = static_cast<int>(a.getInt("k", 0));
+    options.per_seed = a.has("per-seed");
+    options.significance = !a.has("no-significance");
+    options.tests.resamples = static_cast<int>(a.getInt("resamples", 10000));
+    if (options.tests.resamples < 100)
+        throw std::invalid_argument("--resamples expects at least 100");
+    if (a.has("pairs")) {
+        options.tests.pairs.clear();
+        for (const auto& part : core::str::split(a.get("pairs"), ',')) {
+            const auto ab = core::str::split(core::str::trim(part), ':');
+            if (ab.size() != 2 || ab[0].empty() || ab[1].empty())
+                throw std::invalid_argument("--pairs expects A:B[,A:B...] of variant names (e.g. full:v2), got '" + part + "'");
+            options.tests.pairs.emplace_back(ab[0], ab[1]);
+        }
+    }
+    auto tables = core::storeTables(store, runs, options);
+    if (!tables)
+        throw std::runtime_error(tables.error().toString());
+    if (std::all_of(tables.value().begin(), tables.value().end(), [](const core::Table& x) { return x.rows.empty(); }))
+        throw std::runtime_error("run(s) " + (a.positional().empty() ? "of group " + a.get("group") : a.positional()[0])
+                                 + " have no evaluation results yet");
     core::ExportOptions eo;
     eo.with_stderr = a.has("stderr");
-    const std::string text = core::exportTables(tables, format, eo);
+    std::string text = core::exportTables(tables.value(), format, eo);
+    if (a.has("significance"))
+        for (const auto& table : tables.value())
+            if (!table.tests.empty())
+                text += "\n" + core::exportTests(table, format);
     if (a.has("output")) {
         std::ofstream out(a.get("output"), std::ios::binary);
         if (!(out << text))

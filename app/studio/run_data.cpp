@@ -232,23 +232,9 @@ int runTopK(const core::RunInfo& run, int fallback)
 
 core::Result<std::vector<core::Table>> compareTables(core::RunStore& store, const std::vector<int64_t>& runs)
 {
-    auto results = store.evalResults(runs);
-    if (!results)
-        return results.error();
-    core::TableOptions options;
-    // The same options as `recalign export` (rows labelled "run N" when several runs occur),
-    // with K from the first run's evaluation.topk.
-    for (int64_t id : runs) {
-        if (auto info = store.runInfo(id)) {
-            options.k = runTopK(info.value());
-            break;
-        }
-    }
-    const std::vector<core::EvalRow> rows = core::toEvalRows(results.value());
-    std::vector<core::Table> tables;
-    for (core::TableKind kind : core::allTableKinds())
-        tables.push_back(core::buildTable(kind, rows, options));
-    return tables;
+    // The same tables as `recalign export` (core::storeTables): seed groups as mean ± std rows,
+    // the paired tests marked, K from the first run's evaluation.topk.
+    return core::storeTables(store, runs);
 }
 
 core::Result<std::vector<widgets::SampleView>> loadSampleViews(core::RunStore& store, const std::vector<int64_t>& runs,

@@ -83,6 +83,7 @@ struct TeacherConfig {
     int epochs = 0;
     int patience = 0;
     double plateau = 0.0;
+    int seed = 0;       // -1 = the run's seed (one teacher per seed); else shared by a seed group
 };
 
 struct ModelConfig {
@@ -114,6 +115,7 @@ struct ModelConfig {
         double lr = 0.0;
         int batch = 0;
         int history_lists = 0;  // "History: ... 1. T" documents from users' sequences; 0 = one per user
+        int seed = 0;           // -1 = the run's seed (one base model per seed); else shared by a seed group
     } pretrain;
 };
 

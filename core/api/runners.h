@@ -20,9 +20,11 @@ struct RunRequest {
     std::string experiment_text;    // the file's text, stored with the run
     std::string experiment_path;    // where it came from (stored and shown; "" = not from a file)
     std::string workspace;          // folder holding runs.sqlite and artifacts ("" = the experiment's, else ./workspace)
-    std::string resume_run;         // run id to resume ("" = new run)
+    // Run id to resume ("" = new run). A run of a seed group resumes the whole group: the run,
+    // then every other seed of the group that has not finished (created when never started).
+    std::string resume_run;
     std::vector<std::string> only_stages;  // e.g. {"ppo_full"}; empty = all
-    long seed = -1;                 // -1 = the experiment's first seed
+    long seed = -1;                 // -1 = every seed of the experiment (one group); S = that seed alone
     // The thread budget when neither RECALIGN_THREADS nor the experiment's `threads` says (the
     // GUI's Settings); 0 = the machine's cores (divided among local processes). planThreads
     // (core/api/info.h) splits it between torch and OpenBLAS.
@@ -39,11 +41,16 @@ int effectiveThreads(int experimentThreads, int defaultThreads);
 
 struct RunOutcome {
     Error error;        // None, Cancelled or a failure
-    long run_id = 0;    // the run's id in the workspace store
+    long run_id = 0;    // the id of the run that ran last (the failed or cancelled one on an error)
+    long group_id = 0;  // the seed group (0 = none)
+    std::vector<long> run_ids;  // every run of the group, in seed order (those not reached: absent)
     std::vector<std::pair<std::string, double>> stage_seconds;  // wall time per stage
 };
 
-// Runs (or resumes) an experiment end to end, writing the workspace store. Called on a worker
+// Runs (or resumes) an experiment end to end, once per seed as one seed group, writing the
+// workspace store. Stages whose inputs do not depend on the seed (the data, and with the default
+// teacher.seed / model.pretrain.seed the teacher and the base model) are computed by the first
+// run and reused by the others. Called on a worker
 // thread; progress goes to `observer`, which is also polled for stop requests.
 RunOutcome runExperiment(const RunRequest& request, Observer& observer);
 

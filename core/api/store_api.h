@@ -28,7 +28,7 @@
 
 namespace recalign::core {
 
-inline constexpr int kStoreSchemaVersion = 3;       // PRAGMA user_version this build writes
+inline constexpr int kStoreSchemaVersion = 4;       // PRAGMA user_version this build writes
 inline constexpr const char* kStoreFileName = "runs.sqlite";  // inside the workspace folder
 
 enum class RunStatus { Queued, Running, Finished, Failed, Cancelled };
@@ -56,8 +56,21 @@ struct RunEnvironment {
     std::string device;       // resolved device, e.g. "cpu", "cuda:0"
 };
 
+// A seed group: one experiment run once per seed (`seeds: [0, 1, 2]`). Its runs share the
+// configuration; tables and curves aggregate over them. Runs from before schema 4 (and runs
+// started with --seed S) belong to no group (group_id 0).
+struct RunGroup {
+    int64_t id = 0;
+    int64_t experiment_id = 0;
+    std::string name;
+    std::string config_hash;    // of the shared configuration
+    std::vector<int64_t> seeds; // in the order they run
+    double created_at = 0;
+};
+
 struct NewRun {
     int64_t experiment_id = 0;  // 0 = none
+    int64_t group_id = 0;       // 0 = none
     std::string name;
     std::string config_json;    // canonicalJson() of the experiment
     std::string config_hash;    // sha256 of config_json (filled by createRun when empty)
@@ -70,6 +83,7 @@ struct NewRun {
 struct RunInfo {
     int64_t id = 0;
     int64_t experiment_id = 0;
+    int64_t group_id = 0;       // seed group (0 = none)
     std::string experiment_name;
     std::string name;
     std::string config_json;
@@ -88,6 +102,7 @@ struct RunInfo {
 
 struct RunFilter {
     int64_t experiment_id = 0;   // 0 = any
+    int64_t group_id = 0;        // 0 = any
     bool any_status = true;
     RunStatus status = RunStatus::Running;  // when !any_status
     int limit = 0;               // 0 = no limit; newest first
@@ -99,6 +114,9 @@ const char* stageStatusName(StageStatus s);
 struct StageRecord {
     int64_t id = 0;
     int64_t run_id = 0;
+    // A stage taken from the cache instead of computed: the run that computed it (0 = computed
+    // here). Its curves are copied into this run under the same stage name when it is reused.
+    int64_t reused_from_run = 0;
     std::string name;           // "data", "teacher", "sft_v2", "ppo_full", "eval_v2", ...
     std::string content_hash;   // hash of config section + input hashes
     StageStatus status = StageStatus::Running;
@@ -212,6 +230,10 @@ public:
     Error deleteRun(int64_t run);  // with its stages, metrics, results, samples, artifacts
     Result<RunInfo> runInfo(int64_t run);
     Result<std::vector<RunInfo>> listRuns(const RunFilter& filter = {});
+    // Seed groups.
+    Result<int64_t> createGroup(const RunGroup& group);
+    Result<RunGroup> group(int64_t id);
+    Result<std::vector<RunGroup>> listGroups();
     // Marks stale running runs as interrupted now (open() does this too). Returns their ids.
     Result<std::vector<int64_t>> recoverStaleRuns(double stale_after_s);
 
@@ -222,6 +244,10 @@ public:
     Result<std::vector<StageRecord>> stages(int64_t run);
     // The newest finished stage with this hash (any run), for reuse; id 0 when none.
     Result<StageRecord> findFinishedStage(const std::string& content_hash);
+    // Records that `stage_id` was taken from the cache of run `from_run` and copies that run's
+    // metric series and samples of the stage's name into the stage's run (same stage name,
+    // steps and wall times; samples already there are not copied twice).
+    Error markStageReused(int64_t stage_id, int64_t from_run);
 
     // --- metrics ---
     // Appends many points in one transaction. A (run, stage, name, step) written again replaces
@@ -236,6 +262,9 @@ public:
     Error putEvalResults(const std::vector<EvalRecord>& rows);
     Result<std::vector<EvalRecord>> evalResults(int64_t run);
     Result<std::vector<EvalRecord>> evalResults(const std::vector<int64_t>& runs);
+    // Per-unit values (re-adding a (run, variant, task, metric) replaces it).
+    Error putEvalUnits(const std::vector<EvalUnits>& units);  // EvalUnits: core/api/tables.h
+    Result<std::vector<EvalUnits>> evalUnits(const std::vector<int64_t>& runs);
 
     // --- samples and artifacts ---
     // A sample already stored for the run (same stage, variant, task, step, prompt and output) is
@@ -262,6 +291,22 @@ std::string workspaceStorePath(const std::string& workspace);
 
 // Evaluation results as table rows (core/api/tables.h).
 std::vector<EvalRow> toEvalRows(const std::vector<EvalRecord>& results);
+
+// The paper's tables for `runs` as the CLI's export, `recalign run` and the GUI's Compare show
+// them (one home): K from the first run's evaluation.topk unless given; runs of a seed group
+// aggregated into mean ± std rows (unless per_seed) labelled with the group's name; the paired
+// significance tests (tables.h) on the per-unit values when `significance`.
+struct StoreTableOptions {
+    std::vector<TableKind> kinds;  // empty = all four
+    int k = 0;                     // 0 = the first run's evaluation.topk (10 when unknown)
+    bool per_seed = false;
+    bool significance = true;
+    SignificanceOptions tests;
+};
+Result<std::vector<Table>> storeTables(RunStore& store, const std::vector<int64_t>& runs,
+                                       const StoreTableOptions& options = {});
+// The runs of seed group `group`, in the group's seed order (the newest run per seed).
+Result<std::vector<int64_t>> groupRunIds(RunStore& store, int64_t group);
 
 // Host capture without torch: hostname, CPU model, hardware threads, git commit and dirty flag
 // of the checkout holding `source_dir` ("" skips git), sqlite version in library_versions_json.

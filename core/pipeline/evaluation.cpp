@@ -158,6 +158,7 @@ VariantEvalResult runSuite(const std::string& variant, const Dataset& data, cons
     // Empty outputs count as failed lists (zeros); the released code skipped them, which flatters a
     // model that often says nothing. Their number is stored as "empty_outputs" either way.
     MetricsAccumulator acc(/*countEmpty=*/true);
+    std::map<std::pair<std::string, std::string>, size_t> unitIndex;  // (task, metric) -> result.units
     std::map<std::string, long> kept;
     const double wall = now();
     for (size_t i = 0; i < samples.size(); ++i) {
@@ -166,6 +167,13 @@ VariantEvalResult runSuite(const std::string& variant, const Dataset& data, cons
         const auto parsed = parseOutput(outputs[i], lookup, popt);
         const SampleMetrics m = computeSampleMetrics(s, parsed, data);
         acc.add(task, m);
+        for (const auto& [metric, value] : sampleMetricValues(m)) {
+            auto [it, fresh] = unitIndex.emplace(std::make_pair(task, std::string(metric)), result.units.size());
+            if (fresh)
+                result.units.push_back({0, variant, task, metric, {}, {}});
+            result.units[it->second].users.push_back(static_cast<int64_t>(s.user));
+            result.units[it->second].values.push_back(value);
+        }
         if (options.samples_kept >= 0 && kept[task] >= options.samples_kept)
             continue;
         ++kept[task];

@@ -38,6 +38,7 @@ struct VariantEvalOptions {
 struct VariantEvalResult {
     std::vector<EvalRecord> records;    // run_id left 0: the caller sets it
     std::vector<SampleRecord> samples;  // stage "eval", variant and task set
+    std::vector<EvalUnits> units;       // per-user values behind the records (run_id left 0)
     double seconds = 0.0;
 };
 

@@ -400,7 +400,7 @@ static void addExperimentKeys(std::vector<FieldDef>& t)
     add(t, "description", "", RECALIGN_MEMBER(description), "free text");
     add(t, "workspace", "", RECALIGN_MEMBER(workspace),
         "folder holding runs.sqlite and stage outputs; \"\" = the CLI's --workspace (default ./workspace)").path(PathKind::Dir);
-    add(t, "seeds", "[0]", RECALIGN_MEMBER(seeds), "one run per seed; each seeds torch and data RNGs once at start [released SFT seed 0]").range(0, INT_MAX);
+    add(t, "seeds", "[0]", RECALIGN_MEMBER(seeds), "one run per seed, together a seed group (tables and curves aggregate over it); a seed drives SFT, RL, sampling and evaluation prompts (teacher.seed and model.pretrain.seed say whether those stages vary too) [released SFT seed 0]").range(0, INT_MAX);
     add(t, "device", "auto", RECALIGN_MEMBER(device), "cpu | cuda | cuda:N | auto (cuda when available)");
     add(t, "threads", "0", RECALIGN_MEMBER(threads), "threads this run computes with (0 = the machine's cores, divided among local processes); split between torch and OpenBLAS by the model's width and compute dtype").range(0, 1024);
     add(t, "variants", "[sasrec, mostpop, zeroshot, palr, v1, v2, v3, full]", RECALIGN_MEMBER(variants),
@@ -463,6 +463,7 @@ static void addTeacherKeys(std::vector<FieldDef>& t)
     add(t, "teacher.epochs", "100", RECALIGN_MEMBER(teacher.epochs), "maximum epochs [released 100]").range(1, 100000);
     add(t, "teacher.patience", "10", RECALIGN_MEMBER(teacher.patience), "early stop after N epochs without better valid NDCG@10; 0 = never [released 10]").range(0, 100000);
     add(t, "teacher.plateau", "0.5", RECALIGN_MEMBER(teacher.plateau), "ReduceLROnPlateau factor; 0 = constant lr [released 0.5]").range(0, 0.99);
+    add(t, "teacher.seed", "2022", RECALIGN_MEMBER(teacher.seed), "the teacher's own seed, so one teacher serves every run of a seed group; -1 = each run's seed (one teacher per seed) [released 2022, fixed]").range(-1, INT_MAX);
 }
 
 // model keys
@@ -493,6 +494,7 @@ static void addModelKeys(std::vector<FieldDef>& t)
     add(t, "model.pretrain.epochs", "2", RECALIGN_MEMBER(model.pretrain.epochs), "from_scratch: LM pre-training epochs over titles and prompts; 0 = none").range(0, 100000);
     add(t, "model.pretrain.lr", "0.001", RECALIGN_MEMBER(model.pretrain.lr), "from_scratch: pre-training AdamW learning rate").range(0, 1, true);
     add(t, "model.pretrain.batch", "32", RECALIGN_MEMBER(model.pretrain.batch), "from_scratch: pre-training sequences per step").range(1, 1000000);
+    add(t, "model.pretrain.seed", "0", RECALIGN_MEMBER(model.pretrain.seed), "from_scratch: the base model's own seed (tokenizer, corpus, pre-training), so one base model serves every run of a seed group, as a downloaded model would; -1 = each run's seed").range(-1, INT_MAX);
     add(t, "model.pretrain.history_lists", "0", RECALIGN_MEMBER(model.pretrain.history_lists), "from_scratch: documents drawn from users' training sequences (half as history, half as a numbered list); 0 = one per user").range(0, 100000000);
 }
 

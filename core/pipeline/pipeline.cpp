@@ -10,6 +10,7 @@
 #include "core/runtime/runtime.h"
 #include "core/sasrec/teacher.h"
 #include "core/util/files.h"
+#include "core/util/hash.h"
 
 #include <nlohmann/json.hpp>
 
@@ -86,37 +87,32 @@ void runAll(Ctx& ctx)
     }
 }
 
-// Continues run `runText`: same configuration, stages the killed process left running marked failed.
-void attachResumedRun(Ctx& ctx, const std::string& runText, const std::string& file)
+// Continues run `runId`: same configuration, stages the killed process left running marked failed.
+void attachResumedRun(Ctx& ctx, int64_t runId, const std::string& file)
 {
-    const int64_t resumeRun = std::stoll(runText);  // ctx.run once it may be marked
-    auto info = ctx.store.runInfo(resumeRun);
+    auto info = ctx.store.runInfo(runId);
     if (!info)
-        throw CoreException(ErrorCode::InvalidConfig, "cannot resume run " + runText + ": " + info.error().message,
+        throw CoreException(ErrorCode::InvalidConfig, "cannot resume run " + std::to_string(runId) + ": " + info.error().message,
                             "resume");
     ctx.seed = static_cast<uint64_t>(info.value().seed);
     if (info.value().config_json != canonicalJson(ctx.cfg))
-        throw CoreException(ErrorCode::InvalidConfig, "cannot resume run " + runText
+        throw CoreException(ErrorCode::InvalidConfig, "cannot resume run " + std::to_string(runId)
                                                           + ": it was started with a different configuration than '"
                                                           + file + "'",
                             "resume");
-    ctx.run = resumeRun;
+    ctx.run = runId;
     if (auto stages = ctx.store.stages(ctx.run))
         for (const auto& st : stages.value())
             if (st.status == StageStatus::Running)
                 ctx.store.endStage(st.id, StageStatus::Failed);
 }
 
-// Records a new run (and its experiment file) in the store.
-void createRun(Ctx& ctx, const RunRequest& request)
+// Records a new run of `seed` (and its experiment) in the store, in group `group` (0 = none).
+void createRun(Ctx& ctx, int64_t experimentId, int64_t group)
 {
-    ExperimentRecord e;
-    e.name = ctx.cfg.name;
-    e.file_path = request.experiment_path;
-    e.config_yaml = request.experiment_text;
-    auto expId = ctx.store.addExperiment(e);
     NewRun nr;
-    nr.experiment_id = expId ? expId.value() : 0;
+    nr.experiment_id = experimentId;
+    nr.group_id = group;
     nr.name = ctx.cfg.name + " (seed " + std::to_string(ctx.seed) + ")";
     nr.config_json = canonicalJson(ctx.cfg);
     nr.seed = static_cast<int64_t>(ctx.seed);
@@ -127,6 +123,21 @@ void createRun(Ctx& ctx, const RunRequest& request)
     if (!run)
         throw CoreException(run.error().code, "creating the run: " + run.error().message);
     ctx.run = run.value();
+}
+
+// One step of a group's plan: an existing run to continue (run > 0) or a seed to start.
+struct PlannedRun {
+    uint64_t seed = 0;
+    int64_t run = 0;
+    bool finished = false;
+};
+
+std::string seedList(const std::vector<int64_t>& seeds)
+{
+    std::string out;
+    for (int64_t s : seeds)
+        out += (out.empty() ? "" : ", ") + std::to_string(s);
+    return out;
 }
 
 }  // namespace pipeline_detail
@@ -158,54 +169,143 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
     RunOutcome outcome;
     Ctx ctx;
     ctx.outcome = &outcome;
-    outcome.error = catchAll([&] {
+    std::vector<PlannedRun> plan;
+    const std::string file = request.experiment_path.empty() ? request.config.name : request.experiment_path;
+    int64_t experimentId = 0;
+    Error setup = catchAll([&] {
         ctx.cfg = request.config;
-        const std::string file = request.experiment_path.empty() ? ctx.cfg.name : request.experiment_path;
         ctx.workspace = !request.workspace.empty() ? request.workspace
             : !ctx.cfg.workspace.empty()           ? resolvePath(ctx.cfg, ctx.cfg.workspace)
                                                    : std::string("workspace");
         fs::create_directories(ctx.workspace);
         ctx.workspace = fs::absolute(ctx.workspace).lexically_normal().string();
         ctx.only.insert(request.only_stages.begin(), request.only_stages.end());
-        ctx.seed = static_cast<uint64_t>(request.seed >= 0 ? request.seed
-                                                           : (ctx.cfg.seeds.empty() ? 0 : ctx.cfg.seeds.front()));
         ctx.device = resolveDevice(ctx.cfg.device);
         // auto becomes what this machine runs, before anything is hashed or recorded.
         ctx.cfg.model.compute_dtype = llm::resolveComputeDtype(ctx.cfg.model.compute_dtype, ctx.device.is_cuda());
-        const ThreadPlan threads = applyThreadPlan(effectiveThreads(ctx.cfg.threads, request.default_threads),
-                                                   pipeline_threads::planWidth(ctx.cfg),
-                                                   ctx.cfg.model.compute_dtype == ModelConfig::ComputeDType::BFloat16);
         if (auto err = ctx.store.open(ctx.workspace + "/" + kStoreFileName))
             throw CoreException(err.code, err.message, err.where);
-        if (!request.resume_run.empty())
-            attachResumedRun(ctx, request.resume_run, file);
-        else
-            createRun(ctx, request);
-        outcome.run_id = ctx.run;
-        ctx.store.setRunStatus(ctx.run, RunStatus::Running);
-        ctx.obs = std::make_unique<StoreObserver>(ctx.store, ctx.run, observer);
-        ctx.obs->onLog(LogLevel::Info, "run " + std::to_string(ctx.run) + " in " + ctx.workspace + " on " + ctx.device.str()
-                                           + (ctx.cfg.model.dtype != ModelConfig::DType::Float32
-                                                  ? std::string(", base weights and products in ")
-                                                        + c10::toString(llm::storageScalarType(ctx.cfg.model.dtype))
-                                                  : std::string(", products in ")
-                                                        + llm::computeDtypeName(ctx.cfg.model.compute_dtype))
-                                           + "; " + threads.describe());
-        if (ctx.cfg.seeds.size() > 1 && request.seed < 0)
-            ctx.obs->onLog(LogLevel::Warning,
-                           "seeds: the experiment lists " + std::to_string(ctx.cfg.seeds.size())
-                               + " seeds, but this build runs only the first (" + std::to_string(ctx.seed)
-                               + "); run another with --seed S");
-        runAll(ctx);
-        ctx.obs->flush();
+        if (!request.resume_run.empty()) {
+            int64_t runId = 0;
+            try {
+                runId = std::stoll(request.resume_run);
+            } catch (const std::exception&) {
+                throw CoreException(ErrorCode::InvalidConfig, "cannot resume run '" + request.resume_run + "': expected a run id",
+                                    "resume");
+            }
+            auto info = ctx.store.runInfo(runId);
+            if (!info)
+                throw CoreException(ErrorCode::InvalidConfig, "cannot resume run " + request.resume_run + ": " + info.error().message,
+                                    "resume");
+            outcome.group_id = info.value().group_id;
+            plan.push_back({static_cast<uint64_t>(info.value().seed), runId, false});
+            if (info.value().group_id > 0) {
+                // The rest of the group: its runs by seed (newest first), unfinished ones resumed.
+                auto group = ctx.store.group(info.value().group_id);
+                RunFilter f;
+                f.group_id = info.value().group_id;
+                auto runs = ctx.store.listRuns(f);
+                if (!group || !runs)
+                    throw CoreException(ErrorCode::InvalidConfig, "cannot read run group " + std::to_string(info.value().group_id),
+                                        "resume");
+                experimentId = group.value().experiment_id;
+                for (int64_t seed : group.value().seeds) {
+                    if (seed == info.value().seed)
+                        continue;
+                    PlannedRun p{static_cast<uint64_t>(seed), 0, false};
+                    for (const auto& r : runs.value())
+                        if (r.seed == seed) {
+                            p.run = r.id;
+                            p.finished = r.status == RunStatus::Finished;
+                            break;
+                        }
+                    plan.push_back(p);
+                }
+                // Seed order of the group.
+                const auto& order = group.value().seeds;
+                std::stable_sort(plan.begin(), plan.end(), [&](const PlannedRun& a, const PlannedRun& b) {
+                    return std::find(order.begin(), order.end(), int64_t(a.seed))
+                        < std::find(order.begin(), order.end(), int64_t(b.seed));
+                });
+            }
+        } else {
+            ExperimentRecord e;
+            e.name = ctx.cfg.name;
+            e.file_path = request.experiment_path;
+            e.config_yaml = request.experiment_text;
+            auto expId = ctx.store.addExperiment(e);
+            experimentId = expId ? expId.value() : 0;
+            std::vector<int64_t> seeds;
+            if (request.seed >= 0)
+                seeds.push_back(request.seed);
+            else
+                for (int s : ctx.cfg.seeds)
+                    seeds.push_back(s);
+            if (seeds.empty())
+                seeds.push_back(0);
+            RunGroup g;
+            g.experiment_id = experimentId;
+            g.name = ctx.cfg.name + (seeds.size() == 1 ? " (seed " : " (seeds ") + seedList(seeds) + ")";
+            g.config_hash = sha256Hex(canonicalJson(ctx.cfg));
+            g.seeds = seeds;
+            auto group = ctx.store.createGroup(g);
+            if (!group)
+                throw CoreException(group.error().code, "creating the run group: " + group.error().message);
+            outcome.group_id = group.value();
+            for (int64_t seed : seeds)
+                plan.push_back({static_cast<uint64_t>(seed), 0, false});
+        }
     });
-    if (ctx.obs)
-        ctx.obs->flush();
-    if (ctx.run > 0 && ctx.store.isOpen()) {
-        const RunStatus status = outcome.error.ok() ? RunStatus::Finished
-            : outcome.error.code == ErrorCode::Cancelled ? RunStatus::Cancelled
-                                                         : RunStatus::Failed;
-        ctx.store.setRunStatus(ctx.run, status, outcome.error.ok() ? std::string() : outcome.error.toString());
+    if (!setup.ok()) {
+        outcome.error = setup;
+        return outcome;
+    }
+
+    const ThreadPlan threads = applyThreadPlan(effectiveThreads(ctx.cfg.threads, request.default_threads),
+                                               pipeline_threads::planWidth(ctx.cfg),
+                                               ctx.cfg.model.compute_dtype == ModelConfig::ComputeDType::BFloat16);
+    for (size_t k = 0; k < plan.size(); ++k) {
+        const PlannedRun& p = plan[k];
+        if (p.finished) {
+            outcome.run_ids.push_back(p.run);
+            continue;
+        }
+        ctx.run = 0;
+        ctx.obs.reset();
+        ctx.seed = p.seed;
+        outcome.error = catchAll([&] {
+            if (p.run > 0)
+                attachResumedRun(ctx, p.run, file);
+            else
+                createRun(ctx, experimentId, outcome.group_id);
+            outcome.run_id = ctx.run;
+            outcome.run_ids.push_back(ctx.run);
+            ctx.store.setRunStatus(ctx.run, RunStatus::Running);
+            ctx.obs = std::make_unique<StoreObserver>(ctx.store, ctx.run, observer);
+            ctx.obs->onLog(LogLevel::Info, "run " + std::to_string(ctx.run) + " (seed " + std::to_string(ctx.seed)
+                                               + (plan.size() > 1 ? ", " + std::to_string(k + 1) + " of " + std::to_string(plan.size())
+                                                                        + " in group " + std::to_string(outcome.group_id)
+                                                                  : std::string())
+                                               + ") in " + ctx.workspace + " on " + ctx.device.str()
+                                               + (ctx.cfg.model.dtype != ModelConfig::DType::Float32
+                                                      ? std::string(", base weights and products in ")
+                                                            + c10::toString(llm::storageScalarType(ctx.cfg.model.dtype))
+                                                      : std::string(", products in ")
+                                                            + llm::computeDtypeName(ctx.cfg.model.compute_dtype))
+                                               + "; " + threads.describe());
+            runAll(ctx);
+            ctx.obs->flush();
+        });
+        if (ctx.obs)
+            ctx.obs->flush();
+        if (ctx.run > 0 && ctx.store.isOpen()) {
+            const RunStatus status = outcome.error.ok() ? RunStatus::Finished
+                : outcome.error.code == ErrorCode::Cancelled ? RunStatus::Cancelled
+                                                             : RunStatus::Failed;
+            ctx.store.setRunStatus(ctx.run, status, outcome.error.ok() ? std::string() : outcome.error.toString());
+        }
+        if (!outcome.error.ok())
+            break;  // the group stops here; --resume continues it
     }
     return outcome;
 }

@@ -46,7 +46,11 @@ std::string configJsonWithoutGeneral(const ExperimentConfig& cfg, const std::vec
 
 // Runs `body(dir)` in <workspace>/artifacts/<name>-<hash16>/ unless the stage's outputs exist
 // (DONE.json); records the stage in the store; returns the marker's JSON plus "dir".
+// The stage's torch RNG starts from (name, ctx.seed); the overload names the seed of a stage
+// that a seed group shares (teacher.seed, model.pretrain.seed).
 nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& hash,
+                        const std::function<nlohmann::json(const std::string& dir)>& body);
+nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& hash, uint64_t seed,
                         const std::function<nlohmann::json(const std::string& dir)>& body);
 
 }  // namespace recalign::core::pipeline_detail

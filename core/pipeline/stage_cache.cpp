@@ -43,6 +43,12 @@ std::string configJsonWithoutGeneral(const ExperimentConfig& cfg, const std::vec
 nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& hash,
                         const std::function<nlohmann::json(const std::string& dir)>& body)
 {
+    return runStage(ctx, name, hash, ctx.seed, body);
+}
+
+nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& hash, uint64_t seed,
+                        const std::function<nlohmann::json(const std::string& dir)>& body)
+{
     const std::string dir = ctx.workspace + "/artifacts/" + name + "-" + hash.substr(0, 16);
     const std::string marker = dir + "/DONE.json";
     const bool forced = ctx.only.count(name) > 0;
@@ -52,17 +58,29 @@ nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& ha
     if (forced && fs::exists(marker))
         fs::remove(marker);
     const auto start = std::chrono::steady_clock::now();
+    // The run that computed a cached stage (its own record when it was itself reused), looked up
+    // before this run's record exists.
+    int64_t origin = 0;
+    if (fs::exists(marker))
+        if (auto found = ctx.store.findFinishedStage(hash); found && found.value().id > 0)
+            origin = found.value().reused_from_run > 0 ? found.value().reused_from_run : found.value().run_id;
     auto stageId = ctx.store.beginStage(ctx.run, name, hash, dir);
     nlohmann::json done;
     if (fs::exists(marker)) {
         done = nlohmann::json::parse(readFile(marker, ErrorCode::CheckpointIO));
-        ctx.obs->onLog(LogLevel::Info, "stage " + name + ": reusing " + dir);
+        ctx.obs->onLog(LogLevel::Info, "stage " + name + ": reusing " + dir
+                                           + (origin > 0 && origin != ctx.run ? " (computed by run " + std::to_string(origin) + ")"
+                                                                              : std::string()));
+        // The stage's curves and samples come with it, so the run shows every stage it consists of.
+        if (stageId && origin > 0 && origin != ctx.run)
+            if (auto err = ctx.store.markStageReused(stageId.value(), origin))
+                ctx.obs->onLog(LogLevel::Warning, "run store: " + err.toString());
     } else {
         fs::create_directories(dir);
         ctx.obs->onStageBegin(name, 0);
         // torch's global RNG (dropout) starts from the stage's own seed, so its outputs do not
         // depend on which earlier stages this process ran or reused (a resumed run reuses them).
-        seedTorch(fnv1a64(name + "#seed=" + std::to_string(ctx.seed)));
+        seedTorch(fnv1a64(name + "#seed=" + std::to_string(seed)));
         try {
             done = body(dir);
         } catch (...) {

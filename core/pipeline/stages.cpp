@@ -177,12 +177,14 @@ Dataset stageData(Ctx& ctx, std::string& hash)
 
 std::unique_ptr<SasRecTeacher> stageTeacher(Ctx& ctx, const Dataset& data, const std::string& dataHash, std::string& hash)
 {
-    SasRecTrainConfig tc = sasRecTrainConfig(ctx.cfg.teacher, data.numItems(), ctx.seed, ctx.cfg.device);
+    // teacher.seed >= 0 (the default, as released): one teacher for every run of a seed group.
+    const uint64_t seed = ctx.cfg.teacher.seed >= 0 ? static_cast<uint64_t>(ctx.cfg.teacher.seed) : ctx.seed;
+    SasRecTrainConfig tc = sasRecTrainConfig(ctx.cfg.teacher, data.numItems(), seed, ctx.cfg.device);
     // The checkpoint format is an input: a workspace from before a format change retrains the
     // teacher (and what depends on it) instead of failing to read its old file.
     hash = stageHash("teacher", canonicalJson(ctx.cfg, {"teacher"}),
-                     {dataHash, std::string("checkpoint=") + kSasRecCheckpointFormat}, ctx.seed);
-    const auto done = runStage(ctx, "teacher", hash, [&](const std::string& dir) {
+                     {dataHash, std::string("checkpoint=") + kSasRecCheckpointFormat}, seed);
+    const auto done = runStage(ctx, "teacher", hash, seed, [&](const std::string& dir) {
         tc.checkpoint_path = dir + "/teacher.safetensors";
         tc.checkpoint_every = 1;
         if (fs::exists(tc.checkpoint_path))
@@ -217,18 +219,20 @@ BaseModel stageBaseModel(Ctx& ctx, const Dataset& data, const std::string& dataH
                               + c10::toString(llm::storageScalarType(m.dtype)));
         return base;
     }
+    // model.pretrain.seed >= 0 (the default): one base model for every run of a seed group.
+    const uint64_t seed = m.pretrain.seed >= 0 ? static_cast<uint64_t>(m.pretrain.seed) : ctx.seed;
     // The instruction corpus renders prompts with the history window and K: both are inputs.
     base.hash = stageHash("base_model", canonicalJson(ctx.cfg, {"model", "tokenizer"}),
                           {dataHash, "max_history=" + std::to_string(taskOptions(ctx).max_history),
                            "topk=" + std::to_string(ctx.cfg.evaluation.topk)},
-                          ctx.seed);
-    const auto done = runStage(ctx, "base_model", base.hash, [&](const std::string& dir) {
+                          seed);
+    const auto done = runStage(ctx, "base_model", base.hash, seed, [&](const std::string& dir) {
         CorpusOptions co;
-        co.seed = ctx.seed;
+        co.seed = seed;
         co.list_documents = m.pretrain.history_lists;
         auto corpus = catalogueCorpus(data, co);
         InstructionCorpusOptions io;
-        io.seed = ctx.seed;
+        io.seed = seed;
         io.max_history = taskOptions(ctx).max_history;
         io.topk = ctx.cfg.evaluation.topk;
         io.chat_template = chatTemplate(ctx);
@@ -237,7 +241,7 @@ BaseModel stageBaseModel(Ctx& ctx, const Dataset& data, const std::string& dataH
         auto topts = llm::llamaTokenizerOptions(ctx.cfg.tokenizer.vocab_size, llm::chatTemplateSymbols(chatTemplate(ctx)));
         topts.model_type = ctx.cfg.tokenizer.model_type == TokenizerConfig::ModelType::Bpe ? "bpe" : "unigram";
         Tokenizer tok = llm::trainTokenizerOnCorpus(corpus, dir + "/tokenizer", topts);
-        const llm::PretrainOptions po = llm::pretrainOptions(m, ctx.seed, ctx.cfg.device.toString());
+        const llm::PretrainOptions po = llm::pretrainOptions(m, seed, ctx.cfg.device.toString());
         auto r = llm::pretrainModel(tok, corpus, po, ctx.obs.get());
         llm::saveCheckpoint(*r.model, dir + "/model", &tok);
         nlohmann::json j;
@@ -395,8 +399,12 @@ nlohmann::json evalToJson(const VariantEvalResult& r)
     nlohmann::json samples = nlohmann::json::array();
     for (const auto& s : r.samples)
         samples.push_back({s.stage, s.variant, s.task, s.step, s.prompt, s.output, s.details_json});
+    nlohmann::json units = nlohmann::json::array();
+    for (const auto& u : r.units)
+        units.push_back({u.variant, u.task, u.metric, u.users, u.values});
     j["records"] = recs;
     j["samples"] = samples;
+    j["units"] = units;
     j["seconds"] = r.seconds;
     return j;
 }
@@ -418,6 +426,10 @@ VariantEvalResult evalFromJson(const nlohmann::json& j)
         rec.details_json = s[6].get<std::string>();
         r.samples.push_back(std::move(rec));
     }
+    if (j.contains("units"))
+        for (const auto& u : j.at("units"))
+            r.units.push_back({0, u[0].get<std::string>(), u[1].get<std::string>(), u[2].get<std::string>(),
+                               u[3].get<std::vector<int64_t>>(), u[4].get<std::vector<double>>()});
     r.seconds = j.value("seconds", 0.0);
     return r;
 }
@@ -430,7 +442,9 @@ void stageEval(Ctx& ctx, const std::string& variant, const std::string& modelHas
     const std::string name = "eval_" + variant;
     // LLM variants also answer the MMLU / GSM8K files: their settings and content are inputs.
     const bool general = variant != variant_name::kSasRec && variant != variant_name::kMostPop;
-    std::vector<std::string> inputs{modelHash};
+    // "units": the results carry per-user values (paired tests across variants); results from
+    // before that are computed again.
+    std::vector<std::string> inputs{modelHash, "units=1"};
     if (general && !ctx.general_hash.empty())
         inputs.push_back("general=" + ctx.general_hash);
     const std::string hash = stageHash(name, general ? canonicalJson(ctx.cfg, {"evaluation"})
@@ -447,7 +461,11 @@ void stageEval(Ctx& ctx, const std::string& variant, const std::string& modelHas
     VariantEvalResult r = evalFromJson(nlohmann::json::parse(readFile(done.at("results").get<std::string>(), ErrorCode::CheckpointIO)));
     for (auto& e : r.records)
         e.run_id = ctx.run;
+    for (auto& u : r.units)
+        u.run_id = ctx.run;
     if (auto err = ctx.store.putEvalResults(r.records))
+        ctx.obs->onLog(LogLevel::Warning, "run store: " + err.toString());
+    if (auto err = ctx.store.putEvalUnits(r.units))
         ctx.obs->onLog(LogLevel::Warning, "run store: " + err.toString());
     if (auto err = ctx.store.addSamples(ctx.run, r.samples))
         ctx.obs->onLog(LogLevel::Warning, "run store: " + err.toString());

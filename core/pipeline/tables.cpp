@@ -168,22 +168,47 @@ static std::vector<std::vector<Mark>> marks(const Table& t)
     return m;
 }
 
+static int rowSeeds(const TableRow& r)
+{
+    int seeds = 0;
+    for (const auto& c : r.cells)
+        seeds = std::max(seeds, c.missing ? 0 : c.seeds);
+    return seeds;
+}
+
+// Some row averages several seeds (a group of one seed reads like a run).
+static bool hasSeedGroups(const Table& t)
+{
+    return std::any_of(t.rows.begin(), t.rows.end(), [](const TableRow& r) { return rowSeeds(r) > 1; });
+}
+
 static std::string toCsv(const Table& t, const ExportOptions& o)
 {
+    const bool groups = hasSeedGroups(t);
     std::ostringstream out;
     out << "method";
+    if (groups)
+        out << ",seeds";
     for (const auto& c : t.columns) {
         const std::string name = c.group.empty() ? c.name : c.group + " " + c.name;
         out << "," << csvField(name);
+        if (groups)
+            out << "," << csvField(name + " std");
         if (o.with_stderr)
             out << "," << csvField(name + " se");
     }
     out << "\n";
     for (const auto& r : t.rows) {
         out << csvField(r.name);
+        if (groups)
+            out << "," << rowSeeds(r);
         for (size_t c = 0; c < t.columns.size(); ++c) {
             const TableCell& cell = r.cells[c];
-            out << "," << formatCell(cell, t.columns[c], false);
+            TableCell plain = cell;
+            plain.seeds = 1;  // the std has a column of its own
+            out << "," << formatCell(plain, t.columns[c], false);
+            if (groups)
+                out << "," << (cell.missing || cell.seeds < 2 ? std::string() : str::fixed(cell.std_dev * t.columns[c].scale, t.columns[c].digits));
             if (o.with_stderr)
                 out << "," << (cell.missing || cell.std_error <= 0 ? std::string() : str::fixed(cell.std_error * t.columns[c].scale, t.columns[c].digits));
         }
@@ -196,7 +221,12 @@ static std::string toLatex(const Table& t, const ExportOptions& o)
 {
     const auto m = marks(t);
     std::ostringstream out;
-    out << "\\begin{table}[t]\n  \\centering\n  \\caption{" << latexEscape(t.title) << "}\n  \\label{tab:" << t.id << "}\n";
+    std::string caption = latexEscape(t.title);
+    if (hasSeedGroups(t))
+        caption += ". Mean $\\pm$ sample std over seeds";
+    if (!t.tests_note.empty())
+        caption += ". $^\\dagger$ " + latexEscape(t.tests_note);
+    out << "\\begin{table}[t]\n  \\centering\n  \\caption{" << caption << "}\n  \\label{tab:" << t.id << "}\n";
     out << "  \\begin{tabular}{l" << std::string(t.columns.size(), 'r') << "}\n    \\toprule\n";
     const bool grouped = std::any_of(t.columns.begin(), t.columns.end(), [](const TableColumn& c) { return !c.group.empty(); });
     if (grouped) {
@@ -230,6 +260,8 @@ static std::string toLatex(const Table& t, const ExportOptions& o)
                 text = "\\textbf{" + text + "}";
             else if (m[r][c] == Mark::Second)
                 text = "\\underline{" + text + "}";
+            if (!cell.missing && cell.significant)
+                text += "$^\\dagger$";
             out << " & " << text;
         }
         out << " \\\\\n";
@@ -258,10 +290,18 @@ static std::string toMarkdown(const Table& t, const ExportOptions& o)
                 text = "**" + text + "**";
             else if (m[r][c] == Mark::Second)
                 text = "<u>" + text + "</u>";
+            if (!cell.missing && cell.significant)
+                text += "†";
             out << " " << text << " |";
         }
         out << "\n";
     }
+    if (hasSeedGroups(t))
+        out << "\nMean ± sample std over seeds.";
+    if (!t.tests_note.empty())
+        out << (hasSeedGroups(t) ? " " : "\n") << "† " << markdownEscape(t.tests_note);
+    if (hasSeedGroups(t) || !t.tests_note.empty())
+        out << "\n";
     return out.str();
 }
 
@@ -275,23 +315,38 @@ Table buildTable(TableKind kind, const std::vector<EvalRow>& rows, const TableOp
     t.id = tableKindName(kind);
     std::vector<ColumnSpec> specs = columnsFor(kind, options.k, &t.title);
 
-    // Index the rows: (run, variant) -> (task, metric) -> last row.
-    std::map<std::pair<int64_t, std::string>, std::map<std::pair<std::string, std::string>, const EvalRow*>> byRow;
-    std::set<int64_t> runs;
+    // A row stands for a unit: a run (id > 0) or a seed group (-id).
+    std::map<int64_t, int64_t> groupOf(options.run_groups.begin(), options.run_groups.end());
+    auto unitOf = [&](int64_t run) -> int64_t {
+        auto it = groupOf.find(run);
+        return options.per_seed || it == groupOf.end() || it->second <= 0 ? run : -it->second;
+    };
+    // Index the rows: (unit, variant) -> run -> (task, metric) -> last row.
+    using Cells = std::map<std::pair<std::string, std::string>, const EvalRow*>;
+    std::map<std::pair<int64_t, std::string>, std::map<int64_t, Cells>> byRow;
+    std::set<int64_t> runs, units;
     for (const auto& r : rows) {
-        byRow[{r.run_id, r.variant}][{r.task, r.metric}] = &r;
+        byRow[{unitOf(r.run_id), r.variant}][r.run_id][{r.task, r.metric}] = &r;
         runs.insert(r.run_id);
+        units.insert(unitOf(r.run_id));
     }
-    // Run order: the order of options.run_labels, then ascending id.
+    // Run order: the order of options.run_labels, then ascending id; a group sorts by its first run.
     std::map<int64_t, size_t> runOrder;
-    std::map<int64_t, std::string> runLabel;
+    std::map<int64_t, std::string> runLabel, groupLabel(options.group_labels.begin(), options.group_labels.end());
     for (const auto& [id, label] : options.run_labels) {
         runOrder.emplace(id, runOrder.size());
         runLabel.emplace(id, label);
     }
     for (int64_t id : runs)
         runOrder.emplace(id, runOrder.size());
-    const bool labelRuns = options.always_label_runs || runs.size() > 1;
+    std::map<int64_t, size_t> unitOrder;
+    for (int64_t id : runs) {
+        const int64_t u = unitOf(id);
+        auto it = unitOrder.find(u);
+        if (it == unitOrder.end() || runOrder[id] < it->second)
+            unitOrder[u] = runOrder[id];
+    }
+    const bool labelRows = options.always_label_runs || units.size() > 1;
 
     std::vector<std::pair<int64_t, std::string>> keys;
     for (const auto& [key, cells] : byRow)
@@ -302,16 +357,22 @@ Table buildTable(TableKind kind, const std::vector<EvalRow>& rows, const TableOp
             return ra < rb;
         if (a.second != b.second)
             return a.second < b.second;
-        return runOrder[a.first] < runOrder[b.first];
+        return unitOrder[a.first] < unitOrder[b.first];
     });
 
+    auto has = [&](const std::pair<int64_t, std::string>& key, const TableColumn& c) {
+        for (const auto& [run, cells] : byRow[key])
+            if (cells.count({c.task, c.metric}))
+                return true;
+        return false;
+    };
     std::vector<bool> keep(specs.size(), true);
     for (size_t c = 0; c < specs.size(); ++c) {
         if (!specs[c].optional)
             continue;
         bool any = false;
         for (const auto& key : keys)
-            any = any || byRow[key].count({specs[c].column.task, specs[c].column.metric});
+            any = any || has(key, specs[c].column);
         keep[c] = any;
     }
     for (size_t c = 0; c < specs.size(); ++c)
@@ -320,21 +381,54 @@ Table buildTable(TableKind kind, const std::vector<EvalRow>& rows, const TableOp
 
     for (const auto& key : keys) {
         TableRow row;
-        row.run_id = key.first;
+        const auto& perRun = byRow[key];
+        std::vector<int64_t> rowRuns;
+        for (const auto& [run, cells] : perRun)
+            rowRuns.push_back(run);
+        std::stable_sort(rowRuns.begin(), rowRuns.end(), [&](int64_t a, int64_t b) { return runOrder[a] < runOrder[b]; });
+        row.runs = rowRuns;
+        row.run_id = rowRuns.front();
+        row.group_id = key.first < 0 ? -key.first : 0;
         row.variant = key.second;
         row.name = variantDisplayName(key.second);
-        if (labelRuns) {
-            auto it = runLabel.find(key.first);
-            row.name += " (" + (it != runLabel.end() ? it->second : "run " + std::to_string(key.first)) + ")";
+        if (labelRows) {
+            if (row.group_id > 0) {
+                auto it = groupLabel.find(row.group_id);
+                row.name += " (" + (it != groupLabel.end() ? it->second : "group " + std::to_string(row.group_id)) + ")";
+            } else {
+                auto it = runLabel.find(key.first);
+                row.name += " (" + (it != runLabel.end() ? it->second : "run " + std::to_string(key.first)) + ")";
+            }
         }
         bool any = false;
         for (const auto& column : t.columns) {
             TableCell cell;
-            auto it = byRow[key].find({column.task, column.metric});
-            if (it != byRow[key].end() && std::isfinite(it->second->value)) {
-                cell.value = it->second->value;
-                cell.n = it->second->n;
-                cell.std_error = it->second->std_error;
+            std::vector<const EvalRow*> found;
+            for (int64_t run : rowRuns) {
+                const Cells& cells = perRun.at(run);
+                auto it = cells.find({column.task, column.metric});
+                if (it != cells.end() && std::isfinite(it->second->value))
+                    found.push_back(it->second);
+            }
+            if (!found.empty()) {
+                const double k = static_cast<double>(found.size());
+                double sum = 0, se2 = 0;
+                long n = 0;
+                for (const EvalRow* r : found) {
+                    sum += r->value;
+                    se2 += r->std_error * r->std_error;
+                    n += r->n;
+                }
+                cell.value = sum / k;
+                cell.n = n;
+                cell.std_error = std::sqrt(se2) / k;
+                cell.seeds = static_cast<int>(found.size());
+                if (found.size() > 1) {
+                    double ss = 0;
+                    for (const EvalRow* r : found)
+                        ss += (r->value - cell.value) * (r->value - cell.value);
+                    cell.std_dev = std::sqrt(ss / (k - 1));
+                }
                 cell.missing = false;
                 any = true;
             }
@@ -384,9 +478,74 @@ std::string formatCell(const TableCell& cell, const TableColumn& column, bool wi
     std::string s = str::fixed(cell.value * column.scale, column.digits);
     if (s == "-" + str::fixed(0.0, column.digits))
         s = s.substr(1);  // no "-0.00"
+    if (cell.seeds > 1)
+        s += " ± " + str::fixed(cell.std_dev * column.scale, column.digits);
     if (with_stderr && cell.std_error > 0)
-        s += " ± " + str::fixed(cell.std_error * column.scale, column.digits);
+        s += cell.seeds > 1 ? " [se " + str::fixed(cell.std_error * column.scale, column.digits) + "]"
+                            : " ± " + str::fixed(cell.std_error * column.scale, column.digits);
     return s;
+}
+
+std::string exportTests(const Table& table, ExportFormat format)
+{
+    std::ostringstream out;
+    const std::vector<std::string> header = {"comparison", "column", "units", "seeds", "mean diff", "95% CI",
+                                             "p bootstrap", "p Wilcoxon", "p bootstrap (Holm)", "p Wilcoxon (Holm)",
+                                             "significant"};
+    auto pval = [](double p) { return p < 1e-4 ? std::string("<0.0001") : str::fixed(p, 4); };
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& t : table.tests) {
+        const TableColumn& c = table.columns[t.column];
+        const int digits = c.digits;
+        rows.push_back({table.rows[t.row_a].name + " vs " + table.rows[t.row_b].name,
+                        c.group.empty() ? c.name : c.group + " " + c.name, std::to_string(t.units), std::to_string(t.strata),
+                        str::fixed(t.mean_diff, digits),
+                        "[" + str::fixed(t.ci_low, digits) + ", " + str::fixed(t.ci_high, digits) + "]", pval(t.p_bootstrap),
+                        pval(t.p_wilcoxon), pval(t.p_bootstrap_holm), pval(t.p_wilcoxon_holm), t.significant ? "yes" : "no"});
+    }
+    switch (format) {
+    case ExportFormat::Csv:
+        out << "# significance: " << table.title << "\n";
+        for (size_t k = 0; k < header.size(); ++k)
+            out << (k ? "," : "") << csvField(header[k]);
+        out << "\n";
+        for (const auto& r : rows) {
+            for (size_t k = 0; k < r.size(); ++k)
+                out << (k ? "," : "") << csvField(r[k]);
+            out << "\n";
+        }
+        break;
+    case ExportFormat::Markdown:
+        out << "**Significance: " << table.title << "**\n\n|";
+        for (const auto& h : header)
+            out << " " << h << " |";
+        out << "\n|:--|:--|" << std::string("--:|--:|--:|--:|--:|--:|--:|--:|:-:|") << "\n";
+        for (const auto& r : rows) {
+            out << "|";
+            for (const auto& c : r)
+                out << " " << markdownEscape(c) << " |";
+            out << "\n";
+        }
+        if (!table.tests_note.empty())
+            out << "\nSignificant: " << table.tests_note << ".\n";
+        break;
+    case ExportFormat::Latex: {
+        out << "\\begin{table}[t]\n  \\centering\n  \\caption{Significance: " << latexEscape(table.title) << ". "
+            << latexEscape(table.tests_note) << "}\n  \\begin{tabular}{llrrrrrrrrc}\n    \\toprule\n    ";
+        for (size_t k = 0; k < header.size(); ++k)
+            out << (k ? " & " : "") << latexEscape(header[k]);
+        out << " \\\\\n    \\midrule\n";
+        for (const auto& r : rows) {
+            out << "    ";
+            for (size_t k = 0; k < r.size(); ++k)
+                out << (k ? " & " : "") << latexEscape(r[k]);
+            out << " \\\\\n";
+        }
+        out << "    \\bottomrule\n  \\end{tabular}\n\\end{table}\n";
+        break;
+    }
+    }
+    return out.str();
 }
 
 std::string exportTable(const Table& table, ExportFormat format, const ExportOptions& options)

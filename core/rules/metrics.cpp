@@ -72,6 +72,33 @@ void MetricsAccumulator::Welford::push(double x)
     m2 += d * (x - mean);
 }
 
+std::vector<std::pair<const char*, double>> sampleMetricValues(const SampleMetrics& m)
+{
+    const double K = m.k > 0 ? static_cast<double>(m.k) : 1.0;
+    std::vector<std::pair<const char*, double>> v = {
+        {"hr", m.hr},
+        {"ndcg", m.ndcg},
+        {"mrr", m.mrr},
+        {"correct_count", m.correct_count},
+        {"non_exist", double(m.non_exist)},
+        {"non_exist_ratio", m.non_exist / K},
+        {"repeat", double(m.repeat)},
+        {"repeat_ratio", m.repeat / K},
+        {"in_history", double(m.in_history)},
+        {"in_history_ratio", m.in_history / K},
+    };
+    if (m.has_category) {
+        v.push_back({"tcp", double(m.target_category)});
+        v.push_back({"tcp_ratio", m.target_category / K});
+        v.push_back({"tcp_pct", 100.0 * m.target_category / K});
+    }
+    if (m.has_cpa) {
+        v.push_back({"cpa", m.cpa});
+        v.push_back({"cpa_pct", 100.0 * m.cpa});
+    }
+    return v;
+}
+
 void MetricsAccumulator::add(const std::string& task, const SampleMetrics& m)
 {
     Task* t = nullptr;
@@ -87,27 +114,8 @@ void MetricsAccumulator::add(const std::string& task, const SampleMetrics& m)
         return;
     }
     ++t->samples;
-    const double K = m.k > 0 ? static_cast<double>(m.k) : 1.0;
-    auto& v = t->values;
-    v["hr"].push(m.hr);
-    v["ndcg"].push(m.ndcg);
-    v["mrr"].push(m.mrr);
-    v["correct_count"].push(m.correct_count);
-    v["non_exist"].push(m.non_exist);
-    v["non_exist_ratio"].push(m.non_exist / K);
-    v["repeat"].push(m.repeat);
-    v["repeat_ratio"].push(m.repeat / K);
-    v["in_history"].push(m.in_history);
-    v["in_history_ratio"].push(m.in_history / K);
-    if (m.has_category) {
-        v["tcp"].push(m.target_category);
-        v["tcp_ratio"].push(m.target_category / K);
-        v["tcp_pct"].push(100.0 * m.target_category / K);
-    }
-    if (m.has_cpa) {
-        v["cpa"].push(m.cpa);
-        v["cpa_pct"].push(100.0 * m.cpa);
-    }
+    for (const auto& [name, value] : sampleMetricValues(m))
+        t->values[name].push(value);
 }
 
 std::vector<TaskMetrics> MetricsAccumulator::results() const

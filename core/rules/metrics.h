@@ -11,6 +11,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace recalign::core {
@@ -51,6 +52,10 @@ struct TaskMetrics {
                                                // "in_history", "in_history_ratio", "tcp", "tcp_ratio",
                                                // "tcp_pct", "cpa", "cpa_pct"
 };
+
+// The per-sample values that MetricsAccumulator averages, by metric name (the TaskMetrics keys;
+// tcp* only with a category, cpa* only for I2).
+std::vector<std::pair<const char*, double>> sampleMetricValues(const SampleMetrics& m);
 
 // Accumulates sample metrics per task name. Samples with an empty parse are skipped (the
 // released behaviour) unless `countEmpty`.

@@ -6,7 +6,10 @@
 #include "core/util/hash.h"
 
 #include <chrono>
+#include <cctype>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 namespace recalign::core {
@@ -147,6 +150,88 @@ void Transaction::commit()
     m_done = true;
 }
 
+// ---- Number lists ----------------------------------------------------------------------------
+
+std::string intListJson(const std::vector<int64_t>& values)
+{
+    std::string out = "[";
+    for (size_t k = 0; k < values.size(); ++k)
+        out += (k ? "," : "") + std::to_string(values[k]);
+    return out + "]";
+}
+
+std::string realListJson(const std::vector<double>& values)
+{
+    std::string out = "[";
+    char buf[40];
+    for (size_t k = 0; k < values.size(); ++k) {
+        if (k)
+            out += ',';
+        if (std::isfinite(values[k])) {
+            std::snprintf(buf, sizeof buf, "%.17g", values[k]);
+            out += buf;
+        } else {
+            out += "null";
+        }
+    }
+    return out + "]";
+}
+
+namespace {
+
+// The items between the brackets of "[a,b,c]".
+std::vector<std::string> listItems(const std::string& text)
+{
+    const size_t open = text.find('['), close = text.rfind(']');
+    if (open == std::string::npos || close == std::string::npos || close < open)
+        throw CoreException(ErrorCode::DataLoad, "run store: expected a list like [1,2], found '" + text.substr(0, 40) + "'");
+    std::vector<std::string> items;
+    std::string cur;
+    for (size_t k = open + 1; k < close; ++k) {
+        if (text[k] == ',') {
+            items.push_back(cur);
+            cur.clear();
+        } else if (!std::isspace(static_cast<unsigned char>(text[k]))) {
+            cur += text[k];
+        }
+    }
+    if (!cur.empty() || !items.empty())
+        items.push_back(cur);
+    return items;
+}
+
+}  // namespace
+
+std::vector<int64_t> parseIntList(const std::string& text)
+{
+    std::vector<int64_t> out;
+    for (const auto& item : listItems(text)) {
+        char* end = nullptr;
+        const long long v = std::strtoll(item.c_str(), &end, 10);
+        if (item.empty() || *end)
+            throw CoreException(ErrorCode::DataLoad, "run store: expected an integer in a list, found '" + item + "'");
+        out.push_back(v);
+    }
+    return out;
+}
+
+std::vector<double> parseRealList(const std::string& text)
+{
+    std::vector<double> out;
+    for (const auto& item : listItems(text)) {
+        if (item == "null") {
+            out.push_back(std::nan(""));
+            continue;
+        }
+        char* end = nullptr;
+        const double v = std::strtod(item.c_str(), &end);
+        if (item.empty() || *end)
+            throw CoreException(ErrorCode::DataLoad, "run store: expected a number in a list, found '" + item + "'");
+        out.push_back(v);
+    }
+    return out;
+}
+
 // ---- Schema ----------------------------------------------------------------------------------
 
 const std::vector<std::string>& migrations()
@@ -262,8 +347,30 @@ CREATE INDEX samples_run ON samples(run_id, variant, task);
         R"sql(
 CREATE INDEX samples_step ON samples(run_id, stage, step);
 )sql",
+        // 3 -> 4: seed groups (one experiment run once per seed); stages reused from another
+        // run's cache name that run; per-unit evaluation values (paired significance tests).
+        R"sql(
+CREATE TABLE run_groups(
+    id INTEGER PRIMARY KEY,
+    experiment_id INTEGER REFERENCES experiments(id) ON DELETE SET NULL,
+    name TEXT NOT NULL DEFAULT '',
+    config_hash TEXT NOT NULL DEFAULT '',
+    seeds TEXT NOT NULL DEFAULT '[]',
+    created_at REAL NOT NULL);
+ALTER TABLE runs ADD COLUMN group_id INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX runs_group ON runs(group_id);
+ALTER TABLE stages ADD COLUMN reused_from_run INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE eval_units(
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    variant TEXT NOT NULL,
+    task TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    users TEXT NOT NULL,
+    vals TEXT NOT NULL,
+    PRIMARY KEY(run_id, variant, task, metric));
+)sql",
     };
-    static_assert(kStoreSchemaVersion == 3, "add a migration when the schema version changes");
+    static_assert(kStoreSchemaVersion == 4, "add a migration when the schema version changes");
     return m;
 }
 
@@ -461,8 +568,8 @@ Result<int64_t> RunStore::createRun(const NewRun& r)
     return guarded<int64_t>(m_mutex, m_impl.get(), [&](Impl& i) {
         Statement s = i.db.prepare(
             "INSERT INTO runs(experiment_id, name, config_json, config_hash, seed, status, created_at, started_at, heartbeat_at, "
-            "git_commit, git_dirty, app_version, library_versions, host_name, host_cpu, host_threads, host_gpu, device, resumed_from) "
-            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)");
+            "git_commit, git_dirty, app_version, library_versions, host_name, host_cpu, host_threads, host_gpu, device, resumed_from, "
+            "group_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
         const double now = unixNow();
         if (r.experiment_id > 0)
             s.bind(1, r.experiment_id);
@@ -475,8 +582,21 @@ Result<int64_t> RunStore::createRun(const NewRun& r)
         s.bind(10, r.env.git_commit).bind(11, static_cast<int64_t>(r.env.git_dirty));
         s.bind(12, r.env.app_version).bind(13, r.env.library_versions_json.empty() ? std::string("{}") : r.env.library_versions_json);
         s.bind(14, r.env.host_name).bind(15, r.env.host_cpu).bind(16, static_cast<int64_t>(r.env.host_threads));
-        s.bind(17, r.env.host_gpu).bind(18, r.env.device).bind(19, r.resumed_from);
+        s.bind(17, r.env.host_gpu).bind(18, r.env.device).bind(19, r.resumed_from).bind(20, r.group_id);
         s.run();
+        return i.db.lastInsertId();
+    });
+}
+
+Result<int64_t> RunStore::createGroup(const RunGroup& g)
+{
+    return guarded<int64_t>(m_mutex, m_impl.get(), [&](Impl& i) {
+        Statement s = i.db.prepare("INSERT INTO run_groups(experiment_id, name, config_hash, seeds, created_at) VALUES(?1, ?2, ?3, ?4, ?5)");
+        if (g.experiment_id > 0)
+            s.bind(1, g.experiment_id);
+        else
+            s.bindNull(1);
+        s.bind(2, g.name).bind(3, g.config_hash).bind(4, store_detail::intListJson(g.seeds)).bind(5, unixNow()).run();
         return i.db.lastInsertId();
     });
 }
@@ -540,6 +660,60 @@ Error RunStore::endStage(int64_t stage_id, StageStatus status)
     return guardedVoid(m_mutex, m_impl.get(), [&](Impl& i) {
         Statement s = i.db.prepare("UPDATE stages SET status = ?2, ended_at = ?3 WHERE id = ?1");
         s.bind(1, stage_id).bind(2, std::string(stageStatusName(status))).bind(3, unixNow()).run();
+    });
+}
+
+Error RunStore::markStageReused(int64_t stage_id, int64_t from_run)
+{
+    return guardedVoid(m_mutex, m_impl.get(), [&](Impl& i) {
+        Transaction tx(i.db);
+        Statement s = i.db.prepare("UPDATE stages SET reused_from_run = ?2 WHERE id = ?1");
+        s.bind(1, stage_id).bind(2, from_run).run();
+        Statement q = i.db.prepare("SELECT run_id, name FROM stages WHERE id = ?1");
+        q.bind(1, stage_id);
+        if (!q.step())
+            throw CoreException(ErrorCode::Internal, "stage " + std::to_string(stage_id) + " does not exist");
+        const int64_t run = q.int64(0);
+        const std::string name = q.text(1);
+        if (run != from_run) {
+            Statement ins = i.db.prepare(
+                "INSERT OR IGNORE INTO metric_series(run_id, stage, name) SELECT ?1, stage, name FROM metric_series "
+                "WHERE run_id = ?2 AND stage = ?3");
+            ins.bind(1, run).bind(2, from_run).bind(3, name).run();
+            Statement pts = i.db.prepare(
+                "INSERT OR REPLACE INTO metric_points(series_id, step, wall_time, value) "
+                "SELECT d.id, p.step, p.wall_time, p.value FROM metric_series src "
+                "JOIN metric_points p ON p.series_id = src.id "
+                "JOIN metric_series d ON d.run_id = ?1 AND d.stage = src.stage AND d.name = src.name "
+                "WHERE src.run_id = ?2 AND src.stage = ?3");
+            pts.bind(1, run).bind(2, from_run).bind(3, name).run();
+            Statement smp = i.db.prepare(
+                "INSERT INTO samples(run_id, stage, variant, task, step, prompt, output, details_json, created_at) "
+                "SELECT ?1, o.stage, o.variant, o.task, o.step, o.prompt, o.output, o.details_json, o.created_at FROM samples o "
+                "WHERE o.run_id = ?2 AND o.stage = ?3 AND NOT EXISTS (SELECT 1 FROM samples x INDEXED BY samples_step "
+                "WHERE x.run_id = ?1 AND x.stage = o.stage AND x.step = o.step AND x.variant = o.variant AND x.task = o.task "
+                "AND x.prompt = o.prompt AND x.output = o.output)");
+            smp.bind(1, run).bind(2, from_run).bind(3, name).run();
+        }
+        tx.commit();
+    });
+}
+
+Error RunStore::putEvalUnits(const std::vector<EvalUnits>& units)
+{
+    return guardedVoid(m_mutex, m_impl.get(), [&](Impl& i) {
+        Transaction tx(i.db);
+        for (const auto& u : units) {
+            if (u.users.size() != u.values.size())
+                throw CoreException(ErrorCode::Internal, "eval units of " + u.variant + "/" + u.task + "/" + u.metric
+                                                             + ": " + std::to_string(u.users.size()) + " users, "
+                                                             + std::to_string(u.values.size()) + " values");
+            Statement s = i.db.prepare("INSERT OR REPLACE INTO eval_units(run_id, variant, task, metric, users, vals) "
+                                       "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+            s.bind(1, u.run_id).bind(2, u.variant).bind(3, u.task).bind(4, u.metric);
+            s.bind(5, store_detail::intListJson(u.users)).bind(6, store_detail::realListJson(u.values)).run();
+        }
+        tx.commit();
     });
 }
 

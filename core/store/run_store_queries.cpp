@@ -15,7 +15,7 @@ namespace run_store_queries_detail {
 constexpr const char* kRunColumns =
     "r.id, COALESCE(r.experiment_id, 0), COALESCE(e.name, ''), r.name, r.config_json, r.config_hash, r.seed, r.status, "
     "r.created_at, r.started_at, r.ended_at, r.heartbeat_at, r.error, r.notes, r.resumed_from, r.git_commit, r.git_dirty, "
-    "r.app_version, r.library_versions, r.host_name, r.host_cpu, r.host_threads, r.host_gpu, r.device";
+    "r.app_version, r.library_versions, r.host_name, r.host_cpu, r.host_threads, r.host_gpu, r.device, r.group_id";
 
 static RunInfo readRun(const Statement& s)
 {
@@ -44,6 +44,7 @@ static RunInfo readRun(const Statement& s)
     r.env.host_threads = static_cast<int>(s.int64(21));
     r.env.host_gpu = s.text(22);
     r.env.device = s.text(23);
+    r.group_id = s.int64(24);
     return r;
 }
 
@@ -59,8 +60,25 @@ static StageRecord readStage(const Statement& s)
     r.output_path = s.text(5);
     r.started_at = s.realOrZero(6);
     r.ended_at = s.realOrZero(7);
+    r.reused_from_run = s.int64(8);
     return r;
 }
+
+constexpr const char* kStageColumns = "id, run_id, name, content_hash, status, output_path, started_at, ended_at, reused_from_run";
+
+static RunGroup readGroup(const Statement& s)
+{
+    RunGroup g;
+    g.id = s.int64(0);
+    g.experiment_id = s.int64(1);
+    g.name = s.text(2);
+    g.config_hash = s.text(3);
+    g.seeds = store_detail::parseIntList(s.text(4));
+    g.created_at = s.realOrZero(5);
+    return g;
+}
+
+constexpr const char* kGroupColumns = "id, COALESCE(experiment_id, 0), name, config_hash, seeds, created_at";
 
 static EvalRecord readEval(const Statement& s)
 {
@@ -121,10 +139,11 @@ Result<std::vector<RunInfo>> RunStore::listRuns(const RunFilter& f)
         static const std::string sql = std::string("SELECT ") + kRunColumns
                                        + " FROM runs r LEFT JOIN experiments e ON e.id = r.experiment_id"
                                          " WHERE (?1 = 0 OR r.experiment_id = ?1) AND (?2 = '' OR r.status = ?2)"
+                                         " AND (?4 = 0 OR r.group_id = ?4)"
                                          " ORDER BY r.id DESC LIMIT ?3";
         Statement s = i.db.prepare(sql.c_str());
         s.bind(1, f.experiment_id).bind(2, std::string(f.any_status ? "" : runStatusName(f.status)));
-        s.bind(3, static_cast<int64_t>(f.limit > 0 ? f.limit : -1));
+        s.bind(3, static_cast<int64_t>(f.limit > 0 ? f.limit : -1)).bind(4, f.group_id);
         std::vector<RunInfo> out;
         while (s.step())
             out.push_back(readRun(s));
@@ -132,10 +151,55 @@ Result<std::vector<RunInfo>> RunStore::listRuns(const RunFilter& f)
     });
 }
 
+Result<RunGroup> RunStore::group(int64_t id)
+{
+    return guarded<RunGroup>(m_mutex, m_impl.get(), [&](Impl& i) {
+        Statement s = i.db.prepare((std::string("SELECT ") + kGroupColumns + " FROM run_groups WHERE id = ?1").c_str());
+        s.bind(1, id);
+        if (!s.step())
+            throw CoreException(ErrorCode::DataLoad, "run group " + std::to_string(id) + " does not exist");
+        return readGroup(s);
+    });
+}
+
+Result<std::vector<RunGroup>> RunStore::listGroups()
+{
+    return guarded<std::vector<RunGroup>>(m_mutex, m_impl.get(), [&](Impl& i) {
+        Statement s = i.db.prepare((std::string("SELECT ") + kGroupColumns + " FROM run_groups ORDER BY id").c_str());
+        std::vector<RunGroup> out;
+        while (s.step())
+            out.push_back(readGroup(s));
+        return out;
+    });
+}
+
+Result<std::vector<EvalUnits>> RunStore::evalUnits(const std::vector<int64_t>& runs)
+{
+    return guarded<std::vector<EvalUnits>>(m_mutex, m_impl.get(), [&](Impl& i) {
+        std::vector<EvalUnits> out;
+        for (int64_t run : runs) {
+            Statement s = i.db.prepare("SELECT run_id, variant, task, metric, users, vals FROM eval_units WHERE run_id = ?1 "
+                                       "ORDER BY variant, task, metric");
+            s.bind(1, run);
+            while (s.step()) {
+                EvalUnits u;
+                u.run_id = s.int64(0);
+                u.variant = s.text(1);
+                u.task = s.text(2);
+                u.metric = s.text(3);
+                u.users = store_detail::parseIntList(s.text(4));
+                u.values = store_detail::parseRealList(s.text(5));
+                out.push_back(std::move(u));
+            }
+        }
+        return out;
+    });
+}
+
 Result<std::vector<StageRecord>> RunStore::stages(int64_t run)
 {
     return guarded<std::vector<StageRecord>>(m_mutex, m_impl.get(), [&](Impl& i) {
-        Statement s = i.db.prepare("SELECT id, run_id, name, content_hash, status, output_path, started_at, ended_at FROM stages WHERE run_id = ?1 ORDER BY id");
+        Statement s = i.db.prepare((std::string("SELECT ") + kStageColumns + " FROM stages WHERE run_id = ?1 ORDER BY id").c_str());
         s.bind(1, run);
         std::vector<StageRecord> out;
         while (s.step())
@@ -147,8 +211,8 @@ Result<std::vector<StageRecord>> RunStore::stages(int64_t run)
 Result<StageRecord> RunStore::findFinishedStage(const std::string& content_hash)
 {
     return guarded<StageRecord>(m_mutex, m_impl.get(), [&](Impl& i) {
-        Statement s = i.db.prepare("SELECT id, run_id, name, content_hash, status, output_path, started_at, ended_at FROM stages "
-                                   "WHERE content_hash = ?1 AND status = 'finished' ORDER BY ended_at DESC, id DESC LIMIT 1");
+        Statement s = i.db.prepare((std::string("SELECT ") + kStageColumns + " FROM stages "
+                                   "WHERE content_hash = ?1 AND status = 'finished' ORDER BY ended_at DESC, id DESC LIMIT 1").c_str());
         s.bind(1, content_hash);
         return s.step() ? readStage(s) : StageRecord{};
     });

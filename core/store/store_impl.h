@@ -79,6 +79,13 @@ private:
     bool m_done = false;
 };
 
+// Number lists as the store keeps them in TEXT columns: "[1,2,3]" (doubles round-trip exactly;
+// NaN as null). The parsers throw CoreException(DataLoad) on malformed text.
+std::string intListJson(const std::vector<int64_t>& values);
+std::string realListJson(const std::vector<double>& values);
+std::vector<int64_t> parseIntList(const std::string& text);
+std::vector<double> parseRealList(const std::string& text);
+
 // The DDL that takes the schema from version i to i + 1 (index i); size = kStoreSchemaVersion.
 const std::vector<std::string>& migrations();
 

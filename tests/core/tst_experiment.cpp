@@ -67,6 +67,9 @@ private Q_SLOTS:
     void shippedExperimentsValidate();
     void paperExperimentsAreSchemaValid();
     void tableRowsFollowThePaperOrder();
+    void seedGroupsAggregateToMeanAndSampleStd();
+    void wilcoxonHolmAndBootstrapMatchHandComputedValues();
+    void pairedTestOfAHandComputedCaseMarksTheCell();
     void rankingHandlesLowerIsBetterTiesAndMissing();
     void csvExportGolden();
     void latexExportGolden();
@@ -608,6 +611,170 @@ void TstExperiment::severalRunsAreLabelled()
     for (const auto& r : t.rows)
         names << QString::fromStdString(r.name);
     QCOMPARE(names, QStringList({QStringLiteral("SASRec (seed 0)"), QStringLiteral("Ours_v1 (seed 0)"), QStringLiteral("Ours_v1 (run 3)")}));
+}
+
+// Three runs of one seed group: each cell is the mean over the runs and the sample std (n - 1),
+// computed here by hand; --per-seed keeps a row per run; a run outside the group stays a row.
+void TstExperiment::seedGroupsAggregateToMeanAndSampleStd()
+{
+    using namespace metric_name;
+    using namespace task_name;
+    std::vector<EvalRow> rows;
+    const double full[3] = {0.2, 0.3, 0.4}, v2[3] = {0.1, 0.1, 0.4};
+    for (int k = 0; k < 3; ++k) {
+        rows.push_back({10 + k, "full", kI0, kHr, full[k], 100, 0.03});
+        rows.push_back({10 + k, "v2", kI0, kHr, v2[k], 100, 0.04});
+    }
+    rows.push_back({12, "v2", kI0, kNdcg, 0.05, 100, 0.0});  // one seed only has NDCG
+    rows.push_back({20, "v2", kI0, kHr, 0.9, 50, 0.0});      // a run of no group
+    TableOptions o;
+    o.run_groups = {{10, 7}, {11, 7}, {12, 7}};
+    o.group_labels = {{7, "quick"}};
+    const Table t = buildTable(TableKind::I0, rows, o);
+    QCOMPARE(t.rows.size(), size_t(3));  // v2 (group), v2 (run 20), full (group)
+    QCOMPARE(QString::fromStdString(t.rows[0].name), QStringLiteral("Ours_v2 (quick)"));
+    QCOMPARE(QString::fromStdString(t.rows[1].name), QStringLiteral("Ours_v2 (run 20)"));
+    QCOMPARE(QString::fromStdString(t.rows[2].name), QStringLiteral("Ours_full (quick)"));
+    QCOMPARE(t.rows[2].group_id, int64_t(7));
+    QCOMPARE(t.rows[2].runs, std::vector<int64_t>({10, 11, 12}));
+    const TableCell& f = t.rows[2].cells[0];
+    QCOMPARE(f.seeds, 3);
+    QVERIFY(std::fabs(f.value - 0.3) < 1e-12);
+    QVERIFY(std::fabs(f.std_dev - 0.1) < 1e-12);  // sqrt((0.01 + 0 + 0.01) / 2)
+    QCOMPARE(f.n, 300L);
+    QVERIFY(std::fabs(f.std_error - std::sqrt(3 * 0.03 * 0.03) / 3) < 1e-12);
+    const TableCell& g = t.rows[0].cells[0];
+    QVERIFY(std::fabs(g.value - 0.2) < 1e-12);
+    QVERIFY(std::fabs(g.std_dev - std::sqrt(0.03)) < 1e-12);  // deviations -0.1, -0.1, 0.2
+    QCOMPARE(t.rows[0].cells[1].seeds, 1);  // NDCG from one seed: no std
+    QCOMPARE(QString::fromStdString(formatCell(f, t.columns[0])), QStringLiteral("0.3000 ± 0.1000"));
+    QCOMPARE(QString::fromStdString(formatCell(t.rows[0].cells[1], t.columns[0])), QStringLiteral("0.0500"));
+    QCOMPARE(QString::fromStdString(formatCell(t.rows[1].cells[0], t.columns[0])), QStringLiteral("0.9000"));
+    const std::string csv = exportTable(t, ExportFormat::Csv);
+    QVERIFY2(csv.find("method,seeds,HR@10,HR@10 std,NDCG@10,NDCG@10 std\n") == 0, csv.c_str());
+    QVERIFY2(csv.find("Ours_full (quick),3,0.3000,0.1000,,\n") != std::string::npos, csv.c_str());
+    const std::string md = exportTable(t, ExportFormat::Markdown);
+    QVERIFY2(md.find("0.3000 ± 0.1000") != std::string::npos && md.find("Mean ± sample std over seeds") != std::string::npos,
+             md.c_str());
+    const std::string tex = exportTable(t, ExportFormat::Latex);
+    QVERIFY2(tex.find("0.3000 $\\pm$ 0.1000") != std::string::npos, tex.c_str());
+    o.per_seed = true;
+    const Table p = buildTable(TableKind::I0, rows, o);
+    QCOMPARE(p.rows.size(), size_t(7));
+    for (const auto& r : p.rows)
+        QCOMPARE(r.group_id, int64_t(0));
+}
+
+// Values checked by hand (and against scipy.stats.wilcoxon's defaults for the same inputs).
+void TstExperiment::wilcoxonHolmAndBootstrapMatchHandComputedValues()
+{
+    // n = 5, |d| ranks 1..5, W+ = 1 + 2 + 3 + 5 = 11: P(W+ >= 11) = 7 / 32 (the subsets of
+    // {1..5} summing to <= 4: {}, 1, 2, 3, 4, 1+2, 1+3), two-sided 14 / 32.
+    QVERIFY(std::fabs(wilcoxonSignedRankP({1, 2, 3, -4, 5}) - 14.0 / 32.0) < 1e-12);
+    // Zeros are dropped: the same test.
+    QVERIFY(std::fabs(wilcoxonSignedRankP({0, 1, 2, 0, 3, -4, 5}) - 14.0 / 32.0) < 1e-12);
+    QCOMPARE(wilcoxonSignedRankP({0, 0, 0}), 1.0);
+    // All positive, n = 6: 2 / 64.
+    QVERIFY(std::fabs(wilcoxonSignedRankP({1, 2, 3, 4, 5, 6}) - 2.0 / 64.0) < 1e-12);
+    // Ties (normal approximation): d = 1, 1, 1, 1, -1 -> ranks all 3; W+ = 12, mean 7.5,
+    // var = 5*6*11/24 - (125 - 5)/48 = 13.75 - 2.5 = 11.25; z = 4.5 / sqrt(11.25).
+    const double z = 4.5 / std::sqrt(11.25);
+    QVERIFY(std::fabs(wilcoxonSignedRankP({1, 1, 1, 1, -1}) - std::erfc(z / std::sqrt(2.0))) < 1e-12);
+
+    const auto h = holmAdjust({0.01, 0.04, 0.03});
+    QVERIFY(std::fabs(h[0] - 0.03) < 1e-12);
+    QVERIFY(std::fabs(h[1] - 0.06) < 1e-12);  // 1 x 0.04, raised to the 0.06 before it
+    QVERIFY(std::fabs(h[2] - 0.06) < 1e-12);  // 2 x 0.03
+    QCOMPARE(holmAdjust({0.5, 0.9}), std::vector<double>({1.0, 1.0}));
+
+    // Constant differences: every resample has the same mean; p is the smallest possible.
+    const BootstrapResult c = pairedBootstrap({{0.5, 0.5}, {0.5, 0.5, 0.5}}, 999, 1);
+    QCOMPARE(c.mean, 0.5);
+    QCOMPARE(c.low, 0.5);
+    QCOMPARE(c.high, 0.5);
+    QVERIFY(std::fabs(c.p - 2.0 / 1000.0) < 1e-12);
+    // The pooled mean weights units, not strata: (1 + 3 + 2) / 3.
+    const BootstrapResult m = pairedBootstrap({{1, 3}, {2}}, 2000, 3);
+    QVERIFY(std::fabs(m.mean - 2.0) < 1e-12);
+    QVERIFY(m.low >= 1.0 - 1e-12 && m.high <= 3.0 + 1e-12 && m.low < m.mean && m.high > m.mean);
+    // Same seed, same answer.
+    const BootstrapResult m2 = pairedBootstrap({{1, 3}, {2}}, 2000, 3);
+    QCOMPARE(m2.low, m.low);
+    QCOMPARE(m2.high, m.high);
+}
+
+// Two seeds x four users; TCP (a count) of full and v2 on the same prompts. The differences are
+// 1, 2, 0, 4 (seed 0) and 3, -5, 6, 7 (seed 1): pooled mean 18 / 8 = 2.25 (x 10 in the table's
+// % scale); Wilcoxon drops the 0, ranks 1..7, W+ = 23, two-sided p = 2 x 10 / 128 (the subsets
+// of {1..7} summing to <= 5 number 10).
+void TstExperiment::pairedTestOfAHandComputedCaseMarksTheCell()
+{
+    using namespace metric_name;
+    using namespace task_name;
+    const std::vector<double> v2s0 = {3, 2, 5, 1}, d0 = {1, 2, 0, 4};
+    const std::vector<double> v2s1 = {6, 9, 2, 1}, d1 = {3, -5, 6, 7};
+    std::vector<EvalUnits> units;
+    auto add = [&](int64_t run, const std::string& variant, const std::vector<double>& v, const std::vector<int64_t>& users) {
+        std::vector<double> pct;  // the table shows tcp_pct (K = 10): 10 x the count
+        for (double x : v)
+            pct.push_back(10 * x);
+        units.push_back({run, variant, kI1Plus, kTcpPct, users, pct});
+    };
+    std::vector<double> full0, full1;
+    for (int k = 0; k < 4; ++k) {
+        full0.push_back(v2s0[k] + d0[k]);
+        full1.push_back(v2s1[k] + d1[k]);
+    }
+    // Seed 1's users come in another order for v2: matching is by user, not position.
+    add(1, "v2", v2s0, {11, 12, 13, 14});
+    add(1, "full", full0, {11, 12, 13, 14});
+    add(2, "v2", {v2s1[3], v2s1[2], v2s1[1], v2s1[0]}, {24, 23, 22, 21});
+    add(2, "full", full1, {21, 22, 23, 24});
+    std::vector<EvalRow> rows;
+    auto mean = [](const std::vector<double>& v) { return 10 * (v[0] + v[1] + v[2] + v[3]) / 4; };
+    rows.push_back({1, "v2", kI1Plus, kTcpPct, mean(v2s0), 4, 0});
+    rows.push_back({1, "full", kI1Plus, kTcpPct, mean(full0), 4, 0});
+    rows.push_back({2, "v2", kI1Plus, kTcpPct, mean(v2s1), 4, 0});
+    rows.push_back({2, "full", kI1Plus, kTcpPct, mean(full1), 4, 0});
+    TableOptions o;
+    o.run_groups = {{1, 5}, {2, 5}};
+    Table t = buildTable(TableKind::I1, rows, o);
+    SignificanceOptions so;
+    so.resamples = 4000;
+    addSignificance(t, units, so);
+    QCOMPARE(t.tests.size(), size_t(1));  // one column has units; v2 vs v1 has no v1
+    const PairedTest& pt = t.tests[0];
+    QCOMPARE(QString::fromStdString(t.rows[pt.row_a].variant), QStringLiteral("full"));
+    QCOMPARE(QString::fromStdString(t.rows[pt.row_b].variant), QStringLiteral("v2"));
+    QCOMPARE(pt.units, 8L);
+    QCOMPARE(pt.strata, 2);
+    QVERIFY2(std::fabs(pt.mean_diff - 22.5) < 1e-9, std::to_string(pt.mean_diff).c_str());
+    QVERIFY(std::fabs(pt.p_wilcoxon - 20.0 / 128.0) < 1e-12);
+    QCOMPARE(pt.p_wilcoxon_holm, pt.p_wilcoxon);  // one test: Holm changes nothing
+    QVERIFY(pt.ci_low < pt.mean_diff && pt.mean_diff < pt.ci_high);
+    QCOMPARE(pt.significant, pt.p_bootstrap_holm <= 0.05);
+    QCOMPARE(t.rows[pt.row_a].cells[pt.column].significant, pt.significant);
+    QVERIFY(!t.tests_note.empty());
+    // A large, consistent difference is significant and marked † in LaTeX and Markdown.
+    std::vector<EvalUnits> strong;
+    std::vector<int64_t> users;
+    std::vector<double> lo, hi;
+    for (int k = 0; k < 40; ++k) {
+        users.push_back(k);
+        lo.push_back(10.0 * (k % 3));
+        hi.push_back(10.0 * (k % 3) + 20.0 + (k % 5));
+    }
+    strong.push_back({1, "v2", kI1Plus, kTcpPct, users, lo});
+    strong.push_back({1, "full", kI1Plus, kTcpPct, users, hi});
+    addSignificance(t, strong, so);
+    QCOMPARE(t.tests.size(), size_t(1));
+    QVERIFY(t.tests[0].significant);
+    QVERIFY(t.tests[0].p_wilcoxon < 1e-6);
+    QVERIFY(exportTable(t, ExportFormat::Latex).find("$^\\dagger$") != std::string::npos);
+    QVERIFY(exportTable(t, ExportFormat::Latex).find("Holm") != std::string::npos);
+    QVERIFY(exportTable(t, ExportFormat::Markdown).find("†") != std::string::npos);
+    const std::string tests = exportTests(t, ExportFormat::Csv);
+    QVERIFY2(tests.find("Ours_full vs Ours_v2,+C TCP@10,40,1,") != std::string::npos, tests.c_str());
 }
 
 QTEST_GUILESS_MAIN(TstExperiment)

@@ -46,6 +46,7 @@ private Q_SLOTS:
     void initTestCase();
     void miniatureRunFillsTheStore();
     void rerunReusesEveryStage();
+    void seedGroupRunsEverySeedSharingSeedFreeStages();
     void llmVariantsHaveGeneralAbilityRows();
     void formatTableGainsGeneralAbilityColumns();
     void changedPpoSettingRerunsOnlyPpoAndItsEvaluation();
@@ -165,6 +166,97 @@ void TstPipeline::rerunReusesEveryStage()
     // Same tables as the first run.
     const auto tableOf = [](const QString& out) { return out.mid(out.indexOf(QStringLiteral("**I0"))); };
     QCOMPARE(tableOf(again.out).left(600), tableOf(m_first.out).left(600));
+}
+
+// `seeds: [0, 1, 2]` runs three runs as one group; the teacher and the base model (seed-free by
+// default) are computed at most once and reused by the others, SFT per seed; every run shows the
+// reused stages' curves; the tables are mean ± std over the seeds with the paired tests; a group
+// with a failed and a missing run is finished by --resume of its first run.
+void TstPipeline::seedGroupRunsEverySeedSharingSeedFreeStages()
+{
+    std::ifstream in(kMini.toStdString());
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string yaml = text.str();
+    auto replace = [&](const std::string& from, const std::string& to) {
+        const size_t at = yaml.find(from);
+        QVERIFY2(at != std::string::npos, from.c_str());
+        yaml.replace(at, from.size(), to);
+    };
+    replace("seeds: [0]", "seeds: [0, 1, 2]");
+    replace("variants: [sasrec, mostpop, zeroshot, palr, v1, v2, v3, full]", "variants: [sasrec, v1, v2]");
+    for (size_t at; (at = yaml.find("../general/")) != std::string::npos;)
+        yaml.replace(at, 11, RECALIGN_SOURCE_DIR "/tests/fixtures/general/");
+    const QString file = m_dir.filePath(QStringLiteral("seeds.yaml"));
+    std::ofstream(file.toStdString()) << yaml;
+    const QString ws = m_dir.filePath(QStringLiteral("ws-seeds"));
+    const CliRun r = cli({QStringLiteral("run"), file, QStringLiteral("--workspace"), ws});
+    QVERIFY2(r.code == 0, qPrintable(r.out.right(3000)));
+    QVERIFY2(r.out.contains(QStringLiteral("(group ")), qPrintable(r.out.right(500)));
+    QVERIFY2(r.out.contains(QStringLiteral(" ± ")), qPrintable(r.out.right(3000)));  // mean ± std cells
+    QVERIFY2(r.out.contains(QStringLiteral("**Significance: I0")), qPrintable(r.out.right(3000)));  // v2 vs v1
+
+    RunStore store;
+    QVERIFY(!store.open(ws.toStdString() + "/" + kStoreFileName));
+    const auto groups = store.listGroups().value();
+    QCOMPARE(groups.size(), size_t(1));
+    QCOMPARE(groups[0].seeds, std::vector<int64_t>({0, 1, 2}));
+    const auto ids = groupRunIds(store, groups[0].id).value();
+    QCOMPARE(ids.size(), size_t(3));
+    std::map<std::string, std::set<std::string>> hashes;  // stage -> content hashes over the runs
+    int teacherComputed = 0;
+    for (size_t k = 0; k < ids.size(); ++k) {
+        const RunInfo info = store.runInfo(ids[k]).value();
+        QCOMPARE(info.status, RunStatus::Finished);
+        QCOMPARE(info.seed, int64_t(k));
+        QCOMPARE(info.group_id, groups[0].id);
+        for (const auto& st : store.stages(ids[k]).value()) {
+            hashes[st.name].insert(st.content_hash);
+            if (st.name == "teacher" && st.reused_from_run == 0)
+                ++teacherComputed;
+            if (st.name == "teacher" && k > 0)
+                QCOMPARE(st.reused_from_run, ids[0]);
+        }
+        // Every run shows the teacher's and the pre-training's curves, reused or not.
+        std::set<std::string> withMetrics;
+        for (const auto& n : store.metricNames(ids[k]).value())
+            withMetrics.insert(n.stage);
+        for (const char* stage : {"teacher", "sft_v2"})
+            QVERIFY2(withMetrics.count(stage), stage);
+    }
+    QCOMPARE(teacherComputed, 1);
+    QCOMPARE(hashes["teacher"].size(), size_t(1));
+    QCOMPARE(hashes["base_model"].size(), size_t(1));
+    QCOMPARE(hashes["sft_v2"].size(), size_t(3));  // seed-dependent
+    QCOMPARE(hashes["eval_v2"].size(), size_t(3));
+
+    // The export of the group: one row per method with the seeds column; per-seed rows on request.
+    const QString gid = QString::number(groups[0].id);
+    const CliRun csv = cli({QStringLiteral("export"), QStringLiteral("--group"), gid, QStringLiteral("--workspace"), ws,
+                            QStringLiteral("--format"), QStringLiteral("csv"), QStringLiteral("--table"), QStringLiteral("i0")});
+    QVERIFY2(csv.code == 0, qPrintable(csv.out));
+    QVERIFY2(csv.out.contains(QStringLiteral("method,seeds,HR@10,HR@10 std")), qPrintable(csv.out));
+    QVERIFY2(csv.out.contains(QStringLiteral("\nOurs_v2,3,")), qPrintable(csv.out));
+    const CliRun perSeed = cli({QStringLiteral("export"), QStringLiteral("--group"), gid, QStringLiteral("--workspace"), ws,
+                                QStringLiteral("--per-seed"), QStringLiteral("--table"), QStringLiteral("i0")});
+    QVERIFY2(perSeed.out.count(QStringLiteral("| Ours_v2 (run ")) == 3, qPrintable(perSeed.out));
+
+    // A group whose second run failed and whose third never ran: --resume of the first run
+    // continues the second and starts the third (their stages come from the cache).
+    QVERIFY(!store.setRunStatus(ids[1], RunStatus::Failed, "killed"));
+    QVERIFY(!store.deleteRun(ids[2]));
+    store.close();
+    const CliRun resumed = cli({QStringLiteral("run"), file, QStringLiteral("--workspace"), ws, QStringLiteral("--resume"),
+                                QString::number(ids[0])});
+    QVERIFY2(resumed.code == 0, qPrintable(resumed.out.right(3000)));
+    QVERIFY(!store.open(ws.toStdString() + "/" + kStoreFileName));
+    const auto after = groupRunIds(store, groups[0].id).value();
+    QCOMPARE(after.size(), size_t(3));
+    QCOMPARE(after[1], ids[1]);
+    QCOMPARE(store.runInfo(after[2]).value().seed, int64_t(2));  // a new run (SQLite may reuse the deleted id)
+    for (int64_t id : after)
+        QCOMPARE(store.runInfo(id).value().status, RunStatus::Finished);
+    QVERIFY(resumed.out.contains(QStringLiteral("stage sft_v2: reusing")));
 }
 
 void TstPipeline::llmVariantsHaveGeneralAbilityRows()

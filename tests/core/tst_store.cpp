@@ -97,6 +97,7 @@ private Q_SLOTS:
     void recordingASampleAgainStoresItOnce();
     void deletingARunRemovesEverythingOfIt();
     void readOnlyStoreRejectsWrites();
+    void seedGroupsReusedStagesAndUnitsRoundTrip();
 };
 
 void TstStore::createsTheCurrentSchemaInMemory()
@@ -150,6 +151,15 @@ PRAGMA user_version = 1;
     QVERIFY(must(s.beginStage(1, "eval_v1", "h", "/out")) > 0);
     QVERIFY(!s.appendMetrics({MetricPoint{1, "sft_v1", "loss", 3, 104.0, 1.5}}));
     QCOMPARE(must(s.metricSeries(1, "sft_v1", "loss")).steps.size(), size_t(3));
+    // Schema 4 on the migrated file: old runs belong to no group and reused nothing.
+    QCOMPARE(r.group_id, int64_t(0));
+    QCOMPARE(must(s.stages(1)).at(0).reused_from_run, int64_t(0));
+    RunGroup g;
+    g.name = "migrated";
+    g.seeds = {0, 1};
+    QVERIFY(must(s.createGroup(g)) > 0);
+    QVERIFY(!s.putEvalUnits({{1, "v1", "i0", "hr", {5, 6}, {1.0, 0.0}}}));
+    QCOMPARE(must(s.evalUnits({1})).size(), size_t(1));
     // Reopening does not migrate again.
     s.close();
     QVERIFY(!s.open(path));
@@ -629,6 +639,89 @@ void TstStore::readOnlyStoreRejectsWrites()
     RunStore missing;
     QCOMPARE(missing.open(dir.filePath(QStringLiteral("nope.sqlite")).toStdString(), o).code, ErrorCode::DataLoad);
     QCOMPARE(QString::fromStdString(workspaceStorePath("ws")), QStringLiteral("ws/runs.sqlite"));
+}
+
+// A seed group's runs, a stage reused from another run (curves and samples copied, origin
+// named), per-unit values round trip exactly, and storeTables aggregates the group.
+void TstStore::seedGroupsReusedStagesAndUnitsRoundTrip()
+{
+    RunStore s;
+    QVERIFY(!s.openInMemory());
+    RunGroup g;
+    g.name = "quick (seeds 3, 1)";
+    g.seeds = {3, 1};
+    g.config_hash = "abc";
+    const int64_t gid = must(s.createGroup(g));
+    NewRun a = makeRun("a");
+    a.group_id = gid;
+    a.seed = 3;
+    a.config_json = R"({"evaluation":{"topk":5}})";
+    NewRun b = a;
+    b.seed = 1;
+    const int64_t ra = must(s.createRun(a));
+    const int64_t rb = must(s.createRun(b));
+    must(s.createRun(makeRun("alone")));
+    QCOMPARE(must(s.runInfo(ra)).group_id, gid);
+    const RunGroup back = must(s.group(gid));
+    QCOMPARE(back.seeds, std::vector<int64_t>({3, 1}));
+    QCOMPARE(QString::fromStdString(back.name), QStringLiteral("quick (seeds 3, 1)"));
+    QCOMPARE(must(s.listGroups()).size(), size_t(1));
+    RunFilter f;
+    f.group_id = gid;
+    QCOMPARE(must(s.listRuns(f)).size(), size_t(2));
+    QCOMPARE(must(groupRunIds(s, gid)), std::vector<int64_t>({ra, rb}));  // the group's seed order
+
+    // Run a computes the teacher (two points, one sample); run b reuses it.
+    const int64_t st = must(s.beginStage(ra, "teacher", "h-teacher", "/ws/t"));
+    QVERIFY(!s.appendMetrics({{ra, "teacher", "loss", 1, 100.0, 2.0}, {ra, "teacher", "loss", 2, 101.0, 1.5}}));
+    SampleRecord sr;
+    sr.stage = "teacher";
+    sr.variant = "sasrec";
+    sr.task = "i0";
+    sr.prompt = "p";
+    sr.output = "o";
+    QVERIFY(!s.addSamples(ra, {sr}));
+    QVERIFY(!s.endStage(st, StageStatus::Finished));
+    const int64_t reused = must(s.beginStage(rb, "teacher", "h-teacher", "/ws/t"));
+    QVERIFY(!s.markStageReused(reused, ra));
+    QVERIFY(!s.markStageReused(reused, ra));  // twice: nothing doubles
+    QVERIFY(!s.endStage(reused, StageStatus::Finished));
+    const MetricSeries copied = must(s.metricSeries(rb, "teacher", "loss"));
+    QCOMPARE(copied.steps, std::vector<int64_t>({1, 2}));
+    QCOMPARE(copied.values, std::vector<double>({2.0, 1.5}));
+    QCOMPARE(copied.wall_times, std::vector<double>({100.0, 101.0}));
+    SampleFilter sf;
+    sf.run_id = rb;
+    QCOMPARE(must(s.countSamples(sf)), int64_t(1));
+    QCOMPARE(must(s.stages(rb)).at(0).reused_from_run, ra);
+    QCOMPARE(must(s.findFinishedStage("h-teacher")).reused_from_run, ra);  // the newest record names the origin
+
+    // Per-unit values: exact doubles, NaN kept.
+    const std::vector<double> vals = {0.1, 1.0 / 3.0, std::nan(""), -2.5e-300};
+    QVERIFY(!s.putEvalUnits({{ra, "full", "i0", "hr", {4, 9, 2, 7}, vals}}));
+    const auto units = must(s.evalUnits({ra, rb}));
+    QCOMPARE(units.size(), size_t(1));
+    QCOMPARE(units[0].users, std::vector<int64_t>({4, 9, 2, 7}));
+    QCOMPARE(units[0].values[1], 1.0 / 3.0);
+    QVERIFY(std::isnan(units[0].values[2]));
+    QCOMPARE(units[0].values[3], -2.5e-300);
+    QVERIFY(s.putEvalUnits({{ra, "full", "i0", "hr", {1}, {}}}));  // lengths differ: an error
+
+    // The group's tables: one row per variant, mean and std over the two seeds, K from the config.
+    QVERIFY(!s.putEvalResults({{ra, "full", "i0", "hr", 0.2, 10, 0.0}, {rb, "full", "i0", "hr", 0.4, 10, 0.0}}));
+    const auto tables = must(storeTables(s, {ra, rb}));
+    QCOMPARE(tables.size(), size_t(4));
+    QCOMPARE(QString::fromStdString(tables[0].columns[0].name), QStringLiteral("HR@5"));
+    QCOMPARE(tables[0].rows.size(), size_t(1));
+    QCOMPARE(tables[0].rows[0].group_id, gid);
+    QVERIFY(std::fabs(tables[0].rows[0].cells[0].value - 0.3) < 1e-12);
+    QVERIFY(std::fabs(tables[0].rows[0].cells[0].std_dev - std::sqrt(0.02)) < 1e-12);
+    StoreTableOptions per;
+    per.per_seed = true;
+    QCOMPARE(must(storeTables(s, {ra, rb}, per))[0].rows.size(), size_t(2));
+    // Deleting a run removes its units.
+    QVERIFY(!s.deleteRun(ra));
+    QVERIFY(must(s.evalUnits({ra})).empty());
 }
 
 QTEST_GUILESS_MAIN(TstStore)
