@@ -29,6 +29,13 @@
     </message>
 </context>
 <context>
+    <name>RunsTableData</name>
+    <message>
+        <source>group %1</source>
+        <translation>grupo %1</translation>
+    </message>
+</context>
+<context>
     <name>recalign::studio::ComparePage</name>
     <message>
         <source>I0 · sequential</source>
@@ -452,6 +459,10 @@
         <source>A run is in progress. Cancel it and quit? The run can be resumed later from the Runs panel.</source>
         <translation>Hay una ejecución en curso. ¿Cancelarla y salir? La ejecución se puede reanudar más tarde desde el panel Ejecuciones.</translation>
     </message>
+    <message>
+        <source>Runs</source>
+        <translation>Ejecuciones</translation>
+    </message>
 </context>
 <context>
     <name>recalign::studio::MonitorController</name>
@@ -567,6 +578,62 @@
         <source>#%1 %2 · %3</source>
         <translation>#%1 %2 · %3</translation>
     </message>
+    <message>
+        <source>Data</source>
+        <translation>Datos</translation>
+    </message>
+    <message>
+        <source>Pre-training</source>
+        <translation>Preentrenamiento</translation>
+    </message>
+    <message>
+        <source>Teacher</source>
+        <translation>Maestro</translation>
+    </message>
+    <message>
+        <source>SFT</source>
+        <translation>SFT</translation>
+    </message>
+    <message>
+        <source>PPO</source>
+        <translation>PPO</translation>
+    </message>
+    <message>
+        <source>Evaluation</source>
+        <translation>Evaluación</translation>
+    </message>
+    <message>
+        <source>All stages</source>
+        <translation>Todas las etapas</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1 (%2)</translation>
+    </message>
+    <message>
+        <source>%1 (all)</source>
+        <translation>%1 (todas)</translation>
+    </message>
+    <message>
+        <source>group %1</source>
+        <translation>grupo %1</translation>
+    </message>
+    <message>
+        <source>(reused from %1)</source>
+        <translation>(reutilizada de %1)</translation>
+    </message>
+    <message>
+        <source>n=%1, mean, min–max</source>
+        <translation>n=%1, media, mín–máx</translation>
+    </message>
+    <message>
+        <source>n=%1, mean ± std</source>
+        <translation>n=%1, media ± desv.</translation>
+    </message>
+    <message>
+        <source>%1 · %2 (%3)</source>
+        <translation>%1 · %2 (%3)</translation>
+    </message>
 </context>
 <context>
     <name>recalign::studio::MonitorPage</name>
@@ -589,6 +656,34 @@
     <message>
         <source>Select runs in the Runs panel, or start one from Configure.</source>
         <translation>Seleccione ejecuciones en el panel Ejecuciones o inicie una desde Configurar.</translation>
+    </message>
+    <message>
+        <source>Export CSV…</source>
+        <translation>Exportar CSV…</translation>
+    </message>
+    <message>
+        <source>Save the data of every visible chart as one CSV file</source>
+        <translation>Guardar los datos de todos los gráficos visibles en un archivo CSV</translation>
+    </message>
+    <message>
+        <source>Export visible charts as CSV</source>
+        <translation>Exportar los gráficos visibles como CSV</translation>
+    </message>
+    <message>
+        <source>charts.csv</source>
+        <translation>graficos.csv</translation>
+    </message>
+    <message>
+        <source>CSV file (*.csv)</source>
+        <translation>Archivo CSV (*.csv)</translation>
+    </message>
+    <message>
+        <source>Export CSV</source>
+        <translation>Exportar CSV</translation>
+    </message>
+    <message>
+        <source>Could not write %1.</source>
+        <translation>No se pudo escribir %1.</translation>
     </message>
 </context>
 <context>
@@ -1181,6 +1276,14 @@ n = %5</translation>
         <source>%1 on task %2; %3</source>
         <translation>%1 en la tarea %2; %3</translation>
     </message>
+    <message>
+        <source>mean of %1 seeds, sample std %2</source>
+        <translation>media de %1 semillas, desviación muestral %2</translation>
+    </message>
+    <message>
+        <source>† significant: %1</source>
+        <translation>† significativo: %1</translation>
+    </message>
 </context>
 <context>
     <name>recalign::widgets::AblationTable</name>
@@ -1469,6 +1572,34 @@ n = %5</translation>
         <source>Hide empty charts</source>
         <translation>Ocultar gráficos vacíos</translation>
     </message>
+    <message>
+        <source>Seeds</source>
+        <translation>Semillas</translation>
+    </message>
+    <message>
+        <source>How a seed group (one experiment run with several seeds) is drawn</source>
+        <translation>Cómo se dibuja un grupo de semillas (un experimento ejecutado con varias semillas)</translation>
+    </message>
+    <message>
+        <source>One line per run</source>
+        <translation>Una línea por ejecución</translation>
+    </message>
+    <message>
+        <source>Mean, min–max band</source>
+        <translation>Media, banda mín–máx</translation>
+    </message>
+    <message>
+        <source>Mean ± 1 std band</source>
+        <translation>Media, banda ± 1 desv.</translation>
+    </message>
+    <message>
+        <source>Stages</source>
+        <translation>Etapas</translation>
+    </message>
+    <message>
+        <source>Show only the series of some pipeline stages</source>
+        <translation>Mostrar solo las series de algunas etapas del proceso</translation>
+    </message>
 </context>
 <context>
     <name>recalign::widgets::MetricPlot</name>
@@ -1535,6 +1666,90 @@ suavizado %3   sin suavizar %4</translation>
     <message>
         <source>Export image…</source>
         <translation>Exportar imagen…</translation>
+    </message>
+    <message>
+        <source>min–max %1 … %2   n=%3</source>
+        <translation>mín–máx %1 … %2   n=%3</translation>
+    </message>
+    <message>
+        <source>±1 std %1 … %2   n=%3</source>
+        <translation>±1 desv. %1 … %2   n=%3</translation>
+    </message>
+    <message>
+        <source>Export chart data</source>
+        <translation>Exportar los datos del gráfico</translation>
+    </message>
+    <message>
+        <source>CSV file (*.csv)</source>
+        <translation>Archivo CSV (*.csv)</translation>
+    </message>
+    <message>
+        <source>Export data as CSV…</source>
+        <translation>Exportar datos como CSV…</translation>
+    </message>
+</context>
+<context>
+    <name>recalign::widgets::RunsTable</name>
+    <message>
+        <source>No final metrics yet</source>
+        <translation>Aún no hay métricas finales</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n run(s)</source>
+        <translation>
+            <numerusform>%n ejecución</numerusform>
+            <numerusform>%n ejecuciones</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%1 of %n run(s)</source>
+        <translation>
+            <numerusform>%1 de %n ejecución</numerusform>
+            <numerusform>%1 de %n ejecuciones</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Filter runs (any column)</source>
+        <translation>Filtrar ejecuciones (cualquier columna)</translation>
+    </message>
+    <message>
+        <source>Metrics</source>
+        <translation>Métricas</translation>
+    </message>
+    <message>
+        <source>Choose the final metrics shown as columns</source>
+        <translation>Elegir las métricas finales que se muestran como columnas</translation>
+    </message>
+</context>
+<context>
+    <name>recalign::widgets::RunsTableModel</name>
+    <message>
+        <source>Run</source>
+        <translation>Ejecución</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Nombre</translation>
+    </message>
+    <message>
+        <source>Group</source>
+        <translation>Grupo</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>Semilla</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <source>Configuration: %1</source>
+        <translation>Configuración: %1</translation>
+    </message>
+    <message>
+        <source>Final metric: %1</source>
+        <translation>Métrica final: %1</translation>
     </message>
 </context>
 <context>

@@ -92,7 +92,8 @@ QVariant AblationModel::data(const QModelIndex& index, int role) const
     const int mark = m_marks[static_cast<size_t>(index.row())][static_cast<size_t>(index.column())];
     switch (role) {
     case Qt::DisplayRole:
-        return cell.missing ? QStringLiteral("–") : qs(core::formatCell(cell, col, m_stderr));
+        return cell.missing ? QStringLiteral("–")
+                            : qs(core::formatCell(cell, col, m_stderr)) + (cell.significant ? QStringLiteral("†") : QString());
     case Qt::FontRole: {
         if (mark == None)
             return {};
@@ -114,8 +115,12 @@ QVariant AblationModel::data(const QModelIndex& index, int role) const
                           .arg(qs(row.name), qs(col.name), qs(col.task))
                           .arg(QString::number(cell.value, 'g', 8))
                           .arg(cell.n);
+        if (cell.seeds > 1)
+            tip += QLatin1Char('\n') + tr("mean of %1 seeds, sample std %2").arg(cell.seeds).arg(QString::number(cell.std_dev, 'g', 4));
         if (cell.std_error > 0)
             tip += QLatin1Char('\n') + tr("standard error %1").arg(QString::number(cell.std_error, 'g', 4));
+        if (cell.significant)
+            tip += QLatin1Char('\n') + tr("† significant: %1").arg(qs(m_table.tests_note));
         tip += QLatin1Char('\n') + (col.lower_is_better ? tr("lower is better") : tr("higher is better"));
         if (mark == Best)
             tip += QLatin1Char('\n') + tr("best in column");
@@ -349,9 +354,11 @@ void AblationTable::updateChart()
             continue;
         keys << key;
         values << cell.value;
-        errors << cell.std_error;
-        lo = std::min(lo, cell.value - cell.std_error);
-        hi = std::max(hi, cell.value + cell.std_error);
+        // Error bars: the spread across seeds for a seed group's mean, else the per-unit standard error.
+        const double err = cell.seeds > 1 ? cell.std_dev : cell.std_error;
+        errors << err;
+        lo = std::min(lo, cell.value - err);
+        hi = std::max(hi, cell.value + err);
         const bool best = std::find(ranking.best.begin(), ranking.best.end(), r) != ranking.best.end();
         const bool second = std::find(ranking.second.begin(), ranking.second.end(), r) != ranking.second.end();
         marks << (best ? AblationModel::Best : second ? AblationModel::Second : AblationModel::None);

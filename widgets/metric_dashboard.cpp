@@ -10,6 +10,7 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QSaveFile>
 #include <QScrollArea>
 #include <QSlider>
 #include <QVBoxLayout>
@@ -69,6 +70,16 @@ MetricDashboard::MetricDashboard(QWidget* parent) : QWidget(parent)
     m_rawBox->setChecked(true);
     m_outlierBox = new QCheckBox(this);
     m_hideEmptyBox = new QCheckBox(this);
+    m_bandLabel = new QLabel(this);
+    m_bandCombo = new QComboBox(this);
+    m_stageLabel = new QLabel(this);
+    m_stageCombo = new QComboBox(this);
+    m_stageCombo->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_bandCombo->setObjectName(QStringLiteral("bandMode"));
+    m_stageCombo->setObjectName(QStringLiteral("stageFilter"));
+    for (QWidget* w : {static_cast<QWidget*>(m_bandLabel), static_cast<QWidget*>(m_bandCombo),
+                       static_cast<QWidget*>(m_stageLabel), static_cast<QWidget*>(m_stageCombo)})
+        w->setVisible(false);
     bar->addWidget(m_smoothLabel);
     bar->addWidget(m_smoothSlider);
     bar->addWidget(m_smoothValue);
@@ -79,6 +90,11 @@ MetricDashboard::MetricDashboard(QWidget* parent) : QWidget(parent)
     bar->addWidget(m_rawBox);
     bar->addWidget(m_outlierBox);
     bar->addWidget(m_hideEmptyBox);
+    bar->addSpacing(12);
+    bar->addWidget(m_bandLabel);
+    bar->addWidget(m_bandCombo);
+    bar->addWidget(m_stageLabel);
+    bar->addWidget(m_stageCombo);
     bar->addStretch(1);
     outer->addLayout(bar);
     m_legend = new QLabel(this);
@@ -101,7 +117,10 @@ MetricDashboard::MetricDashboard(QWidget* parent) : QWidget(parent)
     retranslate();
     connect(m_smoothSlider, &QSlider::valueChanged, this,
             [this](int v) { setSmoothing(v / 1000.0); });
+    // Index -1 comes while a combo is being destroyed (its model goes first): ignored.
     connect(m_xCombo, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
+        if (i < 0)
+            return;
         setXAxisMode(static_cast<XAxisMode>(m_xCombo->itemData(i).toInt()));
     });
     connect(m_rawBox, &QCheckBox::toggled, this, [this](bool on) {
@@ -113,6 +132,16 @@ MetricDashboard::MetricDashboard(QWidget* parent) : QWidget(parent)
             p->setIgnoreOutliers(on);
     });
     connect(m_hideEmptyBox, &QCheckBox::toggled, this, &MetricDashboard::setHideEmpty);
+    connect(m_bandCombo, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
+        if (i < 0)
+            return;
+        setBandMode(static_cast<BandMode>(m_bandCombo->itemData(i).toInt()));
+    });
+    connect(m_stageCombo, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) {
+        if (i < 0)
+            return;
+        setStageFilter(m_stageCombo->itemData(i).toString());
+    });
     setCharts(defaultMetricCharts());
 }
 
@@ -134,6 +163,18 @@ void MetricDashboard::retranslate()
     m_outlierBox->setText(tr("Ignore outliers"));
     m_outlierBox->setToolTip(tr("Fit the y-axis to the 5th–95th percentile of the visible values"));
     m_hideEmptyBox->setText(tr("Hide empty charts"));
+    m_bandLabel->setText(tr("Seeds"));
+    m_bandCombo->setToolTip(tr("How a seed group (one experiment run with several seeds) is drawn"));
+    {
+        const QSignalBlocker blockBand(m_bandCombo);
+        m_bandCombo->clear();
+        m_bandCombo->addItem(tr("One line per run"), static_cast<int>(BandMode::None));
+        m_bandCombo->addItem(tr("Mean, min–max band"), static_cast<int>(BandMode::MinMax));
+        m_bandCombo->addItem(tr("Mean ± 1 std band"), static_cast<int>(BandMode::StdDev));
+        m_bandCombo->setCurrentIndex(m_bandCombo->findData(static_cast<int>(m_bandMode)));
+    }
+    m_stageLabel->setText(tr("Stages"));
+    m_stageCombo->setToolTip(tr("Show only the series of some pipeline stages"));
 }
 
 void MetricDashboard::changeEvent(QEvent* event)
@@ -177,7 +218,7 @@ void MetricDashboard::relayout()
         m_grid->takeAt(0);
     int slot = 0;
     for (MetricPlot* p : m_plots) {
-        const bool show = !m_hideEmpty || !p->runs().isEmpty();
+        const bool show = !m_hideEmpty || p->hasVisibleSeries();
         p->setVisible(show);
         if (!show)
             continue;
@@ -231,6 +272,15 @@ int MetricDashboard::runIndex(const QString& run)
     for (size_t i = 0; i < m_runOrder.size(); ++i)
         if (m_runOrder[i] == run)
             return static_cast<int>(i);
+    // A run shown again (regrouped, refiltered) takes its old colour back when that is free.
+    if (const auto it = m_lastColor.find(run); it != m_lastColor.end()) {
+        const auto slot = static_cast<size_t>(it->second);
+        if (slot < m_runOrder.size() && m_runOrder[slot].isEmpty()) {
+            m_runOrder[slot] = run;
+            updateLegend();
+            return it->second;
+        }
+    }
     m_runOrder.push_back(run);
     updateLegend();
     return static_cast<int>(m_runOrder.size()) - 1;
@@ -240,7 +290,7 @@ QStringList MetricDashboard::legendLines() const
 {
     std::vector<std::map<std::string, std::string>> configs;
     for (const QString& run : m_runOrder) {
-        if (run.isEmpty())  // a removed run's colour slot
+        if (run.isEmpty() || m_hidden.count(run))  // a removed run's colour slot, a hidden run
             continue;
         const auto it = m_runInfo.find(run);
         configs.push_back(it != m_runInfo.end() ? it->second.config : std::map<std::string, std::string>{});
@@ -249,7 +299,7 @@ QStringList MetricDashboard::legendLines() const
     QStringList lines;
     size_t c = 0;
     for (const QString& run : m_runOrder) {
-        if (run.isEmpty())
+        if (run.isEmpty() || m_hidden.count(run))
             continue;
         const auto it = m_runInfo.find(run);
         const QString name = it != m_runInfo.end() ? it->second.display : run;
@@ -263,7 +313,7 @@ void MetricDashboard::updateLegend()
     std::vector<std::map<std::string, std::string>> configs;
     for (const QString& run : m_runOrder) {
         const auto it = m_runInfo.find(run);
-        if (!run.isEmpty())
+        if (!run.isEmpty() && !m_hidden.count(run))
             configs.push_back(it != m_runInfo.end() ? it->second.config : std::map<std::string, std::string>{});
     }
     const auto keys = differingConfigKeys(configs);
@@ -274,15 +324,17 @@ void MetricDashboard::updateLegend()
     size_t c = 0;
     for (size_t i = 0; i < m_runOrder.size(); ++i) {
         const QString& run = m_runOrder[i];
-        if (run.isEmpty())
+        if (run.isEmpty() || m_hidden.count(run))
             continue;
         const auto it = m_runInfo.find(run);
         const QString name = it != m_runInfo.end() ? it->second.display : run;
         const std::string detail = legendLabel("", configs[c++], keys);
-        parts << QStringLiteral("<span style=\"color:%1; font-weight:bold\">━━</span>&nbsp;%2"
+        // A band's swatch is a filled block; a line's a line.
+        const QString glyph = m_bandRuns.count(run) ? QStringLiteral("▆▆") : QStringLiteral("━━");
+        parts << QStringLiteral("<span style=\"color:%1; font-weight:bold\">%5</span>&nbsp;%2"
                                 "&nbsp;<span style=\"color:%3\">%4</span>")
                      .arg(seriesColor(static_cast<int>(i), palette()).name(), name.toHtmlEscaped(), muted.name(),
-                          QString::fromStdString(detail).trimmed().toHtmlEscaped());
+                          QString::fromStdString(detail).trimmed().toHtmlEscaped(), glyph);
     }
     m_legend->setText(parts.join(QStringLiteral("&nbsp;&nbsp;&nbsp;&nbsp;&nbsp; ")));
     m_legend->setVisible(!parts.isEmpty());
@@ -307,28 +359,97 @@ QString MetricDashboard::seriesId(const QString& run, const Route& r) const
     return r.suffix.isEmpty() ? run : run + QLatin1Char('\n') + r.suffix;
 }
 
+bool MetricDashboard::isOurs(const QString& id, const QString& run) const
+{
+    return id == run || id.startsWith(run + QLatin1Char('\n'));
+}
+
+MetricPlot* MetricDashboard::prepareSeries(const QString& run, const QString& metric, QString* id, bool* fresh)
+{
+    const Route r = route(metric);
+    MetricPlot* plot = m_plots[r.chart];
+    *id = seriesId(run, r);
+    *fresh = !plot->runs().contains(*id);
+    if (*fresh) {
+        const auto keys = m_specs[r.chart].keys;
+        plot->setRunStyle(*id, runIndex(run), metric_dashboard_detail::keyStyle(std::max(0, static_cast<int>(keys.indexOf(metric)))));
+        const auto tag = m_runTags.find(run);
+        plot->setSeriesTag(*id, SeriesTag{tag != m_runTags.end() ? tag->second.csvRun : run,
+                                          tag != m_runTags.end() ? tag->second.stage : QString(), metric});
+        if (m_hidden.count(run))
+            plot->setRunVisible(*id, false);
+    }
+    return plot;
+}
+
+void MetricDashboard::finishSeries(MetricPlot* plot, const QString& id, const QString& run,
+                                   const QString& metric, bool fresh)
+{
+    if (!fresh)
+        return;
+    const Route r = route(metric);
+    const auto info = m_runInfo.find(run);
+    const QString display = info != m_runInfo.end() ? info->second.display : run;
+    const QString name = r.suffix.isEmpty() ? display : display + QStringLiteral(" · ") + r.suffix;
+    plot->setRunInfo(id, name, info != m_runInfo.end() ? info->second.config
+                                                       : std::map<std::string, std::string>{});
+    if (m_hideEmpty)
+        relayout();
+}
+
 void MetricDashboard::appendPoints(const QString& run, const QString& metric,
                                    const std::vector<double>& steps, const std::vector<double>& ys,
                                    const std::vector<double>& walls)
 {
-    const Route r = route(metric);
-    MetricPlot* plot = m_plots[r.chart];
-    const QString id = seriesId(run, r);
-    const bool fresh = !plot->runs().contains(id);
-    if (fresh) {
-        const auto keys = m_specs[r.chart].keys;
-        plot->setRunStyle(id, runIndex(run), metric_dashboard_detail::keyStyle(std::max(0, static_cast<int>(keys.indexOf(metric)))));
-    }
+    QString id;
+    bool fresh = false;
+    MetricPlot* plot = prepareSeries(run, metric, &id, &fresh);
     plot->appendPoints(id, steps, ys, walls);
-    if (fresh) {
-        const auto info = m_runInfo.find(run);
-        const QString display = info != m_runInfo.end() ? info->second.display : run;
-        const QString name = r.suffix.isEmpty() ? display : display + QStringLiteral(" · ") + r.suffix;
-        plot->setRunInfo(id, name, info != m_runInfo.end() ? info->second.config
-                                                           : std::map<std::string, std::string>{});
-        if (m_hideEmpty)
-            relayout();
+    finishSeries(plot, id, run, metric, fresh);
+}
+
+void MetricDashboard::setBandSeries(const QString& run, const QString& metric,
+                                    const SeriesAggregate& aggregate, BandMode mode)
+{
+    QString id;
+    bool fresh = false;
+    MetricPlot* plot = prepareSeries(run, metric, &id, &fresh);
+    plot->setBandSeries(id, aggregate, mode);
+    if (mode != BandMode::None && !m_bandRuns.count(run)) {
+        m_bandRuns.insert(run);
+        updateLegend();
     }
+    finishSeries(plot, id, run, metric, fresh);
+}
+
+void MetricDashboard::setRunTag(const QString& run, const QString& csvRun, const QString& stage)
+{
+    m_runTags[run] = RunTag{csvRun, stage};
+    for (MetricPlot* plot : m_plots)
+        for (const QString& id : plot->runs())
+            if (isOurs(id, run)) {
+                SeriesTag tag = plot->seriesTag(id);
+                tag.run = csvRun;
+                tag.stage = stage;
+                plot->setSeriesTag(id, tag);
+            }
+}
+
+void MetricDashboard::setRunVisible(const QString& run, bool visible)
+{
+    if (visible == !m_hidden.count(run))
+        return;
+    if (visible)
+        m_hidden.erase(run);
+    else
+        m_hidden.insert(run);
+    for (MetricPlot* plot : m_plots)
+        for (const QString& id : plot->runs())
+            if (isOurs(id, run))
+                plot->setRunVisible(id, visible);
+    updateLegend();
+    if (m_hideEmpty)
+        relayout();
 }
 
 void MetricDashboard::appendStep(const QString& run, double step, double wall,
@@ -359,10 +480,15 @@ void MetricDashboard::setRunInfo(const QString& run, const QString& displayName,
 void MetricDashboard::removeRun(const QString& run)
 {
     m_runInfo.erase(run);
+    m_runTags.erase(run);
+    m_hidden.erase(run);
+    m_bandRuns.erase(run);
     // Colours stay with the remaining runs; the removed run's slot is left free.
-    for (auto& r : m_runOrder)
-        if (r == run)
-            r = QString();
+    for (size_t i = 0; i < m_runOrder.size(); ++i)
+        if (m_runOrder[i] == run) {
+            m_lastColor[run] = static_cast<int>(i);
+            m_runOrder[i] = QString();
+        }
     updateLegend();
     for (MetricPlot* plot : m_plots)
         for (const QString& id : plot->runs())
@@ -375,7 +501,11 @@ void MetricDashboard::removeRun(const QString& run)
 void MetricDashboard::clear()
 {
     m_runInfo.clear();
+    m_runTags.clear();
+    m_hidden.clear();
+    m_bandRuns.clear();
     m_runOrder.clear();
+    m_lastColor.clear();
     updateLegend();
     for (MetricPlot* plot : m_plots)
         plot->clear();
@@ -433,6 +563,81 @@ void MetricDashboard::setColumns(int columns)
 {
     m_columns = std::max(1, columns);
     relayout();
+}
+
+void MetricDashboard::setBandControlVisible(bool on)
+{
+    m_bandLabel->setVisible(on);
+    m_bandCombo->setVisible(on);
+}
+
+void MetricDashboard::setBandMode(BandMode mode)
+{
+    if (mode == m_bandMode)
+        return;
+    m_bandMode = mode;
+    {
+        const QSignalBlocker block(m_bandCombo);
+        m_bandCombo->setCurrentIndex(m_bandCombo->findData(static_cast<int>(mode)));
+    }
+    Q_EMIT bandModeChanged(mode);
+}
+
+void MetricDashboard::setStageChoices(const QVector<QPair<QString, QString>>& choices)
+{
+    m_stageChoices = choices;
+    QString keep;
+    for (const auto& c : choices)
+        if (c.second == m_stageFilter)
+            keep = m_stageFilter;
+    if (keep.isEmpty() && !choices.isEmpty())
+        keep = choices.front().second;
+    {
+        const QSignalBlocker block(m_stageCombo);
+        m_stageCombo->clear();
+        for (const auto& c : choices)
+            m_stageCombo->addItem(c.first, c.second);
+        m_stageCombo->setCurrentIndex(std::max(0, m_stageCombo->findData(keep)));
+    }
+    m_stageLabel->setVisible(!choices.isEmpty());
+    m_stageCombo->setVisible(!choices.isEmpty());
+    if (keep != m_stageFilter) {
+        m_stageFilter = keep;
+        Q_EMIT stageFilterChanged(keep);
+    }
+}
+
+void MetricDashboard::setStageFilter(const QString& value)
+{
+    if (value == m_stageFilter)
+        return;
+    m_stageFilter = value;
+    {
+        const QSignalBlocker block(m_stageCombo);
+        const int i = m_stageCombo->findData(value);
+        if (i >= 0)
+            m_stageCombo->setCurrentIndex(i);
+    }
+    Q_EMIT stageFilterChanged(value);
+}
+
+QString MetricDashboard::toCsv() const
+{
+    std::string text = kSeriesCsvHeader;
+    text += '\n';
+    for (const MetricPlot* p : m_plots)
+        for (const CsvSeries& c : p->csvSeries())
+            appendSeriesCsv(text, c);
+    return QString::fromStdString(text);
+}
+
+bool MetricDashboard::exportCsv(const QString& path) const
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly))
+        return false;
+    file.write(toCsv().toUtf8());
+    return file.commit();
 }
 
 }  // namespace recalign::widgets

@@ -26,6 +26,15 @@ struct MetricPlot::Series {
     QCPGraph* smooth = nullptr;
     int colorIndex = 0;
     Qt::PenStyle style = Qt::SolidLine;
+    bool visible = true;
+    SeriesTag tag;
+    // Band (seed group): raw bounds per point, their smoothing, and the runs counted per point.
+    BandMode bandMode = BandMode::None;
+    std::vector<double> lo, hi, loSmoothed, hiSmoothed;
+    std::vector<int> counts;
+    QCPGraph* bandLo = nullptr;  // created on first band, on the "bands" layer
+    QCPGraph* bandHi = nullptr;  // filled down to bandLo (channel fill)
+    bool hasBand() const { return bandMode != BandMode::None && !lo.empty(); }
 };
 
 namespace metric_plot_detail {
@@ -85,6 +94,8 @@ MetricPlot::MetricPlot(QWidget* parent) : QWidget(parent)
     m_plot->xAxis->setTickLabelFont(small);
     m_plot->yAxis->setTickLabelFont(small);
 
+    // Bands live on a layer under the curves (above the grid).
+    m_plot->addLayer(QStringLiteral("bands"), m_plot->layer(QStringLiteral("main")), QCustomPlot::limBelow);
     // Hover items live on a layer above the curves.
     m_plot->addLayer(QStringLiteral("hover"), m_plot->layer(QStringLiteral("main")), QCustomPlot::limAbove);
     m_plot->setCurrentLayer(QStringLiteral("hover"));
@@ -211,6 +222,18 @@ void MetricPlot::appendPoints(const QString& run, const std::vector<double>& ste
                               const std::vector<double>& ys, const std::vector<double>& walls)
 {
     Series& s = ensure(run);
+    if (s.bandMode != BandMode::None) {  // live points on a band: the band no longer fits
+        s.bandMode = BandMode::None;
+        s.lo.clear();
+        s.hi.clear();
+        s.loSmoothed.clear();
+        s.hiSmoothed.clear();
+        s.counts.clear();
+        if (s.bandLo) {
+            s.bandLo->data()->clear();
+            s.bandHi->data()->clear();
+        }
+    }
     const std::size_t n = std::min(steps.size(), ys.size());
     const bool hadWalls = !s.walls.empty() || s.steps.empty();
     const bool haveWalls = walls.size() >= n && n > 0;
@@ -248,12 +271,109 @@ void MetricPlot::setPoints(const QString& run, const std::vector<double>& steps,
     appendPoints(run, steps, ys, walls);
 }
 
+void MetricPlot::setBandSeries(const QString& run, const SeriesAggregate& aggregate, BandMode mode)
+{
+    setPoints(run, aggregate.steps, aggregate.mean, aggregate.walls);
+    Series& s = *find(run);
+    bandBounds(aggregate, mode, s.lo, s.hi);
+    s.bandMode = s.lo.empty() ? BandMode::None : mode;
+    s.counts = aggregate.count;
+    if (s.bandMode != BandMode::None && !s.bandLo) {
+        s.bandLo = m_plot->addGraph();
+        s.bandHi = m_plot->addGraph();
+        for (QCPGraph* g : {s.bandLo, s.bandHi}) {
+            g->setLayer(QStringLiteral("bands"));
+            g->removeFromLegend();
+            g->setAdaptiveSampling(false);
+            g->setVisible(s.visible);
+        }
+        s.bandHi->setChannelFillGraph(s.bandLo);
+        applyColors();
+    }
+    recomputeBandSmoothing(s);
+    if (!m_userView)
+        fitAxes();
+    else
+        redecimate(s);
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+bool MetricPlot::hasBand(const QString& run) const
+{
+    const Series* s = find(run);
+    return s && s->hasBand();
+}
+
+std::pair<std::vector<double>, std::vector<double>> MetricPlot::smoothedBand(const QString& run) const
+{
+    const Series* s = find(run);
+    if (!s || !s->hasBand())
+        return {};
+    return {s->loSmoothed, s->hiSmoothed};
+}
+
+int MetricPlot::displayedBandCount(const QString& run) const
+{
+    const Series* s = find(run);
+    return s && s->bandLo ? s->bandLo->data()->size() : 0;
+}
+
+void MetricPlot::setRunVisible(const QString& run, bool visible)
+{
+    Series* s = find(run);
+    if (!s || s->visible == visible)
+        return;
+    s->visible = visible;
+    s->raw->setVisible(visible && m_showRaw);
+    s->smooth->setVisible(visible);
+    if (s->bandLo) {
+        s->bandLo->setVisible(visible);
+        s->bandHi->setVisible(visible);
+    }
+    hideReadout();
+    updateLegend();
+    if (!m_userView)
+        fitAxes();
+    else
+        fitY();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+bool MetricPlot::runVisible(const QString& run) const
+{
+    const Series* s = find(run);
+    return s && s->visible;
+}
+
+bool MetricPlot::hasVisibleSeries() const
+{
+    for (const auto& s : m_series)
+        if (s->visible && !s->ys.empty())
+            return true;
+    return false;
+}
+
+void MetricPlot::setSeriesTag(const QString& run, const SeriesTag& tag)
+{
+    ensure(run).tag = tag;
+}
+
+SeriesTag MetricPlot::seriesTag(const QString& run) const
+{
+    const Series* s = find(run);
+    return s ? s->tag : SeriesTag{};
+}
+
 void MetricPlot::removeRun(const QString& run)
 {
     for (auto it = m_series.begin(); it != m_series.end(); ++it) {
         if ((*it)->run == run) {
             m_plot->removeGraph((*it)->raw);
             m_plot->removeGraph((*it)->smooth);
+            if ((*it)->bandLo) {
+                m_plot->removeGraph((*it)->bandHi);
+                m_plot->removeGraph((*it)->bandLo);
+            }
             m_series.erase(it);
             break;
         }
@@ -327,14 +447,15 @@ void MetricPlot::updateLegend()
 {
     std::vector<std::map<std::string, std::string>> configs;
     for (const auto& s : m_series)
-        configs.push_back(s->config);
+        if (s->visible)
+            configs.push_back(s->config);
     const std::vector<std::string> keys = differingConfigKeys(configs);
     bool any = false;
     for (const auto& s : m_series) {
         s->smooth->setName(QString::fromStdString(
             legendLabel(s->displayName.toStdString(), s->config, keys)));
-        // Runs without points in this chart stay out of its legend.
-        if (s->ys.empty()) {
+        // Runs without points in this chart (or hidden) stay out of its legend.
+        if (s->ys.empty() || !s->visible) {
             s->smooth->removeFromLegend();
         } else if (s->smooth->addToLegend()) {
             // Room under the baseline so underscores in config keys are not clipped.
@@ -364,6 +485,42 @@ void MetricPlot::setLegendVisible(bool on)
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
+// ---- CSV rows (written by metric_plot_export.cpp) ---------------------------------------------
+
+std::vector<CsvSeries> MetricPlot::csvSeries() const
+{
+    std::vector<CsvSeries> out;
+    for (const auto& s : m_series) {
+        if (!s->visible || s->ys.empty())
+            continue;
+        CsvSeries c;
+        c.run = (s->tag.run.isEmpty() ? s->run : s->tag.run).toStdString();
+        c.stage = s->tag.stage.toStdString();
+        c.series = (s->tag.metric.isEmpty() ? m_title : s->tag.metric).toStdString();
+        c.steps = s->steps;
+        c.values = s->ys;
+        c.smoothed = s->smoothed;
+        if (!s->hasBand()) {
+            c.walls = s->walls;
+            out.push_back(std::move(c));
+            continue;
+        }
+        // A band: its mean, then its bounds as "<key>:lo" / "<key>:hi" (no wall times: the
+        // group's runs ran at different times).
+        CsvSeries lo = c, hi = c;
+        lo.series += ":lo";
+        lo.values = s->lo;
+        lo.smoothed = s->loSmoothed;
+        hi.series += ":hi";
+        hi.values = s->hi;
+        hi.smoothed = s->hiSmoothed;
+        out.push_back(std::move(c));
+        out.push_back(std::move(lo));
+        out.push_back(std::move(hi));
+    }
+    return out;
+}
+
 // ---- derived data ------------------------------------------------------------------------------
 
 void MetricPlot::recomputeX(Series& s)
@@ -378,6 +535,14 @@ void MetricPlot::recomputeSmoothing(Series& s)
     s.smoothed.reserve(s.ys.size());
     for (double y : s.ys)
         s.smoothed.push_back(s.ema.push(y));
+    recomputeBandSmoothing(s);
+}
+
+void MetricPlot::recomputeBandSmoothing(Series& s)
+{
+    // The bounds take the mean's smoothing, so the channel stays around the smoothed curve.
+    s.loSmoothed = smoothDebiasedEma(s.lo, m_smoothing);
+    s.hiSmoothed = smoothDebiasedEma(s.hi, m_smoothing);
 }
 
 int MetricPlot::pixelBuckets() const
@@ -407,6 +572,15 @@ void MetricPlot::redecimate(Series& s)
     };
     push(s.raw, s.ys);
     push(s.smooth, s.smoothed);
+    if (s.bandLo) {
+        if (s.hasBand()) {
+            push(s.bandLo, s.loSmoothed);
+            push(s.bandHi, s.hiSmoothed);
+        } else {
+            s.bandLo->data()->clear();
+            s.bandHi->data()->clear();
+        }
+    }
 }
 
 void MetricPlot::redecimateAll()
@@ -419,7 +593,7 @@ void MetricPlot::fitAxes()
 {
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     for (const auto& s : m_series) {
-        if (s->xs.empty())
+        if (s->xs.empty() || !s->visible)
             continue;
         lo = std::min(lo, s->xs.front());
         hi = std::max(hi, s->xs.back());
@@ -459,9 +633,15 @@ void MetricPlot::fitY()
         }
     };
     for (const auto& s : m_series) {
+        if (!s->visible)
+            continue;
         if (m_showRaw)
             take(s->xs, s->ys);
         take(s->xs, s->smoothed);
+        if (s->hasBand()) {
+            take(s->xs, s->loSmoothed);
+            take(s->xs, s->hiSmoothed);
+        }
     }
     if (m_ignoreOutliers && !visible.empty()) {
         const auto r = outlierRange(visible);
@@ -560,7 +740,7 @@ void MetricPlot::setShowRaw(bool on)
 {
     m_showRaw = on;
     for (auto& s : m_series)
-        s->raw->setVisible(on);
+        s->raw->setVisible(on && s->visible);
     fitY();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -626,6 +806,16 @@ void MetricPlot::applyColors()
         QPen pen(color, 1.8);
         pen.setStyle(s->style);
         s->smooth->setPen(pen);
+        if (s->bandLo) {
+            QColor fill = color;
+            fill.setAlpha(isDark(pal) ? 70 : 55);
+            QColor edge = color;
+            edge.setAlpha(isDark(pal) ? 110 : 90);
+            for (QCPGraph* g : {s->bandLo, s->bandHi})
+                g->setPen(QPen(edge, 0.8));
+            s->bandLo->setBrush(Qt::NoBrush);
+            s->bandHi->setBrush(fill);
+        }
     }
     m_tracer->setPen(QPen(c.background, 2.0));
     m_tracer->setBrush(c.text);
@@ -694,7 +884,7 @@ QString MetricPlot::showReadoutAt(const QPointF& pixel)
     std::size_t bestIdx = 0;
     double bestDist = std::numeric_limits<double>::infinity();
     for (const auto& s : m_series) {
-        if (s->xs.empty())
+        if (s->xs.empty() || !s->visible)
             continue;
         const auto it = std::lower_bound(s->xs.begin(), s->xs.end(), mx);
         std::size_t idx = static_cast<std::size_t>(it - s->xs.begin());
@@ -738,9 +928,17 @@ QString MetricPlot::showReadoutAt(const QPointF& pixel)
         break;
     }
     }
-    const QString text = tr("%1\n%2\nsmoothed %3   raw %4")
-                             .arg(best->displayName, xText, formatValue(y),
-                                  formatValue(best->ys[bestIdx]));
+    QString text = tr("%1\n%2\nsmoothed %3   raw %4")
+                       .arg(best->displayName, xText, formatValue(y), formatValue(best->ys[bestIdx]));
+    if (best->hasBand() && bestIdx < best->loSmoothed.size()) {
+        const int n = bestIdx < best->counts.size() ? best->counts[bestIdx] : 0;
+        text += QLatin1Char('\n') + (best->bandMode == BandMode::MinMax
+                                         ? tr("min–max %1 … %2   n=%3")
+                                         : tr("±1 std %1 … %2   n=%3"))
+                                        .arg(formatValue(best->loSmoothed[bestIdx]),
+                                             formatValue(best->hiSmoothed[bestIdx]))
+                                        .arg(n);
+    }
     m_tracer->position->setCoords(x, y);
     m_tracer->setBrush(seriesColor(best->colorIndex, palette()));
     m_tracer->setVisible(true);

@@ -1,7 +1,10 @@
 // MetricPlot: one live chart of one metric for several runs (QCustomPlot). Each run is drawn as
 // a faded raw curve under its smoothed curve (TensorBoard's debiased EMA), decimated to the pixel
 // width (min/max per pixel, so spikes survive at 100k points), with an x-axis choice, log scale,
-// a hover read-out, a legend with only the config keys that differ, and PNG/PDF/SVG export.
+// a hover read-out, a legend with only the config keys that differ, and PNG/PDF/SVG/CSV export.
+// A series can carry a band (a seed group's mean with its min–max or ±std channel): the channel
+// is filled, translucent in the series colour, under the mean's curves, and its bounds follow
+// the same smoothing as the mean. Series can be hidden (filters) without losing their points.
 // Plain data in; the math lives in series_math.h.
 #pragma once
 
@@ -27,6 +30,14 @@ class QMouseEvent;
 
 namespace recalign::widgets {
 
+// What a series is, for CSV export: its run (a run id or a seed group's label), its stage and the
+// metric key it plots. Unset fields fall back to the series id, "" and the chart title.
+struct SeriesTag {
+    QString run;
+    QString stage;
+    QString metric;
+};
+
 class MetricPlot : public QWidget {
     Q_OBJECT
 public:
@@ -46,8 +57,22 @@ public:
     // Replaces `run`'s series.
     void setPoints(const QString& run, const std::vector<double>& steps,
                    const std::vector<double>& ys, const std::vector<double>& walls = {});
+    // Replaces `run`'s series with a seed group's mean (aggregate.steps / mean / walls) and, unless
+    // `mode` is None, its band (bandBounds()). appendPoints() on it later drops the band.
+    void setBandSeries(const QString& run, const SeriesAggregate& aggregate, BandMode mode);
+    bool hasBand(const QString& run) const;
+    // The band's bounds as drawn (smoothed like the mean); empty when the series has no band.
+    std::pair<std::vector<double>, std::vector<double>> smoothedBand(const QString& run) const;
+    int displayedBandCount(const QString& run) const;  // lower-bound points after decimation
     void removeRun(const QString& run);
     void clear();
+
+    // Hidden series keep their points but are not drawn, fitted, hovered, exported or listed.
+    void setRunVisible(const QString& run, bool visible);
+    bool runVisible(const QString& run) const;
+    bool hasVisibleSeries() const;  // a visible series with at least one point
+    void setSeriesTag(const QString& run, const SeriesTag& tag);
+    SeriesTag seriesTag(const QString& run) const;
 
     QStringList runs() const;
     std::size_t pointCount(const QString& run) const;      // raw points stored
@@ -91,6 +116,11 @@ public:
     bool exportPng(const QString& path, int width = 0, int height = 0);
     bool exportPdf(const QString& path, int width = 0, int height = 0);
     bool exportSvg(const QString& path, int width = 0, int height = 0);
+    // The visible series as CSV rows (series_math.h: CsvSeries, kSeriesCsvHeader), without and
+    // with the header line; exportCsv writes the header and rows (UTF-8).
+    std::vector<CsvSeries> csvSeries() const;
+    QString toCsv() const;
+    bool exportCsv(const QString& path);
 
     QCustomPlot* customPlot() const { return m_plot; }
     QSize sizeHint() const override { return {420, 260}; }
@@ -122,6 +152,8 @@ private:
     void onMouseMove(QMouseEvent* event);
     void showContextMenu(const QPoint& pos);
     void exportWithDialog();
+    void exportCsvWithDialog();
+    void recomputeBandSmoothing(Series& s);
 
     QCustomPlot* m_plot = nullptr;
     QCPTextElement* m_titleElement = nullptr;

@@ -1,4 +1,4 @@
-// MetricPlot: export (PNG, PDF, SVG) and the context menu. Split from metric_plot.cpp.
+// MetricPlot: export (PNG, PDF, SVG, CSV) and the context menu. Split from metric_plot.cpp.
 #include "widgets/metric_plot.h"
 
 #include "widgets/icons.h"
@@ -10,6 +10,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenu>
+#include <QSaveFile>
 #include <QSvgGenerator>
 
 namespace recalign::widgets {
@@ -67,6 +68,38 @@ bool MetricPlot::exportSvg(const QString& path, int width, int height)
     return QFileInfo(path).size() > 0;
 }
 
+// ---- CSV ---------------------------------------------------------------------------------------
+
+QString MetricPlot::toCsv() const
+{
+    std::string text = kSeriesCsvHeader;
+    text += '\n';
+    for (const CsvSeries& c : csvSeries())
+        appendSeriesCsv(text, c);
+    return QString::fromStdString(text);
+}
+
+bool MetricPlot::exportCsv(const QString& path)
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly))
+        return false;
+    file.write(toCsv().toUtf8());
+    return file.commit();
+}
+
+void MetricPlot::exportCsvWithDialog()
+{
+    QString path = QFileDialog::getSaveFileName(this, tr("Export chart data"),
+                                                m_title.isEmpty() ? tr("chart") : m_title,
+                                                tr("CSV file (*.csv)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".csv");
+    exportCsv(path);
+}
+
 void MetricPlot::exportWithDialog()
 {
     QString selected;
@@ -105,6 +138,7 @@ void MetricPlot::showContextMenu(const QPoint& pos)
     });
     menu.addAction(icon(QStringLiteral("export")), tr("Export image…"), this,
                    &MetricPlot::exportWithDialog);
+    menu.addAction(tr("Export data as CSV…"), this, &MetricPlot::exportCsvWithDialog);
     menu.exec(m_plot->mapToGlobal(pos));
 }
 

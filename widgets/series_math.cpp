@@ -2,6 +2,7 @@
 #include "widgets/series_math.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -202,6 +203,176 @@ std::string legendLabel(const std::string& name, const std::map<std::string, std
         out += keys[i] + "=" + (it == config.end() ? std::string("-") : it->second);
     }
     return out;
+}
+
+// ---- seed groups -------------------------------------------------------------------------------
+
+SeriesAggregate aggregateSeries(const std::vector<RunSeries>& runs)
+{
+    constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+    struct Cell {
+        std::vector<double> values;
+        double wallSum = 0;
+        int walls = 0;
+    };
+    std::map<double, Cell> cells;  // step -> the runs' finite values there
+    for (const RunSeries& run : runs) {
+        const std::size_t n = std::min(run.steps.size(), run.values.size());
+        const bool haveWalls = run.walls.size() >= n;
+        std::map<double, std::pair<double, double>> last;  // step -> (value, wall): last one wins
+        for (std::size_t i = 0; i < n; ++i)
+            last[run.steps[i]] = {run.values[i], haveWalls ? run.walls[i] : kNaN};
+        for (const auto& [step, vw] : last) {
+            Cell& c = cells[step];  // the step joins the union even when its value is not finite
+            if (!std::isfinite(vw.first))
+                continue;
+            c.values.push_back(vw.first);
+            if (std::isfinite(vw.second)) {
+                c.wallSum += vw.second;
+                ++c.walls;
+            }
+        }
+    }
+    SeriesAggregate out;
+    bool allWalls = true;
+    for (const auto& [step, c] : cells) {
+        const int n = static_cast<int>(c.values.size());
+        double mean = kNaN, sd = kNaN, lo = kNaN, hi = kNaN;
+        if (n > 0) {
+            double sum = 0;
+            for (double v : c.values)
+                sum += v;
+            mean = sum / n;
+            lo = *std::min_element(c.values.begin(), c.values.end());
+            hi = *std::max_element(c.values.begin(), c.values.end());
+            if (n > 1) {
+                double ss = 0;  // two passes: no cancellation for values far from 0
+                for (double v : c.values)
+                    ss += (v - mean) * (v - mean);
+                sd = std::sqrt(ss / (n - 1));
+            }
+        }
+        out.steps.push_back(step);
+        out.mean.push_back(mean);
+        out.std.push_back(sd);
+        out.min.push_back(lo);
+        out.max.push_back(hi);
+        out.count.push_back(n);
+        if (c.walls > 0)
+            out.walls.push_back(c.wallSum / c.walls);
+        else
+            allWalls = false;
+    }
+    if (!allWalls)
+        out.walls.clear();
+    return out;
+}
+
+void bandBounds(const SeriesAggregate& a, BandMode mode, std::vector<double>& lo,
+                std::vector<double>& hi)
+{
+    lo.clear();
+    hi.clear();
+    if (mode == BandMode::None)
+        return;
+    const std::size_t n = a.steps.size();
+    lo.resize(n);
+    hi.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (mode == BandMode::MinMax) {
+            lo[i] = a.min[i];
+            hi[i] = a.max[i];
+        } else {
+            const double sd = std::isfinite(a.std[i]) ? a.std[i] : 0.0;
+            lo[i] = a.mean[i] - sd;  // NaN when the mean is (count 0)
+            hi[i] = a.mean[i] + sd;
+        }
+    }
+}
+
+// ---- CSV ---------------------------------------------------------------------------------------
+
+std::string csvField(const std::string& text)
+{
+    if (text.find_first_of(",\"\r\n") == std::string::npos)
+        return text;
+    std::string out = "\"";
+    for (char c : text) {
+        if (c == '"')
+            out += '"';
+        out += c;
+    }
+    out += '"';
+    return out;
+}
+
+std::string csvNumber(double v)
+{
+    if (std::isnan(v))
+        return "nan";
+    if (std::isinf(v))
+        return v > 0 ? "inf" : "-inf";
+    // Shortest round-trip form; plain decimals (no exponent) for everyday magnitudes, so wall
+    // times read 1700000000.25, not 1.70000000025e+09.
+    char buf[400];
+    const double a = std::abs(v);
+    const bool plain = a == 0.0 || (a >= 1e-4 && a < 1e15);
+    const auto r = plain ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                         : std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, r.ptr);
+}
+
+void appendSeriesCsv(std::string& out, const CsvSeries& s)
+{
+    const std::string tail = "," + csvField(s.run) + "," + csvField(s.stage) + "," + csvField(s.series) + ",";
+    const std::size_t n = std::min(s.steps.size(), s.values.size());
+    const bool walls = s.walls.size() >= n;
+    for (std::size_t i = 0; i < n; ++i) {
+        out += csvNumber(s.steps[i]);
+        out += ',';
+        if (walls && std::isfinite(s.walls[i]))
+            out += csvNumber(s.walls[i]);
+        out += tail;
+        out += csvNumber(s.values[i]);
+        out += ',';
+        if (i < s.smoothed.size())
+            out += csvNumber(s.smoothed[i]);
+        out += '\n';
+    }
+}
+
+std::vector<std::vector<std::string>> parseCsv(const std::string& text)
+{
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> row(1);
+    bool quoted = false, any = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        any = true;
+        if (quoted) {
+            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+                row.back() += '"';
+                ++i;
+            } else if (c == '"') {
+                quoted = false;
+            } else {
+                row.back() += c;
+            }
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == ',') {
+            row.emplace_back();
+        } else if (c == '\n') {
+            rows.push_back(std::move(row));
+            row.assign(1, std::string());
+            any = false;
+        } else if (c != '\r') {
+            row.back() += c;
+        }
+    }
+    if (any)
+        rows.push_back(std::move(row));
+    return rows;
 }
 
 }  // namespace recalign::widgets

@@ -150,15 +150,15 @@ void printTables(const std::string& workspace, const std::vector<long>& runIds, 
 
 int runCommon(const std::vector<std::string>& args, bool evalOnly)
 {
-    Args a(args, {"resume", "only", "workspace", "seed"}, {"help"});
+    Args a(args, {"resume", "only", "workspace", "seed", "seeds"}, {"help"});
     if (a.has("help") || a.positional().size() != 1) {
         std::cout << "usage: recalign " << (evalOnly ? "eval" : "run")
-                  << " FILE [--workspace DIR] [--resume RUN] [--only STAGE,...] [--seed S]\n"
+                  << " FILE [--workspace DIR] [--resume RUN] [--only STAGE,...] [--seed S | --seeds S,S,...]\n"
                      "  Runs the experiment's stages (data, teacher, base_model, sft_*, ppo_*, eval_*) once per\n"
                      "  seed of `seeds:` as one seed group, reusing every stage whose outputs exist for the\n"
                      "  same configuration (the teacher and base model are shared by the group's runs).\n"
                      "  Ctrl-C cancels cleanly; --resume RUN continues a cancelled or killed run and the\n"
-                     "  rest of its group. --seed S runs that seed alone.\n";
+                     "  rest of its group. --seed S runs that seed alone; --seeds 0,1,2 replaces the file's seeds.\n";
         return a.has("help") ? 0 : 2;
     }
     // The file is read and validated once; the pipeline takes the validated configuration.
@@ -172,6 +172,20 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
     req.workspace = a.get("workspace");
     req.resume_run = a.get("resume");
     req.seed = a.getInt("seed", -1);
+    if (a.has("seeds")) {
+        if (a.has("seed"))
+            throw std::invalid_argument("--seed and --seeds exclude each other");
+        req.config.seeds.clear();
+        for (const auto& part : core::str::split(a.get("seeds"), ',')) {
+            const std::string t = core::str::trim(part);
+            char* end = nullptr;
+            const long v = std::strtol(t.c_str(), &end, 10);
+            if (t.empty() || *end || v < 0 || v > 2147483647L)
+                throw std::invalid_argument("--seeds expects non-negative integers separated by commas (e.g. 0,1,2), got '"
+                                            + a.get("seeds") + "'");
+            req.config.seeds.push_back(static_cast<int>(v));
+        }
+    }
     std::string only = a.get("only");
     if (evalOnly && only.empty())
         only = "eval_sasrec,eval_mostpop,eval_zeroshot,eval_palr,eval_v1,eval_v2,eval_v3,eval_full";

@@ -14,10 +14,12 @@
 #include "app/studio/run_data.h"
 #include "app/studio/run_list_model.h"
 #include "app/studio/runs_dock.h"
+#include "app/studio/runs_table_data.h"
 #include "app/studio/settings_dialog.h"
 #include "app/studio/studio_controller.h"
 #include "app/studio/workspace.h"
 #include "widgets/icons.h"
+#include "widgets/runs_table.h"
 #include "widgets/theme.h"
 
 #include "core/api/info.h"
@@ -42,7 +44,7 @@ namespace main_window_detail {
 QStringList tabIcons()
 {
     return {QStringLiteral("configure"), QStringLiteral("chart"), QStringLiteral("compare"),
-            QStringLiteral("inspect"), QStringLiteral("probe")};
+            QStringLiteral("inspect"), QStringLiteral("probe"), QStringLiteral("table")};
 }
 }  // namespace main_window_detail
 
@@ -88,10 +90,11 @@ void MainWindow::createPages()
     m_compare = new ComparePage(m_tabs);
     m_inspect = new InspectPage(m_tabs);
     m_probePage = new ProbePage(m_tabs);
+    m_runsTable = new widgets::RunsTable(m_tabs);
     const QStringList icons = main_window_detail::tabIcons();
     for (QWidget* page : {static_cast<QWidget*>(m_configure), static_cast<QWidget*>(m_monitorPage),
                           static_cast<QWidget*>(m_compare), static_cast<QWidget*>(m_inspect),
-                          static_cast<QWidget*>(m_probePage)})
+                          static_cast<QWidget*>(m_probePage), static_cast<QWidget*>(m_runsTable)})
         m_tabs->addTab(page, QString());
     for (int i = 0; i < icons.size(); ++i)
         setThemedTabIcon(m_tabs, i, icons[i]);
@@ -283,6 +286,14 @@ void MainWindow::wire()
         box->open();  // not exec(): the event loop (and other runs) keep going
     });
     connect(c, &StudioController::runsRefreshed, this, &MainWindow::refreshProbeRuns);
+    // The Runs tab's selection is the dock's (which drives Monitor, Compare and Inspect); the
+    // table's selectRuns does not signal back, so there is no loop.
+    connect(m_runsTable, &widgets::RunsTable::selectionChanged, m_dock, &RunsDock::selectRuns);
+    connect(m_dock, &RunsDock::selectionChanged, m_runsTable, &widgets::RunsTable::selectRuns);
+    connect(c, &StudioController::runsRefreshed, this, [this] {
+        m_stale[RunsTab] = true;
+        refreshTab(m_tabs->currentIndex());
+    });
     connect(c, &StudioController::workspaceOpened, this, [this](const QString& path) {
         setWindowTitle(tr("RecAlign Studio — %1").arg(QDir::toNativeSeparators(path)));
         m_probePage->setWorkspace(path);
@@ -314,6 +325,7 @@ void MainWindow::retranslate()
     m_tabs->setTabText(CompareTab, tr("Compare"));
     m_tabs->setTabText(InspectTab, tr("Inspect"));
     m_tabs->setTabText(ProbeTab, tr("Probe"));
+    m_tabs->setTabText(RunsTab, tr("Runs"));
     for (int i = 0; i < m_tabActions.size(); ++i)
         m_tabActions[i]->setText(m_tabs->tabText(i));
     m_fileMenu->setTitle(tr("&File"));
@@ -422,6 +434,18 @@ void MainWindow::refreshTab(int tab)
             statusBar()->showMessage(QString::fromStdString(samples.error().toString()), 8000);
         m_inspect->setSamples(samples ? std::move(samples).value() : std::vector<widgets::SampleView>{},
                               caption.isEmpty() ? QString() : tr("Samples of %1").arg(caption));
+        break;
+    }
+    case RunsTab: {
+        auto rows = runsTableRows(store);
+        if (!rows) {
+            statusBar()->showMessage(QString::fromStdString(rows.error().toString()), 8000);
+            break;
+        }
+        if (m_runsTable->chosenMetrics().isEmpty())
+            m_runsTable->setChosenMetrics(defaultRunsTableMetrics(rows.value()));
+        m_runsTable->setRows(std::move(rows).value());
+        m_runsTable->selectRuns(m_selected);
         break;
     }
     default: break;

@@ -16,6 +16,10 @@ class QProgressBar;
 class QTabWidget;
 class QToolBar;
 
+namespace recalign::widgets {
+class RunsTable;
+}
+
 namespace recalign::studio {
 
 class ComparePage;
@@ -31,7 +35,7 @@ class StudioController;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum Tab { ConfigureTab, MonitorTab, CompareTab, InspectTab, ProbeTab };
+    enum Tab { ConfigureTab, MonitorTab, CompareTab, InspectTab, ProbeTab, RunsTab };
 
     // Opens `workspace` ("" = the last one, else ./workspace).
     explicit MainWindow(const QString& workspace = {}, QWidget* parent = nullptr);
@@ -46,6 +50,7 @@ public:
     ComparePage* comparePage() const { return m_compare; }
     InspectPage* inspectPage() const { return m_inspect; }
     ProbePage* probePage() const { return m_probePage; }
+    widgets::RunsTable* runsTable() const { return m_runsTable; }
     QTabWidget* tabs() const { return m_tabs; }
     QLabel* blasLabel() const { return m_blasLabel; }
     QProgressBar* progressBar() const { return m_progress; }
@@ -84,6 +89,7 @@ private:
     ComparePage* m_compare = nullptr;
     InspectPage* m_inspect = nullptr;
     ProbePage* m_probePage = nullptr;
+    widgets::RunsTable* m_runsTable = nullptr;  // the Runs tab: runs with differing keys and final metrics
 
     QLabel* m_jobLabel = nullptr;
     QProgressBar* m_progress = nullptr;

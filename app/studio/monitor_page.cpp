@@ -8,8 +8,11 @@
 
 #include <QDateTime>
 #include <QEvent>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QSplitter>
 #include <QToolButton>
@@ -34,7 +37,11 @@ MonitorPage::MonitorPage(QWidget* parent) : QWidget(parent)
     m_clear = new QToolButton(this);
     withIcon(m_clear, QStringLiteral("remove"));
     m_clear->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    m_exportCsv = new QToolButton(this);
+    withIcon(m_exportCsv, QStringLiteral("export"));
+    m_exportCsv->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
     head->addWidget(m_caption, 1);
+    head->addWidget(m_exportCsv);
     head->addWidget(m_clear);
     layout->addLayout(head);
 
@@ -70,6 +77,7 @@ MonitorPage::MonitorPage(QWidget* parent) : QWidget(parent)
     layout->addWidget(split, 1);
 
     connect(m_clear, &QToolButton::clicked, this, &MonitorPage::clearRequested);
+    connect(m_exportCsv, &QToolButton::clicked, this, &MonitorPage::exportCsvWithDialog);
     connect(m_clearLog, &QToolButton::clicked, m_log, &QPlainTextEdit::clear);
     retranslate();
 }
@@ -78,6 +86,8 @@ void MonitorPage::retranslate()
 {
     m_clear->setText(tr("Clear charts"));
     m_clear->setToolTip(tr("Remove every run from the charts"));
+    m_exportCsv->setText(tr("Export CSV…"));
+    m_exportCsv->setToolTip(tr("Save the data of every visible chart as one CSV file"));
     m_logTitle->setText(tr("Log"));
     m_clearLog->setToolTip(tr("Clear the log"));
     if (m_captionText.isEmpty())
@@ -116,5 +126,22 @@ void MonitorPage::appendLog(int level, const QString& text)
 }
 
 int MonitorPage::logLineCount() const { return m_log->document()->blockCount(); }
+
+bool MonitorPage::exportCsv(const QString& path)
+{
+    return m_dashboard->exportCsv(path);
+}
+
+void MonitorPage::exportCsvWithDialog()
+{
+    QString path = QFileDialog::getSaveFileName(this, tr("Export visible charts as CSV"), tr("charts.csv"),
+                                                tr("CSV file (*.csv)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".csv");
+    if (!exportCsv(path))
+        QMessageBox::warning(this, tr("Export CSV"), tr("Could not write %1.").arg(path));
+}
 
 }  // namespace recalign::studio

@@ -2,7 +2,36 @@
 // warning through the forwarded observer.
 #include "core/pipeline/store_observer.h"
 
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
 namespace recalign::core {
+
+namespace {
+
+// RECALIGN_PAUSE_AT=STAGE:STEP (a hook for GUI tests on slow machines): the first step record of
+// STAGE at or past STEP in this process holds the run there, its points flushed to the store and
+// forwarded, until the run is asked to stop (or 10 minutes pass). Once per process, so a resumed
+// run goes through. Deterministic where sleeping is not: the test sees the live points, then
+// cancels, without racing the trainer to the end of the stage.
+std::atomic<bool> g_pausedOnce{false};
+
+bool pauseHere(const StepRecord& record)
+{
+    const char* spec = std::getenv("RECALIGN_PAUSE_AT");
+    if (!spec || !*spec || g_pausedOnce.load())
+        return false;
+    const std::string text(spec);
+    const size_t colon = text.rfind(':');
+    if (colon == std::string::npos || text.substr(0, colon) != record.stage)
+        return false;
+    const long step = std::strtol(text.c_str() + colon + 1, nullptr, 10);
+    return record.step >= step && !g_pausedOnce.exchange(true);
+}
+
+}  // namespace
 
 StoreObserver::StoreObserver(RunStore& store, int64_t runId, Observer& forward)
     : m_store(store), m_runId(runId), m_forward(forward), m_lastFlush(std::chrono::steady_clock::now())
@@ -27,6 +56,13 @@ void StoreObserver::onStep(const StepRecord& record)
     m_steps.push_back(record);
     m_forward.onStep(record);
     maybeFlush();
+    if (pauseHere(record)) {
+        flush();
+        m_forward.onLog(LogLevel::Info, "paused at " + record.stage + " step " + std::to_string(record.step)
+                                            + " (RECALIGN_PAUSE_AT) until the run is cancelled");
+        for (int waited = 0; waited < 60000 && !m_forward.stopRequested(); ++waited)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
 }
 
 void StoreObserver::onSample(const SampleRecord& sample)

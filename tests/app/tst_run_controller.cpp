@@ -13,6 +13,15 @@ using recalign::studio::MetricPoint;
 using recalign::studio::RunController;
 
 namespace {
+// The outcome of run 7 (fields by name: RunOutcome grows).
+core::RunOutcome outcome(const core::Error& error)
+{
+    core::RunOutcome o;
+    o.error = error;
+    o.run_id = 7;
+    return o;
+}
+
 // A job that reports `steps` steps of a real computation (running mean of a sequence).
 core::RunOutcome countingJob(core::Observer& o, int steps, int sleepUs)
 {
@@ -20,7 +29,7 @@ core::RunOutcome countingJob(core::Observer& o, int steps, int sleepUs)
     double mean = 0;
     for (int i = 1; i <= steps; ++i) {
         if (o.stopRequested())
-            return {core::Error{core::ErrorCode::Cancelled, "stopped at step " + std::to_string(i), {}}, 7, {}};
+            return outcome(core::Error{core::ErrorCode::Cancelled, "stopped at step " + std::to_string(i), {}});
         mean += (double(i) - mean) / double(i);
         core::StepRecord r;
         r.stage = "count";
@@ -32,7 +41,7 @@ core::RunOutcome countingJob(core::Observer& o, int steps, int sleepUs)
             std::this_thread::sleep_for(std::chrono::microseconds(sleepUs));
     }
     o.onStageEnd("count");
-    return {core::Error{}, 7, {}};
+    return outcome(core::Error{});
 }
 }  // namespace
 

@@ -2,7 +2,9 @@
 // fills the Monitor (live batches, then the stored series) and ends with rows in Compare (whose
 // export equals `recalign export`'s) and samples in Inspect; the Probe runs the tiny pretrained
 // model (stories260K) and the teacher side by side; a cancelled run leaves the store
-// consistent and resumes from the runs dock; a screenshot of every tab.
+// consistent and resumes from the runs dock; a screenshot of every tab. The whole loop with SFT
+// and PPO over a two-seed group: live reward and KL in the Monitor, cancel at a deterministic
+// pause point, resume of the group, mean ± std in Compare, samples in Inspect.
 #include "app/studio/app_settings.h"
 #include "app/studio/compare_page.h"
 #include "app/studio/configure_page.h"
@@ -24,12 +26,14 @@
 #include "widgets/metric_dashboard.h"
 #include "widgets/metric_plot.h"
 #include "widgets/probe_widgets.h"
+#include "widgets/runs_table.h"
 #include "widgets/sample_list_view.h"
 #include "widgets/theme.h"
 
 #include "app_fixtures.h"
 
 #include "core/api/experiment.h"
+#include "core/api/store_api.h"
 #include "core/api/tables.h"
 
 #include <QCheckBox>
@@ -64,6 +68,7 @@ private Q_SLOTS:
     void probeTakesAnyModelAndKeptStatesFromTheForm();
     void cancelLeavesTheStoreConsistentAndResumeFinishes();
     void screenshotsOfEveryTab();
+    void seedGroupWithSftAndPpoRunsCancelsAndResumesFromTheGui();
     void cleanupTestCase();
 
 private:
@@ -464,6 +469,124 @@ void TstStudioRun::screenshotsOfEveryTab()
     qInfo("screenshot %s", qPrintable(dark));
     widgets::applyTheme(*qApp, widgets::Theme::Light);
     QVERIFY(w.minimumSizeHint().width() <= 1400);  // every tab fits a 1400-pixel window
+}
+
+// The whole loop as a user does it, on the pipeline's miniature experiment (SFT and PPO) with two
+// seeds: Configure -> Run; PPO's reward and KL points reach the Monitor while the run goes; the run
+// is held at PPO iteration 2 of its first seed (RECALIGN_PAUSE_AT: no race with the trainer on 2
+// cores) and cancelled there; Resume in the runs dock finishes the whole group; Compare shows one
+// row per method with mean ± std over the two seeds, Inspect the samples, Monitor a seed band.
+void TstStudioRun::seedGroupWithSftAndPpoRunsCancelsAndResumesFromTheGui()
+{
+    MainWindow& w = *m_window;
+    QTemporaryDir dir;
+    QFile in(QStringLiteral(RECALIGN_SOURCE_DIR "/tests/fixtures/pipeline/mini.yaml"));
+    QVERIFY(in.open(QIODevice::ReadOnly));
+    QString yaml = QString::fromUtf8(in.readAll());
+    yaml.replace(QStringLiteral("seeds: [0]"), QStringLiteral("seeds: [0, 1]"));
+    yaml.replace(QStringLiteral("variants: [sasrec, mostpop, zeroshot, palr, v1, v2, v3, full]"),
+                 QStringLiteral("variants: [sasrec, v2, full]"));
+    yaml.replace(QStringLiteral("../general/"), QStringLiteral(RECALIGN_SOURCE_DIR "/tests/fixtures/general/"));
+    QVERIFY(yaml.contains(QStringLiteral("variants: [sasrec, v2, full]")));
+    const QString path = dir.filePath(QStringLiteral("group.yaml"));
+    QFile out(path);
+    QVERIFY(out.open(QIODevice::WriteOnly));
+    out.write(yaml.toUtf8());
+    out.close();
+
+    RunController* runs = w.controller()->runController();
+    QSignalSpy finished(runs, &RunController::jobFinished);
+    int rewardPoints = 0, klPoints = 0, shownWhileRunning = 0;
+    bool cancelled = false;
+    QObject guard;
+    connect(runs, &RunController::metricsDrained, &guard, [&](const QVector<MetricPoint>& points) {
+        for (const MetricPoint& p : points) {
+            if (p.stage != QLatin1String("ppo_full"))
+                continue;
+            rewardPoints += p.name == QLatin1String("env/reward_mean");
+            klPoints += p.name == QLatin1String("objective/kl");
+        }
+        if (widgets::MetricPlot* reward = w.monitorPage()->dashboard()->plotFor(QStringLiteral("env/reward_mean")))
+            for (const QString& series : reward->runs())
+                shownWhileRunning = std::max(shownWhileRunning, static_cast<int>(reward->pointCount(series)));
+        if (!cancelled && rewardPoints >= 2 && klPoints >= 2) {
+            cancelled = w.controller()->cancelRun(0);
+            QVERIFY(cancelled);
+        }
+    });
+    qputenv("RECALIGN_PAUSE_AT", "ppo_full:2");
+    w.tabs()->setCurrentIndex(MainWindow::ConfigureTab);
+    QVERIFY(w.configurePage()->openFile(path));
+    QVERIFY(w.configurePage()->document()->errors().empty());
+    QVERIFY(w.configurePage()->requestRun());
+    const bool ended = finished.wait(900000);
+    qunsetenv("RECALIGN_PAUSE_AT");
+    QVERIFY(ended);
+    QVERIFY(cancelled);
+    QCOMPARE(finished.at(0).at(1).toInt(), int(core::ErrorCode::Cancelled));
+    QVERIFY2(shownWhileRunning >= 2, "the Monitor's reward chart showed PPO's points while the run went");
+    const qint64 first = finished.at(0).at(3).toLongLong();
+    QVERIFY(w.monitorPage()->logView()->toPlainText().contains(QStringLiteral("paused at ppo_full")));
+
+    core::RunStore store;
+    QVERIFY(!store.open(core::workspaceStorePath(m_workspace.path().toStdString()), {true}));
+    const core::RunInfo info = store.runInfo(first).value();
+    QCOMPARE(int(info.status), int(core::RunStatus::Cancelled));
+    QVERIFY(info.group_id > 0);
+    QCOMPARE(store.group(info.group_id).value().seeds, std::vector<int64_t>({0, 1}));
+    QCOMPARE(core::groupRunIds(store, info.group_id).value().size(), size_t(1));  // seed 1 not started
+    store.close();
+
+    // Resume from the runs dock: the cancelled run goes on, then the group's second seed runs.
+    QTRY_VERIFY(w.controller()->runList()->runById(first) != nullptr);
+    w.runsDock()->selectRuns({first});
+    QVERIFY(w.runsDock()->resumeAction()->isEnabled());
+    w.runsDock()->resumeSelected();
+    QVERIFY(finished.wait(900000));
+    QCOMPARE(finished.at(1).at(1).toInt(), int(core::ErrorCode::None));
+    QVERIFY(!store.open(core::workspaceStorePath(m_workspace.path().toStdString()), {true}));
+    const std::vector<int64_t> group = core::groupRunIds(store, info.group_id).value();
+    QCOMPARE(group.size(), size_t(2));
+    QCOMPARE(group.front(), first);
+    for (int64_t id : group)
+        QCOMPARE(int(store.runInfo(id).value().status), int(core::RunStatus::Finished));
+    store.close();
+
+    // Both runs selected: Compare aggregates them (one row per method, mean ± std, n = 2).
+    QTRY_VERIFY(w.controller()->runList()->runById(group.back()) != nullptr);
+    w.runsDock()->selectRuns({group.back(), group.front()});
+    w.tabs()->setCurrentIndex(MainWindow::CompareTab);
+    const core::Table& i0 = w.comparePage()->table(core::TableKind::I0)->table();
+    QStringList rows;
+    for (const auto& r : i0.rows)
+        rows << QString::fromStdString(r.name);
+    QCOMPARE(rows, (QStringList{QStringLiteral("SASRec"), QStringLiteral("Ours_v2"), QStringLiteral("Ours_full")}));
+    QCOMPARE(i0.rows[1].cells[0].seeds, 2);
+    QVERIFY(QString::fromStdString(w.comparePage()->exportAll(core::ExportFormat::Markdown)).contains(QStringLiteral(" ± ")));
+    const QString shots = app_fixtures::screenshotDir();
+    QTest::qWait(300);
+    QVERIFY(w.grab().save(shots + QStringLiteral("/app-compare-seeds.png")));
+    // Inspect: the group's samples.
+    w.tabs()->setCurrentIndex(MainWindow::InspectTab);
+    QVERIFY(w.inspectPage()->view()->visibleCount() > 0);
+    w.inspectPage()->view()->setVariantFilter(QStringLiteral("full"));
+    QVERIFY(w.inspectPage()->view()->visibleCount() > 0);
+    w.inspectPage()->view()->setVariantFilter(QString());
+    // Monitor: one band per stage for the group (seeds 0 and 1).
+    w.tabs()->setCurrentIndex(MainWindow::MonitorTab);
+    QTest::qWait(300);
+    widgets::MetricPlot* reward = w.monitorPage()->dashboard()->plotFor(QStringLiteral("env/reward_mean"));
+    QVERIFY(reward);
+    bool band = false;
+    for (const QString& series : reward->runs())
+        band = band || reward->hasBand(series);
+    QVERIFY(band);
+    QVERIFY(w.grab().save(shots + QStringLiteral("/app-monitor-seed-band.png")));
+    // The Runs tab lists the group's runs with the group's name.
+    w.tabs()->setCurrentIndex(MainWindow::RunsTab);
+    QVERIFY(w.runsTable()->selectedRuns().size() == 2);
+    QTest::qWait(200);
+    QVERIFY(w.grab().save(shots + QStringLiteral("/app-runs-table.png")));
 }
 
 void TstStudioRun::cleanupTestCase() { m_window.reset(); }

@@ -1,5 +1,5 @@
-// Widgets: the plot maths (smoothing, decimation, x-axis, outliers, legends), MetricPlot and the
-// dashboard, AblationTable marks and export, SampleListView badges and filters, ConfigForm
+// Widgets: the plot maths (smoothing, decimation, x-axis, outliers, legends, seed-group
+// aggregation, CSV), MetricPlot and the dashboard (bands, hidden series, CSV export), AblationTable marks and export, SampleListView badges and filters, ConfigForm
 // editors / issues / round trip, probe pieces, translations, and a screenshot of each widget.
 #include "widgets/ablation_table.h"
 #include "widgets/config_form.h"
@@ -53,11 +53,18 @@ private Q_SLOTS:
     void xAxisTransformsStepWallAndRelativeTime();
     void outlierRangeIsThe5thTo95thPercentile();
     void legendShowsOnlyTheConfigKeysThatDiffer();
+    void aggregateSeriesMatchesHandComputedValues();
+    void bandBoundsAreMinMaxOrMeanPlusMinusStd();
+    void csvFieldsAreQuotedAndReadBack();
     // plots
     void metricPlotAppendPointsFillsDataAndKeepsSpikes();
     void metricPlotHoverReadoutNamesRunAndValue();
     void metricPlotExportsPngSvgAndPdf();
     void dashboardRoutesMetricsAndSharesItsControls();
+    void metricPlotDrawsABandUnderTheSmoothedMean();
+    void metricPlotHiddenSeriesAreNotDrawnFittedOrExported();
+    void metricPlotCsvExportReadsBackWithBandBounds();
+    void dashboardBandsRunTagsStageChoicesAndCsv();
     // tables
     void ablationTableMarksBestBoldAndSecondUnderlined();
     void ablationTableExportEqualsTheCoreExport();
@@ -722,6 +729,289 @@ void TstWidgets::iconsAndSpanishTranslationAreEmbedded()
     QCoreApplication::processEvents();
     QCOMPARE(MetricDashboard::tr("Smoothing"), QStringLiteral("Smoothing"));
     QCOMPARE(smoothingLabel(), QStringLiteral("Smoothing"));
+}
+
+// ---- seed groups and CSV -------------------------------------------------------------------------
+
+namespace tst_widgets_detail {
+
+// Three seeds of one metric; step 30 only run B has, step 10 run C has as NaN.
+std::vector<RunSeries> threeRuns()
+{
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    return {RunSeries{{0, 10, 20}, {1, 2, 3}, {100, 110, 120}},
+            RunSeries{{0, 10, 30}, {3, 6, 5}, {200, 210, 230}},
+            RunSeries{{0, 10, 20}, {2, nan, 9}, {300, 310, 320}}};
+}
+
+}  // namespace tst_widgets_detail
+
+void TstWidgets::aggregateSeriesMatchesHandComputedValues()
+{
+    const SeriesAggregate a = aggregateSeries(tst_widgets_detail::threeRuns());
+    QCOMPARE(a.steps, (std::vector<double>{0, 10, 20, 30}));
+    QCOMPARE(a.count, (std::vector<int>{3, 2, 2, 1}));
+    // step 0: {1, 3, 2}: mean 2, sample std sqrt(((-1)^2 + 1^2 + 0^2) / 2) = 1
+    // step 10: {2, 6} (C's NaN does not count): mean 4, std sqrt((4 + 4) / 1) = sqrt(8)
+    // step 20: {3, 9}: mean 6, std sqrt(18); step 30: {5}: mean 5, std undefined (NaN)
+    QCOMPARE(a.mean, (std::vector<double>{2, 4, 6, 5}));
+    QCOMPARE(a.std[0], 1.0);
+    QCOMPARE(a.std[1], std::sqrt(8.0));
+    QCOMPARE(a.std[2], std::sqrt(18.0));
+    QVERIFY(std::isnan(a.std[3]));
+    QCOMPARE(a.min, (std::vector<double>{1, 2, 3, 5}));
+    QCOMPARE(a.max, (std::vector<double>{3, 6, 9, 5}));
+    // Wall times: the mean over the counted runs (step 10: A and B only).
+    QCOMPARE(a.walls, (std::vector<double>{200, 160, 220, 230}));
+
+    // A step where no run has a finite value stays, with count 0 and NaN; walls then drop.
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const SeriesAggregate b = aggregateSeries({RunSeries{{1, 2}, {4, nan}, {}}, RunSeries{{1}, {6}, {}}});
+    QCOMPARE(b.steps, (std::vector<double>{1, 2}));
+    QCOMPARE(b.count, (std::vector<int>{2, 0}));
+    QCOMPARE(b.mean[0], 5.0);
+    QVERIFY(std::isnan(b.mean[1]) && std::isnan(b.min[1]) && std::isnan(b.std[1]));
+    QVERIFY(b.walls.empty());
+    // Unsorted input and a repeated step (the last value wins).
+    const SeriesAggregate c = aggregateSeries({RunSeries{{5, 1, 5}, {1, 2, 3}, {}}});
+    QCOMPARE(c.steps, (std::vector<double>{1, 5}));
+    QCOMPARE(c.mean, (std::vector<double>{2, 3}));
+    QVERIFY(aggregateSeries({}).steps.empty());
+}
+
+void TstWidgets::bandBoundsAreMinMaxOrMeanPlusMinusStd()
+{
+    const SeriesAggregate a = aggregateSeries(tst_widgets_detail::threeRuns());
+    std::vector<double> lo, hi;
+    bandBounds(a, BandMode::MinMax, lo, hi);
+    QCOMPARE(lo, a.min);
+    QCOMPARE(hi, a.max);
+    bandBounds(a, BandMode::StdDev, lo, hi);
+    QCOMPARE(lo[0], 1.0);
+    QCOMPARE(hi[0], 3.0);
+    QCOMPARE(lo[1], 4.0 - std::sqrt(8.0));
+    QCOMPARE(hi[2], 6.0 + std::sqrt(18.0));
+    QCOMPARE(lo[3], 5.0);  // one run: the band narrows onto the mean
+    QCOMPARE(hi[3], 5.0);
+    bandBounds(a, BandMode::None, lo, hi);
+    QVERIFY(lo.empty() && hi.empty());
+}
+
+void TstWidgets::csvFieldsAreQuotedAndReadBack()
+{
+    QCOMPARE(csvField("plain"), std::string("plain"));
+    QCOMPARE(csvField("a,b"), std::string("\"a,b\""));
+    QCOMPARE(csvField("say \"hi\""), std::string("\"say \"\"hi\"\"\""));
+    QCOMPARE(csvField("two\nlines"), std::string("\"two\nlines\""));
+    QCOMPARE(csvNumber(0.1), std::string("0.1"));
+    QCOMPARE(csvNumber(1500), std::string("1500"));
+    QCOMPARE(csvNumber(1.7e9 + 0.25), std::string("1700000000.25"));
+    QCOMPARE(csvNumber(-2.5e-7), std::string("-2.5e-07"));
+    QCOMPARE(csvNumber(std::numeric_limits<double>::quiet_NaN()), std::string("nan"));
+    QCOMPARE(csvNumber(-std::numeric_limits<double>::infinity()), std::string("-inf"));
+    CsvSeries s;
+    s.run = "quickstart, \"seeds\"\n[group 3]";
+    s.stage = "sft_v2";
+    s.series = "env/reward_mean";
+    s.steps = {1, 2};
+    s.walls = {1.7e9 + 0.25, 1.7e9 + 1.5};
+    s.values = {0.1 + 0.2, std::numeric_limits<double>::quiet_NaN()};
+    s.smoothed = {0.3, 0.3};
+    std::string text = std::string(kSeriesCsvHeader) + "\n";
+    appendSeriesCsv(text, s);
+    const auto rows = parseCsv(text);
+    QCOMPARE(rows.size(), size_t(3));
+    QCOMPARE(rows[0], (std::vector<std::string>{"step", "wall_time", "run", "stage", "series", "value", "smoothed_value"}));
+    QCOMPARE(rows[1].size(), size_t(7));
+    QCOMPARE(rows[1][2], s.run);  // quotes, comma and newline survive
+    QCOMPARE(std::stod(rows[1][1]), 1.7e9 + 0.25);
+    QCOMPARE(std::stod(rows[1][5]), 0.1 + 0.2);  // shortest round-trip text: bit-exact
+    QCOMPARE(rows[2][5], std::string("nan"));
+    s.walls.clear();
+    std::string noWalls;
+    appendSeriesCsv(noWalls, s);
+    QCOMPARE(parseCsv(noWalls)[0][1], std::string());  // wall_time empty
+}
+
+void TstWidgets::metricPlotDrawsABandUnderTheSmoothedMean()
+{
+    MetricPlot plot;
+    plot.resize(600, 320);
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    plot.setSmoothing(0.6);
+    const SeriesAggregate a = aggregateSeries(tst_widgets_detail::threeRuns());
+    plot.setBandSeries(QStringLiteral("g"), a, BandMode::MinMax);
+    plot.setRunInfo(QStringLiteral("g"), QStringLiteral("quickstart · ppo_v3 (n=3, mean, min–max)"), {});
+    QVERIFY(plot.hasBand(QStringLiteral("g")));
+    QCOMPARE(plot.pointCount(QStringLiteral("g")), size_t(4));
+    // The mean and the bounds take the same smoothing.
+    QCOMPARE(plot.smoothedValues(QStringLiteral("g")), smoothDebiasedEma(a.mean, 0.6));
+    const auto band = plot.smoothedBand(QStringLiteral("g"));
+    QCOMPARE(band.first, smoothDebiasedEma(a.min, 0.6));
+    QCOMPARE(band.second, smoothDebiasedEma(a.max, 0.6));
+    QVERIFY(plot.displayedBandCount(QStringLiteral("g")) >= 4);
+    plot.setSmoothing(0.0);
+    QCOMPARE(plot.smoothedBand(QStringLiteral("g")).first, a.min);
+    // The band sits on its own layer under the curves, filled down to its lower bound.
+    QCustomPlot* cp = plot.customPlot();
+    int filled = 0;
+    for (int i = 0; i < cp->graphCount(); ++i) {
+        QCPGraph* g = cp->graph(i);
+        if (g->channelFillGraph()) {
+            ++filled;
+            QCOMPARE(g->layer()->name(), QStringLiteral("bands"));
+            QVERIFY(g->brush().color().alpha() < 255);
+            QVERIFY(g->layer()->index() < cp->layer(QStringLiteral("main"))->index());
+        }
+    }
+    QCOMPARE(filled, 1);
+    QCOMPARE(plot.legendText(QStringLiteral("g")), QStringLiteral("quickstart · ppo_v3 (n=3, mean, min–max)"));
+    // The y-range covers the band, not just the mean.
+    QVERIFY(cp->yAxis->range().upper >= 9.0);
+    QVERIFY(cp->yAxis->range().lower <= 1.0);
+    cp->replot();
+    const QString text = plot.showReadoutAt(QPointF(cp->xAxis->coordToPixel(20.0), cp->yAxis->coordToPixel(6.0)));
+    QVERIFY2(text.contains(QStringLiteral("n=2")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("3")) && text.contains(QStringLiteral("9")), qPrintable(text));
+    // Live points on a band series drop the band.
+    plot.appendPoints(QStringLiteral("g"), {40}, {5});
+    QVERIFY(!plot.hasBand(QStringLiteral("g")));
+    QCOMPARE(plot.displayedBandCount(QStringLiteral("g")), 0);
+}
+
+void TstWidgets::metricPlotHiddenSeriesAreNotDrawnFittedOrExported()
+{
+    MetricPlot plot;
+    plot.resize(600, 320);
+    plot.appendPoints(QStringLiteral("a"), {1, 2, 3}, {1, 2, 3});
+    plot.appendPoints(QStringLiteral("b"), {1, 2, 3}, {100, 200, 300});
+    QVERIFY(plot.customPlot()->yAxis->range().upper > 300);
+    plot.setRunVisible(QStringLiteral("b"), false);
+    QVERIFY(!plot.runVisible(QStringLiteral("b")));
+    QVERIFY(plot.customPlot()->yAxis->range().upper < 10);
+    QCOMPARE(plot.csvSeries().size(), size_t(1));
+    QCOMPARE(plot.runs().size(), 2);  // kept
+    QCOMPARE(plot.customPlot()->legend->itemCount(), 1);
+    plot.setRunVisible(QStringLiteral("a"), false);
+    QVERIFY(!plot.hasVisibleSeries());
+    plot.setRunVisible(QStringLiteral("b"), true);
+    QVERIFY(plot.hasVisibleSeries());
+    QCOMPARE(plot.pointCount(QStringLiteral("b")), size_t(3));
+}
+
+void TstWidgets::metricPlotCsvExportReadsBackWithBandBounds()
+{
+    MetricPlot plot;
+    plot.setTitle(QStringLiteral("Reward"));
+    plot.setSmoothing(0.5);
+    plot.appendPoints(QStringLiteral("run:4:ppo_v3"), {1, 2, 3}, {0.5, 0.7, 0.6}, {1.7e9, 1.7e9 + 2, 1.7e9 + 4});
+    plot.setSeriesTag(QStringLiteral("run:4:ppo_v3"), SeriesTag{QStringLiteral("4"), QStringLiteral("ppo_v3"),
+                                                                QStringLiteral("env/reward_mean")});
+    const SeriesAggregate a = aggregateSeries(tst_widgets_detail::threeRuns());
+    plot.setBandSeries(QStringLiteral("group:2:ppo_v3"), a, BandMode::StdDev);
+    plot.setSeriesTag(QStringLiteral("group:2:ppo_v3"),
+                      SeriesTag{QStringLiteral("seeds, \"A\" [group 2]"), QStringLiteral("ppo_v3"),
+                                QStringLiteral("env/reward_mean")});
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("chart.csv"));
+    QVERIFY(plot.exportCsv(path));
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const auto rows = parseCsv(f.readAll().toStdString());
+    QCOMPARE(rows.size(), size_t(1 + 3 + 3 * 4));
+    QCOMPARE(rows[0].size(), size_t(7));
+    for (const auto& r : rows)
+        QCOMPARE(r.size(), size_t(7));
+    // One run: its points, wall times and smoothed values as charted.
+    const auto runSmoothed = plot.smoothedValues(QStringLiteral("run:4:ppo_v3"));
+    QCOMPARE(rows[1], (std::vector<std::string>{"1", "1700000000", "4", "ppo_v3", "env/reward_mean", "0.5",
+                                                csvNumber(runSmoothed[0])}));
+    QCOMPARE(std::stod(rows[3][6]), runSmoothed[2]);
+    // The group: mean, then :lo and :hi, no wall times, the quoted label read back.
+    std::vector<double> mean, lo, hi;
+    for (size_t i = 4; i < rows.size(); ++i) {
+        QCOMPARE(rows[i][2], std::string("seeds, \"A\" [group 2]"));
+        QCOMPARE(rows[i][1], std::string());
+        const double v = std::stod(rows[i][5]);
+        if (rows[i][4] == "env/reward_mean")
+            mean.push_back(v);
+        else if (rows[i][4] == "env/reward_mean:lo")
+            lo.push_back(v);
+        else if (rows[i][4] == "env/reward_mean:hi")
+            hi.push_back(v);
+    }
+    QCOMPARE(mean, a.mean);
+    QCOMPARE(lo, (std::vector<double>{1, 4 - std::sqrt(8.0), 6 - std::sqrt(18.0), 5}));
+    QCOMPARE(hi, (std::vector<double>{3, 4 + std::sqrt(8.0), 6 + std::sqrt(18.0), 5}));
+    QCOMPARE(std::stod(rows[4 + 3][6]), plot.smoothedValues(QStringLiteral("group:2:ppo_v3"))[3]);
+    QCOMPARE(std::stod(rows[4 + 4 + 1][6]), plot.smoothedBand(QStringLiteral("group:2:ppo_v3")).first[1]);
+}
+
+void TstWidgets::dashboardBandsRunTagsStageChoicesAndCsv()
+{
+    MetricDashboard dash;
+    dash.setHideEmpty(true);
+    dash.setBandControlVisible(true);
+    QCOMPARE(dash.bandMode(), BandMode::StdDev);
+    QList<BandMode> modes;
+    connect(&dash, &MetricDashboard::bandModeChanged, this, [&](BandMode m) { modes << m; });
+    dash.setBandMode(BandMode::MinMax);
+    QCOMPARE(modes, QList<BandMode>{BandMode::MinMax});
+    auto* bandCombo = dash.findChild<QComboBox*>(QStringLiteral("bandMode"));
+    QVERIFY(bandCombo);
+    QCOMPARE(bandCombo->currentData().toInt(), int(BandMode::MinMax));
+
+    dash.setRunInfo(QStringLiteral("run:4:sft_v2"), QStringLiteral("#4 quickstart · sft_v2"), {{"seed", "0"}});
+    dash.setRunTag(QStringLiteral("run:4:sft_v2"), QStringLiteral("4"), QStringLiteral("sft_v2"));
+    dash.appendPoints(QStringLiteral("run:4:sft_v2"), QStringLiteral("loss"), {1, 2}, {2.0, 1.5});
+    dash.setRunInfo(QStringLiteral("group:1:ppo_v3"), QStringLiteral("quickstart · ppo_v3 (n=3, mean ± std)"), {});
+    dash.setRunTag(QStringLiteral("group:1:ppo_v3"), QStringLiteral("quickstart [group 1]"), QStringLiteral("ppo_v3"));
+    dash.setBandSeries(QStringLiteral("group:1:ppo_v3"), QStringLiteral("objective/kl_k3"),
+                       aggregateSeries(tst_widgets_detail::threeRuns()), BandMode::StdDev);
+    MetricPlot* kl = dash.plotFor(QStringLiteral("objective/kl_k3"));
+    QVERIFY(kl->hasBand(QStringLiteral("group:1:ppo_v3\nk3")));
+    QCOMPARE(dash.legendLines().size(), 2);
+
+    // CSV of every visible chart: the metric key (not the chart's key label) and the tags.
+    auto rows = parseCsv(dash.toCsv().toStdString());
+    QCOMPARE(rows.size(), size_t(1 + 2 + 3 * 4));
+    QCOMPARE(rows[1][2], std::string("4"));
+    QCOMPARE(rows[1][3], std::string("sft_v2"));
+    QCOMPARE(rows[1][4], std::string("loss"));
+    QCOMPARE(rows[3][2], std::string("quickstart [group 1]"));
+    QCOMPARE(rows[3][4], std::string("objective/kl_k3"));
+    QCOMPARE(rows.back()[4], std::string("objective/kl_k3:hi"));
+
+    // Stage choices: the combo appears with them and reports the choice.
+    QStringList filters;
+    connect(&dash, &MetricDashboard::stageFilterChanged, this, [&](const QString& v) { filters << v; });
+    dash.setStageChoices({{QStringLiteral("All stages"), QString()}, {QStringLiteral("SFT"), QStringLiteral("prefix:sft")}});
+    QCOMPARE(dash.stageFilter(), QString());
+    auto* stageCombo = dash.findChild<QComboBox*>(QStringLiteral("stageFilter"));
+    QVERIFY(stageCombo);
+    QVERIFY(!stageCombo->isHidden());
+    stageCombo->setCurrentIndex(1);
+    QCOMPARE(filters, QStringList{QStringLiteral("prefix:sft")});
+    // The current choice gone: back to the first.
+    dash.setStageChoices({{QStringLiteral("All stages"), QString()}, {QStringLiteral("PPO"), QStringLiteral("prefix:ppo")}});
+    QCOMPARE(dash.stageFilter(), QString());
+
+    // A hidden run leaves the legend, the CSV and (hide empty) its chart.
+    dash.setRunVisible(QStringLiteral("group:1:ppo_v3"), false);
+    QCOMPARE(dash.legendLines(), QStringList{QStringLiteral("#4 quickstart · sft_v2")});
+    QVERIFY(kl->isHidden());
+    rows = parseCsv(dash.toCsv().toStdString());
+    QCOMPARE(rows.size(), size_t(3));
+    // Removed and shown again, a run gets its colour back.
+    dash.setRunVisible(QStringLiteral("group:1:ppo_v3"), true);
+    QVERIFY(!kl->isHidden());
+    dash.removeRun(QStringLiteral("run:4:sft_v2"));
+    dash.appendPoints(QStringLiteral("run:4:sft_v2"), QStringLiteral("loss"), {1}, {2.0});
+    QCOMPARE(dash.legendLines().size(), 2);
+    QTemporaryDir dir;
+    QVERIFY(dash.exportCsv(dir.filePath(QStringLiteral("all.csv"))));
+    QVERIFY(QFileInfo(dir.filePath(QStringLiteral("all.csv"))).size() > 100);
 }
 
 
