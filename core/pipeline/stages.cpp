@@ -442,9 +442,9 @@ void stageEval(Ctx& ctx, const std::string& variant, const std::string& modelHas
     const std::string name = "eval_" + variant;
     // LLM variants also answer the MMLU / GSM8K files: their settings and content are inputs.
     const bool general = variant != variant_name::kSasRec && variant != variant_name::kMostPop;
-    // "units": the results carry per-user values (paired tests across variants); results from
-    // before that are computed again.
-    std::vector<std::string> inputs{modelHash, "units=1"};
+    // "units": the results carry per-user values (paired tests across variants) and, since 2,
+    // the list length and illegal items per generated item; older results are computed again.
+    std::vector<std::string> inputs{modelHash, "units=2"};
     if (general && !ctx.general_hash.empty())
         inputs.push_back("general=" + ctx.general_hash);
     const std::string hash = stageHash(name, general ? canonicalJson(ctx.cfg, {"evaluation"})

@@ -91,11 +91,14 @@ static std::vector<ColumnSpec> columnsFor(TableKind kind, int k, std::string* ti
                 col("CPA", "≥30%", kI2Ge30, kCpaPct, false, true, 2),     col("TCP@" + K, "≥30%", kI2Ge30, kTcpPct, false, false, 2),
                 col("CPA", "≈30%", kI2Approx30, kCpaPct, false, true, 2), col("TCP@" + K, "≈30%", kI2Approx30, kTcpPct, false, false, 2)};
     case TableKind::Format:
-        *title = "Formatting quality on I0 (CorrectCount in %, others per list) and general ability (%)";
+        *title = "Formatting quality on I0 (CorrectCount in %, others per list; Items = list length, Illegal/item = "
+                 "(RepeatItem + NonExist + InHistory) per generated item in %) and general ability (%)";
         return {col("CorrectCount", "", kI0, kCorrectCount, false, true, 2, 100.0),
                 col("RepeatItem@" + K, "", kI0, kRepeat, true, true, 2),
                 col("NonExist@" + K, "", kI0, kNonExist, true, true, 2),
                 col("InHistory@" + K, "", kI0, kInHistory, true, true, 2),
+                col("Items@" + K, "", kI0, kListLength, false, false, 2, 1.0, true),
+                col("Illegal/item %", "", kI0, kIllegalPerItem, true, true, 2, 100.0, true),
                 col("CorrectCount (11-15)", "", kItemCount, kCorrectCount, false, true, 2, 100.0, true),
                 col("MMLU", "", kMmlu, kAccuracy, false, true, 2, 100.0, true),
                 col("GSM8K", "", kGsm8k, kAccuracy, false, true, 2, 100.0, true)};

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <unordered_set>
@@ -87,6 +88,11 @@ std::vector<std::pair<const char*, double>> sampleMetricValues(const SampleMetri
         {"in_history", double(m.in_history)},
         {"in_history_ratio", m.in_history / K},
     };
+    // Per generated item: a shorter list has fewer illegal items by itself.
+    const int length = m.k > 0 ? std::min(m.parsed, m.k) : m.parsed;
+    v.push_back({"list_length", double(length)});
+    if (length > 0)
+        v.push_back({"illegal_per_item", double(m.repeat + m.non_exist + m.in_history) / length});
     if (m.has_category) {
         v.push_back({"tcp", double(m.target_category)});
         v.push_back({"tcp_ratio", m.target_category / K});

@@ -54,7 +54,8 @@ struct TaskMetrics {
 };
 
 // The per-sample values that MetricsAccumulator averages, by metric name (the TaskMetrics keys;
-// tcp* only with a category, cpa* only for I2).
+// tcp* only with a category, cpa* only for I2; list_length = items among the first K, and
+// illegal_per_item = (repeat + non_exist + in_history) / list_length only for non-empty lists).
 std::vector<std::pair<const char*, double>> sampleMetricValues(const SampleMetrics& m);
 
 // Accumulates sample metrics per task name. Samples with an empty parse are skipped (the

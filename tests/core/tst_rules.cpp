@@ -755,6 +755,25 @@ void TstRules::metricsAggregateWithStandardErrors()
     withEmpty.add("I0", a);
     withEmpty.add("I0", empty);
     QCOMPARE(withEmpty.results()[0].samples, 2L);
+    // Per generated item: a 4-item list with 1 repeat and 1 non-existent title has 2/4 illegal
+    // items; a 12-item list counts its first 10 (3 in history: 3/10); an empty list has no items,
+    // so it adds a length of 0 but no per-item rate.
+    SampleMetrics shortList, longList;
+    shortList.k = longList.k = 10;
+    shortList.parsed = 4;
+    shortList.repeat = 1;
+    shortList.non_exist = 1;
+    longList.parsed = 12;
+    longList.in_history = 3;
+    MetricsAccumulator items(true);
+    items.add("I0", shortList);
+    items.add("I0", longList);
+    items.add("I0", empty);
+    const auto it = items.results()[0].values;
+    QNEAR(it.at("illegal_per_item").mean, (0.5 + 0.3) / 2);
+    QCOMPARE(it.at("illegal_per_item").n, 2L);
+    QNEAR(it.at("list_length").mean, (4 + 10 + 0) / 3.0);
+    QCOMPARE(it.at("list_length").n, 3L);
 }
 
 QTEST_GUILESS_MAIN(TstRules)
