@@ -247,7 +247,9 @@ public:
     // Records that `stage_id` was taken from the cache of run `from_run` and copies that run's
     // metric series and samples of the stage's name into the stage's run (same stage name,
     // steps and wall times; samples already there are not copied twice).
-    Error markStageReused(int64_t stage_id, int64_t from_run);
+    // `also` names further metric stages the stage logs under (pre-training's "pretrain" inside
+    // "base_model").
+    Error markStageReused(int64_t stage_id, int64_t from_run, const std::vector<std::string>& also = {});
 
     // --- metrics ---
     // Appends many points in one transaction. A (run, stage, name, step) written again replaces

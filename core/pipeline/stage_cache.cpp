@@ -40,6 +40,20 @@ std::string configJsonWithoutGeneral(const ExperimentConfig& cfg, const std::vec
     return j.dump();
 }
 
+namespace {
+
+// Metric stages a pipeline stage logs under besides its own name.
+std::vector<std::string> metricAliases(const std::string& stage)
+{
+    if (stage == "base_model")
+        return {"pretrain"};
+    if (stage == "teacher")
+        return {"teacher_eval"};
+    return {};
+}
+
+}  // namespace
+
 nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& hash,
                         const std::function<nlohmann::json(const std::string& dir)>& body)
 {
@@ -73,7 +87,7 @@ nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& ha
                                                                               : std::string()));
         // The stage's curves and samples come with it, so the run shows every stage it consists of.
         if (stageId && origin > 0 && origin != ctx.run)
-            if (auto err = ctx.store.markStageReused(stageId.value(), origin))
+            if (auto err = ctx.store.markStageReused(stageId.value(), origin, metricAliases(name)))
                 ctx.obs->onLog(LogLevel::Warning, "run store: " + err.toString());
     } else {
         fs::create_directories(dir);

@@ -663,7 +663,7 @@ Error RunStore::endStage(int64_t stage_id, StageStatus status)
     });
 }
 
-Error RunStore::markStageReused(int64_t stage_id, int64_t from_run)
+Error RunStore::markStageReused(int64_t stage_id, int64_t from_run, const std::vector<std::string>& also)
 {
     return guardedVoid(m_mutex, m_impl.get(), [&](Impl& i) {
         Transaction tx(i.db);
@@ -675,25 +675,29 @@ Error RunStore::markStageReused(int64_t stage_id, int64_t from_run)
             throw CoreException(ErrorCode::Internal, "stage " + std::to_string(stage_id) + " does not exist");
         const int64_t run = q.int64(0);
         const std::string name = q.text(1);
-        if (run != from_run) {
+        std::vector<std::string> names = also;
+        names.insert(names.begin(), name);
+        if (run == from_run)
+            names.clear();  // a run's own stage: nothing to copy
+        for (const std::string& metricStage : names) {
             Statement ins = i.db.prepare(
                 "INSERT OR IGNORE INTO metric_series(run_id, stage, name) SELECT ?1, stage, name FROM metric_series "
                 "WHERE run_id = ?2 AND stage = ?3");
-            ins.bind(1, run).bind(2, from_run).bind(3, name).run();
+            ins.bind(1, run).bind(2, from_run).bind(3, metricStage).run();
             Statement pts = i.db.prepare(
                 "INSERT OR REPLACE INTO metric_points(series_id, step, wall_time, value) "
                 "SELECT d.id, p.step, p.wall_time, p.value FROM metric_series src "
                 "JOIN metric_points p ON p.series_id = src.id "
                 "JOIN metric_series d ON d.run_id = ?1 AND d.stage = src.stage AND d.name = src.name "
                 "WHERE src.run_id = ?2 AND src.stage = ?3");
-            pts.bind(1, run).bind(2, from_run).bind(3, name).run();
+            pts.bind(1, run).bind(2, from_run).bind(3, metricStage).run();
             Statement smp = i.db.prepare(
                 "INSERT INTO samples(run_id, stage, variant, task, step, prompt, output, details_json, created_at) "
                 "SELECT ?1, o.stage, o.variant, o.task, o.step, o.prompt, o.output, o.details_json, o.created_at FROM samples o "
                 "WHERE o.run_id = ?2 AND o.stage = ?3 AND NOT EXISTS (SELECT 1 FROM samples x INDEXED BY samples_step "
                 "WHERE x.run_id = ?1 AND x.stage = o.stage AND x.step = o.step AND x.variant = o.variant AND x.task = o.task "
                 "AND x.prompt = o.prompt AND x.output = o.output)");
-            smp.bind(1, run).bind(2, from_run).bind(3, name).run();
+            smp.bind(1, run).bind(2, from_run).bind(3, metricStage).run();
         }
         tx.commit();
     });

@@ -221,7 +221,7 @@ void TstPipeline::seedGroupRunsEverySeedSharingSeedFreeStages()
         std::set<std::string> withMetrics;
         for (const auto& n : store.metricNames(ids[k]).value())
             withMetrics.insert(n.stage);
-        for (const char* stage : {"teacher", "sft_v2"})
+        for (const char* stage : {"teacher", "pretrain", "sft_v2"})
             QVERIFY2(withMetrics.count(stage), stage);
     }
     QCOMPARE(teacherComputed, 1);
