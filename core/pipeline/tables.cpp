@@ -92,7 +92,8 @@ static std::vector<ColumnSpec> columnsFor(TableKind kind, int k, std::string* ti
                 col("CPA", "≈30%", kI2Approx30, kCpaPct, false, true, 2), col("TCP@" + K, "≈30%", kI2Approx30, kTcpPct, false, false, 2)};
     case TableKind::Format:
         *title = "Formatting quality on I0 (CorrectCount in %, others per list; Items = list length, Illegal/item = "
-                 "(RepeatItem + NonExist + InHistory) per generated item in %) and general ability (%)";
+                 "(RepeatItem + NonExist + InHistory) per generated item in %, above 100 when an item is both a repeat and "
+                 "in the history) and general ability (%)";
         return {col("CorrectCount", "", kI0, kCorrectCount, false, true, 2, 100.0),
                 col("RepeatItem@" + K, "", kI0, kRepeat, true, true, 2),
                 col("NonExist@" + K, "", kI0, kNonExist, true, true, 2),
@@ -179,10 +180,21 @@ static int rowSeeds(const TableRow& r)
     return seeds;
 }
 
-// Some row averages several seeds (a group of one seed reads like a run).
-static bool hasSeedGroups(const Table& t)
+// The most seeds a row averages (1 = no seed groups: a group of one seed reads like a run).
+static int maxSeeds(const Table& t)
 {
-    return std::any_of(t.rows.begin(), t.rows.end(), [](const TableRow& r) { return rowSeeds(r) > 1; });
+    int n = 1;
+    for (const auto& r : t.rows)
+        n = std::max(n, rowSeeds(r));
+    return n;
+}
+
+static bool hasSeedGroups(const Table& t) { return maxSeeds(t) > 1; }
+
+// "Mean ± sample std over n = 3 seeds" (per row in the CSV's seeds column when rows differ).
+static std::string seedsNote(const Table& t)
+{
+    return "Mean ± sample std (n - 1) over n = " + std::to_string(maxSeeds(t)) + " seeds";
 }
 
 static std::string toCsv(const Table& t, const ExportOptions& o)
@@ -226,7 +238,7 @@ static std::string toLatex(const Table& t, const ExportOptions& o)
     std::ostringstream out;
     std::string caption = latexEscape(t.title);
     if (hasSeedGroups(t))
-        caption += ". Mean $\\pm$ sample std over seeds";
+        caption += ". " + latexEscape(seedsNote(t));
     if (!t.tests_note.empty())
         caption += ". $^\\dagger$ " + latexEscape(t.tests_note);
     out << "\\begin{table}[t]\n  \\centering\n  \\caption{" << caption << "}\n  \\label{tab:" << t.id << "}\n";
@@ -300,7 +312,7 @@ static std::string toMarkdown(const Table& t, const ExportOptions& o)
         out << "\n";
     }
     if (hasSeedGroups(t))
-        out << "\nMean ± sample std over seeds.";
+        out << "\n" << seedsNote(t) << ".";
     if (!t.tests_note.empty())
         out << (hasSeedGroups(t) ? " " : "\n") << "† " << markdownEscape(t.tests_note);
     if (hasSeedGroups(t) || !t.tests_note.empty())

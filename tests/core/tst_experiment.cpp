@@ -654,7 +654,7 @@ void TstExperiment::seedGroupsAggregateToMeanAndSampleStd()
     QVERIFY2(csv.find("method,seeds,HR@10,HR@10 std,NDCG@10,NDCG@10 std\n") == 0, csv.c_str());
     QVERIFY2(csv.find("Ours_full (quick),3,0.3000,0.1000,,\n") != std::string::npos, csv.c_str());
     const std::string md = exportTable(t, ExportFormat::Markdown);
-    QVERIFY2(md.find("0.3000 ± 0.1000") != std::string::npos && md.find("Mean ± sample std over seeds") != std::string::npos,
+    QVERIFY2(md.find("0.3000 ± 0.1000") != std::string::npos && md.find("Mean ± sample std (n - 1) over n = 3 seeds") != std::string::npos,
              md.c_str());
     const std::string tex = exportTable(t, ExportFormat::Latex);
     QVERIFY2(tex.find("0.3000 $\\pm$ 0.1000") != std::string::npos, tex.c_str());
