@@ -358,8 +358,11 @@ core::RunOutcome heavyJob(core::Observer& o, double seconds, long* stepsDone)
     double acc = 0;
     long step = 0;
     while (t.elapsed() < seconds * 1000) {
-        if (o.stopRequested())
-            return {core::Error{core::ErrorCode::Cancelled, "stopped", {}}, 0, {}};
+        if (o.stopRequested()) {
+            core::RunOutcome out;
+            out.error = core::Error{core::ErrorCode::Cancelled, "stopped", {}};
+            return out;
+        }
         for (int i = 0; i < 300000; ++i) {
             x ^= x << 13;
             x ^= x >> 7;
@@ -440,7 +443,9 @@ void TstStudio::aFailedJobShowsItsErrorAndTheAppKeepsRunning()
     QSignalSpy finished(w.controller()->runController(), &RunController::jobFinished);
     w.controller()->runController()->enqueue(QStringLiteral("broken"), [](core::Observer& o) {
         o.onLog(core::LogLevel::Info, "loading ratings");
-        return core::RunOutcome{core::Error{core::ErrorCode::DataLoad, "ratings.csv:3: expected 4 fields", {}}, 0, {}};
+        core::RunOutcome out;
+        out.error = core::Error{core::ErrorCode::DataLoad, "ratings.csv:3: expected 4 fields", {}};
+        return out;
     });
     QVERIFY(finished.wait(10000));
     QCOMPARE(failed.size(), 1);
