@@ -469,7 +469,9 @@ void TstExperiment::tableRowsFollowThePaperOrder()
     QVERIFY(t.rows[3].cells[0].missing);
     QCOMPARE(t.rows[3].cells[1].value, 0.09);
     QCOMPARE(QString::fromStdString(t.columns[0].name), QStringLiteral("HR@10"));
-    const Table t5 = buildTable(TableKind::I0, {row("v1", kI0, kHr, 0.5)}, TableOptions{5, false, {}});
+    TableOptions k5;
+    k5.k = 5;
+    const Table t5 = buildTable(TableKind::I0, {row("v1", kI0, kHr, 0.5)}, k5);
     QCOMPARE(QString::fromStdString(t5.columns[0].name), QStringLiteral("HR@5"));
     QCOMPARE(t5.rows.size(), size_t(1));
 }
