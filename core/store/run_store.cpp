@@ -202,34 +202,43 @@ std::vector<std::string> listItems(const std::string& text)
 
 }  // namespace
 
-std::vector<int64_t> parseIntList(const std::string& text)
+// Each item of the list through `parse` (which sets `ok`), with an error naming what was expected.
+template <typename T, typename Parse>
+std::vector<T> parseList(const std::string& text, const char* what, Parse parse)
 {
-    std::vector<int64_t> out;
+    std::vector<T> out;
     for (const auto& item : listItems(text)) {
-        char* end = nullptr;
-        const long long v = std::strtoll(item.c_str(), &end, 10);
-        if (item.empty() || *end)
-            throw CoreException(ErrorCode::DataLoad, "run store: expected an integer in a list, found '" + item + "'");
+        bool ok = false;
+        const T v = parse(item, ok);
+        if (!ok)
+            throw CoreException(ErrorCode::DataLoad, std::string("run store: expected ") + what + " in a list, found '" + item + "'");
         out.push_back(v);
     }
     return out;
 }
 
+std::vector<int64_t> parseIntList(const std::string& text)
+{
+    return parseList<int64_t>(text, "an integer", [](const std::string& item, bool& ok) {
+        char* end = nullptr;
+        const long long v = std::strtoll(item.c_str(), &end, 10);
+        ok = !item.empty() && !*end;
+        return static_cast<int64_t>(v);
+    });
+}
+
 std::vector<double> parseRealList(const std::string& text)
 {
-    std::vector<double> out;
-    for (const auto& item : listItems(text)) {
+    return parseList<double>(text, "a number", [](const std::string& item, bool& ok) {
         if (item == "null") {
-            out.push_back(std::nan(""));
-            continue;
+            ok = true;
+            return std::nan("");
         }
         char* end = nullptr;
         const double v = std::strtod(item.c_str(), &end);
-        if (item.empty() || *end)
-            throw CoreException(ErrorCode::DataLoad, "run store: expected a number in a list, found '" + item + "'");
-        out.push_back(v);
-    }
-    return out;
+        ok = !item.empty() && !*end;
+        return v;
+    });
 }
 
 // ---- Schema ----------------------------------------------------------------------------------

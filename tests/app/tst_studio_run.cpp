@@ -82,7 +82,22 @@ private:
 
 namespace tst_studio_run_detail {
 const char* kFixture = RECALIGN_SOURCE_DIR "/tests/fixtures/app/mini.yaml";
+
+// Writes `from` with every (old, new) replacement applied to `to`; "" when a file cannot be used.
+QString editedCopy(const QString& from, const QString& to, const QList<QPair<QString, QString>>& edits)
+{
+    QFile in(from);
+    if (!in.open(QIODevice::ReadOnly))
+        return {};
+    QString yaml = QString::fromUtf8(in.readAll());
+    for (const auto& [before, after] : edits)
+        yaml.replace(before, after);
+    QFile out(to);
+    if (!out.open(QIODevice::WriteOnly) || out.write(yaml.toUtf8()) < 0)
+        return {};
+    return to;
 }
+}  // namespace tst_studio_run_detail
 
 void TstStudioRun::initTestCase()
 {
@@ -338,18 +353,13 @@ void TstStudioRun::cancelLeavesTheStoreConsistentAndResumeFinishes()
     MainWindow& w = *m_window;
     // A slower copy (another seed: nothing cached; more teacher epochs) to cancel mid-stage.
     QTemporaryDir dir;
-    QFile in(QString::fromLatin1(tst_studio_run_detail::kFixture));
-    QVERIFY(in.open(QIODevice::ReadOnly));
-    QString yaml = QString::fromUtf8(in.readAll());
-    yaml.replace(QStringLiteral("seeds: [0]"), QStringLiteral("seeds: [7]"));
-    yaml.replace(QStringLiteral("variants: [sasrec, mostpop, zeroshot]"), QStringLiteral("variants: [sasrec, mostpop]"));
-    yaml.replace(QStringLiteral("epochs: 2"), QStringLiteral("epochs: 400"));
-    yaml.replace(QStringLiteral("../../../../shared"), QStringLiteral(RECALIGN_SHARED_DIR));
-    const QString path = dir.filePath(QStringLiteral("cancel.yaml"));
-    QFile out(path);
-    QVERIFY(out.open(QIODevice::WriteOnly));
-    out.write(yaml.toUtf8());
-    out.close();
+    const QString path = tst_studio_run_detail::editedCopy(
+        QString::fromLatin1(tst_studio_run_detail::kFixture), dir.filePath(QStringLiteral("cancel.yaml")),
+        {{QStringLiteral("seeds: [0]"), QStringLiteral("seeds: [7]")},
+         {QStringLiteral("variants: [sasrec, mostpop, zeroshot]"), QStringLiteral("variants: [sasrec, mostpop]")},
+         {QStringLiteral("epochs: 2"), QStringLiteral("epochs: 400")},
+         {QStringLiteral("../../../../shared"), QStringLiteral(RECALIGN_SHARED_DIR)}});
+    QVERIFY(!path.isEmpty());
 
     RunController* runs = w.controller()->runController();
     QSignalSpy finished(runs, &RunController::jobFinished);
@@ -480,19 +490,16 @@ void TstStudioRun::seedGroupWithSftAndPpoRunsCancelsAndResumesFromTheGui()
 {
     MainWindow& w = *m_window;
     QTemporaryDir dir;
-    QFile in(QStringLiteral(RECALIGN_SOURCE_DIR "/tests/fixtures/pipeline/mini.yaml"));
-    QVERIFY(in.open(QIODevice::ReadOnly));
-    QString yaml = QString::fromUtf8(in.readAll());
-    yaml.replace(QStringLiteral("seeds: [0]"), QStringLiteral("seeds: [0, 1]"));
-    yaml.replace(QStringLiteral("variants: [sasrec, mostpop, zeroshot, palr, v1, v2, v3, full]"),
-                 QStringLiteral("variants: [sasrec, v2, full]"));
-    yaml.replace(QStringLiteral("../general/"), QStringLiteral(RECALIGN_SOURCE_DIR "/tests/fixtures/general/"));
-    QVERIFY(yaml.contains(QStringLiteral("variants: [sasrec, v2, full]")));
-    const QString path = dir.filePath(QStringLiteral("group.yaml"));
-    QFile out(path);
-    QVERIFY(out.open(QIODevice::WriteOnly));
-    out.write(yaml.toUtf8());
-    out.close();
+    const QString path = tst_studio_run_detail::editedCopy(
+        QStringLiteral(RECALIGN_SOURCE_DIR "/tests/fixtures/pipeline/mini.yaml"), dir.filePath(QStringLiteral("group.yaml")),
+        {{QStringLiteral("seeds: [0]"), QStringLiteral("seeds: [0, 1]")},
+         {QStringLiteral("variants: [sasrec, mostpop, zeroshot, palr, v1, v2, v3, full]"),
+          QStringLiteral("variants: [sasrec, v2, full]")},
+         {QStringLiteral("../general/"), QStringLiteral(RECALIGN_SOURCE_DIR "/tests/fixtures/general/")}});
+    QVERIFY(!path.isEmpty());
+    QFile written(path);
+    QVERIFY(written.open(QIODevice::ReadOnly));
+    QVERIFY(QString::fromUtf8(written.readAll()).contains(QStringLiteral("variants: [sasrec, v2, full]")));
 
     RunController* runs = w.controller()->runController();
     QSignalSpy finished(runs, &RunController::jobFinished);

@@ -60,11 +60,21 @@ private:
     // elsewhere, so its general-ability paths become absolute (same files, same hashes).
     QString miniCopy(const QString& name, const std::string& from, const std::string& to)
     {
+        return miniCopy(name, {{from, to}});
+    }
+    // The same with several replacements (each text must occur).
+    QString miniCopy(const QString& name, const std::vector<std::pair<std::string, std::string>>& edits)
+    {
         std::ifstream in(kMini.toStdString());
         std::stringstream text;
         text << in.rdbuf();
         std::string yaml = text.str();
-        yaml.replace(yaml.find(from), from.size(), to);
+        for (const auto& [from, to] : edits) {
+            const size_t at = yaml.find(from);
+            if (at == std::string::npos)
+                return {};
+            yaml.replace(at, from.size(), to);
+        }
         for (size_t at; (at = yaml.find("../general/")) != std::string::npos;)
             yaml.replace(at, 11, RECALIGN_SOURCE_DIR "/tests/fixtures/general/");
         const QString path = m_dir.filePath(name);
@@ -174,21 +184,10 @@ void TstPipeline::rerunReusesEveryStage()
 // with a failed and a missing run is finished by --resume of its first run.
 void TstPipeline::seedGroupRunsEverySeedSharingSeedFreeStages()
 {
-    std::ifstream in(kMini.toStdString());
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string yaml = text.str();
-    auto replace = [&](const std::string& from, const std::string& to) {
-        const size_t at = yaml.find(from);
-        QVERIFY2(at != std::string::npos, from.c_str());
-        yaml.replace(at, from.size(), to);
-    };
-    replace("seeds: [0]", "seeds: [0, 1, 2]");
-    replace("variants: [sasrec, mostpop, zeroshot, palr, v1, v2, v3, full]", "variants: [sasrec, v1, v2]");
-    for (size_t at; (at = yaml.find("../general/")) != std::string::npos;)
-        yaml.replace(at, 11, RECALIGN_SOURCE_DIR "/tests/fixtures/general/");
-    const QString file = m_dir.filePath(QStringLiteral("seeds.yaml"));
-    std::ofstream(file.toStdString()) << yaml;
+    const QString file = miniCopy(QStringLiteral("seeds.yaml"),
+                                  {{"seeds: [0]", "seeds: [0, 1, 2]"},
+                                   {"variants: [sasrec, mostpop, zeroshot, palr, v1, v2, v3, full]", "variants: [sasrec, v1, v2]"}});
+    QVERIFY(!file.isEmpty());
     const QString ws = m_dir.filePath(QStringLiteral("ws-seeds"));
     const CliRun r = cli({QStringLiteral("run"), file, QStringLiteral("--workspace"), ws});
     QVERIFY2(r.code == 0, qPrintable(r.out.right(3000)));
