@@ -29,6 +29,13 @@ bool parseTestTask(const std::string& text, TestTask* out);
 // Choices shared by the experiment file and the trainers (one enum each; the schema names them).
 enum class KlEstimator { K1, K2, K3 };       // ppo.kl_estimator: log r | (log r)^2 / 2 | (r - 1) - log r
 enum class RewardVariant { Paper, Recai };   // ppo.reward_variant
+// ppo.algorithm: the paper's PPO (critic, GAE) or a critic-free one (core/train/ppo_math.h
+// criticFreeAdvantages gives each one's advantages).
+enum class RlAlgorithm { Ppo, Grpo, Rloo, ReinforcePp };
+// ppo.kl_in: where the KL to the SFT policy enters: auto (grpo: loss; others: reward), the
+// per-token reward penalty of eq. 6, or a k3 term of the loss (as GRPO does).
+enum class KlPlacement { Auto, Reward, Loss };
+const char* rlAlgorithmName(RlAlgorithm a);
 
 // dataset.synthetic: the synthetic generator's options (core/data/synthetic.h uses this struct).
 struct SyntheticDataConfig {
@@ -161,6 +168,9 @@ struct SftConfig {
 
 struct PpoConfig {
     enum class Selection { ListReward, Last };
+    RlAlgorithm algorithm = RlAlgorithm::Ppo;
+    bool dr_grpo = false;        // grpo: no division by the group's std nor by each response's length
+    KlPlacement kl_in = KlPlacement::Auto;
     LoraConfig actor_lora;
     LoraConfig critic_lora;
     bool gradient_checkpointing = false;  // recompute each decoder layer in the learning passes' backward

@@ -34,6 +34,17 @@ const char* variantName(Variant v)
     return "";
 }
 
+const char* rlAlgorithmName(RlAlgorithm a)
+{
+    switch (a) {
+    case RlAlgorithm::Ppo: return "ppo";
+    case RlAlgorithm::Grpo: return "grpo";
+    case RlAlgorithm::Rloo: return "rloo";
+    case RlAlgorithm::ReinforcePp: return "reinforce_pp";
+    }
+    return "ppo";
+}
+
 const char* testTaskName(TestTask t)
 {
     switch (t) {
@@ -544,6 +555,18 @@ static void addSftKeys(std::vector<FieldDef>& t)
 // PPO keys
 static void addPpoKeys(std::vector<FieldDef>& t)
 {
+    add(t, "ppo.algorithm", "ppo", RECALIGN_MEMBER(ppo.algorithm),
+        "RL algorithm: ppo = critic + GAE [paper] | grpo = advantages normalised within each prompt's group "
+        "(DeepSeekMath) | rloo = leave-one-out baseline | reinforce_pp = REINFORCE++ (batch-whitened returns, "
+        "token-level KL); the critic-free ones train no value head and load no critic adapter")
+        .choices({"ppo", "grpo", "rloo", "reinforce_pp"});
+    add(t, "ppo.dr_grpo", "false", RECALIGN_MEMBER(ppo.dr_grpo),
+        "grpo: Dr. GRPO (Liu et al. 2025): divide neither by the group's reward std nor by each response's length "
+        "(token losses summed over max_output_tokens)");
+    add(t, "ppo.kl_in", "auto", RECALIGN_MEMBER(ppo.kl_in),
+        "where the KL to the SFT policy enters: reward = per-token penalty kl_coef x kl_estimator in the token "
+        "rewards (eq. 6) | loss = kl_coef x k3 added to the policy loss (as GRPO does) | auto = loss for grpo, reward "
+        "for the others").choices({"auto", "reward", "loss"});
     addLora(t, "ppo.actor_lora", true);
     addLora(t, "ppo.critic_lora", false);
     add(t, "ppo.gradient_checkpointing", "false", RECALIGN_MEMBER(ppo.gradient_checkpointing),
@@ -553,7 +576,7 @@ static void addPpoKeys(std::vector<FieldDef>& t)
     add(t, "ppo.lr", "5e-06", RECALIGN_MEMBER(ppo.lr), "AdamW learning rate for actor, critic and lm_head [released 5e-6]").range(0, 1, true);
     add(t, "ppo.episodes", "2", RECALIGN_MEMBER(ppo.episodes), "passes over the RL prompts (one per user per RL task) [released 2]").range(1, 100000);
     add(t, "ppo.prompts_per_batch", "8", RECALIGN_MEMBER(ppo.prompts_per_batch), "prompts per rollout batch [released 8 per device]").range(1, 100000);
-    add(t, "ppo.samples_per_prompt", "2", RECALIGN_MEMBER(ppo.samples_per_prompt), "responses per prompt: 1 greedy + the rest sampled [released 2]").range(1, 64);
+    add(t, "ppo.samples_per_prompt", "2", RECALIGN_MEMBER(ppo.samples_per_prompt), "responses per prompt (a group): ppo = 1 greedy + the rest sampled [released 2]; grpo / rloo / reinforce_pp = all sampled (>= 2)").range(1, 64);
     add(t, "ppo.temperature", "0.7", RECALIGN_MEMBER(ppo.temperature), "sampling temperature [released 0.7]").range(0, 10, true);
     add(t, "ppo.top_k", "20", RECALIGN_MEMBER(ppo.top_k), "top-k sampling; 0 = off [released 20]").range(0, 10000000);
     add(t, "ppo.top_p", "1", RECALIGN_MEMBER(ppo.top_p), "nucleus sampling; 1 = off [released off]").range(0, 1, true);

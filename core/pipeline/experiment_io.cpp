@@ -390,6 +390,12 @@ std::vector<ConfigIssue> validateExperiment(const ExperimentConfig& c, const Val
         error("dataset.synthetic.successors", "must be below dataset.synthetic.items (" + std::to_string(syn.items) + ")");
     if (c.ppo.lm_head_trainable && std::find(c.ppo.actor_lora.targets.begin(), c.ppo.actor_lora.targets.end(), "lm_head") != c.ppo.actor_lora.targets.end())
         error("ppo.actor_lora.targets", "lists lm_head while ppo.lm_head_trainable trains it fully; drop one");
+    if (c.ppo.algorithm != RlAlgorithm::Ppo && c.ppo.samples_per_prompt < 2)
+        error("ppo.samples_per_prompt", std::string("must be >= 2 with ppo.algorithm ") + rlAlgorithmName(c.ppo.algorithm)
+                                            + ": its baseline comes from the other responses to the same prompt");
+    if (c.ppo.dr_grpo && c.ppo.algorithm != RlAlgorithm::Grpo)
+        error("ppo.dr_grpo", std::string("applies to ppo.algorithm grpo only (this file says ")
+                                 + rlAlgorithmName(c.ppo.algorithm) + ")");
     // Paths: required ones, then existence.
     auto report = [&](const std::string& key, const std::string& msg) {
         if (options.missing_files == FileCheck::Error)

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace recalign::core {
 
@@ -111,7 +112,7 @@ const char* klEstimatorName(KlEstimator kind)
 
 PolicyLossResult clippedPolicyLoss(const torch::Tensor& logp, const torch::Tensor& oldLogp,
                                    const torch::Tensor& advantages, const torch::Tensor& mask,
-                                   double clipRange)
+                                   double clipRange, double tokenNorm)
 {
     const auto m = ppo_math_detail::asFloatMask(mask, logp);
     const auto logRatio = logp - oldLogp.detach();
@@ -120,7 +121,7 @@ PolicyLossResult clippedPolicyLoss(const torch::Tensor& logp, const torch::Tenso
     const auto unclipped = -adv * ratio;
     const auto clipped = -adv * torch::clamp(ratio, 1.0 - clipRange, 1.0 + clipRange);
     PolicyLossResult out;
-    out.loss = maskedMean(torch::max(unclipped, clipped), m);
+    out.loss = aggregateTokenLoss(torch::max(unclipped, clipped), m, tokenNorm);
     torch::NoGradGuard noGrad;
     out.clipfrac = maskedMean(torch::gt(clipped, unclipped).to(logp.scalar_type()), m).item<double>();
     out.approxkl = (0.5 * maskedMean(logRatio.pow(2), m)).item<double>();
@@ -128,6 +129,116 @@ PolicyLossResult clippedPolicyLoss(const torch::Tensor& logp, const torch::Tenso
     out.ratio_mean = maskedMean(ratio, m).item<double>();
     const auto dev = ((ratio - 1.0).abs() * m);
     out.ratio_max = dev.numel() ? 1.0 + dev.max().item<double>() : 1.0;
+    return out;
+}
+
+torch::Tensor aggregateTokenLoss(const torch::Tensor& x, const torch::Tensor& mask, double tokenNorm)
+{
+    const auto m = ppo_math_detail::asFloatMask(mask, x);
+    if (tokenNorm <= 0.0)
+        return maskedMean(x, m);
+    const double rows = static_cast<double>(std::max<int64_t>(1, x.dim() > 1 ? x.size(0) : 1));
+    return (x * m).sum() / (rows * tokenNorm);
+}
+
+torch::Tensor returnsToGo(const torch::Tensor& rewards, const torch::Tensor& mask, double gamma)
+{
+    return computeGae(rewards, torch::zeros_like(rewards), mask, gamma, 1.0).advantages;
+}
+
+torch::Tensor criticFreeAdvantages(const torch::Tensor& rewards, const torch::Tensor& mask,
+                                   const std::vector<int64_t>& groups, RlAlgorithm algorithm, double gamma,
+                                   bool scaleByStd)
+{
+    TORCH_CHECK(rewards.dim() == 2 && static_cast<size_t>(rewards.size(0)) == groups.size(),
+                "criticFreeAdvantages: ", groups.size(), " group ids for rewards of shape ", rewards.sizes());
+    const auto m = ppo_math_detail::asFloatMask(mask, rewards);
+    const auto G = returnsToGo(rewards.detach(), m, gamma);
+    switch (algorithm) {
+    case RlAlgorithm::ReinforcePp:
+        return maskedWhiten(G, m, /*shiftMean=*/true);
+    case RlAlgorithm::Grpo:
+    case RlAlgorithm::Rloo:
+        break;
+    case RlAlgorithm::Ppo:
+        throw CoreException(ErrorCode::Internal, "criticFreeAdvantages: ppo uses its critic (computeGae)");
+    }
+    const size_t B = groups.size();
+    const auto S = G.select(1, 0).to(torch::kCPU, torch::kDouble).contiguous();
+    const double* s = S.data_ptr<double>();
+    std::map<int64_t, std::vector<size_t>> members;
+    for (size_t i = 0; i < B; ++i)
+        members[groups[i]].push_back(i);
+    std::vector<double> groupMean(B, 0.0);
+    for (const auto& [g, rows] : members) {
+        if (rows.size() < 2)
+            throw CoreException(ErrorCode::InvalidConfig,
+                                std::string(rlAlgorithmName(algorithm)) + ": the group of prompt " + std::to_string(g)
+                                    + " has one response; its baseline needs at least two (ppo.samples_per_prompt)",
+                                "ppo.samples_per_prompt");
+        double sum = 0.0;
+        for (size_t i : rows)
+            sum += s[i];
+        for (size_t i : rows)
+            groupMean[i] = sum / static_cast<double>(rows.size());
+    }
+    // Per response: mean_t (G_it - mean_g S)^2 (grpo's sigma).
+    const auto md = m.to(torch::kCPU, torch::kDouble);
+    const auto centred = G.to(torch::kCPU, torch::kDouble)
+        - torch::from_blob(groupMean.data(), {static_cast<int64_t>(B), 1}, torch::TensorOptions().dtype(torch::kDouble));
+    const auto dev2 = ((centred * centred * md).sum(1) / md.sum(1).clamp_min(1.0)).contiguous();
+    const double* d2 = dev2.data_ptr<double>();
+    std::vector<double> baseline(B, 0.0), scale(B, 1.0);
+    for (const auto& [g, rows] : members) {
+        const double n = static_cast<double>(rows.size());
+        double ss = 0.0;
+        for (size_t i : rows)
+            ss += d2[i];
+        const double sigma = std::sqrt(ss / (n - 1.0));
+        for (size_t i : rows) {
+            if (algorithm == RlAlgorithm::Rloo) {
+                baseline[i] = (groupMean[i] * n - s[i]) / (n - 1.0);
+            } else {
+                baseline[i] = groupMean[i];
+                scale[i] = scaleByStd ? 1.0 / (sigma + 1e-4) : 1.0;
+            }
+        }
+    }
+    const auto opts = torch::TensorOptions().dtype(torch::kDouble);
+    const auto b = torch::from_blob(baseline.data(), {static_cast<int64_t>(B), 1}, opts).to(rewards.options());
+    const auto k = torch::from_blob(scale.data(), {static_cast<int64_t>(B), 1}, opts).to(rewards.options());
+    return (G - b) * k * m;
+}
+
+GroupRewardStats groupRewardStats(const std::vector<double>& totals, const std::vector<int64_t>& groups)
+{
+    if (totals.size() != groups.size())
+        throw CoreException(ErrorCode::Internal, "groupRewardStats: " + std::to_string(totals.size()) + " totals, "
+                                                     + std::to_string(groups.size()) + " group ids");
+    std::map<int64_t, std::vector<double>> members;
+    for (size_t i = 0; i < totals.size(); ++i)
+        members[groups[i]].push_back(totals[i]);
+    GroupRewardStats out;
+    double stdSum = 0.0, zero = 0.0;
+    for (const auto& [g, xs] : members) {
+        const double n = static_cast<double>(xs.size());
+        double mean = 0.0;
+        for (double x : xs)
+            mean += x / n;
+        double ss = 0.0;
+        bool allEqual = true;
+        for (double x : xs) {
+            ss += (x - mean) * (x - mean);
+            allEqual = allEqual && x == xs.front();
+        }
+        stdSum += xs.size() > 1 ? std::sqrt(ss / (n - 1.0)) : 0.0;
+        zero += allEqual ? 1.0 : 0.0;
+    }
+    out.groups = static_cast<int>(members.size());
+    if (out.groups > 0) {
+        out.std_mean = stdSum / out.groups;
+        out.frac_zero_std = zero / out.groups;
+    }
     return out;
 }
 

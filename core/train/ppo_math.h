@@ -58,9 +58,50 @@ struct PolicyLossResult {
     double ratio_mean = 0.0;  // mean ratio (1 on fresh rollouts)
     double ratio_max = 0.0;   // largest |ratio - 1| + 1 seen on action tokens
 };
+// `tokenNorm` > 0 aggregates as Dr. GRPO does instead: sum over action tokens / (B * tokenNorm),
+// so no response is divided by its own length.
 PolicyLossResult clippedPolicyLoss(const torch::Tensor& logp, const torch::Tensor& oldLogp,
                                    const torch::Tensor& advantages, const torch::Tensor& mask,
-                                   double clipRange);
+                                   double clipRange, double tokenNorm = 0.0);
+
+// A per-token loss aggregated over the action tokens: the masked mean, or with tokenNorm > 0
+// sum / (B * tokenNorm) (Dr. GRPO). 0-dim, differentiable.
+torch::Tensor aggregateTokenLoss(const torch::Tensor& x, const torch::Tensor& mask, double tokenNorm = 0.0);
+
+// Return-to-go of token rewards: G_t = r_t + gamma * G_{t+1} within each response (B, T), zero on
+// padding (computeGae with V = 0 and lambda = 1).
+torch::Tensor returnsToGo(const torch::Tensor& rewards, const torch::Tensor& mask, double gamma);
+
+// Critic-free advantages from token rewards (B, T) (item rewards on the tokens that end their items,
+// the list reward on the final token, and with KL in the reward -eta * KL on every token).
+// G_{i,t} = returnsToGo; S_i = G_{i,0}, the response's whole return; `groups[i]` names response
+// i's prompt (its group). Responses differ in length and token positions do not align, so the
+// baseline is a sequence-level number: every token of a response is compared with the same
+// baseline b_i, computed from the whole returns S of the group (n_g responses):
+//   grpo:         A_{i,t} = (G_{i,t} - mean_g S) / (sigma_g + 1e-4), where
+//                 sigma_g^2 = sum_i mean_t (G_{i,t} - mean_g S)^2 / (n_g - 1): each response
+//                 weighs the same whatever its length, and with an outcome-only reward sigma_g is
+//                 the group's std of S (n - 1, as TRL). Inner tokens differ from S by the rewards
+//                 already received, so dividing by the std of S alone would blow them up when
+//                 the lists of a group tie; a group whose token returns all equal its mean gets 0.
+//   grpo, Dr.:    A_{i,t} =  G_{i,t} - mean_g S                       (scaleByStd = false)
+//   rloo:         A_{i,t} =  G_{i,t} - (sum_g S - S_i) / (n_g - 1)
+//   reinforce_pp: A = G whitened over every action token of the batch (mean 0, std 1; OpenRLHF)
+// With an outcome-only reward (one reward on the final token) G_{i,t} = S_i and these are the
+// published estimators exactly. A group of fewer than two responses throws (grpo, rloo).
+torch::Tensor criticFreeAdvantages(const torch::Tensor& rewards, const torch::Tensor& mask,
+                                   const std::vector<int64_t>& groups, RlAlgorithm algorithm, double gamma,
+                                   bool scaleByStd = true);
+
+// Per-group spread of the responses' total rewards: the mean over groups of the sample std (n - 1)
+// and the share of groups whose rewards are all equal (their advantages are all 0 under grpo and
+// rloo: TRL's frac_reward_zero_std). Groups of one response count as zero-std.
+struct GroupRewardStats {
+    double std_mean = 0.0;
+    double frac_zero_std = 0.0;
+    int groups = 0;
+};
+GroupRewardStats groupRewardStats(const std::vector<double>& totals, const std::vector<int64_t>& groups);
 
 // Clipped value loss: 0.5 * mean(max((V - R)^2, (clip(V, Vold - c, Vold + c) - R)^2)).
 // clipRange <= 0 disables clipping (0.5 * mean((V - R)^2)).

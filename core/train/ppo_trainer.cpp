@@ -52,7 +52,16 @@ std::string signature(const PpoTrainConfig& c)
     return "seed=" + std::to_string(c.seed) + ";ppb=" + std::to_string(h.prompts_per_batch)
         + ";spp=" + std::to_string(h.samples_per_prompt) + ";actor_r=" + std::to_string(h.actor_lora.r)
         + ";critic_r=" + std::to_string(h.critic_lora.r) + ";vh=" + std::to_string(c.value_head_inner)
-        + ";lm_head=" + std::to_string(h.lm_head_trainable ? 1 : 0);
+        + ";lm_head=" + std::to_string(h.lm_head_trainable ? 1 : 0)
+        + (h.algorithm == RlAlgorithm::Ppo ? std::string() : std::string(";alg=") + rlAlgorithmName(h.algorithm));
+}
+
+bool hasCritic(const PpoConfig& h) { return h.algorithm == RlAlgorithm::Ppo; }
+
+// ppo.kl_in: auto puts the KL into grpo's loss and every other algorithm's token rewards.
+bool klInLoss(const PpoConfig& h)
+{
+    return h.kl_in == KlPlacement::Loss || (h.kl_in == KlPlacement::Auto && h.algorithm == RlAlgorithm::Grpo);
 }
 
 // What the schema cannot check for callers that build the struct in code (tests, benchmarks).
@@ -64,8 +73,11 @@ void validateConfig(const PpoTrainConfig& c)
     };
     if (h.prompts_per_batch < 1)
         bad("prompts_per_batch", "must be >= 1");
-    if (h.samples_per_prompt < 1)
-        bad("samples_per_prompt", "must be >= 1");
+    if (h.samples_per_prompt < (hasCritic(h) ? 1 : 2))
+        bad("samples_per_prompt", hasCritic(h) ? "must be >= 1"
+                                               : std::string("must be >= 2 with algorithm ") + rlAlgorithmName(h.algorithm));
+    if (h.dr_grpo && h.algorithm != RlAlgorithm::Grpo)
+        bad("dr_grpo", "applies to algorithm grpo only");
     if (c.max_new_tokens < 1)
         bad("max_new_tokens", "must be >= 1");
     if (h.ppo_epochs < 1)
@@ -126,7 +138,7 @@ struct PpoRollout {
 
 // What the learning step reports (sums over accepted micro-batches and applied steps).
 struct LearnStats {
-    double sumPg = 0, sumVf = 0, sumEnt = 0, sumClip = 0, sumApprox = 0, sumPolicyKl = 0, sumVfClip = 0,
+    double sumKlLoss = 0, sumPg = 0, sumVf = 0, sumEnt = 0, sumClip = 0, sumApprox = 0, sumPolicyKl = 0, sumVfClip = 0,
            sumRatio = 0, sumGrad = 0, sumLr = 0, firstRatioDev = 0, lastLr = 0;
     long nMicro = 0, nSteps = 0;
     int epochsDone = 0;
@@ -209,7 +221,7 @@ struct PpoTrainer::Impl {
         if (!device.is_cpu() || c.hyper.gradient_checkpointing || c.hyper.lm_head_trainable)
             return false;
         for (const char* a : {kPpoActorAdapter, kPpoCriticAdapter})
-            if (model.adapterSpec(a).dropout > 0.0)
+            if ((hasCritic(c.hyper) || a == kPpoActorAdapter) && model.adapterSpec(a).dropout > 0.0)
                 return false;
         return std::max(at::get_num_threads(), openBlasThreadCount()) >= 2;
     }
@@ -288,19 +300,28 @@ PpoTrainer::PpoTrainer(llm::LlamaModelImpl& model, const Tokenizer* tokenizer, P
         observer.onLog(LogLevel::Info, m_config.stage + ": the actor starts from '" + h.init_adapter
                                            + "' (its settings replace ppo.actor_lora's)");
     }
-    model.addAdapter(kPpoCriticAdapter, llm::loraSpec(h.critic_lora, m_config.seed + 2));
+    // The critic-free algorithms train no value head and add no critic adapter.
+    if (hasCritic(h)) {
+        model.addAdapter(kPpoCriticAdapter, llm::loraSpec(h.critic_lora, m_config.seed + 2));
+        m->head = ValueHead(model.config().dim, m_config.value_head_inner, mixSeed({m_config.seed, 0x5E}));
+        m->head->to(m->device);
+    } else {
+        observer.onLog(LogLevel::Info, m_config.stage + ": " + rlAlgorithmName(h.algorithm)
+                                           + " is critic-free: no critic adapter, no value head; KL in the "
+                                           + (klInLoss(h) ? "loss (k3)" : "token rewards"));
+    }
     model.setActiveAdapter("");
-    m->head = ValueHead(model.config().dim, m_config.value_head_inner, mixSeed({m_config.seed, 0x5E}));
-    m->head->to(m->device);
 
     for (auto& [n, t] : model.namedAdapterParameters(kPpoActorAdapter))
         m->trainable.emplace_back(std::string("actor/") + n, t);
-    for (auto& [n, t] : model.namedAdapterParameters(kPpoCriticAdapter))
-        m->trainable.emplace_back(std::string("critic/") + n, t);
-    for (const auto& p : m->head->named_parameters()) {
-        p.value().set_requires_grad(h.train_value_head);
-        if (h.train_value_head)
-            m->trainable.emplace_back("value_head/" + p.key(), p.value());
+    if (m->head) {
+        for (auto& [n, t] : model.namedAdapterParameters(kPpoCriticAdapter))
+            m->trainable.emplace_back(std::string("critic/") + n, t);
+        for (const auto& p : m->head->named_parameters()) {
+            p.value().set_requires_grad(h.train_value_head);
+            if (h.train_value_head)
+                m->trainable.emplace_back("value_head/" + p.key(), p.value());
+        }
     }
     if (h.lm_head_trainable) {
         model.untieHead();
@@ -317,7 +338,13 @@ PpoTrainer::PpoTrainer(llm::LlamaModelImpl& model, const Tokenizer* tokenizer, P
 
 PpoTrainer::~PpoTrainer() = default;
 
-ValueHeadImpl& PpoTrainer::valueHead() { return *m->head; }
+ValueHeadImpl& PpoTrainer::valueHead()
+{
+    if (!m->head)
+        throw CoreException(ErrorCode::Internal, std::string("ppo: ") + rlAlgorithmName(m_config.hyper.algorithm)
+                                                     + " has no value head");
+    return *m->head;
+}
 
 bool PpoTrainer::restoreBest()
 {
@@ -328,7 +355,8 @@ bool PpoTrainer::restoreBest()
         return false;
     StateReader r(path);
     copyNamedTensors(r.getNamedTensors("params"), m->trainable, "checkpoint '" + path + "' (params)");
-    r.loadModule("value_head", *m->head);
+    if (m->head)
+        r.loadModule("value_head", *m->head);
     return true;
 }
 
@@ -354,7 +382,8 @@ void PpoTrainer::Impl::save(const std::string& path)
     w.putTorchRng("rng/torch");
     w.putNamedTensors("params", trainable);
     putAdapterDescription(w, "actor/", model.adapterSpec(kPpoActorAdapter), iteration);
-    w.putModule("value_head", *head);
+    if (head)
+        w.putModule("value_head", *head);
     w.putOptimizer("optimizer", *optimizer);
     observer.onCheckpoint(c.stage, iteration);
     w.commit(path);
@@ -381,7 +410,8 @@ void PpoTrainer::Impl::load(const std::string& path)
     rng.setState(r.getString("rng/data"));
     r.loadTorchRng("rng/torch");
     copyNamedTensors(r.getNamedTensors("params"), trainable, "checkpoint '" + path + "' (params)");
-    r.loadModule("value_head", *head);
+    if (head)
+        r.loadModule("value_head", *head);
     r.loadOptimizer("optimizer", *optimizer);
     loop->setLastCheckpoint(path);
 }
@@ -395,7 +425,8 @@ void PpoTrainer::Impl::rollout(PpoRollout& ro, long it)
     for (const auto& p : ro.prompts)
         promptIds.push_back(p.ids);
     for (int k = 0; k < h.samples_per_prompt; ++k) {
-        const bool greedy = c.first_sample_greedy && k == 0;
+        // The released "1 greedy + n - 1 sampled" rule is PPO's; a critic-free group is all sampled.
+        const bool greedy = c.first_sample_greedy && k == 0 && hasCritic(h);
         llm::GenerationConfig g;
         g.max_new_tokens = c.max_new_tokens;
         g.temperature = greedy ? 0.0 : h.temperature;
@@ -439,7 +470,8 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
     const size_t N = ro.rows();
     torch::NoGradGuard noGrad;
     model.eval();
-    head->eval();
+    if (head)
+        head->eval();
     // The same threading as the learning passes, so that a fresh rollout's ratio is exactly 1.
     const bool parallel = concurrentPasses();
     ScopedComputeThreads oneThreadEach(parallel ? 1 : 0, parallel ? 1 : 0);
@@ -465,13 +497,14 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
         const auto actor = scoreSequences(model, packed, so);
         so.adapter = "";
         const auto ref = scoreSequences(model, packed, so);
-        const auto critic = criticValues(packed);
+        const auto critic = head ? criticValues(packed) : ScoreResult{};
         for (size_t r = b0; r < b1; ++r) {
             const int64_t L = static_cast<int64_t>(ro.actions[r].size());
             const int64_t row = static_cast<int64_t>(r - b0);
             ro.oldLogp[r] = actor.logprobs[row].slice(0, 0, L).clone();
             ro.refLogp[r] = ref.logprobs[row].slice(0, 0, L).clone();
-            ro.oldValues[r] = critic.values[row].slice(0, 0, L).clone();
+            ro.oldValues[r] = head ? critic.values[row].slice(0, 0, L).clone()
+                                   : torch::zeros({L}, torch::dtype(torch::kFloat).device(device));
         }
     };
     for (size_t i = 0; i < batches.size(); i += parallel ? 2 : 1) {
@@ -497,15 +530,27 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
     ro.klPenalty = h.kl_estimator == KlEstimator::K1 ? ro.klK1
         : h.kl_estimator == KlEstimator::K3          ? ro.klK3
                                                      : klEstimate(old, ref, h.kl_estimator) * ro.mask;
-    ro.rewards = assembleTokenRewards(padRows(scoreRows, ro.Tmax, device), ro.klPenalty, ro.mask, kl.value());
-    auto rewards = h.whiten_rewards ? maskedWhiten(ro.rewards, ro.mask, /*shiftMean=*/false) : ro.rewards;
-    const auto gae = computeGae(rewards, ro.values, ro.mask, h.gamma, h.lam);
-    ro.returnsAll = gae.returns;
-    const auto adv = h.whiten_advantages ? maskedWhiten(gae.advantages, ro.mask, true) : gae.advantages;
+    // With the KL in the loss the token rewards are the rule-based scores alone.
+    ro.rewards = assembleTokenRewards(padRows(scoreRows, ro.Tmax, device), ro.klPenalty, ro.mask,
+                                      klInLoss(h) ? 0.0 : kl.value());
+    torch::Tensor adv;
+    if (head) {
+        auto rewards = h.whiten_rewards ? maskedWhiten(ro.rewards, ro.mask, /*shiftMean=*/false) : ro.rewards;
+        const auto gae = computeGae(rewards, ro.values, ro.mask, h.gamma, h.lam);
+        ro.returnsAll = gae.returns;
+        adv = h.whiten_advantages ? maskedWhiten(gae.advantages, ro.mask, true) : gae.advantages;
+    } else {
+        // Critic-free: returns-to-go against the group's (or batch's) baseline; whiten_* are PPO's.
+        std::vector<int64_t> groups;
+        for (const auto& resp : ro.responses)
+            groups.push_back(static_cast<int64_t>(resp.prompt));
+        adv = criticFreeAdvantages(ro.rewards, ro.mask, groups, h.algorithm, h.gamma, !h.dr_grpo);
+        ro.returnsAll = torch::zeros_like(ro.rewards);
+    }
     for (size_t r = 0; r < N; ++r) {
         const int64_t L = static_cast<int64_t>(ro.actions[r].size());
         ro.advantages.push_back(adv[static_cast<int64_t>(r)].slice(0, 0, L).clone());
-        ro.returns.push_back(gae.returns[static_cast<int64_t>(r)].slice(0, 0, L).clone());
+        ro.returns.push_back(ro.returnsAll[static_cast<int64_t>(r)].slice(0, 0, L).clone());
     }
 }
 
@@ -519,11 +564,16 @@ LearnStats PpoTrainer::Impl::learn(const PpoRollout& ro, long it)
     const auto t0 = Clock::now();
     LearnStats ls;
     model.train();
-    head->train();
+    if (head)
+        head->train();
     loop->zeroGrad();
     std::vector<size_t> order(N);
     std::iota(order.begin(), order.end(), size_t(0));
-    const bool parallel = concurrentPasses();
+    // Critic-free: one pass per micro-batch, on every thread.
+    const bool parallel = head && concurrentPasses();
+    const bool klLoss = klInLoss(h);
+    // Dr. GRPO sums each response's token losses over the generation budget instead of averaging them.
+    const double tokenNorm = h.dr_grpo ? static_cast<double>(c.max_new_tokens) : 0.0;
     ScopedComputeThreads oneThreadEach(parallel ? 1 : 0, parallel ? 1 : 0);
     for (int epoch = 0; epoch < h.ppo_epochs; ++epoch) {
         loop->checkCancel();
@@ -539,8 +589,9 @@ LearnStats PpoTrainer::Impl::learn(const PpoRollout& ro, long it)
                                      order.begin() + static_cast<long>(std::min(N, (j + 1) * mb)));
             std::vector<std::vector<int32_t>> pr, ac;
             std::vector<float> temps;
-            std::vector<torch::Tensor> oldR, advR, retR, valR;
+            std::vector<torch::Tensor> oldR, advR, retR, valR, refR;
             for (size_t r : rows) {
+                refR.push_back(ro.refLogp[r]);
                 pr.push_back(ro.promptIds[r]);
                 ac.push_back(ro.actions[r]);
                 temps.push_back(ro.temperatures[r]);
@@ -563,16 +614,26 @@ LearnStats PpoTrainer::Impl::learn(const PpoRollout& ro, long it)
             // their backward passes) may run at once.
             PolicyLossResult pl;
             ValueLossResult vl;
-            torch::Tensor ent, actorLoss, criticLoss;
+            vl.loss = torch::zeros({}, oldLogp.options());
+            torch::Tensor ent, actorLoss, criticLoss = torch::zeros({}, oldLogp.options()), klTerm;
             runPair(
                 parallel,
                 [&] {
                     const auto actor = scoreSequences(model, packed, so);
-                    pl = clippedPolicyLoss(actor.logprobs, oldLogp, adv, packed.mask, h.clip_eps);
+                    pl = clippedPolicyLoss(actor.logprobs, oldLogp, adv, packed.mask, h.clip_eps, tokenNorm);
                     ent = maskedMean(actor.entropy, packed.mask);
                     actorLoss = pl.loss - h.ent_coef * ent;
+                    if (klLoss) {
+                        // GRPO's KL term: k3 of the current policy against the reference, per token.
+                        klTerm = aggregateTokenLoss(
+                            klEstimate(actor.logprobs, padRows(refR, T, device), KlEstimator::K3), packed.mask,
+                            tokenNorm);
+                        actorLoss = actorLoss + kl.value() * klTerm;
+                    }
                 },
                 [&] {
+                    if (!head)
+                        return;
                     const auto critic = criticValues(packed);
                     vl = clippedValueLoss(critic.values, oldValues, returns, packed.mask, h.value_clip);
                     criticLoss = h.vf_coef * vl.loss;
@@ -584,7 +645,12 @@ LearnStats PpoTrainer::Impl::learn(const PpoRollout& ro, long it)
             if (loop->acceptLoss(actorLoss.item<double>() + criticLoss.item<double>())) {
                 runPair(
                     parallel, [&] { (actorLoss / groupSize).backward(); },
-                    [&] { (criticLoss / groupSize).backward(); });
+                    [&] {
+                        if (head)
+                            (criticLoss / groupSize).backward();
+                    });
+                if (klLoss)
+                    ls.sumKlLoss += klTerm.item<double>();
                 ls.sumPg += pl.loss.item<double>();
                 ls.sumVf += vl.loss.item<double>();
                 ls.sumEnt += ent.item<double>();
@@ -615,7 +681,8 @@ LearnStats PpoTrainer::Impl::learn(const PpoRollout& ro, long it)
         }
     }
     model.eval();
-    head->eval();
+    if (head)
+        head->eval();
     ls.seconds = secondsSince(t0);
     return ls;
 }
@@ -649,7 +716,8 @@ Metrics PpoTrainer::Impl::metrics(const PpoRollout& ro, const LearnStats& ls, Pp
     const double klSeq = ro.klK1.sum().item<double>() / n;
     const double klSeqK3 = ro.klK3.sum().item<double>() / n;
     const double klCoefUsed = kl.value();
-    const double nonScore = (-klCoefUsed * ro.klPenalty).sum().item<double>() / n;
+    const PpoConfig& h = c.hyper;
+    const double nonScore = klInLoss(h) ? 0.0 : (-klCoefUsed * ro.klPenalty).sum().item<double>() / n;
     const double share = items > 0 ? 1.0 / static_cast<double>(items) : 0.0;
     const double mic = ls.nMicro > 0 ? 1.0 / static_cast<double>(ls.nMicro) : 0.0;
     Metrics out = {
@@ -668,10 +736,6 @@ Metrics PpoTrainer::Impl::metrics(const PpoRollout& ro, const LearnStats& ls, Pp
         {"ppo/policy/ratio", ls.sumRatio * mic},
         {"ppo/policy/first_ratio_dev", ls.firstRatioDev},
         {"ppo/loss/policy", ls.sumPg * mic},
-        {"ppo/val/loss", ls.sumVf * mic},
-        {"ppo/val/clipfrac", ls.sumVfClip * mic},
-        {"ppo/val/var_explained", explainedVariance(ro.values, ro.returnsAll, ro.mask)},
-        {"ppo/returns/mean", maskedMean(ro.returnsAll, ro.mask).item<double>()},
         {"ppo/epochs", static_cast<double>(ls.epochsDone)},
         {"ppo/early_stop", ls.earlyStopped ? 1.0 : 0.0},
         {"tokens/responses_len_mean", lenSum / n},
@@ -684,6 +748,23 @@ Metrics PpoTrainer::Impl::metrics(const PpoRollout& ro, const LearnStats& ls, Pp
         {"time/rollout_s", ro.seconds},
         {"time/learn_s", ls.seconds},
     };
+    if (head) {
+        out.push_back({"ppo/val/loss", ls.sumVf * mic});
+        out.push_back({"ppo/val/clipfrac", ls.sumVfClip * mic});
+        out.push_back({"ppo/val/var_explained", explainedVariance(ro.values, ro.returnsAll, ro.mask)});
+        out.push_back({"ppo/returns/mean", maskedMean(ro.returnsAll, ro.mask).item<double>()});
+    }
+    if (klInLoss(h))
+        out.push_back({"objective/kl_loss", ls.sumKlLoss * mic});
+    if (h.samples_per_prompt > 1) {
+        // The spread within each prompt's group: what grpo and rloo learn from (TRL's names).
+        std::vector<int64_t> groups;
+        for (const auto& resp : ro.responses)
+            groups.push_back(static_cast<int64_t>(resp.prompt));
+        const GroupRewardStats g = groupRewardStats(total, groups);
+        out.push_back({"env/group_reward_std", g.std_mean});
+        out.push_back({"env/frac_reward_zero_std", g.frac_zero_std});
+    }
     kl.update(klSeq, static_cast<long>(N));
     result.early_stopped_any = result.early_stopped_any || ls.earlyStopped;
     result.rollout_seconds += ro.seconds;
@@ -729,7 +810,8 @@ void PpoTrainer::Impl::validate(const PpoValidator& validator, Metrics& metrics)
     StateWriter w;
     w.putNamedTensors("params", trainable);
     putAdapterDescription(w, "actor/", model.adapterSpec(kPpoActorAdapter), iteration);
-    w.putModule("value_head", *head);
+    if (head)
+        w.putModule("value_head", *head);
     w.putInt("iteration", iteration);
     w.putDouble("score", v);
     w.commit(dir + "/ppo_best.safetensors");

@@ -112,6 +112,11 @@ private Q_SLOTS:
     void explainedVarianceIsOneForPerfectValues();
     void adaptiveKlControllerFollowsTrlRule();
     void tokenRewardsLandOnItemAndFinalTokens();
+    void criticFreeAdvantagesOfOutcomeRewardsMatchHandComputedValues();
+    void criticFreeAdvantagesOfItemRewardsMatchHandComputedValues();
+    void anIllegalItemLowersTheAdvantageOfItsTokens();
+    void drGrpoLossSumsTokensOverTheBudget();
+    void groupRewardStatsCountZeroStdGroups();
     // schedule and optimizer
     void scheduleWarmsUpThenDecaysPolynomially();
     void adamWDecaysOnlyMatrices();
@@ -129,6 +134,8 @@ private Q_SLOTS:
     void ppoRatioIsOneAtFirstEpoch();
     void ppoRaisesToyRewardQuickly();
     void ppoRaisesToyRewardOverManyIterations();
+    void criticFreeAlgorithmsRaiseToyReward();
+    void grpoResumeReproducesUninterruptedRun();
     void ppoConcurrentPassesGiveTheSerialResults();
     void ppoResumeReproducesUninterruptedRun();
     void ppoNanRewardStopsAndKeepsCheckpoint();
@@ -328,6 +335,125 @@ void TstTrain::tokenRewardsLandOnItemAndFinalTokens()
     const auto r = assembleTokenRewards(t2({{0, 0.5, 2, 7}}), t2({{0.1, -0.2, 0.5, 9}}),
                                         t2({{1, 1, 1, 0}}), 0.3);
     expectNear(r, {-0.03, 0.56, 1.85, 0.0}, 1e-6, "token rewards");
+}
+
+void TstTrain::criticFreeAdvantagesOfOutcomeRewardsMatchHandComputedValues()
+{
+    RECALIGN_FAST_ONLY();
+    // One group of 4 responses of 2, 3, 1 and 2 tokens, rewarded on their final token only:
+    // S = [1, 3, 5, 3], mean 3, deviations [-2, 0, 2, 0].
+    const auto r = t2({{0, 1, 0}, {0, 0, 3}, {5, 0, 0}, {0, 3, 0}});
+    const auto m = t2({{1, 1, 0}, {1, 1, 1}, {1, 0, 0}, {1, 1, 0}});
+    const std::vector<int64_t> g{0, 0, 0, 0};
+    // GRPO: std (n - 1) = sqrt(8 / 3) = 1.6329932; 2 / (1.6329932 + 1e-4) = 1.2246699.
+    const double a = 1.2246699;
+    expectNear(criticFreeAdvantages(r, m, g, RlAlgorithm::Grpo, 1.0),
+               {-a, -a, 0, 0, 0, 0, a, 0, 0, 0, 0, 0}, 1e-6, "grpo");
+    // Dr. GRPO: no division by the std.
+    expectNear(criticFreeAdvantages(r, m, g, RlAlgorithm::Grpo, 1.0, /*scaleByStd=*/false),
+               {-2, -2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0}, 1e-6, "dr grpo");
+    // RLOO: baselines (12 - S_i) / 3 = [11/3, 3, 7/3, 3].
+    const double b = 8.0 / 3.0;
+    expectNear(criticFreeAdvantages(r, m, g, RlAlgorithm::Rloo, 1.0),
+               {-b, -b, 0, 0, 0, 0, b, 0, 0, 0, 0, 0}, 1e-6, "rloo");
+    // REINFORCE++: the 8 token returns [1, 1, 3, 3, 3, 5, 3, 3] whitened together: mean 2.75,
+    // unbiased var 11.5 / 7, std 1.2817399.
+    const double lo = -1.3653316, mid = 0.1950474, hi = 1.7554264;
+    expectNear(criticFreeAdvantages(r, m, g, RlAlgorithm::ReinforcePp, 1.0),
+               {lo, lo, 0, mid, mid, mid, hi, 0, 0, mid, mid, 0}, 1e-5, "reinforce++");
+    // A group of one response has no baseline.
+    bool threw = false;
+    try {
+        criticFreeAdvantages(r, m, {0, 0, 0, 1}, RlAlgorithm::Rloo, 1.0);
+    } catch (const CoreException& e) {
+        threw = e.error().where == "ppo.samples_per_prompt";
+    }
+    QVERIFY(threw);
+}
+
+void TstTrain::criticFreeAdvantagesOfItemRewardsMatchHandComputedValues()
+{
+    RECALIGN_FAST_ONLY();
+    // Two lists of one group, identical but for the item that ends at token 2 (illegal: -1 in
+    // row 0; 0.25 in row 1); items 0.5 at token 0, list reward 2 on the final token 3.
+    // Returns-to-go (gamma 1): row 0 [1.5, 1, 1, 2], row 1 [2.75, 2.25, 2.25, 2]; S = [1.5, 2.75].
+    const auto r = t2({{0.5, 0, -1, 2}, {0.5, 0, 0.25, 2}});
+    const auto m = t2({{1, 1, 1, 1}, {1, 1, 1, 1}});
+    expectNear(returnsToGo(r, m, 1.0), {1.5, 1, 1, 2, 2.75, 2.25, 2.25, 2}, 1e-6, "returns to go");
+    // gamma 0.5, row 0: G3 = 2, G2 = -1 + 1 = 0, G1 = 0, G0 = 0.5.
+    expectNear(returnsToGo(r, m, 0.5).select(0, 0), {0.5, 0, 0, 2}, 1e-6, "discounted");
+    // GRPO: mean S 2.125; centred row 0 [-0.625, -1.125, -1.125, -0.125], row 1 [0.625, 0.125,
+    // 0.125, -0.125]; token means of squares 2.9375 / 4 and 0.4375 / 4; sigma = sqrt(0.84375 / 1)
+    // = 0.9185587; A = centred / (sigma + 1e-4).
+    expectNear(criticFreeAdvantages(r, m, {7, 7}, RlAlgorithm::Grpo, 1.0),
+               {-0.6803398, -1.2246116, -1.2246116, -0.1360680, 0.6803398, 0.1360680, 0.1360680, -0.1360680}, 1e-6,
+               "grpo");
+    expectNear(criticFreeAdvantages(r, m, {7, 7}, RlAlgorithm::Grpo, 1.0, false),
+               {-0.625, -1.125, -1.125, -0.125, 0.625, 0.125, 0.125, -0.125}, 1e-6, "dr grpo");
+    // RLOO: row 0 against S_1 = 2.75, row 1 against S_0 = 1.5.
+    expectNear(criticFreeAdvantages(r, m, {7, 7}, RlAlgorithm::Rloo, 1.0),
+               {-1.25, -1.75, -1.75, -0.75, 1.25, 0.75, 0.75, 0.5}, 1e-6, "rloo");
+    // Identical lists (S ties, std of S 0): the inner tokens' returns still differ from S, and
+    // sigma (0.7289) keeps their advantages of order 1 instead of dividing by 1e-4.
+    const auto same = t2({{0.5, 0, 0.25, 2}, {0.5, 0, 0.25, 2}});
+    const auto tied = criticFreeAdvantages(same, m, {1, 1}, RlAlgorithm::Grpo, 1.0);
+    QVERIFY(tied.abs().max().item<double>() < 1.5);
+}
+
+void TstTrain::anIllegalItemLowersTheAdvantageOfItsTokens()
+{
+    RECALIGN_FAST_ONLY();
+    // Two lists of three items of two tokens each (items end at tokens 1, 3, 5), identical but
+    // for the middle item, illegal (-1) in list B; the lists' rewards through the reward path.
+    const std::vector<int> ends{1, 3, 5};
+    const auto a = placeTokenScores(6, ends, {0.6, 0.5, 0.4}, 1.2);
+    const auto b = placeTokenScores(6, ends, {0.6, -1.0, 0.4}, 0.7);
+    const auto r = torch::stack({torch::tensor(a), torch::tensor(b), torch::tensor(a), torch::tensor(b)});
+    const auto m = torch::ones({4, 6});
+    for (auto [alg, std] : {std::pair{RlAlgorithm::Grpo, true}, std::pair{RlAlgorithm::Grpo, false},
+                            std::pair{RlAlgorithm::Rloo, true}, std::pair{RlAlgorithm::ReinforcePp, true}}) {
+        const auto adv = criticFreeAdvantages(r, m, {0, 0, 1, 1}, alg, 1.0, std);
+        const auto gap = (adv[1] - adv[0]);  // B minus A, token by token
+        const std::string name = std::string(rlAlgorithmName(alg)) + (std ? "" : " (Dr.)");
+        // On the illegal item's tokens (2, 3) B's advantage is lower than A's ...
+        for (int t : {2, 3})
+            QVERIFY2(gap[t].item<double>() < -0.1, (name + ": token " + std::to_string(t)).c_str());
+        // ... and the gap there is the row's largest: tokens after the item (4, 5) carry less of
+        // it (none under grpo and reinforce_pp; rloo's baseline, the other list's return, moves
+        // every token), tokens before it as much (returns-to-go: the item lies in their future).
+        for (int t : {0, 1, 4, 5})
+            QVERIFY2(gap[t].item<double>() >= gap[2].item<double>() - 1e-6, (name + ": token " + std::to_string(t)).c_str());
+        for (int t : {4, 5})
+            QVERIFY2(gap[t].item<double>() > gap[2].item<double>() + 0.1, (name + ": token " + std::to_string(t)).c_str());
+        // Within list B, the illegal item's tokens get less than the next item's.
+        QVERIFY2(adv[1][3].item<double>() < adv[1][4].item<double>(), name.c_str());
+        // Both groups are alike: the advantages repeat.
+        QVERIFY(torch::allclose(adv[0], adv[2]) && torch::allclose(adv[1], adv[3]));
+    }
+}
+
+void TstTrain::drGrpoLossSumsTokensOverTheBudget()
+{
+    RECALIGN_FAST_ONLY();
+    // Fresh rollout (ratio 1): token losses -A. Rows of 3 and 1 action tokens, A = [1, 2, 3] and [4].
+    const auto logp = t2({{-1, -1, -1}, {-1, 0, 0}});
+    const auto adv = t2({{1, 2, 3}, {4, 0, 0}});
+    const auto m = t2({{1, 1, 1}, {1, 0, 0}});
+    // Token mean over the micro-batch: -(1 + 2 + 3 + 4) / 4 = -2.5.
+    QVERIFY(std::abs(clippedPolicyLoss(logp, logp, adv, m, 0.2).loss.item<double>() + 2.5) < 1e-6);
+    // Dr. GRPO with a budget of 8 tokens: -(10) / (2 rows * 8) = -0.625.
+    QVERIFY(std::abs(clippedPolicyLoss(logp, logp, adv, m, 0.2, 8.0).loss.item<double>() + 0.625) < 1e-6);
+    QVERIFY(std::abs(aggregateTokenLoss(adv, m, 8.0).item<double>() - 0.625) < 1e-6);
+}
+
+void TstTrain::groupRewardStatsCountZeroStdGroups()
+{
+    RECALIGN_FAST_ONLY();
+    // Group 0: [1, 3, 5, 3], std sqrt(8 / 3); group 1: [2, 2], std 0.
+    const auto g = groupRewardStats({1, 2, 3, 5, 2, 3}, {0, 1, 0, 0, 1, 0});
+    QCOMPARE(g.groups, 2);
+    QVERIFY(std::abs(g.std_mean - std::sqrt(8.0 / 3.0) / 2.0) < 1e-12);
+    QCOMPARE(g.frac_zero_std, 0.5);
 }
 
 // ---- schedule and optimizer --------------------------------------------------------------------
@@ -791,11 +917,23 @@ double meanOf(const std::vector<double>& v, size_t begin, size_t end)
 }
 
 // Runs the toy PPO for `iterations` and returns the observer.
-void runToyPpo(RecordingObserver& obs, long iterations, const std::string& dir = {}, uint64_t modelSeed = 11)
+// A critic-free toy run: four prompts of four sampled responses (the same 16 rows as PPO's).
+PpoTrainConfig toyCriticFreeConfig(RlAlgorithm algorithm, bool dr = false)
+{
+    auto cfg = toyPpoConfig();
+    cfg.stage = std::string(rlAlgorithmName(algorithm)) + "_toy";
+    cfg.hyper.algorithm = algorithm;
+    cfg.hyper.dr_grpo = dr;
+    cfg.hyper.prompts_per_batch = 4;
+    cfg.hyper.samples_per_prompt = 4;
+    return cfg;
+}
+
+void runToyPpo(RecordingObserver& obs, long iterations, const std::string& dir = {}, uint64_t modelSeed = 11,
+               PpoTrainConfig cfg = toyPpoConfig())
 {
     auto model = toyModel(modelSeed);
     CountTokenReward reward(7);
-    auto cfg = toyPpoConfig();
     cfg.hyper.max_iterations = iterations;
     cfg.output_dir = dir;
     PpoTrainer trainer(*model, nullptr, cfg, [](int e) { return toyPrompts(e, 16); }, reward, obs);
@@ -1005,6 +1143,74 @@ void TstTrain::ppoRaisesToyRewardOverManyIterations()
     qInfo("%s", msg.c_str());
     QVERIFY2(last > first + 2.0, msg.c_str());
     QVERIFY(meanOf(kl, 0, kl.size()) >= 0.0);
+}
+
+void TstTrain::criticFreeAlgorithmsRaiseToyReward()
+{
+    RECALIGN_FAST_ONLY();
+    // The same toy task, budget and criterion as ppoRaisesToyRewardQuickly.
+    for (auto [alg, dr] : {std::pair{RlAlgorithm::Grpo, false}, std::pair{RlAlgorithm::Grpo, true},
+                           std::pair{RlAlgorithm::Rloo, false}, std::pair{RlAlgorithm::ReinforcePp, false}}) {
+        RecordingObserver obs;
+        runToyPpo(obs, 24, {}, 11, toyCriticFreeConfig(alg, dr));
+        const auto reward = series(obs, "env/reward_mean");
+        const double first = meanOf(reward, 0, 4);
+        const double last = meanOf(reward, reward.size() - 4, reward.size());
+        const std::string msg = std::string(rlAlgorithmName(alg)) + (dr ? " (Dr.)" : "") + ": reward "
+            + std::to_string(first) + " -> " + std::to_string(last) + ", frac_reward_zero_std "
+            + std::to_string(meanOf(series(obs, "env/frac_reward_zero_std"), 0, reward.size()));
+        qInfo("%s", msg.c_str());
+        QVERIFY2(last > first + 1.0 && last > 2.0 * first, msg.c_str());
+        // No critic: no value metrics; grpo's KL is a loss term, the others' a reward penalty.
+        QVERIFY(std::isnan(obs.metric(0, "ppo/val/loss")));
+        QCOMPARE(std::isnan(obs.metric(0, "objective/kl_loss")), alg != RlAlgorithm::Grpo);
+        QVERIFY(!std::isnan(obs.metric(0, "env/group_reward_std")));
+        bool said = false;
+        for (const auto& l : obs.logs)
+            said = said || l.find("critic-free") != std::string::npos;
+        QVERIFY(said);
+    }
+}
+
+void TstTrain::grpoResumeReproducesUninterruptedRun()
+{
+    RECALIGN_FAST_ONLY();
+    QTemporaryDir dirA, dirB;
+    const auto cfg0 = toyCriticFreeConfig(RlAlgorithm::Grpo);
+    RecordingObserver straight;
+    runToyPpo(straight, 4, dirA.path().toStdString(), 11, cfg0);
+    {
+        auto model = toyModel(11);
+        CountTokenReward reward(7);
+        auto cfg = cfg0;
+        cfg.hyper.max_iterations = 4;
+        cfg.output_dir = dirB.path().toStdString();
+        cfg.checkpoint_on_cancel = false;
+        RecordingObserver obs;
+        obs.stopAfterSteps = 2;
+        PpoTrainer trainer(*model, nullptr, cfg, [](int e) { return toyPrompts(e, 16); }, reward, obs);
+        QVERIFY_THROWS_EXCEPTION(CoreException, trainer.run());
+    }
+    RecordingObserver resumed;
+    runToyPpo(resumed, 4, dirB.path().toStdString(), 11, cfg0);
+    QCOMPARE(resumed.steps.size(), size_t(2));
+    for (size_t i = 0; i < 2; ++i)
+        for (size_t k = 0; k < straight.steps[i + 2].metrics.size(); ++k) {
+            const auto& [name, value] = straight.steps[i + 2].metrics[k];
+            if (name.rfind("time/", 0) == 0)
+                continue;
+            QCOMPARE(resumed.steps[i].metrics[k].first, name);
+            QVERIFY2(resumed.steps[i].metrics[k].second == value, name.c_str());
+        }
+    // A GRPO checkpoint holds no value head; a PPO configuration refuses it.
+    auto model = toyModel(11);
+    CountTokenReward reward(7);
+    auto cfg = toyPpoConfig();
+    cfg.hyper.max_iterations = 5;
+    cfg.output_dir = dirB.path().toStdString();
+    RecordingObserver obs;
+    PpoTrainer trainer(*model, nullptr, cfg, [](int e) { return toyPrompts(e, 16); }, reward, obs);
+    QVERIFY_THROWS_EXCEPTION(CoreException, trainer.run());
 }
 
 void TstTrain::ppoResumeReproducesUninterruptedRun()
