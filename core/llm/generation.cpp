@@ -25,7 +25,7 @@ struct RowState {
     std::vector<int32_t> out;
     std::vector<float> logprobs;
     std::vector<uint8_t> seen;  // repetition penalty: tokens in prompt + output
-    TitleConstraint::State cstate;
+    std::optional<RowConstraintState> walk;  // constrained decoding: the row's walk
     SplitMix64Rng rng;  // one splitmix64 stream per row
     bool finished = false;
     FinishReason reason = FinishReason::Length;
@@ -158,6 +158,25 @@ void validate(const GenerationConfig& c, const std::vector<std::vector<int32_t>>
         bad("top_p must be in (0, 1]");
     if (!(c.repetition_penalty > 0.0))
         bad("repetition_penalty must be positive");
+    if (!c.row_constraints.empty() && !c.constraint)
+        bad("row_constraints need a constraint");
+    if (!c.row_constraints.empty() && c.row_constraints.size() != prompts.size())
+        bad(std::to_string(c.row_constraints.size()) + " row constraints for " + std::to_string(prompts.size())
+            + " prompts (one per prompt, or none)");
+}
+
+// Row b's walk through the constraint, under its row constraint when there are any; the row is
+// named in errors (too few allowed titles).
+RowConstraintState rowWalk(const TitleConstraint& constraint, const std::vector<RowConstraint>& rows, size_t b)
+{
+    if (rows.empty())
+        return RowConstraintState(constraint);
+    try {
+        return RowConstraintState(constraint, rows.at(b));
+    } catch (const CoreException& e) {
+        throw CoreException(e.error().code, "generation row " + std::to_string(b) + ": " + e.what(),
+                            e.error().where);
+    }
 }
 
 std::vector<int32_t> stopTokens(const GenerationConfig& c, const Tokenizer* tok)
@@ -227,7 +246,7 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
                 r.seen[static_cast<size_t>(t)] = 1;
         }
         if (config.constraint)
-            r.cstate = config.constraint->initial();
+            r.walk = rowWalk(*config.constraint, config.row_constraints, static_cast<size_t>(b));
         r.out.reserve(static_cast<size_t>(config.max_new_tokens));
     }
 
@@ -277,8 +296,8 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
             }
             std::copy(lp + b * V, lp + (b + 1) * V, z.begin());
             const std::vector<int32_t>* allow = nullptr;
-            if (config.constraint) {
-                config.constraint->allowed(r.cstate, allowed);
+            if (r.walk) {
+                r.walk->allowed(allowed);
                 allow = &allowed;
             }
             processRow(z.data(), V, allow, step < config.min_new_tokens, stops, r.seen, config.repetition_penalty,
@@ -290,10 +309,10 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
             r.logprobs.push_back(static_cast<float>(static_cast<double>(z[static_cast<size_t>(tok)]) - lse));
             if (penalise)
                 r.seen[static_cast<size_t>(tok)] = 1;
-            if (config.constraint)
-                r.cstate = config.constraint->advance(r.cstate, tok);
+            if (r.walk)
+                r.walk->advance(tok);
             next[static_cast<size_t>(b)] = tok;
-            if (stopSet.count(tok) || (config.constraint && config.constraint->done(r.cstate))) {
+            if (stopSet.count(tok) || (r.walk && r.walk->done())) {
                 r.finished = true;
                 r.reason = FinishReason::StopToken;
             } else if (!config.stop_strings.empty()) {
@@ -334,8 +353,13 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
 }
 
 torch::Tensor constraintMasks(const TitleConstraint& constraint, const std::vector<std::vector<int32_t>>& generated,
-                              int64_t vocab, int64_t length)
+                              int64_t vocab, int64_t length, const std::vector<RowConstraint>& rows)
 {
+    if (!rows.empty() && rows.size() != generated.size())
+        throw CoreException(ErrorCode::InvalidConfig,
+                            "constraintMasks: " + std::to_string(rows.size()) + " row constraints for "
+                                + std::to_string(generated.size()) + " rows",
+                            "generation");
     int64_t T = length;
     if (T < 0) {
         T = 0;
@@ -347,19 +371,19 @@ torch::Tensor constraintMasks(const TitleConstraint& constraint, const std::vect
     bool* p = m.data_ptr<bool>();
     std::vector<int32_t> allowed;
     for (int64_t b = 0; b < B; ++b) {
-        TitleConstraint::State s = constraint.initial();
+        RowConstraintState walk = rowWalk(constraint, rows, static_cast<size_t>(b));
         const auto& g = generated[static_cast<size_t>(b)];
         for (int64_t t = 0; t < std::min<int64_t>(T, static_cast<int64_t>(g.size())); ++t) {
             bool* row = p + (b * T + t) * vocab;
-            constraint.allowed(s, allowed);
+            walk.allowed(allowed);
             std::fill(row, row + vocab, false);
             for (int32_t a : allowed)
                 if (a >= 0 && a < vocab)
                     row[a] = true;
             const int32_t tok = g[static_cast<size_t>(t)];
-            if (!constraint.isAllowed(s, tok))
+            if (!walk.isAllowed(tok))
                 break;  // not a constrained output past here: leave the rest unmasked
-            s = constraint.advance(s, tok);
+            walk.advance(tok);
         }
     }
     return m;
@@ -439,7 +463,9 @@ std::vector<std::vector<float>> recomputeLogprobs(LlamaModelImpl& model, const s
     // Masks are built per row on the row's own positions, then right-aligned like the logits.
     torch::Tensor allowed, seen;
     if (config.constraint || config.repetition_penalty != 1.0) {
-        const torch::Tensor a = config.constraint ? constraintMasks(*config.constraint, generated, V, T) : torch::Tensor();
+        const torch::Tensor a = config.constraint
+                                    ? constraintMasks(*config.constraint, generated, V, T, config.row_constraints)
+                                    : torch::Tensor();
         const torch::Tensor s = config.repetition_penalty != 1.0 ? seenMasks(prompts, generated, V, T) : torch::Tensor();
         if (a.defined())
             allowed = torch::ones({B, T, V}, torch::kBool);

@@ -1,10 +1,11 @@
 // Batched, KV-cached generation: greedy, temperature, top-k, top-p, repetition penalty, min/max
-// new tokens, stop tokens and stop strings, optional constrained decoding over catalogue titles;
-// seeded per row (a row's output does not depend on its batch), with the log-prob of every
-// generated token. Logit processing order (HF's): constraint mask → min-length mask →
-// repetition penalty → temperature → top-k → top-p → sample. The returned log-probs are those
-// of the processed distribution before top-k/top-p truncation (TRL's convention, so PPO's
-// recomputation via processedTokenLogprobs() reproduces them).
+// new tokens, stop tokens and stop strings, optional constrained decoding over catalogue titles
+// (with per-row restrictions: exact length, forbidden titles, no repeats); seeded per row (a
+// row's output does not depend on its batch), with the log-prob of every generated token. Logit
+// processing order (HF's): constraint mask → min-length mask → repetition penalty → temperature
+// → top-k → top-p → sample. The returned log-probs are those of the processed distribution
+// before top-k/top-p truncation (TRL's convention, so PPO's recomputation via
+// processedTokenLogprobs() reproduces them).
 #pragma once
 
 #include "core/llm/llama_model.h"
@@ -29,6 +30,10 @@ struct GenerationConfig {
     std::vector<std::string> stop_strings;  // need a tokenizer
     uint64_t seed = 0;
     const TitleConstraint* constraint = nullptr;  // constrained decoding (off by default)
+    // Per-row restrictions of `constraint`, one per prompt in order (needs `constraint`); empty =
+    // every row walks the constraint as it is. See RowConstraint: exactly k items, forbidden
+    // titles, no repeats. A row whose restrictions leave too few titles throws InvalidConfig.
+    std::vector<RowConstraint> row_constraints;
     std::optional<std::string> adapter;  // which adapter generates ("" = base); unset = the active one
     // CPU float32: prefill and decode through the fused CpuDecoder (llama2.c-style loops, one
     // fork/join per step, finished rows skipped); otherwise, or when false, the generic torch path.
@@ -54,8 +59,9 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
 
 // Per-position allowed tokens of constrained decoding, rebuilt from the generated tokens:
 // (B, T, V) bool, T = the longest row (or `length`); positions past a row's end allow all.
+// `rows`: the generation's row_constraints (empty = none; else one per row of `generated`).
 torch::Tensor constraintMasks(const TitleConstraint& constraint, const std::vector<std::vector<int32_t>>& generated,
-                              int64_t vocab, int64_t length = -1);
+                              int64_t vocab, int64_t length = -1, const std::vector<RowConstraint>& rows = {});
 // Tokens seen before each generated position (prompt + earlier output), for the repetition
 // penalty: (B, T, V) bool.
 torch::Tensor seenMasks(const std::vector<std::vector<int32_t>>& prompts,

@@ -3,6 +3,7 @@
 
 #include "core/api/tables.h"
 #include "core/llm/generation.h"
+#include "core/pipeline/pipeline_internal.h"
 #include "core/rules/builders.h"
 #include "core/rules/metrics.h"
 #include "core/rules/reward.h"
@@ -199,6 +200,25 @@ VariantEvalResult runSuite(const std::string& variant, const Dataset& data, cons
     return result;
 }
 
+// The restrictions of constrained decoding for one sample, in the rules layer's terms so that
+// the metrics see them: k = item_count (what judgeLegality calls "beyond k"), forbidden = the
+// titles of s.history (InHistory) and, for −C with `excludeCategory`, of every item the metrics
+// count in C (data.inCategory); no repeats (Repeat).
+llm::RowConstraint rowConstraint(const Sample& s, const Dataset& data, bool excludeCategory)
+{
+    llm::RowConstraint r;
+    r.items = s.item_count;
+    r.no_repeats = true;
+    r.label = "user " + std::to_string(s.user) + " (" + tableTaskName(s.task_name) + ")";
+    for (ItemId id : s.history)
+        r.forbidden.push_back(data.title(id));
+    if (excludeCategory && s.control == Control::Exclude && s.target_category >= 0)
+        for (ItemId id = 1; id <= data.numItems(); ++id)
+            if (data.inCategory(id, s.target_category))
+                r.forbidden.push_back(data.title(id));
+    return r;
+}
+
 void reportProgress(Observer& observer, const std::string& stage, long done, long total, double seconds)
 {
     StepRecord r;
@@ -264,12 +284,25 @@ VariantEvalResult evaluateModel(const std::string& variant, llm::LlamaModelImpl&
 {
     const std::string stage = "eval_" + variant;
     long offset = 0;  // samples done in earlier phases (I0, then the other tasks)
+    // Constrained decoding: one catalogue trie for the run (tokenising every title is the costly
+    // part), built at the first phase with lines for the largest k seen so far.
+    std::unique_ptr<llm::TitleConstraint> constraint;
     auto produce = [&](const std::vector<Sample>& samples, const std::string&) {
         std::vector<std::string> out(samples.size());
         llm::GenerationConfig gen;
         gen.temperature = 0.0;  // greedy, as the released test (vLLM temperature 0)
         gen.max_new_tokens = options.max_new_tokens;
         gen.seed = options.seed;
+        if (options.constrained_decoding) {
+            int lines = std::max(llm::TitleConstraintOptions{}.max_items, options.eval.topk);
+            for (const Sample& s : samples)
+                lines = std::max(lines, s.item_count);
+            // A later phase asking for more lines than the first (not the case for the suite's
+            // tasks, whose k is at most max(topk, 15)) gets a rebuilt trie rather than an error.
+            if (!constraint || constraint->maxItems() < lines)
+                constraint = pipeline_internal::catalogueConstraint(tokenizer, data, options.chat_template, lines);
+            gen.constraint = constraint.get();
+        }
         const auto start = std::chrono::steady_clock::now();
         for (size_t b = 0; b < samples.size(); b += static_cast<size_t>(options.eval.batch)) {
             if (observer.stopRequested())
@@ -278,6 +311,11 @@ VariantEvalResult evaluateModel(const std::string& variant, llm::LlamaModelImpl&
             std::vector<std::vector<int32_t>> prompts;
             for (size_t i = b; i < e; ++i)
                 prompts.push_back(encodePrompt(tokenizer, samples[i].prompt, options.chat_template, options.max_prompt_tokens));
+            gen.row_constraints.clear();
+            if (gen.constraint)
+                for (size_t i = b; i < e; ++i)
+                    gen.row_constraints.push_back(
+                        evaluation_detail::rowConstraint(samples[i], data, options.constrained_exclude_category));
             const auto res = llm::generate(model, prompts, gen, &tokenizer);
             for (size_t i = b; i < e; ++i)
                 out[i] = decodeReply(tokenizer, res.tokens[i - b]);

@@ -2,9 +2,10 @@
 recalign_add_test(tst_experiment SOURCES tst_experiment.cpp
     LIBS recalign_experiment LABELS unit TIMEOUT 120)
 
-# End to end through the CLI (a miniature experiment, every variant).
-recalign_add_test(tst_pipeline SOURCES tst_pipeline.cpp
-    LIBS recalign_store recalign_experiment LABELS integration TIMEOUT 900)
+# End to end through the CLI (a miniature experiment, every variant); and evaluateModel itself
+# under constrained decoding (torch: a tiny in-process model).
+recalign_add_test(tst_pipeline TORCH SOURCES tst_pipeline.cpp
+    LIBS recalign_store recalign_experiment recalign_pipeline LABELS integration TIMEOUT 900)
 add_dependencies(tst_pipeline recalign)
 
 # Kill -9 during PPO / SFT, then `run --resume`: the same tables, rows, metrics and weights as an

@@ -285,6 +285,304 @@ void TstLlm::constrainedDecodingNeverEmitsUnknownTitles()
             QVERIFY(std::abs(re[b][t] - r.logprobs[b][t]) < 2e-4);
 }
 
+namespace {
+
+// Titles of the row-constraint tests: "The Big Dog" is a prefix of "The Big Dog Park", and
+// "A Little Cat" comes twice (one trie path): 6 titles, 5 distinct.
+const std::vector<std::string> kRowTitles = {"The Big Dog", "The Big Dog Park", "A Little Cat",
+                                             "Tim and Sue", "A Little Cat", "The Red Ball"};
+
+// Depth-first over every allowed token of a title: the token paths of the titles the row can
+// complete from `row`. A state inside a title that allows nothing (a dead end) adds the empty
+// path, which no expected set holds.
+void collectTitles(const RowConstraintState& row, std::vector<int32_t>& path, std::set<std::vector<int32_t>>& out)
+{
+    std::vector<int32_t> allowed;
+    row.allowed(allowed);
+    if (allowed.empty())
+        out.insert({});
+    for (int32_t t : allowed) {
+        RowConstraintState next = row;
+        next.advance(t);
+        path.push_back(t);
+        if (next.state().phase == 1)
+            collectTitles(next, path, out);
+        else
+            out.insert(path);  // the line ended: a whole title
+        path.pop_back();
+    }
+}
+
+// The titles the row's next line can list (the row at a line start): its index prefix, then
+// every allowed completion.
+std::set<std::vector<int32_t>> nextLineTitles(const TitleConstraint& c, RowConstraintState row)
+{
+    for (int32_t t : c.indexTokens(row.state().line))
+        row.advance(t);
+    std::set<std::vector<int32_t>> out;
+    std::vector<int32_t> path;
+    collectTitles(row, path, out);
+    return out;
+}
+
+// Writes " k. title\n" into the row.
+void writeLine(const Tokenizer& tok, const TitleConstraint& c, RowConstraintState& row, const std::string& title)
+{
+    for (int32_t t : c.indexTokens(row.state().line))
+        row.advance(t);
+    for (int32_t t : TitleConstraint::titleTokens(tok, title))
+        row.advance(t);
+}
+
+}  // namespace
+
+void TstLlm::rowConstraintForbidsTitlesWithoutDeadEnds()
+{
+    const Tokenizer tok = Tokenizer::load(kStories + "tok512.model");
+    TitleConstraintOptions co;
+    co.max_items = 4;
+    const TitleConstraint c(tok, kRowTitles, co);
+    QCOMPARE(c.titleCount(), size_t(6));
+    QCOMPARE(c.distinctTitleCount(), size_t(5));
+    auto T = [&](const std::string& title) { return TitleConstraint::titleTokens(tok, title); };
+    using Titles = std::set<std::vector<int32_t>>;
+    const auto dog = T("The Big Dog"), park = T("The Big Dog Park"), cat = T("A Little Cat");
+    const auto tim = T("Tim and Sue"), red = T("The Red Ball");
+    // The premise: "The Big Dog" ends ("\n") where "The Big Dog Park" goes on.
+    QVERIFY(park.size() > dog.size());
+    QVERIFY(std::equal(dog.begin(), dog.end() - 1, park.begin()));
+    QVERIFY(dog.back() != park[dog.size() - 1]);
+
+    // No restrictions: the constraint's own walk, token for token.
+    {
+        RowConstraintState plain(c);
+        TitleConstraint::State s = c.initial();
+        std::vector<int32_t> a, b;
+        std::vector<int32_t> line = c.indexTokens(1);
+        line.insert(line.end(), tim.begin(), tim.end());
+        line.push_back(tok.eosId());
+        for (int32_t t : line) {
+            plain.allowed(a);
+            c.allowed(s, b);
+            QCOMPARE(a, b);
+            plain.advance(t);
+            s = c.advance(s, t);
+        }
+        QVERIFY(plain.done() && c.done(s));
+        QCOMPARE(nextLineTitles(c, RowConstraintState(c)), (Titles{dog, park, cat, tim, red}));
+    }
+
+    // The longer title forbidden: the shared prefix stays open (its shorter title is allowed),
+    // and past it only the shorter title's end ("\n") is.
+    {
+        RowConstraint r;
+        r.items = 2;
+        r.forbidden = {"The Big Dog Park", "Tim and Sue"};
+        RowConstraintState row(c, r);
+        QCOMPARE(row.allowedTitles(), 3);
+        QCOMPARE(nextLineTitles(c, row), (Titles{dog, cat, red}));
+        for (int32_t t : c.indexTokens(1))
+            row.advance(t);
+        for (size_t i = 0; i + 1 < dog.size(); ++i)
+            row.advance(dog[i]);
+        std::vector<int32_t> a;
+        row.allowed(a);
+        QCOMPARE(a, std::vector<int32_t>{dog.back()});
+        QVERIFY(!row.isAllowed(park[dog.size() - 1]));
+    }
+    // The shorter title forbidden: past the prefix only the longer title goes on.
+    {
+        RowConstraint r;
+        r.forbidden = {"The Big Dog"};
+        RowConstraintState row(c, r);
+        QCOMPARE(nextLineTitles(c, row), (Titles{park, cat, tim, red}));
+        for (int32_t t : c.indexTokens(1))
+            row.advance(t);
+        for (size_t i = 0; i + 1 < dog.size(); ++i)
+            row.advance(dog[i]);
+        std::vector<int32_t> a;
+        row.allowed(a);
+        QCOMPARE(a, std::vector<int32_t>{park[dog.size() - 1]});
+    }
+    // Both forbidden: the path they share is not offered past the point where "The Red Ball"
+    // leaves it (a dead end would add an empty path to nextLineTitles).
+    {
+        RowConstraint r;
+        r.forbidden = {"The Big Dog", "The Big Dog Park"};
+        RowConstraintState row(c, r);
+        QCOMPARE(row.allowedTitles(), 3);
+        QCOMPARE(nextLineTitles(c, row), (Titles{cat, tim, red}));
+        for (int32_t t : c.indexTokens(1))
+            row.advance(t);
+        size_t shared = 0;
+        while (shared < dog.size() && shared < red.size() && dog[shared] == red[shared])
+            ++shared;
+        for (size_t i = 0; i < shared; ++i)
+            row.advance(dog[i]);
+        QVERIFY(!row.isAllowed(dog[shared]));
+        std::vector<int32_t> a;
+        row.allowed(a);
+        QVERIFY(std::find(a.begin(), a.end(), dog[shared]) == a.end());
+    }
+    // A duplicate title is one path: forbidding it (twice, once untrimmed) removes one title.
+    {
+        RowConstraint r;
+        r.forbidden = {"A Little Cat", "  A Little Cat ", "Not In The Catalogue"};
+        RowConstraintState row(c, r);
+        QCOMPARE(row.allowedTitles(), 4);
+        QCOMPARE(nextLineTitles(c, row), (Titles{dog, park, tim, red}));
+    }
+}
+
+void TstLlm::rowConstraintListsExactlyKNewTitles()
+{
+    const Tokenizer tok = Tokenizer::load(kStories + "tok512.model");
+    TitleConstraintOptions co;
+    co.max_items = 4;
+    const TitleConstraint c(tok, kRowTitles, co);
+    auto T = [&](const std::string& title) { return TitleConstraint::titleTokens(tok, title); };
+    using Titles = std::set<std::vector<int32_t>>;
+    const int32_t eos = tok.eosId();
+    std::vector<int32_t> a;
+
+    // k = 3, "Tim and Sue" forbidden, no repeats.
+    RowConstraint r;
+    r.items = 3;
+    r.forbidden = {"Tim and Sue"};
+    RowConstraintState row(c, r);
+    row.allowed(a);
+    QCOMPARE(a, std::vector<int32_t>{c.indexTokens(1)[0]});  // no EOS before k lines
+    QVERIFY(!row.isAllowed(eos));
+    writeLine(tok, c, row, "A Little Cat");
+    row.allowed(a);
+    QCOMPARE(a, std::vector<int32_t>{c.indexTokens(2)[0]});
+    // The title just listed cannot come again.
+    QCOMPARE(nextLineTitles(c, row), (Titles{T("The Big Dog"), T("The Big Dog Park"), T("The Red Ball")}));
+    RowConstraintState copy = row;
+    QCOMPARE(errorOf([&] { writeLine(tok, c, copy, "A Little Cat"); }), ErrorCode::InvalidConfig);
+    writeLine(tok, c, row, "The Big Dog");
+    writeLine(tok, c, row, "The Red Ball");
+    // After k lines only EOS, though the constraint has a 4th line.
+    row.allowed(a);
+    QCOMPARE(a, std::vector<int32_t>{eos});
+    QVERIFY(!row.isAllowed(c.indexTokens(4)[0]));
+    row.advance(eos);
+    QVERIFY(row.done());
+    row.allowed(a);
+    QVERIFY(a.empty());
+
+    // Repeats allowed: one title left is enough for any k.
+    RowConstraint rep;
+    rep.items = 3;
+    rep.no_repeats = false;
+    rep.forbidden = {"The Big Dog", "The Big Dog Park", "A Little Cat", "Tim and Sue"};
+    RowConstraintState again(c, rep);
+    for (int i = 0; i < 3; ++i) {
+        QCOMPARE(nextLineTitles(c, again), (Titles{T("The Red Ball")}));
+        writeLine(tok, c, again, "The Red Ball");
+    }
+    again.allowed(a);
+    QCOMPARE(a, std::vector<int32_t>{eos});
+
+    // Too few allowed titles: the error names the row and the numbers.
+    RowConstraint few;
+    few.items = 4;
+    few.forbidden = {"Tim and Sue", "The Red Ball"};
+    few.label = "user 7 (i0)";
+    std::string message;
+    QCOMPARE(errorOf([&] { RowConstraintState(c, few); }, &message), ErrorCode::InvalidConfig);
+    QVERIFY2(message.find("user 7 (i0)") != std::string::npos, message.c_str());
+    QVERIFY2(message.find("asks for 4 items") != std::string::npos, message.c_str());
+    QVERIFY2(message.find("only 3 of the catalogue's 5") != std::string::npos, message.c_str());
+    few.forbidden.pop_back();
+    RowConstraintState(c, few);  // 4 left: enough
+    few.items = 5;               // beyond the constraint's lines
+    QCOMPARE(errorOf([&] { RowConstraintState(c, few); }, &message), ErrorCode::InvalidConfig);
+    QVERIFY2(message.find("lines 1..4") != std::string::npos, message.c_str());
+}
+
+void TstLlm::rowConstraintsShapeGeneratedLists()
+{
+    const Tokenizer tok = Tokenizer::load(kStories + "tok512.model");
+    TitleConstraintOptions co;
+    co.max_items = 4;
+    const TitleConstraint c(tok, kRowTitles, co);
+    LlamaConfig lc = tinyConfig(RopeLayout::RotateHalf, true);
+    lc.vocab_size = tok.vocabSize();
+    lc.max_seq_len = 256;
+    LlamaModel m = randomModel(lc, 31);
+    std::vector<int32_t> prompt = tok.encode("Once upon a time");
+    prompt.insert(prompt.begin(), tok.bosId());
+    const std::vector<std::vector<int32_t>> prompts(4, prompt);
+    std::vector<RowConstraint> rows(4);
+    rows[0].items = 2;
+    rows[0].forbidden = {"The Big Dog"};
+    rows[1].items = 3;
+    rows[1].forbidden = {"A Little Cat", "Tim and Sue"};
+    rows[2].items = 1;
+    rows[3].items = 4;
+    GenerationConfig g;
+    g.max_new_tokens = 160;
+    g.temperature = 1.5;  // a flat distribution: repeats and forbidden titles would come up
+    g.constraint = &c;
+    const std::set<std::string> known(kRowTitles.begin(), kRowTitles.end());
+    const std::regex index("^(\\d+)\\. (.*)$");
+    for (uint64_t seed = 0; seed < 6; ++seed) {
+        g.seed = seed;
+        g.row_constraints = rows;
+        const GenerationResult res = generate(*m, prompts, g, &tok);
+        for (size_t b = 0; b < rows.size(); ++b) {
+            QCOMPARE(res.finish[b], FinishReason::StopToken);
+            std::vector<int32_t> out = res.tokens[b];
+            QCOMPARE(out.back(), tok.eosId());
+            out.pop_back();
+            const auto lines = recalign::core::str::split(recalign::core::str::trim(tok.decode(out)), '\n');
+            QCOMPARE(static_cast<int>(lines.size()), rows[b].items);
+            std::set<std::string> listed;
+            for (size_t k = 0; k < lines.size(); ++k) {
+                std::smatch mm;
+                const std::string line = recalign::core::str::trim(lines[k]);
+                QVERIFY2(std::regex_match(line, mm, index), line.c_str());
+                QCOMPARE(std::stoi(mm[1].str()), static_cast<int>(k) + 1);
+                const std::string title = mm[2].str();
+                QVERIFY2(known.count(title), title.c_str());
+                QVERIFY2(listed.insert(title).second, ("repeated: " + title).c_str());
+                for (const auto& f : rows[b].forbidden)
+                    QVERIFY2(title != f, ("forbidden: " + title).c_str());
+            }
+        }
+        // The masks and log-probs can be rebuilt with the same row constraints.
+        const torch::Tensor masks = constraintMasks(c, res.tokens, lc.vocab_size, -1, rows);
+        for (size_t b = 0; b < res.tokens.size(); ++b)
+            for (size_t t = 0; t < res.tokens[b].size(); ++t)
+                QVERIFY(masks[static_cast<int64_t>(b)][static_cast<int64_t>(t)][res.tokens[b][t]].item<bool>());
+        const auto re = recomputeLogprobs(*m, prompts, res.tokens, g);
+        for (size_t b = 0; b < re.size(); ++b)
+            for (size_t t = 0; t < re[b].size(); ++t)
+                QVERIFY(std::abs(re[b][t] - res.logprobs[b][t]) < 2e-4);
+        // Unrestricted row constraints are today's decoding, token for token.
+        g.row_constraints.assign(4, RowConstraint{0, {}, false, {}});
+        const GenerationResult loose = generate(*m, prompts, g, &tok);
+        g.row_constraints.clear();
+        const GenerationResult plain = generate(*m, prompts, g, &tok);
+        QCOMPARE(loose.tokens, plain.tokens);
+        QCOMPARE(loose.logprobs, plain.logprobs);
+    }
+    // One row constraint per prompt, and a constraint to restrict.
+    g.row_constraints = {rows[0]};
+    QCOMPARE(errorOf([&] { generate(*m, prompts, g, &tok); }), ErrorCode::InvalidConfig);
+    g.row_constraints = rows;
+    g.constraint = nullptr;
+    QCOMPARE(errorOf([&] { generate(*m, prompts, g, &tok); }), ErrorCode::InvalidConfig);
+    // A row with too few titles is named with its index.
+    g.constraint = &c;
+    g.row_constraints[2].items = 4;
+    g.row_constraints[2].forbidden = {"Tim and Sue", "The Red Ball"};
+    std::string message;
+    QCOMPARE(errorOf([&] { generate(*m, prompts, g, &tok); }, &message), ErrorCode::InvalidConfig);
+    QVERIFY2(message.find("generation row 2") != std::string::npos, message.c_str());
+}
+
 void TstLlm::loraWithZeroBEqualsBase()
 {
     LlamaModel m = randomModel(tinyConfig(RopeLayout::RotateHalf, true), 13);

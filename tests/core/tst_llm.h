@@ -118,6 +118,9 @@ private Q_SLOTS:
     void generationLogprobsEqualRecomputation();
     void samplingIsSeededAndHonoursTopK();
     void constrainedDecodingNeverEmitsUnknownTitles();
+    void rowConstraintForbidsTitlesWithoutDeadEnds();
+    void rowConstraintListsExactlyKNewTitles();
+    void rowConstraintsShapeGeneratedLists();
     void hfLayoutRoundTripKeepsLogits();
     void randomGeometryStreamsIntoTheStorageDtype();
     void ropeScalingLlama3AndMistralFields();
