@@ -188,7 +188,8 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
     }
     std::string only = a.get("only");
     if (evalOnly && only.empty())
-        only = "eval_sasrec,eval_mostpop,eval_zeroshot,eval_palr,eval_v1,eval_v2,eval_v3,eval_full";
+        for (const auto& v : cfg.variants)
+            only += (only.empty() ? "eval_" : ",eval_") + v;
     std::stringstream ss(only);
     for (std::string s; std::getline(ss, s, ',');)
         if (!s.empty())
@@ -196,8 +197,8 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
     if (evalOnly) {
         std::vector<std::string> keep;
         for (const auto& s : req.only_stages)
-            for (core::Variant v : cfg.variants)
-                if (s == std::string("eval_") + core::variantName(v))
+            for (const auto& v : cfg.variants)
+                if (s == "eval_" + v)
                     keep.push_back(s);
         req.only_stages = keep;
     }
@@ -264,7 +265,7 @@ int runProbeCommand(const std::vector<std::string>& args)
             std::cout << " " << v;
         std::cout << "\nkept checkpoints (probe one with the --model / --adapters shown):\n";
         for (const auto& k : c.checkpoints) {
-            std::cout << "  " << k.stage << " " << k.kind << " (" << (k.stage.rfind("ppo_", 0) == 0 ? "iteration " : "step ")
+            std::cout << "  " << k.stage << " " << k.kind << " (" << (k.stage.rfind("ppo_", 0) == 0 || k.stage.rfind("rl_", 0) == 0 ? "iteration " : "step ")
                       << k.step << "):";
             if (!k.model_path.empty())
                 std::cout << " --model " << k.model_path;

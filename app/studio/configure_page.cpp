@@ -275,6 +275,10 @@ void ConfigurePage::onVariantToggled()
     for (core::Variant v : core::allVariants())
         if (m_variantBoxes[core::variantName(v)]->isChecked())
             chosen << QString::fromLatin1(core::variantName(v));
+    // Recipe rows (full_grpo, v2+cd, ...) have no box: they stay as the file lists them.
+    for (const auto& name : m_doc->config().variants)
+        if (!m_variantBoxes.count(name))
+            chosen << QString::fromStdString(name);
     const QString text = QLatin1Char('[') + chosen.join(QStringLiteral(", ")) + QLatin1Char(']');
     m_doc->setValue("variants", text.toStdString());
     m_syncing = true;
@@ -286,8 +290,7 @@ void ConfigurePage::syncVariantBoxes()
 {
     const auto& chosen = m_doc->config().variants;
     for (auto& [name, box] : m_variantBoxes) {
-        core::Variant v;
-        const bool on = core::parseVariant(name, &v) && std::find(chosen.begin(), chosen.end(), v) != chosen.end();
+        const bool on = std::find(chosen.begin(), chosen.end(), name) != chosen.end();
         const QSignalBlocker block(box);
         box->setChecked(on);
     }

@@ -16,7 +16,7 @@ namespace recalign::core {
 
 inline constexpr int kExperimentVersion = 1;  // the `version` this build writes and reads
 
-// The rows of the ablation (core/api/tables.h variant_name gives the stored names).
+// The paper's eight rows of the ablation (core/api/tables.h variant_name gives the stored names).
 enum class Variant { SasRec, MostPop, ZeroShot, Palr, V1, V2, V3, Full };
 // Test tasks (core/api/tables.h task_name).
 enum class TestTask { I0, I1Plus, I1Minus, I2Le20, I2Ge30, I2Approx30, ItemCount };
@@ -36,6 +36,36 @@ enum class RlAlgorithm { Ppo, Grpo, Rloo, ReinforcePp };
 // per-token reward penalty of eq. 6, or a k3 term of the loss (as GRPO does).
 enum class KlPlacement { Auto, Reward, Loss };
 const char* rlAlgorithmName(RlAlgorithm a);
+
+// A row of the ablation as a recipe read from its name, so that new rows need no code:
+//     BASE[_ALG][+cd]
+//   BASE  sasrec | mostpop (recommenders) | zeroshot (the base LLM) | palr | v1 | v2 (SFT data:
+//         real next items, I0, I0-I4) | v3 | full (v2 + RL on the list reward / item + list
+//         rewards) | dpo | sdpo (v2 + offline preference optimisation, one or dpo.negatives
+//         rejected lists)
+//   _ALG  (v3, full) the RL algorithm: ppo | grpo | drgrpo (Dr. GRPO) | rloo | rpp
+//         (REINFORCE++); without it ppo.algorithm decides
+//   +cd   (LLM rows) per-row constrained decoding at evaluation: titles from the catalogue, new to
+//         the list and the user's history, exactly k of them
+// e.g. full_grpo, v3_rloo, full+cd, v2+cd, full_rpp+cd. The paper's eight are the plain BASEs.
+struct VariantRecipe {
+    enum class Kind { Recommender, ZeroShot, Sft };
+    enum class Align { None, Rl, Dpo, Sdpo };
+    std::string name;              // as written (the stored variant name)
+    Kind kind = Kind::Sft;
+    std::string sft;               // SFT data: palr | v1 | v2 ("" for recommenders and zeroshot)
+    Align align = Align::None;
+    bool algorithm_set = false;    // _ALG given; else ppo.algorithm applies
+    RlAlgorithm algorithm = RlAlgorithm::Ppo;
+    bool dr_grpo = false;
+    bool item_reward = true;       // v3: the list-level reward only
+    bool constrained = false;      // +cd
+    // The name of the trained part (the name without "+cd"): rows that differ only in decoding
+    // share their training stages.
+    std::string trainedName() const;
+};
+// Parses a variant name; false with a message naming the part that is wrong and the choices.
+bool parseVariantRecipe(const std::string& name, VariantRecipe* out, std::string* error = nullptr);
 
 // dataset.synthetic: the synthetic generator's options (core/data/synthetic.h uses this struct).
 struct SyntheticDataConfig {
@@ -212,6 +242,19 @@ struct PpoConfig {
     Selection selection_metric = Selection::ListReward;
 };
 
+// dpo / sdpo rows: offline preference optimisation from the v2 SFT model (core/train/dpo_trainer.h).
+// The adapter trained is ppo.actor_lora's; the lists are sampled with ppo.temperature / top_k.
+struct DpoConfig {
+    double beta = 0.0;
+    int negatives = 0;           // sdpo: rejected lists per chosen one (dpo: always 1)
+    int samples_per_prompt = 0;  // lists sampled per prompt to rank
+    int max_prompts = 0;         // 0 = every RL prompt of one episode
+    double lr = 0.0;
+    int epochs = 0;
+    int grad_accum = 0;          // preference groups per optimiser step
+    int warmup_steps = 0;
+};
+
 struct EvaluationConfig {
     std::vector<TestTask> tasks;
     int topk = 0;
@@ -235,13 +278,14 @@ struct ExperimentConfig {
     std::vector<int> seeds;
     DeviceSpec device;
     int threads = 0;
-    std::vector<Variant> variants;
+    std::vector<std::string> variants;  // recipe names (VariantRecipe), in the order written
     DatasetConfig dataset;
     TeacherConfig teacher;
     ModelConfig model;
     TokenizerConfig tokenizer;
     SftConfig sft;
     PpoConfig ppo;
+    DpoConfig dpo;
     EvaluationConfig evaluation;
 
     // Folder that relative paths are resolved against (the YAML file's folder; "" = cwd).

@@ -181,6 +181,9 @@ Table buildTable(TableKind kind, const std::vector<EvalRow>& rows, const TableOp
 // correction over every test of one table <= alpha.
 struct SignificanceOptions {
     std::vector<std::pair<std::string, std::string>> pairs = {{"full", "v2"}, {"v2", "v1"}};
+    // Also test each recipe row (VariantRecipe) against what it adds to: a +cd row against the
+    // same row decoded freely, any other (full_grpo, dpo, ...) against v2.
+    bool recipe_pairs = true;
     int resamples = 10000;
     double alpha = 0.05;
     uint64_t seed = 0;  // of the bootstrap's generator (results are reproducible)

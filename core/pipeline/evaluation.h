@@ -33,6 +33,11 @@ struct VariantEvalOptions {
     bool reward_item_level = true;   // reward breakdown in the sample details
     bool recai_reward = false;
     long samples_kept = -1;          // samples stored per task (-1 = all)
+    // Per-row constrained decoding (a +cd row): catalogue titles only, none repeated or from the
+    // user's history, exactly the task's k; with constrained_exclude_category, I1 -C rows also
+    // exclude the titles of the category.
+    bool constrained_decoding = false;
+    bool constrained_exclude_category = false;
 };
 
 struct VariantEvalResult {
@@ -52,7 +57,8 @@ VariantEvalResult evaluateRecommender(const std::string& variant, const Teacher&
                                       const Dataset& data, const Teacher& teacher, const TitleLookup& lookup,
                                       const VariantEvalOptions& options, Observer& observer);
 
-// An LLM with its currently active adapter.
+// An LLM with its currently active adapter. With options.constrained_decoding, throws
+// InvalidConfig naming the user when a sample's restrictions leave fewer titles than its k.
 VariantEvalResult evaluateModel(const std::string& variant, llm::LlamaModelImpl& model, const Tokenizer& tokenizer,
                                 const Dataset& data, const Teacher& teacher, const TitleLookup& lookup,
                                 const VariantEvalOptions& options, Observer& observer);

@@ -6,6 +6,7 @@
 #include "core/api/tables.h"
 #include "core/util/strings.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -32,6 +33,69 @@ const char* variantName(Variant v)
     case Variant::Full: return variant_name::kFull;
     }
     return "";
+}
+
+std::string VariantRecipe::trainedName() const
+{
+    return constrained ? name.substr(0, name.size() - 3) : name;
+}
+
+bool parseVariantRecipe(const std::string& name, VariantRecipe* out, std::string* error)
+{
+    auto fail = [&](const std::string& why) {
+        if (error)
+            *error = "'" + name + "': " + why;
+        return false;
+    };
+    VariantRecipe r;
+    r.name = name;
+    std::string rest = name;
+    const std::string cd = "+cd";
+    if (rest.size() > cd.size() && rest.compare(rest.size() - cd.size(), cd.size(), cd) == 0) {
+        r.constrained = true;
+        rest.resize(rest.size() - cd.size());
+    }
+    std::string base = rest, alg;
+    if (const auto us = rest.find('_'); us != std::string::npos) {
+        base = rest.substr(0, us);
+        alg = rest.substr(us + 1);
+    }
+    static const char* kBases = "sasrec, mostpop, zeroshot, palr, v1, v2, v3, full, dpo, sdpo";
+    if (base == variant_name::kSasRec || base == variant_name::kMostPop) {
+        r.kind = VariantRecipe::Kind::Recommender;
+    } else if (base == variant_name::kZeroShot) {
+        r.kind = VariantRecipe::Kind::ZeroShot;
+    } else if (base == variant_name::kPalr || base == variant_name::kV1 || base == variant_name::kV2) {
+        r.sft = base;
+    } else if (base == variant_name::kV3 || base == variant_name::kFull) {
+        r.sft = variant_name::kV2;
+        r.align = VariantRecipe::Align::Rl;
+        r.item_reward = base == variant_name::kFull;
+    } else if (base == "dpo" || base == "sdpo") {
+        r.sft = variant_name::kV2;
+        r.align = base == "dpo" ? VariantRecipe::Align::Dpo : VariantRecipe::Align::Sdpo;
+    } else {
+        return fail("unknown row '" + base + "': expected one of " + kBases
+                    + ", optionally _ALG (v3, full: ppo, grpo, drgrpo, rloo, rpp) and +cd");
+    }
+    if (!alg.empty()) {
+        if (r.align != VariantRecipe::Align::Rl)
+            return fail("'_" + alg + "' names an RL algorithm, which only v3 and full take");
+        static const std::vector<std::pair<std::string, RlAlgorithm>> algs = {
+            {"ppo", RlAlgorithm::Ppo}, {"grpo", RlAlgorithm::Grpo}, {"drgrpo", RlAlgorithm::Grpo},
+            {"rloo", RlAlgorithm::Rloo}, {"rpp", RlAlgorithm::ReinforcePp}};
+        auto it = std::find_if(algs.begin(), algs.end(), [&](const auto& a) { return a.first == alg; });
+        if (it == algs.end())
+            return fail("unknown RL algorithm '" + alg + "': expected one of ppo, grpo, drgrpo, rloo, rpp");
+        r.algorithm_set = true;
+        r.algorithm = it->second;
+        r.dr_grpo = alg == "drgrpo";
+    }
+    if (r.constrained && r.kind == VariantRecipe::Kind::Recommender)
+        return fail("+cd applies to the LLM rows (a recommender ranks the catalogue: its lists are legal already)");
+    if (out)
+        *out = r;
+    return true;
 }
 
 const char* rlAlgorithmName(RlAlgorithm a)
@@ -415,9 +479,10 @@ static void addExperimentKeys(std::vector<FieldDef>& t)
     add(t, "device", "auto", RECALIGN_MEMBER(device), "cpu | cuda | cuda:N | auto (cuda when available)");
     add(t, "threads", "0", RECALIGN_MEMBER(threads), "threads this run computes with (0 = the machine's cores, divided among local processes); split between torch and OpenBLAS by the model's width and compute dtype").range(0, 1024);
     add(t, "variants", "[sasrec, mostpop, zeroshot, palr, v1, v2, v3, full]", RECALIGN_MEMBER(variants),
-        "rows to produce: SFT v1 (I0) / v2 (I0-I4), PPO v3 (list reward) / full (item + list), baselines")
-        .choices({variant_name::kSasRec, variant_name::kMostPop, variant_name::kZeroShot, variant_name::kPalr,
-                  variant_name::kV1, variant_name::kV2, variant_name::kV3, variant_name::kFull});
+        "rows to produce, each a recipe named BASE[_ALG][+cd]: BASE = sasrec | mostpop | zeroshot | palr | v1 (SFT "
+        "on I0) | v2 (I0-I4) | v3 (v2 + RL, list reward) | full (v2 + RL, item + list rewards) | dpo | sdpo (v2 + "
+        "preference optimisation); _ALG (v3, full) = ppo | grpo | drgrpo | rloo | rpp, else ppo.algorithm; +cd = "
+        "per-row constrained decoding at evaluation; e.g. full_grpo, v2+cd");
 }
 
 // dataset keys
@@ -555,6 +620,8 @@ static void addSftKeys(std::vector<FieldDef>& t)
 // PPO keys
 static void addPpoKeys(std::vector<FieldDef>& t)
 {
+    addLora(t, "ppo.actor_lora", true);
+    addLora(t, "ppo.critic_lora", false);
     add(t, "ppo.algorithm", "ppo", RECALIGN_MEMBER(ppo.algorithm),
         "RL algorithm: ppo = critic + GAE [paper] | grpo = advantages normalised within each prompt's group "
         "(DeepSeekMath) | rloo = leave-one-out baseline | reinforce_pp = REINFORCE++ (batch-whitened returns, "
@@ -567,8 +634,6 @@ static void addPpoKeys(std::vector<FieldDef>& t)
         "where the KL to the SFT policy enters: reward = per-token penalty kl_coef x kl_estimator in the token "
         "rewards (eq. 6) | loss = kl_coef x k3 added to the policy loss (as GRPO does) | auto = loss for grpo, reward "
         "for the others").choices({"auto", "reward", "loss"});
-    addLora(t, "ppo.actor_lora", true);
-    addLora(t, "ppo.critic_lora", false);
     add(t, "ppo.gradient_checkpointing", "false", RECALIGN_MEMBER(ppo.gradient_checkpointing),
         "recompute each decoder layer in the backward pass of PPO's learning forwards: less activation memory, one more forward");
     add(t, "ppo.init_adapter", "", RECALIGN_MEMBER(ppo.init_adapter),
@@ -612,6 +677,19 @@ static void addPpoKeys(std::vector<FieldDef>& t)
         "checkpoint kept: list_reward (best mean validation list reward) [released] | last").choices({"list_reward", "last"});
 }
 
+// DPO keys
+static void addDpoKeys(std::vector<FieldDef>& t)
+{
+    add(t, "dpo.beta", "0.1", RECALIGN_MEMBER(dpo.beta), "beta: strength of the implicit KL to the SFT model [DPO / S-DPO papers 0.1; TRL default 0.1]").range(0, 1000, true);
+    add(t, "dpo.negatives", "3", RECALIGN_MEMBER(dpo.negatives), "sdpo: rejected lists per chosen one (the lowest-scored of the sampled lists; S-DPO used 3) — dpo rows use 1").range(1, 63);
+    add(t, "dpo.samples_per_prompt", "4", RECALIGN_MEMBER(dpo.samples_per_prompt), "lists sampled from the SFT model per prompt and ranked by their total rule-based reward (sum of item rewards + list reward); must exceed dpo.negatives").range(2, 64);
+    add(t, "dpo.max_prompts", "0", RECALIGN_MEMBER(dpo.max_prompts), "prompts to build preferences from; 0 = every RL prompt of one episode (as ppo.episodes 1)").range(0, 100000000);
+    add(t, "dpo.lr", "5e-04", RECALIGN_MEMBER(dpo.lr), "AdamW learning rate of the DPO adapter (ppo.actor_lora's shape)").range(0, 1, true);
+    add(t, "dpo.epochs", "2", RECALIGN_MEMBER(dpo.epochs), "passes over the preference groups").range(1, 1000);
+    add(t, "dpo.grad_accum", "4", RECALIGN_MEMBER(dpo.grad_accum), "preference groups per optimiser step").range(1, 100000);
+    add(t, "dpo.warmup_steps", "5", RECALIGN_MEMBER(dpo.warmup_steps), "learning-rate warm-up in optimiser steps (then linear decay)").range(0, 1e9);
+}
+
 // evaluation keys
 static void addEvaluationKeys(std::vector<FieldDef>& t)
 {
@@ -643,6 +721,7 @@ static std::vector<FieldDef> buildTable()
     addTokenizerKeys(t);
     addSftKeys(t);
     addPpoKeys(t);
+    addDpoKeys(t);
     addEvaluationKeys(t);
     return t;
 }

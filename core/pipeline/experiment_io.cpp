@@ -246,9 +246,11 @@ static bool isTextual(ConfigField::Type t)
 
 static std::string valueYaml(const FieldDef& d, const FieldValue& v)
 {
-    const bool quote = isTextual(d.field.type)
-                       || (d.field.type == ConfigField::Type::StringList && d.field.choices.empty());
-    auto one = [&](const std::string& s) { return quote ? yamlQuote(s) : s; };
+    // Free-text lists (variants) quote only the items YAML would misread.
+    const bool freeList = d.field.type == ConfigField::Type::StringList && d.field.choices.empty();
+    auto one = [&](const std::string& s) {
+        return isTextual(d.field.type) ? yamlQuote(s) : freeList ? yamlQuoteIfNeeded(s) : s;
+    };
     if (!v.list)
         return one(v.items.empty() ? std::string() : v.items[0]);
     std::vector<std::string> parts;
@@ -352,6 +354,11 @@ std::vector<ConfigIssue> validateExperiment(const ExperimentConfig& c, const Val
     };
     listCheck("seeds", false);
     listCheck("variants", false);
+    for (size_t i = 0; i < c.variants.size(); ++i) {
+        std::string why;
+        if (!parseVariantRecipe(c.variants[i], nullptr, &why))
+            error("variants", "element " + std::to_string(i + 1) + ": " + why);
+    }
     listCheck("evaluation.tasks", false);
     listCheck("sft.lora.targets", c.sft.full_finetune);
     listCheck("ppo.actor_lora.targets", false);
@@ -393,6 +400,9 @@ std::vector<ConfigIssue> validateExperiment(const ExperimentConfig& c, const Val
     if (c.ppo.algorithm != RlAlgorithm::Ppo && c.ppo.samples_per_prompt < 2)
         error("ppo.samples_per_prompt", std::string("must be >= 2 with ppo.algorithm ") + rlAlgorithmName(c.ppo.algorithm)
                                             + ": its baseline comes from the other responses to the same prompt");
+    if (c.dpo.samples_per_prompt <= c.dpo.negatives)
+        error("dpo.samples_per_prompt", "must exceed dpo.negatives (" + std::to_string(c.dpo.negatives)
+                                            + "): one chosen list and the negatives come from the samples");
     if (c.ppo.dr_grpo && c.ppo.algorithm != RlAlgorithm::Grpo)
         error("ppo.dr_grpo", std::string("applies to ppo.algorithm grpo only (this file says ")
                                  + rlAlgorithmName(c.ppo.algorithm) + ")");

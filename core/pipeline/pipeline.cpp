@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -30,9 +31,15 @@ void runAll(Ctx& ctx)
 {
     seedTorch(ctx.seed);
     loadGeneralSuite(ctx);
-    std::set<std::string> variants;
-    for (Variant v : ctx.cfg.variants)
-        variants.insert(variantName(v));
+    // Every row is a recipe (VariantRecipe); validation has parsed each name already.
+    std::vector<VariantRecipe> recipes;
+    for (const auto& name : ctx.cfg.variants) {
+        VariantRecipe r;
+        std::string why;
+        if (!parseVariantRecipe(name, &r, &why))
+            throw CoreException(ErrorCode::InvalidConfig, "variants: " + why, "variants");
+        recipes.push_back(r);
+    }
 
     std::string dataHash, teacherHash;
     const Dataset data = stageData(ctx, dataHash);
@@ -40,50 +47,64 @@ void runAll(Ctx& ctx)
     const TitleLookup lookup(data);
     const VariantEvalOptions eo = evalOptions(ctx);
 
-    if (variants.count(variant_name::kSasRec))
-        stageEval(ctx, variant_name::kSasRec, teacherHash, [&] {
-            return evaluateRecommender(variant_name::kSasRec, *teacher, data, *teacher, lookup, eo, *ctx.obs);
-        });
-    if (variants.count(variant_name::kMostPop)) {
-        const MostPopTeacher pop(data);
-        stageEval(ctx, variant_name::kMostPop, teacherHash + "/mostpop", [&] {
-            return evaluateRecommender(variant_name::kMostPop, pop, data, *teacher, lookup, eo, *ctx.obs);
-        });
+    for (const auto& r : recipes) {
+        if (r.name == variant_name::kSasRec)
+            stageEval(ctx, r.name, teacherHash, [&] {
+                return evaluateRecommender(r.name, *teacher, data, *teacher, lookup, eo, *ctx.obs);
+            });
+        if (r.name == variant_name::kMostPop) {
+            const MostPopTeacher pop(data);
+            stageEval(ctx, r.name, teacherHash + "/mostpop", [&] {
+                return evaluateRecommender(r.name, pop, data, *teacher, lookup, eo, *ctx.obs);
+            });
+        }
     }
-
-    const bool needLlm = std::any_of(variants.begin(), variants.end(), [](const std::string& v) {
-        return v != variant_name::kSasRec && v != variant_name::kMostPop;
-    });
+    const bool needLlm = std::any_of(recipes.begin(), recipes.end(),
+                                     [](const VariantRecipe& r) { return r.kind != VariantRecipe::Kind::Recommender; });
     if (!needLlm)
         return;
     const BaseModel base = stageBaseModel(ctx, data, dataHash);
-    auto evalModel = [&](const std::string& variant, llm::LoadedModel m) {
-        return withGeneralAbility(ctx, variant, m,
-                                  evaluateModel(variant, *m.model, m.tokenizer, data, *teacher, lookup, eo, *ctx.obs));
+    // A row's evaluation: its decoding (+cd) is an input of the stage beside the model's hash.
+    auto evalRow = [&](const VariantRecipe& r, const std::string& modelHash, const std::function<llm::LoadedModel()>& load) {
+        VariantEvalOptions o = eo;
+        o.constrained_decoding = r.constrained;
+        stageEval(ctx, r.name, r.constrained ? modelHash + "/decoding=constrained" : modelHash, [&] {
+            llm::LoadedModel m = load();
+            return withGeneralAbility(ctx, r.name, m,
+                                      evaluateModel(r.name, *m.model, m.tokenizer, data, *teacher, lookup, o, *ctx.obs));
+        });
     };
-    if (variants.count(variant_name::kZeroShot))
-        stageEval(ctx, variant_name::kZeroShot, base.hash + teacherHash,
-                  [&] { return evalModel(variant_name::kZeroShot, loadBase(ctx, base)); });
-
-    auto evalSft = [&](const std::string& variant, const TrainedAdapter& sft) {
-        stageEval(ctx, variant, sft.hash, [&] { return evalModel(variant, loadSftModel(ctx, base, sft)); });
+    // Trained once per experiment however many rows use them: SFT per data mix, alignment per
+    // trained name (full_grpo and full_grpo+cd share one).
+    std::map<std::string, TrainedAdapter> sft, aligned;
+    auto sftFor = [&](const std::string& mix) -> const TrainedAdapter& {
+        auto it = sft.find(mix);
+        if (it == sft.end())
+            it = sft.emplace(mix, stageSft(ctx, mix, data, *teacher, lookup, base, teacherHash)).first;
+        return it->second;
     };
-    for (const char* v : {variant_name::kPalr, variant_name::kV1})
-        if (variants.count(v))
-            evalSft(v, stageSft(ctx, v, data, *teacher, lookup, base, teacherHash));
-
-    const bool needV2 = variants.count(variant_name::kV2) || variants.count(variant_name::kV3)
-        || variants.count(variant_name::kFull);
-    if (!needV2)
-        return;
-    const TrainedAdapter v2 = stageSft(ctx, variant_name::kV2, data, *teacher, lookup, base, teacherHash);
-    if (variants.count(variant_name::kV2))
-        evalSft(variant_name::kV2, v2);
-    for (const char* v : {variant_name::kV3, variant_name::kFull}) {
-        if (!variants.count(v))
+    // The paper's order of stages: the SFT rows first, then the aligned ones.
+    for (const auto& r : recipes) {
+        if (r.kind == VariantRecipe::Kind::ZeroShot)
+            evalRow(r, base.hash + teacherHash, [&] { return loadBase(ctx, base); });
+        else if (r.kind == VariantRecipe::Kind::Sft && r.align == VariantRecipe::Align::None) {
+            const TrainedAdapter& s = sftFor(r.sft);
+            evalRow(r, s.hash, [&] { return loadSftModel(ctx, base, s); });
+        }
+    }
+    for (const auto& r : recipes) {
+        if (r.align == VariantRecipe::Align::None)
             continue;
-        const TrainedAdapter ppo = stagePpo(ctx, v, data, *teacher, lookup, base, v2, teacherHash);
-        stageEval(ctx, v, ppo.hash, [&] { return evalModel(v, loadPpoModel(ctx, base, v2, ppo)); });
+        const TrainedAdapter& s = sftFor(r.sft);
+        auto it = aligned.find(r.trainedName());
+        if (it == aligned.end()) {
+            TrainedAdapter a = r.align == VariantRecipe::Align::Rl
+                ? stageRl(ctx, r, data, *teacher, lookup, base, s, teacherHash)
+                : stageDpo(ctx, r, data, *teacher, lookup, base, s, teacherHash);
+            it = aligned.emplace(r.trainedName(), a).first;
+        }
+        const TrainedAdapter& a = it->second;
+        evalRow(r, a.hash, [&] { return loadPpoModel(ctx, base, s, a); });
     }
 }
 

@@ -9,6 +9,7 @@
 #include "core/llm/loaders.h"
 #include "core/llm/title_constraint.h"
 #include "core/pipeline/pipeline_internal.h"
+#include "core/pipeline/stages.h"
 #include "core/rules/metrics.h"
 #include "core/rules/reward.h"
 #include "core/rules/templates.h"
@@ -101,12 +102,14 @@ pipeline_internal::VariantWeights weightsFor(const RunContext& r, const std::str
         w.tokenizer = resolvePath(r.cfg, r.cfg.tokenizer.path);
     }
     w.full_finetune = r.cfg.sft.full_finetune;
-    if (variant == "v1" || variant == "palr")
-        w.sft_dir = stageField(r, "sft_" + variant, "adapter");
-    if (variant == "v2" || variant == "v3" || variant == "full")
-        w.sft_dir = stageField(r, "sft_v2", "adapter");
-    if (variant == "v3" || variant == "full")
-        w.ppo_dir = stageField(r, "ppo_" + variant, "adapter");
+    VariantRecipe recipe;
+    if (!parseVariantRecipe(variant, &recipe) || recipe.kind != VariantRecipe::Kind::Sft)
+        return w;  // the base (zero-shot)
+    w.sft_dir = stageField(r, "sft_" + recipe.sft, "adapter");
+    if (recipe.align == VariantRecipe::Align::Rl)
+        w.ppo_dir = stageField(r, pipeline_stages::rlStageName(recipe), "adapter");
+    else if (recipe.align != VariantRecipe::Align::None)
+        w.ppo_dir = stageField(r, "dpo_" + recipe.trainedName(), "adapter");
     return w;
 }
 
@@ -154,12 +157,15 @@ std::vector<ProbeCheckpoint> keptCheckpoints(const RunContext& run)
     } catch (const CoreException&) {
     }
     for (const auto& [stage, folder] : run.outputs) {
-        const bool ppo = stage.rfind("ppo_", 0) == 0;
+        // Aligned stages (PPO and the critic-free RL rows, DPO) train on sft_v2.
+        const bool dpo = stage.rfind("dpo_", 0) == 0;
+        const bool ppo = stage.rfind("ppo_", 0) == 0 || stage.rfind("rl_", 0) == 0 || dpo;
         if (!ppo && stage.rfind("sft_", 0) != 0)
             continue;
-        const std::vector<std::pair<std::string, std::string>> files = ppo
-            ? std::vector<std::pair<std::string, std::string>>{{"ppo_state.safetensors", "latest"}, {"best/ppo_best.safetensors", "best"}}
-            : std::vector<std::pair<std::string, std::string>>{{"sft_state.safetensors", "latest"}};
+        const std::vector<std::pair<std::string, std::string>> files = dpo
+            ? std::vector<std::pair<std::string, std::string>>{{"dpo_state.safetensors", "latest"}}
+            : ppo ? std::vector<std::pair<std::string, std::string>>{{"ppo_state.safetensors", "latest"}, {"best/ppo_best.safetensors", "best"}}
+                  : std::vector<std::pair<std::string, std::string>>{{"sft_state.safetensors", "latest"}};
         for (const auto& [file, kind] : files) {
             const std::string path = (fs::path(folder) / file).string();
             long step = 0;
@@ -353,7 +359,12 @@ ProbeCatalogue probeCatalogue(const std::string& workspace, long runId)
         for (const auto& cat : data.categories)
             c.categories.push_back(cat.name);
         c.users = data.numUsers();
-        for (const auto& v : paperVariantOrder()) {
+        // The paper's rows, then the run's other recipes.
+        std::vector<std::string> rows = paperVariantOrder();
+        for (const auto& v : run.cfg.variants)
+            if (std::find(rows.begin(), rows.end(), v) == rows.end())
+                rows.push_back(v);
+        for (const auto& v : rows) {
             try {
                 if (v != variant_name::kSasRec && v != variant_name::kMostPop && v != variant_name::kZeroShot)
                     probe_detail::weightsFor(run, v);

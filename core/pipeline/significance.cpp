@@ -1,6 +1,7 @@
 // Paired significance of table cells (core/api/tables.h): the paired bootstrap stratified by
 // seed, the Wilcoxon signed-rank test and Holm's correction, and their export. Torch-free.
 #include "core/api/tables.h"
+#include "core/api/experiment.h"
 
 #include "core/util/strings.h"
 
@@ -152,8 +153,22 @@ void addSignificance(Table& table, const std::vector<EvalUnits>& units, const Si
     auto sameUnit = [](const TableRow& a, const TableRow& b) {
         return a.group_id > 0 ? a.group_id == b.group_id : b.group_id == 0 && a.run_id == b.run_id;
     };
+    // The pairs asked for, then each recipe row against what it adds to (recipe_pairs).
+    std::vector<std::pair<std::string, std::string>> pairs = options.pairs;
+    if (options.recipe_pairs)
+        for (const auto& row : table.rows) {
+            VariantRecipe r;
+            const auto& paper = paperVariantOrder();
+            if (std::find(paper.begin(), paper.end(), row.variant) != paper.end()
+                || !parseVariantRecipe(row.variant, &r))
+                continue;  // one of the paper's rows (or not a recipe)
+            std::pair<std::string, std::string> p{row.variant,
+                                                  r.constrained ? r.trainedName() : std::string(variant_name::kV2)};
+            if (std::find(pairs.begin(), pairs.end(), p) == pairs.end())
+                pairs.push_back(p);
+        }
     std::vector<std::string> pairNames;
-    for (const auto& [va, vb] : options.pairs) {
+    for (const auto& [va, vb] : pairs) {
         for (size_t ra = 0; ra < table.rows.size(); ++ra) {
             if (table.rows[ra].variant != va)
                 continue;

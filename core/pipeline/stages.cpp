@@ -13,6 +13,7 @@
 #include "core/rules/title_lookup.h"
 #include "core/sasrec/sasrec_model.h"
 #include "core/sasrec/sasrec_trainer.h"
+#include "core/train/dpo_trainer.h"
 #include "core/train/ppo_trainer.h"
 #include "core/train/recommendation_rl.h"
 #include "core/train/sft_trainer.h"
@@ -300,16 +301,29 @@ llm::LoadedModel loadSftModel(const Ctx& ctx, const BaseModel& base, const Train
     return pipeline_internal::loadVariantModel(w, ctx.device, ctx.cfg.model, loadLog(ctx));
 }
 
-TrainedAdapter stagePpo(Ctx& ctx, const std::string& variant, const Dataset& data, const Teacher& teacher,
-                        const TitleLookup& lookup, const BaseModel& base, const TrainedAdapter& sft,
-                        const std::string& teacherHash)
+std::string rlStageName(const VariantRecipe& recipe)
+{
+    return (recipe.algorithm_set ? "rl_" : "ppo_") + recipe.trainedName();
+}
+
+TrainedAdapter stageRl(Ctx& ctx, const VariantRecipe& recipe, const Dataset& data, const Teacher& teacher,
+                       const TitleLookup& lookup, const BaseModel& base, const TrainedAdapter& sft,
+                       const std::string& teacherHash)
 {
     TrainedAdapter out;
-    const std::string name = "ppo_" + variant;
-    out.hash = stageHash(name, canonicalJson(ctx.cfg, {"ppo"}), {sft.hash, teacherHash}, ctx.seed);
+    const std::string name = rlStageName(recipe);
+    std::vector<std::string> inputs{sft.hash, teacherHash};
+    if (recipe.algorithm_set)  // the row's algorithm replaces ppo.algorithm
+        inputs.push_back(std::string("algorithm=") + rlAlgorithmName(recipe.algorithm)
+                         + (recipe.dr_grpo ? ";dr_grpo" : "") + (recipe.item_reward ? "" : ";list_reward_only"));
+    out.hash = stageHash(name, canonicalJson(ctx.cfg, {"ppo"}), inputs, ctx.seed);
     const auto done = runStage(ctx, name, out.hash, [&](const std::string& dir) {
         auto loaded = loadSftModel(ctx, base, sft);
-        const PpoConfig& p = ctx.cfg.ppo;
+        PpoConfig p = ctx.cfg.ppo;
+        if (recipe.algorithm_set) {
+            p.algorithm = recipe.algorithm;
+            p.dr_grpo = recipe.dr_grpo;
+        }
         PpoTrainConfig c;
         c.hyper = p;
         if (!c.hyper.init_adapter.empty())
@@ -326,7 +340,7 @@ TrainedAdapter stagePpo(Ctx& ctx, const std::string& variant, const Dataset& dat
         }
         RewardOptions ro;
         ro.variant = p.reward_variant;
-        ro.item_level = variant != "v3";  // Ours_v3: list-level reward only
+        ro.item_level = recipe.item_reward;  // Ours_v3: list-level reward only
         ro.alpha = p.reward_alpha;
         RecommendationReward reward(data, teacher, lookup, loaded.tokenizer, ro, p.rerender_actions);
         const TaskOptions to = taskOptions(ctx);
@@ -372,6 +386,62 @@ TrainedAdapter stagePpo(Ctx& ctx, const std::string& variant, const Dataset& dat
         j["best_validation"] = validator ? r.best_validation : 0.0;
         j["best_iteration"] = validator ? r.best_iteration : 0;
         j["exported_iteration"] = restored ? r.best_iteration : r.iterations;
+        return j;
+    });
+    out.dir = done["adapter"].get<std::string>();
+    return out;
+}
+
+TrainedAdapter stageDpo(Ctx& ctx, const VariantRecipe& recipe, const Dataset& data, const Teacher& teacher,
+                        const TitleLookup& lookup, const BaseModel& base, const TrainedAdapter& sft,
+                        const std::string& teacherHash)
+{
+    TrainedAdapter out;
+    const std::string name = "dpo_" + recipe.trainedName();
+    // The lists are sampled with ppo's temperature / top-k / top-p and scored with its reward
+    // settings, and the adapter has ppo.actor_lora's shape: both sections are inputs.
+    out.hash = stageHash(name, canonicalJson(ctx.cfg, {"dpo", "ppo"}), {sft.hash, teacherHash}, ctx.seed);
+    const auto done = runStage(ctx, name, out.hash, [&](const std::string& dir) {
+        auto loaded = loadSftModel(ctx, base, sft);
+        const PpoConfig& p = ctx.cfg.ppo;
+        DpoTrainConfig c;
+        c.hyper = ctx.cfg.dpo;
+        c.lora = p.actor_lora;
+        c.sdpo = recipe.align == VariantRecipe::Align::Sdpo;
+        c.temperature = p.temperature;
+        c.top_k = p.top_k;
+        c.top_p = p.top_p;
+        c.stage = name;
+        c.seed = ctx.seed;
+        c.max_new_tokens = ctx.cfg.sft.max_output_tokens;
+        c.output_dir = dir;
+        c.generation_batch = ctx.cfg.evaluation.batch;
+        RewardOptions ro;
+        ro.variant = p.reward_variant;
+        ro.item_level = true;
+        ro.alpha = p.reward_alpha;
+        RecommendationReward reward(data, teacher, lookup, loaded.tokenizer, ro, /*rerenderActions=*/false);
+        // The prompts of one RL episode (the ones PPO's first episode uses), or the first max_prompts.
+        auto prompts = recommendationPrompts(buildRlPrompts(data, teacher, taskOptions(ctx), 0), loaded.tokenizer,
+                                             chatTemplate(ctx), ctx.cfg.sft.max_prompt_tokens);
+        if (c.hyper.max_prompts > 0 && prompts.size() > static_cast<size_t>(c.hyper.max_prompts))
+            prompts.resize(static_cast<size_t>(c.hyper.max_prompts));
+        DpoTrainer trainer(*loaded.model, &loaded.tokenizer, c, std::move(prompts), reward, *ctx.obs);
+        const DpoResult r = trainer.run();
+        llm::exportPeftAdapter(*loaded.model, kPpoActorAdapter, dir + "/actor");
+        nlohmann::json j;
+        j["adapter"] = dir + "/actor";
+        j["steps"] = r.steps;
+        j["groups"] = r.data.groups;
+        j["prompts"] = r.data.prompts;
+        j["ties"] = r.data.ties;
+        j["all_illegal"] = r.data.all_illegal;
+        j["short_groups"] = r.data.short_groups;
+        j["last_loss"] = r.last_loss;
+        j["last_margin"] = r.last_margin;
+        j["last_accuracy"] = r.last_accuracy;
+        j["sampling_seconds"] = r.sampling_seconds;
+        j["training_seconds"] = r.training_seconds;
         return j;
     });
     out.dir = done["adapter"].get<std::string>();

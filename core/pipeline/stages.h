@@ -44,7 +44,15 @@ std::unique_ptr<SasRecTeacher> stageTeacher(Ctx& ctx, const Dataset& data, const
 BaseModel stageBaseModel(Ctx& ctx, const Dataset& data, const std::string& dataHash);
 TrainedAdapter stageSft(Ctx& ctx, const std::string& variant, const Dataset& data, const Teacher& teacher,
                         const TitleLookup& lookup, const BaseModel& base, const std::string& teacherHash);
-TrainedAdapter stagePpo(Ctx& ctx, const std::string& variant, const Dataset& data, const Teacher& teacher,
+// The RL stage of a row (v3, full and their _ALG recipes): "ppo_v3" / "ppo_full" for the paper's
+// rows (ppo.algorithm decides), "rl_<row>" for a recipe naming its algorithm.
+std::string rlStageName(const VariantRecipe& recipe);
+TrainedAdapter stageRl(Ctx& ctx, const VariantRecipe& recipe, const Dataset& data, const Teacher& teacher,
+                       const TitleLookup& lookup, const BaseModel& base, const TrainedAdapter& sft,
+                       const std::string& teacherHash);
+// The preference-optimisation stage of a dpo / sdpo row ("dpo_<row>"): lists sampled from the SFT
+// model, ranked by the rule-based reward, then DPO / S-DPO against the SFT model.
+TrainedAdapter stageDpo(Ctx& ctx, const VariantRecipe& recipe, const Dataset& data, const Teacher& teacher,
                         const TitleLookup& lookup, const BaseModel& base, const TrainedAdapter& sft,
                         const std::string& teacherHash);
 // Runs (or reuses) eval_<variant> and puts its rows and samples into the store.

@@ -2,6 +2,7 @@
 // LaTeX (booktabs) / Markdown export. The CLI's `recalign export` and the GUI's Compare tab both
 // call these functions, so their output is identical.
 #include "core/api/tables.h"
+#include "core/api/experiment.h"
 
 #include "core/util/strings.h"
 
@@ -29,7 +30,24 @@ std::string variantDisplayName(const std::string& variant)
         {variant_name::kV1, "Ours_v1"},      {variant_name::kV2, "Ours_v2"},
         {variant_name::kV3, "Ours_v3"},      {variant_name::kFull, "Ours_full"}};
     auto it = names.find(variant);
-    return it == names.end() ? variant : it->second;
+    if (it != names.end())
+        return it->second;
+    // A recipe: its base's name, the RL algorithm it names, "+CD" for constrained decoding.
+    VariantRecipe r;
+    if (!parseVariantRecipe(variant, &r))
+        return variant;
+    std::string base = r.trainedName().substr(0, r.trainedName().find('_'));
+    std::string out = r.align == VariantRecipe::Align::Dpo ? "DPO"
+        : r.align == VariantRecipe::Align::Sdpo          ? "S-DPO"
+                                                         : variantDisplayName(base);
+    if (r.algorithm_set) {
+        static const std::map<RlAlgorithm, std::string> algs = {{RlAlgorithm::Ppo, "PPO"},
+                                                                 {RlAlgorithm::Grpo, "GRPO"},
+                                                                 {RlAlgorithm::Rloo, "RLOO"},
+                                                                 {RlAlgorithm::ReinforcePp, "REINFORCE++"}};
+        out += " (" + (r.dr_grpo ? std::string("Dr. GRPO") : algs.at(r.algorithm)) + ")";
+    }
+    return r.constrained ? out + " +CD" : out;
 }
 
 bool parseTableKind(const std::string& text, TableKind* kind)
@@ -107,11 +125,18 @@ static std::vector<ColumnSpec> columnsFor(TableKind kind, int k, std::string* ti
     return {};
 }
 
+// The paper's order; a recipe follows its base (full_grpo and full+cd after full), DPO rows
+// come last.
 static size_t variantRank(const std::string& v)
 {
     const auto& order = paperVariantOrder();
-    auto it = std::find(order.begin(), order.end(), v);
-    return it == order.end() ? order.size() : static_cast<size_t>(it - order.begin());
+    auto rank = [&](const std::string& name) {
+        auto it = std::find(order.begin(), order.end(), name);
+        return it == order.end() ? order.size() : static_cast<size_t>(it - order.begin());
+    };
+    if (const size_t r = rank(v); r < order.size())
+        return 2 * r;
+    return 2 * rank(v.substr(0, v.find_first_of("_+"))) + 1;
 }
 
 static long long scaled(double v, int digits) { return std::llround(v * std::pow(10.0, digits)); }

@@ -263,6 +263,24 @@ ValueLossResult clippedValueLoss(const torch::Tensor& values, const torch::Tenso
     return out;
 }
 
+PreferenceLossResult preferenceLoss(const torch::Tensor& chosen, const torch::Tensor& chosenRef,
+                                    const torch::Tensor& rejected, const torch::Tensor& rejectedRef, double beta)
+{
+    TORCH_CHECK(rejected.dim() == 1 && rejected.size(0) >= 1 && rejected.sizes() == rejectedRef.sizes(),
+                "preferenceLoss: rejected and rejectedRef must be (K >= 1); got ", rejected.sizes(), " and ",
+                rejectedRef.sizes());
+    const auto hw = beta * (chosen.reshape({}) - chosenRef.detach().reshape({}));
+    const auto hl = beta * (rejected - rejectedRef.detach());
+    PreferenceLossResult out;
+    out.loss = torch::nn::functional::softplus(torch::logsumexp(hl - hw, 0));
+    torch::NoGradGuard noGrad;
+    out.chosen_reward = hw.item<double>();
+    out.rejected_reward = hl.mean().item<double>();
+    out.margin = out.chosen_reward - out.rejected_reward;
+    out.accuracy = (hw > hl).all().item<bool>() ? 1.0 : 0.0;
+    return out;
+}
+
 torch::Tensor entropyFromLogits(const torch::Tensor& logits)
 {
     const auto logp = torch::log_softmax(logits, -1);

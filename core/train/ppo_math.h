@@ -113,6 +113,23 @@ ValueLossResult clippedValueLoss(const torch::Tensor& values, const torch::Tenso
                                  const torch::Tensor& returns, const torch::Tensor& mask,
                                  double clipRange);
 
+// DPO / S-DPO loss of one preference group from summed response log-probs: `chosen` and
+// `chosenRef` 0-dim, `rejected` and `rejectedRef` (K). With h = beta * (logp - refLogp):
+//   K = 1 (DPO):  loss = -log sigmoid(h_w - h_l)
+//   S-DPO:        loss = -log sigmoid(-log sum_l exp(h_l - h_w)) = softplus(logsumexp_l(h_l - h_w))
+// (S-DPO with one negative is DPO). The references carry no gradient. Reported as TRL does:
+// rewards/chosen = h_w, rewards/rejected = mean_l h_l, margin = their difference, accuracy =
+// 1 when h_w exceeds every h_l.
+struct PreferenceLossResult {
+    torch::Tensor loss;  // 0-dim, differentiable
+    double chosen_reward = 0.0;
+    double rejected_reward = 0.0;
+    double margin = 0.0;
+    double accuracy = 0.0;
+};
+PreferenceLossResult preferenceLoss(const torch::Tensor& chosen, const torch::Tensor& chosenRef,
+                                    const torch::Tensor& rejected, const torch::Tensor& rejectedRef, double beta);
+
 // Entropy of each categorical distribution given its logits (..., V) -> (...). Logits of -inf
 // (masked tokens of constrained decoding) contribute 0, not NaN.
 torch::Tensor entropyFromLogits(const torch::Tensor& logits);

@@ -55,6 +55,7 @@ private Q_SLOTS:
     void wrongTypeNamesKeyAndLine();
     void outOfRangeNamesKeyAndAllowedRange();
     void badEnumNamesChoicesAndSuggestion();
+    void variantRecipesParseFromTheirNames();
     void missingFileNamesKeyAndResolvedPath();
     void missingFilesCanBeWarningsOrSkipped();
     void relativePathsResolveAgainstTheYamlFolder();
@@ -186,6 +187,42 @@ void TstExperiment::outOfRangeNamesKeyAndAllowedRange()
     QVERIFY2(k && k->line == 5 && contains(k->message, "between 1 and 20"), describe(check.errors).c_str());
     const ConfigIssue* s = findIssue(check.errors, "seeds");
     QVERIFY2(s && s->line == 6 && contains(s->message, "-2"), describe(check.errors).c_str());
+}
+
+void TstExperiment::variantRecipesParseFromTheirNames()
+{
+    VariantRecipe r;
+    QVERIFY(parseVariantRecipe("full", &r));
+    QVERIFY(r.align == VariantRecipe::Align::Rl && r.item_reward && !r.algorithm_set && r.sft == "v2" && !r.constrained);
+    QVERIFY(parseVariantRecipe("v3_grpo", &r));
+    QVERIFY(r.align == VariantRecipe::Align::Rl && !r.item_reward && r.algorithm_set && r.algorithm == RlAlgorithm::Grpo);
+    QVERIFY(parseVariantRecipe("full_drgrpo+cd", &r));
+    QVERIFY(r.dr_grpo && r.constrained && r.trainedName() == "full_drgrpo");
+    QVERIFY(parseVariantRecipe("full_rpp", &r) && r.algorithm == RlAlgorithm::ReinforcePp);
+    QVERIFY(parseVariantRecipe("sdpo", &r) && r.align == VariantRecipe::Align::Sdpo && r.sft == "v2");
+    QVERIFY(parseVariantRecipe("v2+cd", &r) && r.align == VariantRecipe::Align::None && r.constrained);
+    QVERIFY(parseVariantRecipe("zeroshot+cd", &r) && r.kind == VariantRecipe::Kind::ZeroShot);
+    std::string why;
+    QVERIFY(!parseVariantRecipe("v2_grpo", &r, &why) && contains(why, "only v3 and full"));
+    QVERIFY(!parseVariantRecipe("full_ppo2", &r, &why) && contains(why, "ppo, grpo, drgrpo, rloo, rpp"));
+    QVERIFY(!parseVariantRecipe("sasrec+cd", &r, &why) && contains(why, "LLM rows"));
+    QVERIFY(!parseVariantRecipe("v9", &r, &why) && contains(why, "sasrec, mostpop"));
+    // Display names and the table order: a recipe follows its base.
+    QCOMPARE(QString::fromStdString(variantDisplayName("full_grpo")), QStringLiteral("Ours_full (GRPO)"));
+    QCOMPARE(QString::fromStdString(variantDisplayName("full_drgrpo+cd")), QStringLiteral("Ours_full (Dr. GRPO) +CD"));
+    QCOMPARE(QString::fromStdString(variantDisplayName("sdpo")), QStringLiteral("S-DPO"));
+    QCOMPARE(QString::fromStdString(variantDisplayName("v2+cd")), QStringLiteral("Ours_v2 +CD"));
+    // A file naming recipes validates and keeps them in order; a bad one names its element.
+    const auto ok = checkExperimentText("variants: [v2, full, full_grpo, v2+cd, sdpo]\n", "");
+    QVERIFY2(ok.ok(), describe(ok.errors).c_str());
+    QCOMPARE(ok.config.variants.size(), size_t(5));
+    QCOMPARE(QString::fromStdString(fieldValueText(ok.config, "variants")),
+             QStringLiteral("[v2, full, full_grpo, v2+cd, sdpo]"));
+    const auto bad = checkExperimentText("ppo:\n  algorithm: grpo\n  samples_per_prompt: 1\nvariants: [v2, full_gpro]\n", "");
+    const ConfigIssue* v = findIssue(bad.errors, "variants");
+    QVERIFY2(v && v->line == 4 && contains(v->message, "element 2") && contains(v->message, "'gpro'"), describe(bad.errors).c_str());
+    const ConfigIssue* spp = findIssue(bad.errors, "ppo.samples_per_prompt");
+    QVERIFY2(spp && contains(spp->message, ">= 2 with ppo.algorithm grpo"), describe(bad.errors).c_str());
 }
 
 void TstExperiment::badEnumNamesChoicesAndSuggestion()
@@ -386,7 +423,7 @@ void TstExperiment::setFieldFromTextChecksLikeTheLoader()
     QCOMPARE(c.ppo.kl_coef, 0.05);
     QVERIFY(setFieldFromText(c, "variants", "[v2, full]").empty());
     QCOMPARE(c.variants.size(), size_t(2));
-    QVERIFY(c.variants[1] == Variant::Full);
+    QVERIFY(c.variants[1] == variant_name::kFull);
     QVERIFY(setFieldFromText(c, "description", "a: b # not a comment").empty());
     QCOMPARE(QString::fromStdString(c.description), QStringLiteral("a: b # not a comment"));
     // Every field reads back what fieldValueText() writes (quoted strings are unquoted).

@@ -5,6 +5,13 @@
 // fixtures, and the exported formatting table gains those columns.
 #include "core/api/store_api.h"
 #include "core/api/tables.h"
+#include "core/data/synthetic.h"
+#include "core/llm/chat_template.h"
+#include "core/llm/llama_model.h"
+#include "core/llm/pretrain.h"
+#include "core/pipeline/evaluation.h"
+#include "core/rules/title_lookup.h"
+#include "core/tokenizer/tokenizer.h"
 #include "tst_cli.h"
 
 #include <nlohmann/json.hpp>
@@ -54,6 +61,7 @@ private Q_SLOTS:
     void changedGeneralFileContentRerunsOnlyLlmEvaluation();
     void badExperimentFailsBeforeAnyWorkNamingTheKey();
     void probeTakesAnyModelAndAdapters();
+    void constrainedDecodingEvaluationListsOnlyNewTitles();
 
 private:
     // mini.yaml with one setting replaced, written into the test's folder; the copy lives
@@ -446,6 +454,101 @@ void TstPipeline::probeTakesAnyModelAndAdapters()
     const CliRun bad = cli(common + QStringList{QStringLiteral("--adapters"), m_dir.filePath(QStringLiteral("none"))});
     QVERIFY(bad.code != 0);
     QVERIFY2(bad.out.contains(QStringLiteral("none")), qPrintable(bad.out));
+}
+
+// Constrained decoding through the real evaluation path (evaluateModel), on an untrained tiny
+// model: every reply lists exactly the task's k catalogue titles, none twice, none from the
+// user's history (and, for I1 −C with constrained_exclude_category, none of the category), so
+// NonExist, Repeat and InHistory are 0 and CorrectCount is 1 for every task. The same model
+// decoding freely produces no such lists.
+void TstPipeline::constrainedDecodingEvaluationListsOnlyNewTitles()
+{
+    SyntheticOptions so;
+    so.seed = 5;
+    so.users = 40;
+    so.items = 50;
+    so.top_categories = 3;
+    so.subcategories_per_top = 1;
+    so.min_sequence_length = 5;
+    so.max_sequence_length = 9;
+    const Dataset data = generateSynthetic(so);
+    const MostPopTeacher teacher(data);
+    const TitleLookup lookup(data);
+    std::vector<std::string> corpus;
+    for (ItemId id = 1; id <= data.numItems(); ++id)
+        corpus.push_back(std::to_string(id % 15 + 1) + ". " + data.title(id) + " [/INST]");
+    const Tokenizer tok = llm::trainTokenizerOnCorpus(
+        corpus, m_dir.filePath(QStringLiteral("cd-tok")).toStdString(),
+        llm::llamaTokenizerOptions(400, llm::chatTemplateSymbols(llm::ChatTemplate::Llama2)));
+    llm::LlamaConfig lc;
+    lc.dim = 32;
+    lc.hidden_dim = 64;
+    lc.n_layers = 1;
+    lc.n_heads = 2;
+    lc.n_kv_heads = 2;
+    lc.vocab_size = tok.vocabSize();
+    lc.max_seq_len = 640;
+    llm::LlamaModel model(lc);
+    llm::initLlamaWeights(*model, 3);
+
+    VariantEvalOptions o;
+    o.eval.users = 4;
+    o.max_prompt_tokens = 320;
+    o.max_new_tokens = 300;  // room for 15 lines of this catalogue's titles
+    o.max_history = 5;
+    o.chat_template = llm::ChatTemplate::Llama2;
+    NullObserver observer;
+    auto records = [](const VariantEvalResult& r) {
+        std::map<std::pair<std::string, std::string>, double> m;  // (task, metric) -> mean
+        for (const auto& rec : r.records)
+            m[{rec.task, rec.metric}] = rec.value;
+        return m;
+    };
+    const VariantEvalResult freeRun = evaluateModel("free", *model, tok, data, teacher, lookup, o, observer);
+    o.constrained_decoding = true;
+    o.constrained_exclude_category = true;
+    const VariantEvalResult cd = evaluateModel("cd", *model, tok, data, teacher, lookup, o, observer);
+    qInfo("evaluation of %zu samples: free decoding %.2f s, constrained %.2f s", cd.samples.size(),
+          freeRun.seconds, cd.seconds);
+
+    // Every sample's list: exactly k legal items, new to the user, none of −C's category.
+    std::set<std::string> tasks;
+    for (const SampleRecord& s : cd.samples) {
+        const auto j = nlohmann::json::parse(s.details_json);
+        tasks.insert(s.task);
+        const int k = j.at("k").get<int>();
+        const auto& items = j.at("items");
+        QVERIFY2(k > 0 && static_cast<int>(items.size()) == k, (s.task + ": " + s.output).c_str());
+        std::set<std::string> history, listed;
+        for (const auto& h : j.at("history"))
+            history.insert(h.get<std::string>());
+        for (const auto& it : items) {
+            const std::string title = it.at("title").get<std::string>();
+            QVERIFY2(it.at("item").get<int64_t>() > 0 && !it.at("fuzzy").get<bool>(), title.c_str());
+            QVERIFY2(it.at("legality").get<std::string>() == "legal", (s.task + ": " + title).c_str());
+            QVERIFY2(!history.count(title), title.c_str());
+            QVERIFY2(listed.insert(title).second, title.c_str());
+            if (s.task == task_name::kI1Minus)
+                QVERIFY2(!it.at("in_category").get<bool>(), title.c_str());
+        }
+    }
+    QCOMPARE(tasks.size(), allTestTasks().size());
+    // The aggregated metrics say the same for every task.
+    const auto got = records(cd);
+    for (const std::string& task : tasks) {
+        QVERIFY2(got.at({task, "samples"}) > 0, task.c_str());
+        QCOMPARE(got.at({task, "empty_outputs"}), 0.0);
+        QCOMPARE(got.at({task, "correct_count"}), 1.0);
+        for (const char* metric : {"non_exist", "repeat", "in_history"})
+            QVERIFY2(got.at({task, metric}) == 0.0, (task + " " + metric).c_str());
+    }
+    QCOMPARE(got.at({std::string(task_name::kI1Minus), "tcp"}), 0.0);
+    // Free decoding of the same model parses into lists too, but not of k catalogue titles.
+    const auto loose = records(freeRun);
+    QCOMPARE(freeRun.samples.size(), cd.samples.size());
+    QVERIFY(loose.at({std::string(task_name::kI0), "list_length"}) > 0.0);
+    QVERIFY(loose.at({std::string(task_name::kI0), "correct_count"}) < 1.0);
+    QVERIFY(loose.at({std::string(task_name::kI0), "non_exist"}) > 0.0);
 }
 
 QTEST_GUILESS_MAIN(TstPipeline)

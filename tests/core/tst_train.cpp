@@ -9,6 +9,7 @@
 #include "core/llm/title_constraint.h"
 #include "core/rules/title_lookup.h"
 #include "core/train/ppo_math.h"
+#include "core/train/dpo_trainer.h"
 #include "core/train/ppo_trainer.h"
 #include "core/train/recommendation_rl.h"
 #include "core/train/schedule.h"
@@ -117,6 +118,8 @@ private Q_SLOTS:
     void anIllegalItemLowersTheAdvantageOfItsTokens();
     void drGrpoLossSumsTokensOverTheBudget();
     void groupRewardStatsCountZeroStdGroups();
+    void preferenceLossesMatchHandComputedValues();
+    void preferenceGroupsDropTiesAndAllIllegalPrompts();
     // schedule and optimizer
     void scheduleWarmsUpThenDecaysPolynomially();
     void adamWDecaysOnlyMatrices();
@@ -136,6 +139,8 @@ private Q_SLOTS:
     void ppoRaisesToyRewardOverManyIterations();
     void criticFreeAlgorithmsRaiseToyReward();
     void grpoResumeReproducesUninterruptedRun();
+    void dpoAndSdpoRaiseToyReward();
+    void dpoResumeReproducesUninterruptedRun();
     void ppoConcurrentPassesGiveTheSerialResults();
     void ppoResumeReproducesUninterruptedRun();
     void ppoNanRewardStopsAndKeepsCheckpoint();
@@ -454,6 +459,61 @@ void TstTrain::groupRewardStatsCountZeroStdGroups()
     QCOMPARE(g.groups, 2);
     QVERIFY(std::abs(g.std_mean - std::sqrt(8.0 / 3.0) / 2.0) < 1e-12);
     QCOMPARE(g.frac_zero_std, 0.5);
+}
+
+void TstTrain::preferenceLossesMatchHandComputedValues()
+{
+    RECALIGN_FAST_ONLY();
+    // beta 0.5. Chosen: logp -3, reference -4 -> h_w = 0.5. Rejected: logp -5, reference -4.5
+    // -> h_l = -0.25. DPO: -log sigmoid(0.75) = log(1 + e^-0.75) = 0.3868710.
+    const auto cw = torch::tensor(-3.0, torch::requires_grad()), rw = torch::tensor(-4.0);
+    auto dpo = preferenceLoss(cw, rw, torch::tensor({-5.0}), torch::tensor({-4.5}), 0.5);
+    QVERIFY(std::abs(dpo.loss.item<double>() - 0.3868710) < 1e-6);
+    QVERIFY(std::abs(dpo.chosen_reward - 0.5) < 1e-12 && std::abs(dpo.rejected_reward + 0.25) < 1e-12);
+    QVERIFY(std::abs(dpo.margin - 0.75) < 1e-12);
+    QCOMPARE(dpo.accuracy, 1.0);
+    // d loss / d logp_w = -beta * sigmoid(-(h_w - h_l)) = -0.5 * 0.3208213 = -0.1604107.
+    dpo.loss.backward();
+    QVERIFY(std::abs(cw.grad().item<double>() + 0.1604107) < 1e-6);
+    // S-DPO with a second rejected list (logp -2, reference -3 -> h = 0.5, a tie with the chosen):
+    // softplus(log(e^-0.75 + e^0)) = log(1 + e^-0.75 + 1) = 0.9051758; accuracy 0 (no strict win).
+    const auto sdpo = preferenceLoss(torch::tensor(-3.0), rw, torch::tensor({-5.0, -2.0}), torch::tensor({-4.5, -3.0}), 0.5);
+    QVERIFY(std::abs(sdpo.loss.item<double>() - 0.9051758) < 1e-6);
+    QVERIFY(std::abs(sdpo.rejected_reward - 0.125) < 1e-12);
+    QCOMPARE(sdpo.accuracy, 0.0);
+    // S-DPO with one negative is DPO.
+    QVERIFY(std::abs(preferenceLoss(torch::tensor(-3.0), rw, torch::tensor({-5.0}), torch::tensor({-4.5}), 0.5).loss.item<double>()
+                     - dpo.loss.item<double>()) < 1e-12);
+}
+
+void TstTrain::preferenceGroupsDropTiesAndAllIllegalPrompts()
+{
+    RECALIGN_FAST_ONLY();
+    PreferenceStats st;
+    PreferenceGroup g;
+    const std::vector<std::vector<int32_t>> lists{{1, 2}, {3}, {4, 5}, {3}, {6}};
+    // Totals: the best is list 2 (1.5); the lowest below it: list 1 (-2), then list 3 (-2, the
+    // same tokens: skipped), then list 0 (0.25).
+    QVERIFY(buildPreferenceGroup(lists, {0.25, -2, 1.5, -2, 1.0}, {2, 0, 3, 0, 1}, 2, g, st));
+    QCOMPARE(g.chosen, (std::vector<int32_t>{4, 5}));
+    QCOMPARE(g.chosen_score, 1.5);
+    QCOMPARE(g.rejected, (std::vector<std::vector<int32_t>>{{3}, {1, 2}}));
+    QCOMPARE(g.rejected_scores, (std::vector<double>{-2, 0.25}));
+    // DPO: the single lowest.
+    QVERIFY(buildPreferenceGroup(lists, {0.25, -2, 1.5, -2, 1.0}, {2, 0, 3, 0, 1}, 1, g, st));
+    QCOMPARE(g.rejected, (std::vector<std::vector<int32_t>>{{3}}));
+    // Four negatives asked, three distinct lists below the best: a short group.
+    QVERIFY(buildPreferenceGroup(lists, {0.25, -2, 1.5, -2, 1.0}, {2, 0, 3, 0, 1}, 4, g, st));
+    QCOMPARE(g.rejected.size(), size_t(3));
+    // All tied; all illegal (even with different scores).
+    QVERIFY(!buildPreferenceGroup(lists, {1, 1, 1, 1, 1}, {1, 1, 1, 1, 1}, 1, g, st));
+    QVERIFY(!buildPreferenceGroup(lists, {-3, -2, -1, -5, -4}, {0, 0, 0, 0, 0}, 1, g, st));
+    QCOMPARE(st.prompts, 5L);
+    QCOMPARE(st.groups, 3L);
+    QCOMPARE(st.ties, 1L);
+    QCOMPARE(st.all_illegal, 1L);
+    QCOMPARE(st.short_groups, 1L);
+    QCOMPARE(st.negatives, 2L + 1L + 3L);
 }
 
 // ---- schedule and optimizer --------------------------------------------------------------------
@@ -858,6 +918,7 @@ public:
             if (calls == nanAtCall)
                 s.token_scores.front() = std::nanf("");
             s.list_reward = n;
+            s.items = static_cast<int>(n);  // each target token is a legal "item" (DPO drops prompts without any)
             s.text = std::to_string(r.tokens.size()) + " tokens";
             s.details_json = "{\"count\": " + std::to_string(n) + "}";
             out.push_back(std::move(s));
@@ -1211,6 +1272,117 @@ void TstTrain::grpoResumeReproducesUninterruptedRun()
     RecordingObserver obs;
     PpoTrainer trainer(*model, nullptr, cfg, [](int e) { return toyPrompts(e, 16); }, reward, obs);
     QVERIFY_THROWS_EXCEPTION(CoreException, trainer.run());
+}
+
+// The toy counting task for DPO / S-DPO: eight sampled lists per prompt ranked by the count.
+DpoTrainConfig toyDpoConfig(bool sdpo)
+{
+    DpoTrainConfig c;
+    c.sdpo = sdpo;
+    c.lora.r = 8;
+    c.lora.alpha = 16;
+    c.lora.targets = {"all"};
+    c.hyper.beta = 0.1;
+    c.hyper.negatives = 3;
+    c.hyper.samples_per_prompt = 8;
+    c.hyper.lr = 3e-3;
+    c.hyper.epochs = 3;
+    c.hyper.grad_accum = 2;
+    c.hyper.warmup_steps = 0;
+    c.temperature = 1.0;
+    c.top_k = 0;
+    c.max_new_tokens = 8;
+    c.seed = 3;
+    c.stage = sdpo ? "sdpo_toy" : "dpo_toy";
+    return c;
+}
+
+// Mean reward of four sampled responses per toy prompt under `adapter` ("" = the reference).
+double sampledReward(llm::LlamaModelImpl& model, const std::string& adapter, PpoReward& reward)
+{
+    const auto prompts = toyPrompts(0, 16);
+    std::vector<std::vector<int32_t>> ids;
+    for (const auto& p : prompts)
+        ids.push_back(p.ids);
+    double sum = 0;
+    long n = 0;
+    for (int k = 0; k < 4; ++k) {
+        llm::GenerationConfig g;
+        g.max_new_tokens = 8;
+        g.temperature = 1.0;
+        g.seed = 1000 + static_cast<uint64_t>(k);
+        g.adapter = adapter;
+        const auto gen = llm::generate(model, ids, g);
+        std::vector<PpoResponse> rs;
+        for (size_t i = 0; i < ids.size(); ++i)
+            rs.push_back({i, false, gen.tokens[i]});
+        for (const auto& sc : reward.score(prompts, rs)) {
+            sum += sc.list_reward;
+            ++n;
+        }
+    }
+    return sum / static_cast<double>(n);
+}
+
+void TstTrain::dpoAndSdpoRaiseToyReward()
+{
+    RECALIGN_FAST_ONLY();
+    for (bool sdpo : {false, true}) {
+        auto model = toyModel(11);
+        CountTokenReward reward(7);
+        RecordingObserver obs;
+        const double before = sampledReward(*model, "", reward);
+        // 48 prompts x 8 lists: the 384 sampled responses PPO's 24 toy iterations see (with 16
+        // prompts, 128 responses, DPO went from 0.19 to 0.42 only).
+        DpoTrainer trainer(*model, nullptr, toyDpoConfig(sdpo), toyPrompts(1, 48), reward, obs);
+        const DpoResult r = trainer.run();
+        const double after = sampledReward(*model, kPpoActorAdapter, reward);
+        const auto margins = series(obs, "rewards/margins");
+        const std::string msg = std::string(sdpo ? "sdpo" : "dpo") + ": sampled reward " + std::to_string(before)
+            + " -> " + std::to_string(after) + "; " + std::to_string(r.data.groups) + " groups of "
+            + std::to_string(r.data.prompts) + " prompts (" + std::to_string(r.data.ties) + " tied, "
+            + std::to_string(r.data.all_illegal) + " all illegal); margin " + std::to_string(margins.front()) + " -> "
+            + std::to_string(margins.back()) + ", final loss " + std::to_string(r.last_loss);
+        qInfo("%s", msg.c_str());
+        QVERIFY2(r.data.groups > 0 && r.steps > 0, msg.c_str());
+        QVERIFY2(after > before + 0.5, msg.c_str());
+        QVERIFY2(margins.back() > 0.1, msg.c_str());
+        // The first step's groups are scored before any update: the actor (B = 0) is the reference.
+        QVERIFY2(std::abs(margins.front()) < 1e-6, msg.c_str());
+    }
+}
+
+void TstTrain::dpoResumeReproducesUninterruptedRun()
+{
+    RECALIGN_FAST_ONLY();
+    QTemporaryDir dirA, dirB;
+    auto runTo = [](const std::string& dir, long stopAfter, RecordingObserver& obs) {
+        auto model = toyModel(11);
+        CountTokenReward reward(7);
+        auto cfg = toyDpoConfig(true);
+        cfg.output_dir = dir;
+        obs.stopAfterSteps = stopAfter;
+        DpoTrainer trainer(*model, nullptr, cfg, toyPrompts(0, 16), reward, obs);
+        trainer.run();
+    };
+    RecordingObserver straight;
+    runTo(dirA.path().toStdString(), -1, straight);
+    const size_t perEpoch = straight.steps.size() / 3;
+    // Killed inside the second epoch: the resumed stage reruns it from the first epoch's
+    // checkpoint, with the preferences sampled before (no sampling again).
+    RecordingObserver killed;
+    QVERIFY_THROWS_EXCEPTION(CoreException, runTo(dirB.path().toStdString(), static_cast<long>(perEpoch + 1), killed));
+    RecordingObserver resumed;
+    runTo(dirB.path().toStdString(), -1, resumed);
+    bool reused = false;
+    for (const auto& l : resumed.logs)
+        reused = reused || l.find("preference groups from '") != std::string::npos;
+    QVERIFY(reused);
+    QCOMPARE(resumed.steps.size(), straight.steps.size() - perEpoch);
+    for (size_t i = 0; i < resumed.steps.size(); ++i)
+        for (size_t k = 0; k < resumed.steps[i].metrics.size(); ++k)
+            QVERIFY2(resumed.steps[i].metrics[k].second == straight.steps[i + perEpoch].metrics[k].second,
+                     (resumed.steps[i].metrics[k].first + " at step " + std::to_string(i)).c_str());
 }
 
 void TstTrain::ppoResumeReproducesUninterruptedRun()
