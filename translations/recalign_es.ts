@@ -634,6 +634,46 @@
         <source>%1 · %2 (%3)</source>
         <translation>%1 · %2 (%3)</translation>
     </message>
+    <message>
+        <source>Group reward std</source>
+        <translation>Desviación típica de la recompensa por grupo</translation>
+    </message>
+    <message>
+        <source>Groups with zero reward std</source>
+        <translation>Grupos con desviación típica de recompensa nula</translation>
+    </message>
+    <message>
+        <source>KL loss term (k3)</source>
+        <translation>Término KL de la pérdida (k3)</translation>
+    </message>
+    <message>
+        <source>Preference rewards (β log-ratio)</source>
+        <translation>Recompensas de preferencia (β · log-cociente)</translation>
+    </message>
+    <message>
+        <source>chosen</source>
+        <translation>elegida</translation>
+    </message>
+    <message>
+        <source>rejected</source>
+        <translation>rechazada</translation>
+    </message>
+    <message>
+        <source>margin</source>
+        <translation>margen</translation>
+    </message>
+    <message>
+        <source>Preference accuracy</source>
+        <translation>Precisión de preferencia</translation>
+    </message>
+    <message>
+        <source>RL (GRPO, RLOO, REINFORCE++ rows)</source>
+        <translation>RL (filas GRPO, RLOO, REINFORCE++)</translation>
+    </message>
+    <message>
+        <source>DPO / S-DPO</source>
+        <translation>DPO / S-DPO</translation>
+    </message>
 </context>
 <context>
     <name>recalign::studio::MonitorPage</name>

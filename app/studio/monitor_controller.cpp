@@ -30,6 +30,17 @@ QVector<widgets::MetricChartSpec> monitorCharts()
         one(MonitorController::tr("Approximate KL (policy)"), "ppo/policy/approxkl"),
         one(MonitorController::tr("Entropy"), "ppo/policy/entropy"),
         one(MonitorController::tr("Value loss"), "ppo/val/loss"),
+        // The critic-free algorithms (GRPO, RLOO, REINFORCE++): what a group gives them to learn.
+        one(MonitorController::tr("Group reward std"), "env/group_reward_std"),
+        one(MonitorController::tr("Groups with zero reward std"), "env/frac_reward_zero_std"),
+        one(MonitorController::tr("KL loss term (k3)"), "objective/kl_loss"),
+        // DPO / S-DPO (TRL's names).
+        widgets::MetricChartSpec{MonitorController::tr("Preference rewards (β log-ratio)"),
+                                 {QStringLiteral("rewards/chosen"), QStringLiteral("rewards/rejected"),
+                                  QStringLiteral("rewards/margins")},
+                                 {MonitorController::tr("chosen"), MonitorController::tr("rejected"),
+                                  MonitorController::tr("margin")}},
+        one(MonitorController::tr("Preference accuracy"), "rewards/accuracies"),
         one(MonitorController::tr("Explained variance"), "ppo/val/var_explained"),
         one(MonitorController::tr("Response length (tokens)"), "tokens/responses_len_mean"),
         widgets::MetricChartSpec{MonitorController::tr("Illegal-item rates"),
@@ -59,11 +70,11 @@ namespace monitor_detail {
 // Pipeline order of the stage families; others follow by name.
 int prefixRank(const QString& prefix)
 {
-    static const char* const kOrder[] = {"data", "base", "teacher", "sft", "ppo", "eval"};
-    for (int i = 0; i < 6; ++i)
+    static const char* const kOrder[] = {"data", "base", "teacher", "sft", "ppo", "rl", "dpo", "eval"};
+    for (int i = 0; i < 8; ++i)
         if (prefix == QLatin1String(kOrder[i]))
             return i;
-    return 6;
+    return 8;
 }
 
 QString prefixLabel(const QString& prefix)
@@ -78,6 +89,10 @@ QString prefixLabel(const QString& prefix)
         return MonitorController::tr("SFT");
     if (prefix == QLatin1String("ppo"))
         return MonitorController::tr("PPO");
+    if (prefix == QLatin1String("rl"))
+        return MonitorController::tr("RL (GRPO, RLOO, REINFORCE++ rows)");
+    if (prefix == QLatin1String("dpo"))
+        return MonitorController::tr("DPO / S-DPO");
     if (prefix == QLatin1String("eval"))
         return MonitorController::tr("Evaluation");
     return prefix;

@@ -35,6 +35,7 @@
 #include <QListWidget>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QRegularExpression>
 #include <QProgressBar>
 #include <QRegularExpression>
 #include <QSignalSpy>
@@ -58,6 +59,7 @@ private Q_SLOTS:
     void configureShowsYamlErrorsAndKeepsTheLastGoodForm();
     void inspectShowsTheRightBadgesForACraftedSample();
     void compareLatexExportEqualsExportTable();
+    void aGrpoRecipeShowsItsRowAndCurves();
     void eventLoopStaysResponsiveWhileACpuHeavyJobRuns();
     void aFailedJobShowsItsErrorAndTheAppKeepsRunning();
     void deleteRunRemovesItFromListAndStore();
@@ -287,6 +289,56 @@ void TstStudio::inspectShowsTheRightBadgesForACraftedSample()
     QCOMPARE(view->visibleCount(), 2);  // in one history, in the other's list
     view->setSearchText(QStringLiteral("epsilon"));
     QCOMPARE(view->visibleCount(), 1);
+}
+
+void TstStudio::aGrpoRecipeShowsItsRowAndCurves()
+{
+    // A run with the recipe row full_grpo: its RL stage (rl_full_grpo) with GRPO's curves and
+    // its evaluation rows beside v2's.
+    QTemporaryDir ws;
+    int64_t run = 0;
+    {
+        core::RunStore store;
+        QVERIFY(!store.open(core::workspaceStorePath(ws.path().toStdString())));
+        const int64_t e = store.addExperiment({0, "algorithms", "", "", 0}).value();
+        run = app_fixtures::addRun(store, e, "algorithms (seed 0)", 0, core::RunStatus::Finished, 0.001);
+        auto st = store.beginStage(run, "rl_full_grpo", "h-grpo", "");
+        QVERIFY(st);
+        QVERIFY(!store.endStage(st.value(), core::StageStatus::Finished));
+        std::vector<core::MetricPoint> points;
+        for (int step = 1; step <= 5; ++step)
+            for (const auto& [name, value] : std::vector<std::pair<std::string, double>>{
+                     {"env/reward_mean", 0.1 * step}, {"objective/kl_loss", 0.01 * step},
+                     {"env/group_reward_std", 0.5 / step}, {"env/frac_reward_zero_std", 0.05 * step}})
+                points.push_back({run, "rl_full_grpo", name, step, 1.7e9 + step, value});
+        QVERIFY(!store.appendMetrics(points));
+        std::vector<core::EvalRecord> rows = app_fixtures::evalRows(run, 0.0);
+        for (auto r : app_fixtures::evalRows(run, 0.02))
+            if (r.variant == "v2") {
+                r.variant = "full_grpo";
+                rows.push_back(r);
+            }
+        QVERIFY(!store.putEvalResults(rows));
+    }
+    MainWindow w(ws.path());
+    w.showRuns({run});
+    w.tabs()->setCurrentIndex(MainWindow::CompareTab);
+    widgets::AblationModel* model = w.comparePage()->table(core::TableKind::I0)->model();
+    QStringList headers;
+    for (int r = 0; r < model->rowCount(); ++r)
+        headers << model->headerData(r, Qt::Vertical, Qt::DisplayRole).toString();
+    QVERIFY2(headers.filter(QStringLiteral("Ours_full (GRPO)")).size() == 1, qPrintable(headers.join(QStringLiteral(" | "))));
+    // After Ours_v2 (a recipe follows its base; full's would come between).
+    QVERIFY(headers.indexOf(QRegularExpression(QStringLiteral(".*Ours_full \\(GRPO\\).*")))
+            > headers.indexOf(QRegularExpression(QStringLiteral(".*Ours_v2.*"))));
+    w.tabs()->setCurrentIndex(MainWindow::MonitorTab);
+    for (const char* name : {"env/frac_reward_zero_std", "env/group_reward_std", "objective/kl_loss"}) {
+        widgets::MetricPlot* plot = w.monitorPage()->dashboard()->plotFor(QString::fromLatin1(name));
+        QVERIFY2(plot, name);
+        QCOMPARE(plot->runs().size(), 1);
+        QCOMPARE(plot->pointCount(plot->runs().front()), size_t(5));
+        QVERIFY(plot->runs().front().endsWith(QStringLiteral("rl_full_grpo")));
+    }
 }
 
 void TstStudio::compareLatexExportEqualsExportTable()

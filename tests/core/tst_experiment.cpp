@@ -446,7 +446,7 @@ void TstExperiment::setFieldFromTextChecksLikeTheLoader()
 
 void TstExperiment::shippedExperimentsValidate()
 {
-    for (const char* name : {"quickstart.yaml", "movielens-small.yaml", "stories260k-probe.yaml"}) {
+    for (const char* name : {"quickstart.yaml", "quickstart-algorithms.yaml", "movielens-small.yaml", "stories260k-probe.yaml"}) {
         const auto check = checkExperimentFile(experimentsDir() + "/" + name);
         QVERIFY2(check.ok(), (std::string(name) + ":\n" + describe(check.errors)).c_str());
         QVERIFY2(check.warnings.empty(), name);
