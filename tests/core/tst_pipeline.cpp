@@ -62,6 +62,7 @@ private Q_SLOTS:
     void badExperimentFailsBeforeAnyWorkNamingTheKey();
     void probeTakesAnyModelAndAdapters();
     void constrainedDecodingEvaluationListsOnlyNewTitles();
+    void recipeRowsRunAsTheirOwnStages();
 
 private:
     // mini.yaml with one setting replaced, written into the test's folder; the copy lives
@@ -549,6 +550,67 @@ void TstPipeline::constrainedDecodingEvaluationListsOnlyNewTitles()
     QVERIFY(loose.at({std::string(task_name::kI0), "list_length"}) > 0.0);
     QVERIFY(loose.at({std::string(task_name::kI0), "correct_count"}) < 1.0);
     QVERIFY(loose.at({std::string(task_name::kI0), "non_exist"}) > 0.0);
+}
+
+// Recipe rows end to end: full_grpo trains in rl_full_grpo (no critic), v2+cd reuses sft_v2 and
+// evaluates with per-row constrained decoding; every row reaches the tables, and a rerun reuses
+// every stage. The miniature's model writes no legal item, so an sdpo row has no preference to
+// learn from: the run fails naming the key and the counts instead of training on nothing.
+void TstPipeline::recipeRowsRunAsTheirOwnStages()
+{
+    // 224 output tokens: with the miniature's 48 (or 96) a constrained list of k = 10 titles of
+    // its 400-token vocabulary is cut short, and its half-written last line is a NonExist item.
+    const QString file = miniCopy(QStringLiteral("recipes.yaml"),
+                                  {{"variants: [sasrec, mostpop, zeroshot, palr, v1, v2, v3, full]", "variants: [v2, full_grpo, v2+cd]"},
+                                   {"max_output_tokens: 48", "max_output_tokens: 224"},
+                                   {"max_seq_len: 256", "max_seq_len: 384"}});
+    QVERIFY(!file.isEmpty());
+    const QString ws = m_dir.filePath(QStringLiteral("ws-recipes"));
+    const CliRun r = cli({QStringLiteral("run"), file, QStringLiteral("--workspace"), ws});
+    QVERIFY2(r.code == 0, qPrintable(r.out.right(3000)));
+    for (const char* row : {"Ours_full (GRPO)", "Ours_v2 +CD"})
+        QVERIFY2(r.out.contains(QString::fromUtf8(row)), row);
+    QVERIFY2(r.out.contains(QStringLiteral("critic-free")), qPrintable(r.out.right(3000)));
+
+    RunStore store;
+    QVERIFY(!store.open(ws.toStdString() + "/" + kStoreFileName));
+    const int64_t run = store.listRuns().value().front().id;
+    std::set<std::string> stages;
+    for (const auto& st : store.stages(run).value())
+        stages.insert(st.name);
+    for (const char* st : {"sft_v2", "rl_full_grpo", "eval_v2", "eval_full_grpo", "eval_v2+cd"})
+        QVERIFY2(stages.count(st), st);
+    QVERIFY(!stages.count("ppo_full") && !stages.count("sft_v1"));
+    std::set<std::string> grpoMetrics;
+    for (const auto& n : store.metricNames(run).value())
+        if (n.stage == "rl_full_grpo")
+            grpoMetrics.insert(n.name);
+    QVERIFY(grpoMetrics.count("env/frac_reward_zero_std") && grpoMetrics.count("objective/kl_loss"));
+    QVERIFY(!grpoMetrics.count("ppo/val/loss"));
+    // The constrained row: no repeated, non-existent or history item in any I0 list.
+    int checked = 0;
+    for (const auto& e : store.evalResults(run).value())
+        if (e.variant == "v2+cd" && e.task == "i0" && (e.metric == "repeat" || e.metric == "non_exist" || e.metric == "in_history")) {
+            QVERIFY2(e.value == 0.0, (e.metric + " " + std::to_string(e.value)).c_str());
+            ++checked;
+        } else if (e.variant == "v2+cd" && e.task == "i0" && e.metric == "list_length") {
+            QCOMPARE(e.value, 10.0);  // exactly k items: an empty list does not pass
+            ++checked;
+        }
+    QCOMPARE(checked, 4);
+    store.close();
+    const CliRun again = cli({QStringLiteral("run"), file, QStringLiteral("--workspace"), ws});
+    QVERIFY2(again.code == 0, qPrintable(again.out.right(3000)));
+    for (const char* st : {"rl_full_grpo", "eval_v2+cd"})
+        QVERIFY2(again.out.contains(QStringLiteral("stage %1: reusing").arg(QLatin1String(st))), st);
+
+    const QString sdpo = miniCopy(QStringLiteral("sdpo.yaml"), "variants: [sasrec, mostpop, zeroshot, palr, v1, v2, v3, full]",
+                                  "variants: [v2, sdpo]");
+    const CliRun failed = cli({QStringLiteral("run"), sdpo, QStringLiteral("--workspace"), ws});
+    QCOMPARE(failed.code, 1);
+    QVERIFY2(failed.out.contains(QStringLiteral("dpo.samples_per_prompt: dpo_sdpo: no prompt gave a preference")),
+             qPrintable(failed.out.right(1500)));
+    QVERIFY2(failed.out.contains(QStringLiteral("all illegal of")), qPrintable(failed.out.right(1500)));
 }
 
 QTEST_GUILESS_MAIN(TstPipeline)
