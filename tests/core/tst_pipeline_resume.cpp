@@ -141,7 +141,8 @@ bool snapshot(const QString& workspace, Snapshot& s, QString& why)
         auto& text = s.stageStatus[st.name];
         text += (text.empty() ? "" : ",") + std::string(stageStatusName(st.status));
     }
-    for (const auto& [stage, sub] : {std::pair<std::string, std::string>{"sft_v2", "best"}, {"ppo_full", "actor"}}) {
+    for (const auto& [stage, sub] : {std::pair<std::string, std::string>{"sft_v2", "best"}, {"ppo_full", "actor"},
+                                     {"rl_full_grpo", "actor"}}) {
         const std::string dir = stageDir(workspace, stage) + "/" + sub;
         if (fs::is_directory(dir))
             for (const auto& e : fs::directory_iterator(dir))
@@ -185,6 +186,7 @@ class TstPipelineResume : public QObject {
 private Q_SLOTS:
     void initTestCase();
     void killDuringPpoThenResumeGivesTheUninterruptedResults();
+    void killDuringGrpoThenResumeGivesTheUninterruptedResults();
     void killsDuringSftBeforeAndAfterItsCheckpointThenResumeGiveTheUninterruptedResults();
     void keptStatesProbeLikeTheirVariants();
 
@@ -214,11 +216,12 @@ void TstPipelineResume::initTestCase()
     QCOMPARE(int64_t(reward.size()), kPpoIterations);
     QCOMPARE(reward.begin()->first, int64_t(1));
     QVERIFY(!m_reference.metrics["sft_v2/loss"].empty());
-    QCOMPARE(m_reference.weights.size(), size_t(4));  // adapter config + weights, SFT and PPO
+    QCOMPARE(m_reference.weights.size(), size_t(6));  // adapter config + weights, SFT, PPO and GRPO
+    QCOMPARE(int64_t(m_reference.metrics["rl_full_grpo/env/reward_mean"].size()), kPpoIterations);
     std::set<std::string> variants;
     for (const auto& e : m_reference.eval)
         variants.insert(std::get<0>(e));
-    QCOMPARE(variants, (std::set<std::string>{"sasrec", "v2", "full"}));
+    QCOMPARE(variants, (std::set<std::string>{"sasrec", "v2", "full", "full_grpo"}));
     QVERIFY(m_reference.tables.contains(QStringLiteral("Ours_full")));
 }
 
@@ -336,6 +339,18 @@ void TstPipelineResume::killDuringPpoThenResumeGivesTheUninterruptedResults()
     QVERIFY2(k.progress > 0 && k.progress < kPpoIterations, qPrintable(QString::number(k.progress)));
     // The killed stage's last state can be probed before anything resumes it.
     QVERIFY(!probeKeptState(ws, QStringLiteral("ppo_full latest (iteration %1)").arg(k.progress)).isEmpty());
+    resumeAndCompare(ws);
+}
+
+// The same for a critic-free stage (a recipe row's rl_full_grpo: no critic, no value head).
+void TstPipelineResume::killDuringGrpoThenResumeGivesTheUninterruptedResults()
+{
+    const QString ws = m_dir.filePath(QStringLiteral("G"));
+    const Killed k = runAndKill(ws, 0, {"rl_full_grpo", "ppo_state.safetensors", "ppo/iteration", 2, 0});
+    QVERIFY2(k.ok, qPrintable(k.why));
+    qInfo("killed after GRPO iteration %lld of %lld", static_cast<long long>(k.progress),
+          static_cast<long long>(kPpoIterations));
+    QVERIFY2(k.progress > 0 && k.progress < kPpoIterations, qPrintable(QString::number(k.progress)));
     resumeAndCompare(ws);
 }
 
