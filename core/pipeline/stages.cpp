@@ -406,11 +406,8 @@ TrainedAdapter stageDpo(Ctx& ctx, const VariantRecipe& recipe, const Dataset& da
         const PpoConfig& p = ctx.cfg.ppo;
         DpoTrainConfig c;
         c.hyper = ctx.cfg.dpo;
-        c.lora = p.actor_lora;
+        c.ppo = p;
         c.sdpo = recipe.align == VariantRecipe::Align::Sdpo;
-        c.temperature = p.temperature;
-        c.top_k = p.top_k;
-        c.top_p = p.top_p;
         c.stage = name;
         c.seed = ctx.seed;
         c.max_new_tokens = ctx.cfg.sft.max_output_tokens;

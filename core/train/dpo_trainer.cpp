@@ -37,7 +37,7 @@ double secondsSince(Clock::time_point t0)
 std::string signature(const DpoTrainConfig& c)
 {
     return "seed=" + std::to_string(c.seed) + ";sdpo=" + std::to_string(c.sdpo ? 1 : 0) + ";r="
-        + std::to_string(c.lora.r) + ";negatives=" + std::to_string(c.sdpo ? c.hyper.negatives : 1)
+        + std::to_string(c.ppo.actor_lora.r) + ";negatives=" + std::to_string(c.sdpo ? c.hyper.negatives : 1)
         + ";samples=" + std::to_string(c.hyper.samples_per_prompt);
 }
 
@@ -167,9 +167,9 @@ struct DpoTrainer::Impl {
             for (int k = 0; k < N; ++k) {
                 llm::GenerationConfig g;
                 g.max_new_tokens = c.max_new_tokens;
-                g.temperature = c.temperature;
-                g.top_k = c.top_k;
-                g.top_p = c.top_p;
+                g.temperature = c.ppo.temperature;
+                g.top_k = c.ppo.top_k;
+                g.top_p = c.ppo.top_p;
                 g.seed = mixSeed({c.seed, static_cast<uint64_t>(b0), static_cast<uint64_t>(k), 0xD0});
                 g.adapter = std::string();
                 if (tokenizer)
@@ -274,7 +274,7 @@ DpoTrainer::DpoTrainer(llm::LlamaModelImpl& model, const Tokenizer* tokenizer, D
         model.stackAdapter(name);
     }
     model.setBaseTrainable(false);
-    model.addAdapter(kPpoActorAdapter, llm::loraSpec(c.lora, c.seed + 1));
+    model.addAdapter(kPpoActorAdapter, llm::loraSpec(c.ppo.actor_lora, c.seed + 1));
     model.setActiveAdapter("");
     for (auto& [n, t] : model.namedAdapterParameters(kPpoActorAdapter))
         m->trainable.emplace_back(std::string("actor/") + n, t);

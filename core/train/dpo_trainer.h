@@ -51,11 +51,10 @@ bool buildPreferenceGroup(const std::vector<std::vector<int32_t>>& lists, const 
 
 struct DpoTrainConfig {
     DpoConfig hyper = defaultExperiment().dpo;
-    LoraConfig lora = defaultExperiment().ppo.actor_lora;  // the adapter trained (ppo.actor_lora)
+    // The experiment's ppo: section as it is: actor_lora shapes the adapter trained, temperature /
+    // top_k / top_p sample the lists.
+    PpoConfig ppo = defaultExperiment().ppo;
     bool sdpo = false;              // false: DPO, one rejected list per group
-    double temperature = 0.7;       // sampling of the lists (ppo.temperature, top_k, top_p)
-    int top_k = 20;
-    double top_p = 1.0;
     std::string stage = "dpo";
     uint64_t seed = 0;
     int max_new_tokens = 256;

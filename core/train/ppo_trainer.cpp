@@ -126,6 +126,7 @@ struct PpoRollout {
     std::vector<std::vector<int32_t>> promptIds;  // per row
     std::vector<std::vector<int32_t>> actions;    // per row: the tokens PPO trains on
     std::vector<float> temperatures;              // per row: scoring temperature
+    std::vector<int64_t> groups;                  // per row: its prompt (the group of grpo / rloo)
     std::vector<torch::Tensor> oldLogp, refLogp, oldValues, advantages, returns;  // per row, (L_r)
     int64_t Tmax = 1;
     torch::Tensor mask;                           // (N, Tmax)
@@ -457,6 +458,7 @@ void PpoTrainer::Impl::rollout(PpoRollout& ro, long it)
         ro.actions.push_back(act);
         ro.promptIds.push_back(promptIds[ro.responses[r].prompt]);
         ro.temperatures.push_back(scoringTemperature(c, ro.responses[r].greedy));
+        ro.groups.push_back(static_cast<int64_t>(ro.responses[r].prompt));
         ro.Tmax = std::max<int64_t>(ro.Tmax, static_cast<int64_t>(act.size()));
     }
 }
@@ -541,10 +543,7 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
         adv = h.whiten_advantages ? maskedWhiten(gae.advantages, ro.mask, true) : gae.advantages;
     } else {
         // Critic-free: returns-to-go against the group's (or batch's) baseline; whiten_* are PPO's.
-        std::vector<int64_t> groups;
-        for (const auto& resp : ro.responses)
-            groups.push_back(static_cast<int64_t>(resp.prompt));
-        adv = criticFreeAdvantages(ro.rewards, ro.mask, groups, h.algorithm, h.gamma, !h.dr_grpo);
+        adv = criticFreeAdvantages(ro.rewards, ro.mask, ro.groups, h.algorithm, h.gamma, !h.dr_grpo);
         ro.returnsAll = torch::zeros_like(ro.rewards);
     }
     for (size_t r = 0; r < N; ++r) {
@@ -758,10 +757,7 @@ Metrics PpoTrainer::Impl::metrics(const PpoRollout& ro, const LearnStats& ls, Pp
         out.push_back({"objective/kl_loss", ls.sumKlLoss * mic});
     if (h.samples_per_prompt > 1) {
         // The spread within each prompt's group: what grpo and rloo learn from (TRL's names).
-        std::vector<int64_t> groups;
-        for (const auto& resp : ro.responses)
-            groups.push_back(static_cast<int64_t>(resp.prompt));
-        const GroupRewardStats g = groupRewardStats(total, groups);
+        const GroupRewardStats g = groupRewardStats(total, ro.groups);
         out.push_back({"env/group_reward_std", g.std_mean});
         out.push_back({"env/frac_reward_zero_std", g.frac_zero_std});
     }

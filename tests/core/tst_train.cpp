@@ -1279,9 +1279,9 @@ DpoTrainConfig toyDpoConfig(bool sdpo)
 {
     DpoTrainConfig c;
     c.sdpo = sdpo;
-    c.lora.r = 8;
-    c.lora.alpha = 16;
-    c.lora.targets = {"all"};
+    c.ppo.actor_lora.r = 8;
+    c.ppo.actor_lora.alpha = 16;
+    c.ppo.actor_lora.targets = {"all"};
     c.hyper.beta = 0.1;
     c.hyper.negatives = 3;
     c.hyper.samples_per_prompt = 8;
@@ -1289,8 +1289,8 @@ DpoTrainConfig toyDpoConfig(bool sdpo)
     c.hyper.epochs = 3;
     c.hyper.grad_accum = 2;
     c.hyper.warmup_steps = 0;
-    c.temperature = 1.0;
-    c.top_k = 0;
+    c.ppo.temperature = 1.0;
+    c.ppo.top_k = 0;
     c.max_new_tokens = 8;
     c.seed = 3;
     c.stage = sdpo ? "sdpo_toy" : "dpo_toy";
