@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential cmake pkg-config git ccache
     qt6-base-dev qt6-svg-dev libqcustomplot-dev qt6-tools-dev qt6-l10n-tools qt6-tools-dev-tools
-    libtorch-dev libsentencepiece-dev libsqlite3-dev libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev
+    libtorch-dev libgloo-dev libsentencepiece-dev libsqlite3-dev libyaml-cpp-dev nlohmann-json3-dev zlib1g-dev
     xvfb xauth
     # Without OpenBLAS Debian's libtorch multiplies matrices on the reference BLAS
     # (measured: 6 GFLOP/s vs 186 GFLOP/s for a 1024^2 fp32 matmul).

@@ -1462,6 +1462,14 @@ n = %5</translation>
         <source>This section has fields with problems</source>
         <translation>Esta sección tiene campos con problemas</translation>
     </message>
+    <message>
+        <source>DPO / S-DPO</source>
+        <translation>DPO / S-DPO</translation>
+    </message>
+    <message>
+        <source>Distributed</source>
+        <translation>Distribuido</translation>
+    </message>
 </context>
 <context>
     <name>recalign::widgets::HistoryEditor</name>

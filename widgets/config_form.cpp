@@ -226,6 +226,8 @@ QString ConfigForm::groupTitle(const std::string& group) const
     if (group == "ppo") return tr("PPO");
     if (group == "reward") return tr("Reward");
     if (group == "evaluation") return tr("Evaluation");
+    if (group == "dpo") return tr("DPO / S-DPO");
+    if (group == "distributed") return tr("Distributed");
     if (group == "probe") return tr("Probe");
     QString t = qs(group);
     t.replace(QLatin1Char('_'), QLatin1Char(' '));

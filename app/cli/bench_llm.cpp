@@ -24,8 +24,8 @@ std::string defaultStories()
         candidates.push_back(fs::path(s) / "models/stories260K");
     candidates.push_back("../shared/models/stories260K");
     std::error_code ec;
-    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    for (int up = 0; up < 5 && !ec && exe.has_parent_path(); ++up) {
+    fs::path exe = selfExecutable();
+    for (int up = 0; up < 5 && !exe.empty() && exe.has_parent_path(); ++up) {
         exe = exe.parent_path();
         candidates.push_back(exe / "shared/models/stories260K");
         candidates.push_back(exe / "../shared/models/stories260K");

@@ -18,7 +18,7 @@ const char* const kUsage =
     "                            [--layers N] [--heads N] [--batch N] [--max-new-tokens N]\n"
     "                            [--device cpu|cuda|cuda:N|auto] [--compute-dtype float32|bfloat16|auto]\n"
     "                            [--gradient-checkpointing]\n"
-    "                            [--json OUT] [--compare BASELINE.json]\n"
+    "                            [--json OUT] [--compare BASELINE.json] [--nproc N]\n"
     "  SFT tokens/s (full fine-tuning, batch 16, prompts <= 320 and replies <= 160 tokens) and PPO\n"
     "  seconds per iteration (8 prompts x 2 responses, 2 PPO epochs, micro-batch 1, grad-accum 2),\n"
     "  rollout vs learning, on the quickstart-size model (random weights). --threads: the thread\n"
@@ -29,17 +29,36 @@ const char* const kUsage =
     "  allocator) and its matmul rate at the model's GEMM shapes in float32 and bfloat16; SFT's\n"
     "  GFLOP/s is given as a share of the rate in the dtype used. --json writes the figures;\n"
     "  --compare prints this run's ratios to an earlier --json file (with both machines' matmul\n"
-    "  rates).";
+    "  rates). --nproc N: SFT only, as 1 process and then as N data-parallel processes (c10d Gloo)\n"
+    "  at the same global batch: tokens/s, scaling efficiency and all-reduce time per step\n"
+    "  (give --threads 1 for N x 1 thread vs 1 x 1 thread).";
 
 int run(const std::vector<std::string>& args)
 {
     const Args a(args,
                  {"sft-steps", "ppo-iterations", "threads", "dim", "layers", "heads", "batch", "max-new-tokens", "device",
-                  "compute-dtype", "json", "compare"},
+                  "compute-dtype", "json", "compare", "nproc"},
                  {"help", "gradient-checkpointing"});
     if (a.has("help")) {
         std::cout << kUsage << "\n";
         return 0;
+    }
+    if (a.has("nproc")) {
+        // The same benchmark (SFT only) as 1 process and as N, each a worker of this command.
+        const long n = a.getInt("nproc", 2);
+        if (n < 2 || n > 64)
+            throw std::invalid_argument("--nproc expects 2 to 64 processes");
+        if (a.has("json") || a.has("compare"))
+            throw std::invalid_argument("--nproc prints its comparison; --json / --compare apply to one process");
+        std::vector<std::string> worker{selfExecutable(), "bench", "train", "--ppo-iterations", "0"};
+        for (size_t i = 0; i < args.size(); ++i) {
+            if (args[i] == "--nproc" || args[i] == "--ppo-iterations") {
+                ++i;
+                continue;
+            }
+            worker.push_back(args[i]);
+        }
+        return toolExitCode(core::runBenchTrainScaling(worker, static_cast<int>(n), std::cout));
     }
     core::BenchTrainRequest request;
     request.sft_steps = a.getInt("sft-steps", 8);

@@ -5,6 +5,7 @@
 
 #include "core/api/experiment.h"
 #include "core/api/info.h"
+#include "core/api/launch.h"
 #include "core/api/probe.h"
 #include "core/api/runners.h"
 #include "core/api/store_api.h"
@@ -37,11 +38,14 @@ extern "C" void onSigint(int)
 // Prints progress: one updating line on a TTY, plain lines (at most one per second) otherwise.
 class ProgressObserver : public core::Observer {
 public:
-    ProgressObserver(core::StopFlag& stop, bool tty) : m_stop(stop), m_tty(tty) {}
+    // `rank` > 0: a follower rank of a data-parallel job: only its warnings and errors, tagged.
+    ProgressObserver(core::StopFlag& stop, bool tty, int rank = 0) : m_stop(stop), m_tty(tty), m_rank(rank) {}
     // The pipeline and the trainer inside it both report a stage's begin and end under the same
     // name: the nested pair is folded into one header and one "done" line timed from the outer begin.
     void onStageBegin(const std::string& stage, long total) override
     {
+        if (m_rank > 0)
+            return;
         endLine();
         const auto now = std::chrono::steady_clock::now();
         if (!m_stages.empty() && m_stages.back().name == stage) {
@@ -55,6 +59,8 @@ public:
     }
     void onStageEnd(const std::string& stage) override
     {
+        if (m_rank > 0)
+            return;
         endLine();
         auto started = stageStart();
         if (!m_stages.empty() && m_stages.back().name == stage) {
@@ -67,6 +73,8 @@ public:
     }
     void onStep(const core::StepRecord& r) override
     {
+        if (m_rank > 0)
+            return;
         const auto now = std::chrono::steady_clock::now();
         const double since = std::chrono::duration<double>(now - m_lastPrint).count();
         const bool last = r.total_steps > 0 && r.step >= r.total_steps;
@@ -98,9 +106,11 @@ public:
     }
     void onLog(core::LogLevel level, const std::string& text) override
     {
+        if (m_rank > 0 && level == core::LogLevel::Info)
+            return;
         endLine();
         const char* tag = level == core::LogLevel::Warning ? "warning: " : level == core::LogLevel::Error ? "error: " : "";
-        std::cout << tag << text << std::endl;
+        std::cout << (m_rank > 0 ? "[rank " + std::to_string(m_rank) + "] " : std::string()) << tag << text << std::endl;
     }
     bool stopRequested() const override { return m_stop.requested(); }
 
@@ -114,6 +124,7 @@ private:
     }
     core::StopFlag& m_stop;
     bool m_tty;
+    int m_rank = 0;
     bool m_open = false;
     size_t m_width = 0;
     struct OpenStage {
@@ -150,15 +161,17 @@ void printTables(const std::string& workspace, const std::vector<long>& runIds, 
 
 int runCommon(const std::vector<std::string>& args, bool evalOnly)
 {
-    Args a(args, {"resume", "only", "workspace", "seed", "seeds"}, {"help"});
+    Args a(args, {"resume", "only", "workspace", "seed", "seeds", "nproc"}, {"help"});
     if (a.has("help") || a.positional().size() != 1) {
         std::cout << "usage: recalign " << (evalOnly ? "eval" : "run")
-                  << " FILE [--workspace DIR] [--resume RUN] [--only STAGE,...] [--seed S | --seeds S,S,...]\n"
+                  << " FILE [--workspace DIR] [--resume RUN] [--only STAGE,...] [--seed S | --seeds S,S,...] [--nproc N]\n"
                      "  Runs the experiment's stages (data, teacher, base_model, sft_*, ppo_*, eval_*) once per\n"
                      "  seed of `seeds:` as one seed group, reusing every stage whose outputs exist for the\n"
                      "  same configuration (the teacher and base model are shared by the group's runs).\n"
                      "  Ctrl-C cancels cleanly; --resume RUN continues a cancelled or killed run and the\n"
-                     "  rest of its group. --seed S runs that seed alone; --seeds 0,1,2 replaces the file's seeds.\n";
+                     "  rest of its group. --seed S runs that seed alone; --seeds 0,1,2 replaces the file's seeds.\n"
+                     "  --nproc N: N local processes, data parallel on c10d (as `torchrun --no-python\n"
+                     "  --nproc-per-node N recalign run FILE`; srun works too); rank 0 writes the run.\n";
         return a.has("help") ? 0 : 2;
     }
     // The file is read and validated once; the pipeline takes the validated configuration.
@@ -169,6 +182,32 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
     }
     core::RunRequest req = loaded.value();
     const core::ExperimentConfig& cfg = req.config;
+    if (a.has("nproc")) {
+        // The launcher: N workers of this same command without --nproc, around a store it hosts.
+        const long n = a.getInt("nproc", 1);
+        if (n < 1 || n > 1024)
+            throw std::invalid_argument("--nproc expects a number of processes between 1 and 1024, got '" + a.get("nproc") + "'");
+        if (core::launchedRank() > 0 || std::getenv("WORLD_SIZE"))
+            throw std::invalid_argument("--nproc inside a launched job (WORLD_SIZE is set): the launcher already started the workers");
+        core::LocalLaunch l;
+        l.nproc = static_cast<int>(n);
+        l.timeout_s = cfg.distributed.timeout_s;
+        l.argv = {selfExecutable(), evalOnly ? "eval" : "run"};
+        for (size_t i = 0; i < args.size(); ++i) {
+            if (args[i] == "--nproc") {
+                ++i;
+                continue;
+            }
+            if (args[i].rfind("--nproc=", 0) == 0)
+                continue;
+            l.argv.push_back(args[i]);
+        }
+        const core::LaunchOutcome lo = core::launchLocalWorkers(l);
+        if (lo.status != 0)
+            std::cerr << "recalign: " << lo.message << "\n";
+        return lo.status;
+    }
+    const int rank = core::launchedRank();
     req.workspace = a.get("workspace");
     req.resume_run = a.get("resume");
     req.seed = a.getInt("seed", -1);
@@ -206,12 +245,17 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
     g_stop = &stop;
     std::signal(SIGINT, onSigint);
     std::signal(SIGTERM, onSigint);
-    ProgressObserver obs(stop, stdoutIsTty());
+    ProgressObserver obs(stop, stdoutIsTty(), rank);
     const auto start = std::chrono::steady_clock::now();
     const core::RunOutcome out = core::runExperiment(req, obs);
     std::signal(SIGINT, SIG_DFL);
     g_stop = nullptr;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (rank > 0) {  // rank 0 reports the run
+        if (!out.error.ok() && out.error.code != core::ErrorCode::Cancelled)
+            std::cerr << "recalign: [rank " << rank << "] failed: " << out.error.toString() << "\n";
+        return out.error.ok() ? 0 : out.error.code == core::ErrorCode::Cancelled ? 130 : 1;
+    }
     std::cout << "\nstage wall times:\n";
     for (const auto& [stage, s] : out.stage_seconds)
         std::cout << "  " << std::left << std::setw(16) << stage << std::right << std::fixed << std::setprecision(1)

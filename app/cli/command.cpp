@@ -158,6 +158,13 @@ int toolExitCode(const core::ToolStatus& status)
     throw std::runtime_error(status.error.message);
 }
 
+std::string selfExecutable()
+{
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string() : exe.string();
+}
+
 std::string findMovieLensSmall()
 {
     namespace fs = std::filesystem;
@@ -166,8 +173,8 @@ std::string findMovieLensSmall()
         candidates.push_back(fs::path(s) / "data/ml-latest-small");
     candidates.push_back("../shared/data/ml-latest-small");
     std::error_code ec;
-    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    for (int up = 0; up < 5 && !ec && exe.has_parent_path(); ++up) {
+    fs::path exe = selfExecutable();
+    for (int up = 0; up < 5 && !exe.empty() && exe.has_parent_path(); ++up) {
         exe = exe.parent_path();
         candidates.push_back(exe / "shared/data/ml-latest-small");
         candidates.push_back(exe / "../shared/data/ml-latest-small");

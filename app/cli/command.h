@@ -42,6 +42,9 @@ struct SubcommandRegistrar {
 
 // Parsed `--key value`, `--key=value` and `--flag` options plus positionals. Unknown keys are
 // an error naming the nearest known ones.
+// The running executable's path (/proc/self/exe; "" when unknown).
+std::string selfExecutable();
+
 class Args {
 public:
     // `valued` take a value; `flags` do not. Throws std::invalid_argument with a clear message.

@@ -270,6 +270,14 @@ struct EvaluationConfig {
     int gsm8k_max_new_tokens = 0;  // GSM8K greedy generation length
 };
 
+// distributed: how the ranks of a data-parallel job talk (core/dist). Where the ranks come from is
+// the launcher's business (torchrun, srun, recalign run --nproc); a single process ignores this.
+struct DistributedConfig {
+    enum class Backend { Auto, Gloo, Nccl };
+    Backend backend = Backend::Auto;
+    double timeout_s = 0.0;  // a collective, or a wait on rank 0, gives up after this
+};
+
 struct ExperimentConfig {
     int version = kExperimentVersion;
     std::string name;
@@ -287,6 +295,7 @@ struct ExperimentConfig {
     PpoConfig ppo;
     DpoConfig dpo;
     EvaluationConfig evaluation;
+    DistributedConfig distributed;
 
     // Folder that relative paths are resolved against (the YAML file's folder; "" = cwd).
     // Not part of the file.

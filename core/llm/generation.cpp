@@ -239,7 +239,7 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
     std::vector<RowState> rows(static_cast<size_t>(B));
     for (int64_t b = 0; b < B; ++b) {
         RowState& r = rows[static_cast<size_t>(b)];
-        r.rng = SplitMix64Rng(config.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(b) * 0xD1B54A32D192ED03ull + 1);
+        r.rng = SplitMix64Rng(config.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(b + config.first_row) * 0xD1B54A32D192ED03ull + 1);
         if (penalise) {
             r.seen.assign(static_cast<size_t>(V), 0);
             for (int32_t t : prompts[static_cast<size_t>(b)])

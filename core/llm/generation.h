@@ -29,6 +29,9 @@ struct GenerationConfig {
     std::vector<int32_t> stop_token_ids;  // empty = {EOS} (the tokenizer's, or 2 without one)
     std::vector<std::string> stop_strings;  // need a tokenizer
     uint64_t seed = 0;
+    // Row b samples from the stream of row first_row + b: a call that generates a share of a larger
+    // batch (a rank of a data-parallel job) draws what the whole batch would have drawn.
+    int64_t first_row = 0;
     const TitleConstraint* constraint = nullptr;  // constrained decoding (off by default)
     // Per-row restrictions of `constraint`, one per prompt in order (needs `constraint`); empty =
     // every row walks the constraint as it is. See RowConstraint: exactly k items, forbidden

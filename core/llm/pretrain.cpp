@@ -2,6 +2,7 @@
 #include "core/llm/pretrain.h"
 
 #include "core/api/error.h"
+#include "core/dist/dist.h"
 #include "core/llm/chat_template.h"
 #include "core/runtime/runtime.h"
 #include "core/util/rng.h"
@@ -56,6 +57,10 @@ PretrainResult pretrainModel(const Tokenizer& tok, const std::vector<std::string
         bad("no tokenizer", "tokenizer");
     if (o.batch_size < 1)
         bad("batch_size must be >= 1", "batch");
+    if (o.batch_size % dist::world() != 0)
+        bad(std::to_string(o.batch_size) + " windows per step do not divide among " + std::to_string(dist::world())
+                + " processes (data parallelism splits each batch; use a multiple of the world size)",
+            "batch");
     if (o.seq_len < 2)
         bad("seq_len must be >= 2", "seq_len");
     if (!(o.lr > 0.0))
@@ -114,9 +119,14 @@ PretrainResult pretrainModel(const Tokenizer& tok, const std::vector<std::string
     for (int64_t step = 0; step < total; ++step) {
         if (obs.stopRequested())
             throw CoreException(ErrorCode::Cancelled, "pretraining cancelled at step " + std::to_string(step), "pretrain");
+        // Data parallel: every rank draws the whole batch's windows and trains on its contiguous share.
         std::vector<torch::Tensor> rows;
-        for (int b = 0; b < o.batch_size; ++b)
-            rows.push_back(data.narrow(0, rng.uniformIntStd<int64_t>(0, lastStart), W));
+        const int share = o.batch_size / dist::world(), first = share * dist::rank();
+        for (int b = 0; b < o.batch_size; ++b) {
+            const int64_t start = rng.uniformIntStd<int64_t>(0, lastStart);
+            if (b >= first && b < first + share)
+                rows.push_back(data.narrow(0, start, W));
+        }
         const torch::Tensor batch = torch::stack(rows).to(device);
         const torch::Tensor input = batch.narrow(1, 0, o.seq_len), target = batch.narrow(1, 1, o.seq_len);
         const double lr = pretrainLearningRate(o, step, total);
@@ -126,12 +136,31 @@ PretrainResult pretrainModel(const Tokenizer& tok, const std::vector<std::string
         const torch::Tensor logits = res.model->forward(input).logits;
         const torch::Tensor loss = torch::nn::functional::cross_entropy(logits.reshape({-1, cfg.vocab_size}),
                                                                          target.reshape({-1}));
-        const double lossValue = loss.item<double>();
-        if (!std::isfinite(lossValue))
-            throw CoreException(ErrorCode::Diverged, "pretraining diverged: loss " + std::to_string(lossValue)
-                                                         + " at step " + std::to_string(step + 1),
-                                "pretrain");
-        loss.backward();
+        double lossValue = loss.item<double>();
+        if (!dist::active()) {
+            if (!std::isfinite(lossValue))
+                throw CoreException(ErrorCode::Diverged, "pretraining diverged: loss " + std::to_string(lossValue)
+                                                             + " at step " + std::to_string(step + 1),
+                                    "pretrain");
+            loss.backward();
+        } else {
+            // Each rank's mean over its share, weighted by the share: the sum is the batch's mean.
+            const double weight = static_cast<double>(share) / static_cast<double>(o.batch_size);
+            (loss * weight).backward();
+            std::vector<torch::Tensor> grads;
+            for (auto& p : res.model->parameters()) {
+                if (!p.grad().defined())
+                    p.mutable_grad() = torch::zeros_like(p);
+                grads.push_back(p.grad());
+            }
+            grads.push_back(torch::tensor({lossValue * weight}, torch::kFloat));
+            dist::allreduceSum(grads);
+            lossValue = grads.back().item<double>();
+            if (!std::isfinite(lossValue))
+                throw CoreException(ErrorCode::Diverged, "pretraining diverged: loss " + std::to_string(lossValue)
+                                                             + " at step " + std::to_string(step + 1),
+                                    "pretrain");
+        }
         double gradNorm = 0.0;
         if (o.grad_clip > 0.0)
             gradNorm = torch::nn::utils::clip_grad_norm_(res.model->parameters(), o.grad_clip);

@@ -710,6 +710,18 @@ static void addEvaluationKeys(std::vector<FieldDef>& t)
     add(t, "evaluation.gsm8k_max_new_tokens", "256", RECALIGN_MEMBER(evaluation.gsm8k_max_new_tokens), "GSM8K answer length: greedy tokens generated per problem (stops earlier at EOS or \"\\n\\nQuestion:\"; capped by the model's max_seq_len)").range(1, 32768);
 }
 
+// distributed keys
+static void addDistributedKeys(std::vector<FieldDef>& t)
+{
+    add(t, "distributed.backend", "auto", RECALIGN_MEMBER(distributed.backend),
+        "c10d process group of a data-parallel run (torchrun / srun / recalign run --nproc N): gloo (CPU) | nccl "
+        "(CUDA; needs a libtorch built with it) | auto (nccl on CUDA, else gloo); one process ignores it")
+        .choices({"auto", "gloo", "nccl"});
+    add(t, "distributed.timeout_s", "300", RECALIGN_MEMBER(distributed.timeout_s),
+        "seconds a rank waits in a collective, or for rank 0, before it stops with an error naming the rank that "
+        "stopped [torch.distributed default 1800]").range(1, 86400);
+}
+
 static std::vector<FieldDef> buildTable()
 {
     std::vector<FieldDef> t;
@@ -723,6 +735,7 @@ static std::vector<FieldDef> buildTable()
     addPpoKeys(t);
     addDpoKeys(t);
     addEvaluationKeys(t);
+    addDistributedKeys(t);
     return t;
 }
 

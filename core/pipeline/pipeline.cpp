@@ -5,6 +5,7 @@
 #include "core/api/info.h"
 #include "core/api/runners.h"
 #include "core/api/tables.h"
+#include "core/dist/dist.h"
 #include "core/pipeline/stages.h"
 #include "core/rules/title_lookup.h"
 #include "core/runtime/runtime.h"
@@ -204,6 +205,41 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
         ctx.device = resolveDevice(ctx.cfg.device);
         // auto becomes what this machine runs, before anything is hashed or recorded.
         ctx.cfg.model.compute_dtype = llm::resolveComputeDtype(ctx.cfg.model.compute_dtype, ctx.device.is_cuda());
+        // A data-parallel job (torchrun, srun, recalign run --nproc): join it before anything is
+        // written; rank 0 is the one writer, the others follow it (Ctx::follower).
+        const dist::Placement placement = dist::placementFromEnvironment();
+        if (placement.world > 1) {
+            if (ctx.device.is_cuda())
+                ctx.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(placement.local_rank));
+            dist::Options o;
+            o.backend = ctx.cfg.distributed.backend == DistributedConfig::Backend::Gloo ? "gloo"
+                : ctx.cfg.distributed.backend == DistributedConfig::Backend::Nccl   ? "nccl"
+                                                                                    : "auto";
+            o.timeout_s = ctx.cfg.distributed.timeout_s;
+            dist::init(placement, o, ctx.device);
+            ctx.follower = !dist::isWriter();
+        }
+        if (ctx.follower) {
+            // Its own store (logs, samples, curves of this rank); the plan comes from rank 0.
+            const std::string own = ctx.workspace + "/ranks/" + std::to_string(dist::rank());
+            fs::create_directories(own);
+            fs::remove(own + "/" + kStoreFileName);
+            if (auto err = ctx.store.open(own + "/" + kStoreFileName))
+                throw CoreException(err.code, err.message, err.where);
+            const auto shared = nlohmann::json::parse(dist::awaitFromWriter("plan"));
+            if (shared.contains("error"))
+                throw CoreException(ErrorCode::Internal, "rank 0 could not start: " + shared["error"].get<std::string>(),
+                                    "distributed");
+            outcome.group_id = shared.value("group", 0L);
+            for (const auto& p : shared["runs"])
+                plan.push_back({p["seed"].get<uint64_t>(), 0, p["finished"].get<bool>()});
+            ExperimentRecord e;
+            e.name = ctx.cfg.name + " (rank " + std::to_string(dist::rank()) + ")";
+            e.config_yaml = request.experiment_text;
+            auto expId = ctx.store.addExperiment(e);
+            experimentId = expId ? expId.value() : 0;
+            return;
+        }
         if (auto err = ctx.store.open(ctx.workspace + "/" + kStoreFileName))
             throw CoreException(err.code, err.message, err.where);
         if (!request.resume_run.empty()) {
@@ -277,8 +313,22 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
                 plan.push_back({static_cast<uint64_t>(seed), 0, false});
         }
     });
+    if (dist::active() && dist::isWriter()) {
+        // The plan for the other ranks: the seeds to run (finished ones skipped), or why not.
+        nlohmann::json shared;
+        if (setup.ok()) {
+            shared["group"] = outcome.group_id;
+            shared["runs"] = nlohmann::json::array();
+            for (const auto& p : plan)
+                shared["runs"].push_back({{"seed", p.seed}, {"finished", p.finished}});
+        } else {
+            shared["error"] = setup.toString();
+        }
+        catchAll([&] { dist::publish("plan", shared.dump()); });
+    }
     if (!setup.ok()) {
         outcome.error = setup;
+        dist::shutdown();
         return outcome;
     }
 
@@ -288,14 +338,15 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
     for (size_t k = 0; k < plan.size(); ++k) {
         const PlannedRun& p = plan[k];
         if (p.finished) {
-            outcome.run_ids.push_back(p.run);
+            if (!ctx.follower)
+                outcome.run_ids.push_back(p.run);
             continue;
         }
         ctx.run = 0;
         ctx.obs.reset();
         ctx.seed = p.seed;
         outcome.error = catchAll([&] {
-            if (p.run > 0)
+            if (p.run > 0 && !ctx.follower)
                 attachResumedRun(ctx, p.run, file);
             else
                 createRun(ctx, experimentId, outcome.group_id);
@@ -313,7 +364,8 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
                                                             + c10::toString(llm::storageScalarType(ctx.cfg.model.dtype))
                                                       : std::string(", products in ")
                                                             + llm::computeDtypeName(ctx.cfg.model.compute_dtype))
-                                               + "; " + threads.describe());
+                                               + "; " + threads.describe()
+                                               + (dist::active() ? "; data parallel: " + dist::describe() : std::string()));
             runAll(ctx);
             ctx.obs->flush();
         });
@@ -327,6 +379,12 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
         }
         if (!outcome.error.ok())
             break;  // the group stops here; --resume continues it
+    }
+    if (dist::active()) {
+        if (outcome.error.ok())  // nobody leaves while another rank still needs it
+            if (Error e = catchAll([] { dist::barrier(); }); !e.ok())
+                outcome.error = e;
+        dist::shutdown();
     }
     return outcome;
 }

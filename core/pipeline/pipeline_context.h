@@ -32,7 +32,17 @@ struct Ctx {
     torch::Device device{torch::kCPU};
     GeneralSuite general;      // MMLU / GSM8K files (evaluation.mmlu_path / gsm8k_path)
     std::string general_hash;  // their content hash ("" = none): an input of the LLM eval stages
+    // Data parallel (core/dist): a rank other than 0 follows rank 0 through the stages: it joins
+    // the data-parallel ones (dataParallelStage), waits for the rest, and writes nothing shared
+    // (its own store lives under <workspace>/ranks/<rank>/). `dist_seq` numbers the stages.
+    bool follower = false;
+    long dist_seq = 0;
 };
+
+// Stages whose batches are split over the ranks of a data-parallel job (the SASRec teacher, the
+// from-scratch base model's pre-training, SFT, the RL stages); rank 0 runs the others (DPO,
+// evaluation) alone while the other ranks wait for its outcome.
+bool dataParallelStage(const std::string& name);
 
 // ---- the content-addressed stage cache (stage_cache.cpp) -------------------------------------------
 

@@ -1,6 +1,7 @@
 // The content-addressed stage cache: stage hashes, output folders with a DONE marker, reuse,
 // --only, and the store's stage records.
 #include "core/pipeline/pipeline_context.h"
+#include "core/dist/dist.h"
 
 #include "core/runtime/runtime.h"
 #include "core/util/files.h"
@@ -60,11 +61,47 @@ nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& ha
     return runStage(ctx, name, hash, ctx.seed, body);
 }
 
+bool dataParallelStage(const std::string& name)
+{
+    return name == "teacher" || name == "base_model" || name.rfind("sft_", 0) == 0 || name.rfind("ppo_", 0) == 0
+        || name.rfind("rl_", 0) == 0;
+}
+
+namespace {
+
+// A rank other than 0: joins a data-parallel stage that rank 0 computes (its trainers write
+// nothing), then takes rank 0's outputs; any other stage it only waits for.
+nlohmann::json followStage(Ctx& ctx, const std::string& name, uint64_t seed, const std::string& dir,
+                           const std::string& key, const std::function<nlohmann::json(const std::string& dir)>& body)
+{
+    const auto start = std::chrono::steady_clock::now();
+    const bool compute = dist::awaitFromWriter(key + "/compute") == "1";
+    if (compute && dataParallelStage(name)) {
+        ctx.obs->onStageBegin(name, 0);
+        seedTorch(fnv1a64(name + "#seed=" + std::to_string(seed)));
+        body(dir);
+        ctx.obs->onStageEnd(name);
+    }
+    const std::string status = dist::awaitFromWriter(key + "/done");
+    if (status != "ok")
+        throw CoreException(ErrorCode::Internal, "stage " + name + " failed on rank 0: " + status, name);
+    auto done = nlohmann::json::parse(readFile(dir + "/DONE.json", ErrorCode::CheckpointIO));
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ctx.outcome->stage_seconds.emplace_back(name, secs);
+    done["dir"] = dir;
+    return done;
+}
+
+}  // namespace
+
 nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& hash, uint64_t seed,
                         const std::function<nlohmann::json(const std::string& dir)>& body)
 {
     const std::string dir = ctx.workspace + "/artifacts/" + name + "-" + hash.substr(0, 16);
     const std::string marker = dir + "/DONE.json";
+    const std::string distKey = dist::active() ? "stage/" + std::to_string(++ctx.dist_seq) : std::string();
+    if (ctx.follower)
+        return followStage(ctx, name, seed, dir, distKey, body);
     const bool forced = ctx.only.count(name) > 0;
     if (!ctx.only.empty() && !forced && !fs::exists(marker))
         throw CoreException(ErrorCode::InvalidConfig,
@@ -79,6 +116,7 @@ nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& ha
         if (auto found = ctx.store.findFinishedStage(hash); found && found.value().id > 0)
             origin = found.value().reused_from_run > 0 ? found.value().reused_from_run : found.value().run_id;
     auto stageId = ctx.store.beginStage(ctx.run, name, hash, dir);
+    dist::publish(distKey + "/compute", fs::exists(marker) ? "0" : "1");  // the other ranks follow
     nlohmann::json done;
     if (fs::exists(marker)) {
         done = nlohmann::json::parse(readFile(marker, ErrorCode::CheckpointIO));
@@ -101,6 +139,19 @@ nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& ha
             if (stageId)
                 ctx.store.endStage(stageId.value(), StageStatus::Failed);
             ctx.obs->flush();
+            if (dist::active()) {
+                std::string why = "an exception that is not a std::exception";
+                try {
+                    throw;
+                } catch (const std::exception& e) {
+                    why = e.what();
+                } catch (...) {
+                }
+                try {
+                    dist::publish(distKey + "/done", why);
+                } catch (...) {  // the job's store is gone too: the original error matters
+                }
+            }
             throw;
         }
         done["stage"] = name;
@@ -110,6 +161,7 @@ nlohmann::json runStage(Ctx& ctx, const std::string& name, const std::string& ha
     }
     if (stageId)
         ctx.store.endStage(stageId.value(), StageStatus::Finished);
+    dist::publish(distKey + "/done", "ok");
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ctx.outcome->stage_seconds.emplace_back(name, secs);
     done["dir"] = dir;

@@ -5,6 +5,7 @@
 
 #include "core/api/tables.h"
 #include "core/data/importers.h"
+#include "core/dist/dist.h"
 #include "core/llm/loaders.h"
 #include "core/llm/pretrain.h"
 #include "core/llm/title_constraint.h"
@@ -241,10 +242,17 @@ BaseModel stageBaseModel(Ctx& ctx, const Dataset& data, const std::string& dataH
             corpus.push_back(std::move(doc));
         auto topts = llm::llamaTokenizerOptions(ctx.cfg.tokenizer.vocab_size, llm::chatTemplateSymbols(chatTemplate(ctx)));
         topts.model_type = ctx.cfg.tokenizer.model_type == TokenizerConfig::ModelType::Bpe ? "bpe" : "unigram";
-        Tokenizer tok = llm::trainTokenizerOnCorpus(corpus, dir + "/tokenizer", topts);
+        // Data parallel: rank 0 trains the tokenizer, the others read it; all pretrain together.
+        Tokenizer tok;
+        if (dist::isWriter())
+            tok = llm::trainTokenizerOnCorpus(corpus, dir + "/tokenizer", topts);
+        dist::barrier();
+        if (!dist::isWriter())
+            tok = Tokenizer::load(dir + "/tokenizer.model");
         const llm::PretrainOptions po = llm::pretrainOptions(m, seed, ctx.cfg.device.toString());
         auto r = llm::pretrainModel(tok, corpus, po, ctx.obs.get());
-        llm::saveCheckpoint(*r.model, dir + "/model", &tok);
+        if (dist::isWriter())
+            llm::saveCheckpoint(*r.model, dir + "/model", &tok);
         nlohmann::json j;
         j["model"] = dir + "/model";
         j["tokenizer"] = dir + "/tokenizer.model";
@@ -374,9 +382,11 @@ TrainedAdapter stageRl(Ctx& ctx, const VariantRecipe& recipe, const Dataset& dat
         if (validator)
             trainer.setValidator(validator);
         const PpoResult r = trainer.run();
-        const bool restored = validator && p.selection_metric == PpoConfig::Selection::ListReward
+        // Data parallel: rank 0 exports; the other ranks' results are not kept.
+        const bool restored = dist::isWriter() && validator && p.selection_metric == PpoConfig::Selection::ListReward
             && trainer.restoreBest();
-        llm::exportPeftAdapter(*loaded.model, kPpoActorAdapter, dir + "/actor");
+        if (dist::isWriter())
+            llm::exportPeftAdapter(*loaded.model, kPpoActorAdapter, dir + "/actor");
         nlohmann::json j;
         j["adapter"] = dir + "/actor";
         j["iterations"] = r.iterations;

@@ -2,6 +2,8 @@
 // early stopping, ReduceLROnPlateau, checkpoints and exact resume.
 #include "core/sasrec/sasrec_trainer.h"
 
+#include "core/dist/dist.h"
+
 #include "core/api/error.h"
 #include "core/runtime/runtime.h"
 #include "core/sasrec/sasrec_model.h"
@@ -277,10 +279,28 @@ double Trainer::trainBatch(int epoch, int batchIndex)
     const int k = m_config.negatives;
     const int32_t numItems = m_data.numItems();
     const double norm = static_cast<double>(totalPositions);
+    // Every chunk draws its negatives and dropout masks from its own stream, derived from one word
+    // of each trainer stream per batch and the chunk's index: the same draws whichever rank of a
+    // data-parallel job computes the chunk (chunks go to ranks by their share of the positions;
+    // a batch of one chunk is computed by rank 0 alone).
+    const uint64_t negBase = m_sampleRng.next(), dropBase = m_dropoutRng.next();
+    const int ranks = dist::world();
+    int64_t before = 0;
 
     m_optimizer->zero_grad();
     double lossSum = 0.0;
-    for (const auto& [begin, end] : chunks) {
+    for (size_t ci = 0; ci < chunks.size(); ++ci) {
+        const auto [begin, end] = chunks[ci];
+        int64_t chunkPositions = 0;
+        for (size_t r = begin; r < end; ++r)
+            chunkPositions += rows[r].width;
+        const int owner = static_cast<int>(
+            std::min<int64_t>(ranks - 1, (2 * before + chunkPositions) * ranks / std::max<int64_t>(1, 2 * totalPositions)));
+        before += chunkPositions;
+        if (owner != dist::rank())
+            continue;
+        SasRecRng negRng = SasRecRng::derived(negBase, ci, 1);
+        SasRecRng dropRng = SasRecRng::derived(dropBase, ci, 2);
         const int width = rows[end - 1].width;
         const auto n = static_cast<int64_t>(end - begin);
         torch::Tensor seqs = torch::zeros({n, width}, torch::kInt64);
@@ -310,10 +330,10 @@ double Trainer::trainBatch(int epoch, int batchIndex)
                         ItemId neg = 0;
                         // Uniform over items outside the user's train sequence (pmixer random_neq).
                         if (static_cast<int64_t>(seen.size()) >= numItems) {
-                            neg = static_cast<ItemId>(m_sampleRng.uniformInt(1, numItems));
+                            neg = static_cast<ItemId>(negRng.uniformInt(1, numItems));
                         } else {
                             do
-                                neg = static_cast<ItemId>(m_sampleRng.uniformInt(1, numItems));
+                                neg = static_cast<ItemId>(negRng.uniformInt(1, numItems));
                             while (std::binary_search(seen.begin(), seen.end(), neg));
                         }
                         np[cursor * k + q] = neg;
@@ -328,7 +348,7 @@ double Trainer::trainBatch(int epoch, int batchIndex)
             posIds = posIds.to(m_device);
             negIds = negIds.to(m_device);
         }
-        const torch::Tensor feats = m_model->encode(seqs, &m_dropoutRng);  // [n, W, d]
+        const torch::Tensor feats = m_model->encode(seqs, &dropRng);  // [n, W, d]
         const torch::Tensor fv = feats.reshape({-1, mc.hidden}).index_select(0, validIdx);  // [P, d]
         const torch::Tensor table = m_model->itemTable();
         torch::Tensor loss;
@@ -347,6 +367,17 @@ double Trainer::trainBatch(int epoch, int batchIndex)
         }
         loss.backward();
         lossSum += loss.item<double>();
+    }
+    if (dist::active()) {  // the ranks' gradients and losses, summed: one optimizer step everywhere
+        std::vector<torch::Tensor> grads;
+        for (auto& p : m_model->parameters()) {
+            if (!p.grad().defined())
+                p.mutable_grad() = torch::zeros_like(p);
+            grads.push_back(p.grad());
+        }
+        grads.push_back(torch::tensor({lossSum}, torch::kFloat));
+        dist::allreduceSum(grads);
+        lossSum = grads.back().item<double>();
     }
     if (!std::isfinite(lossSum))
         throw CoreException(ErrorCode::Diverged, "SASRec loss is " + std::to_string(lossSum) + " at epoch "
@@ -397,6 +428,8 @@ void Trainer::loadParams(const std::vector<torch::Tensor>& params)
 
 void Trainer::saveCheckpoint(const std::string& path, bool final)
 {
+    if (!dist::isWriter())
+        return;  // rank 0 writes; every rank holds the same state
     StateWriter w;
     writeSasRecCheckpointHeader(w, *m_model, m_data);
     // "model": the teacher's weights; the current ones unless the final weights were restored.

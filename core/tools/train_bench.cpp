@@ -5,9 +5,11 @@
 // 200 items and 300 users). The model is randomly initialised: throughput does not depend on
 // pre-training.
 #include "core/api/info.h"
+#include "core/api/launch.h"
 #include "core/api/llm_tools.h"
 
 #include "core/data/synthetic.h"
+#include "core/dist/dist.h"
 #include "core/llm/chat_template.h"
 #include "core/llm/llama_model.h"
 #include "core/llm/pretrain.h"
@@ -27,6 +29,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <sstream>
 
 namespace recalign::core {
 
@@ -77,8 +80,14 @@ void printComparison(const nlohmann::json& base, const nlohmann::json& now, std:
     ratio("matmul_bf16_gflops", "machine bfloat16 matmul GFLOP/s", true);
 }
 
-int benchTrain(const BenchTrainRequest& a, std::ostream& out)
+int benchTrain(const BenchTrainRequest& a, std::ostream& shownOut)
 {
+    // Launched as a data-parallel job (bench train --nproc, torchrun): SFT splits its batches over
+    // the ranks; rank 0 reports.
+    const dist::Placement placement = dist::placementFromEnvironment();
+    dist::init(placement, dist::Options{"gloo", 300.0}, torch::Device(torch::kCPU));
+    std::ostringstream quiet;
+    std::ostream& out = dist::isWriter() ? shownOut : quiet;
     const long sftSteps = a.sft_steps;
     const long ppoIterations = a.ppo_iterations;
     core::seedTorch(0);
@@ -186,7 +195,8 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
         const auto r = trainer.run();
         const double seq = static_cast<double>(rows) / std::max<size_t>(1, first.size());
         const double gflops = core::llm::trainingFlopsPerToken(mc, static_cast<int>(seq)) * r.tokens_per_second / 1e9;
-        const double peak = bf16 ? peak16 : peak32;
+        // Data parallel: the tokens of every rank against every rank's rate.
+        const double peak = (bf16 ? peak16 : peak32) * dist::world();
         out << "SFT (" << core::llm::computeDtypeName(compute) << " products): " << r.steps << " optimizer steps of "
                   << c.hyper.batch << " samples: "
                   << core::str::fixed(r.tokens_per_second, 0) << " tokens/s (prompt + reply tokens, forward + backward + "
@@ -201,6 +211,33 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
         figures["sft_tokens_per_s"] = r.tokens_per_second;
         figures["sft_gflops"] = gflops;
         figures["sft_fraction_of_matmul_rate"] = peak > 0 ? gflops / peak : 0.0;
+        figures["world_size"] = dist::world();
+        if (dist::active()) {
+            const double perStep = dist::commSeconds() / std::max<long>(1, r.steps);
+            // The all-reduce alone: the gradients' size, after a barrier, five times.
+            std::vector<torch::Tensor> grads;
+            for (const auto& p : model->parameters())
+                grads.push_back(torch::zeros_like(p));
+            dist::barrier();
+            const double before = dist::commSeconds();
+            for (int i = 0; i < 5; ++i)
+                dist::allreduceSum(grads);
+            const double alone = (dist::commSeconds() - before) / 5.0;
+            figures["sft_comm_s_per_step"] = perStep;
+            figures["allreduce_s"] = alone;
+            out << "data parallel: " << dist::describe() << ", global batch " << c.hyper.batch << "; in collectives "
+                << core::str::fixed(1000.0 * perStep, 1) << " ms per step (waiting for the slower rank included); the "
+                << "all-reduce of the " << mc.parameterCount() << " gradients alone " << core::str::fixed(1000.0 * alone, 1)
+                << " ms\n";
+        }
+    }
+    if (ppoIterations <= 0 || dist::active()) {  // PPO is not data parallel in the benchmark
+        if (dist::isWriter() && !a.json_out.empty())
+            core::writeFileAtomic(a.json_out, figures.dump(2) + "\n", core::ErrorCode::Internal);
+        std::error_code ec;
+        fs::remove_all(tmp, ec);
+        dist::shutdown();
+        return 0;
     }
 
     // ---- PPO ----------------------------------------------------------------------------------
@@ -268,6 +305,40 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& out)
 ToolStatus runBenchTrain(const BenchTrainRequest& request, std::ostream& out)
 {
     return catchTool([&] { return benchTrain(request, out); });
+}
+
+ToolStatus runBenchTrainScaling(const std::vector<std::string>& workerArgv, int nproc, std::ostream& out)
+{
+    return catchTool([&] {
+        const fs::path tmp = fs::temp_directory_path() / ("recalign-bench-scaling-" + std::to_string(::getpid()));
+        fs::create_directories(tmp);
+        nlohmann::json results[2];
+        const int counts[2] = {1, nproc};
+        for (int k = 0; k < 2; ++k) {
+            LocalLaunch l;
+            l.nproc = counts[k];
+            l.argv = workerArgv;
+            const std::string json = (tmp / ("figures-" + std::to_string(counts[k]) + ".json")).string();
+            l.argv.push_back("--json");
+            l.argv.push_back(json);
+            out << "---- " << counts[k] << (counts[k] == 1 ? " process" : " processes") << "\n" << std::flush;
+            const LaunchOutcome lo = launchLocalWorkers(l);
+            if (lo.status != 0)
+                throw CoreException(ErrorCode::Internal, "bench train with " + std::to_string(counts[k]) + " processes: " + lo.message);
+            results[k] = nlohmann::json::parse(readFile(json, ErrorCode::Internal));
+        }
+        const double one = results[0].value("sft_tokens_per_s", 0.0), many = results[1].value("sft_tokens_per_s", 0.0);
+        out << "\nSFT data parallel on this machine (" << results[0].value("machine", std::string()) << "), global batch the same:\n"
+            << "  1 process:  " << str::fixed(one, 0) << " tokens/s\n"
+            << "  " << nproc << " processes: " << str::fixed(many, 0) << " tokens/s = " << str::fixed(one > 0 ? many / one : 0.0, 2)
+            << "x; scaling efficiency " << str::fixed(one > 0 ? 100.0 * many / (nproc * one) : 0.0, 0) << " %\n"
+            << "  in collectives per step (rank 0, waiting for the slower rank included): "
+            << str::fixed(1000.0 * results[1].value("sft_comm_s_per_step", 0.0), 1) << " ms; the gradients' all-reduce alone "
+            << str::fixed(1000.0 * results[1].value("allreduce_s", 0.0), 1) << " ms\n";
+        std::error_code ec;
+        fs::remove_all(tmp, ec);
+        return 0;
+    });
 }
 
 }  // namespace recalign::core

@@ -5,6 +5,7 @@
 #include "core/train/ppo_trainer.h"
 
 #include "core/api/error.h"
+#include "core/dist/dist.h"
 #include "core/llm/generation.h"
 #include "core/llm/loaders.h"
 #include "core/rules/rng.h"
@@ -15,7 +16,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 #include <numeric>
 
 namespace recalign::core {
@@ -92,6 +95,108 @@ void validateConfig(const PpoTrainConfig& c)
         bad("episodes", "must be >= 1 (or set max_iterations)");
     if (!c.first_sample_greedy && h.temperature <= 0.0)
         bad("temperature", "sampled responses need a temperature > 0");
+    // Data parallel: each rank generates for a share of the prompts and learns on a share of each
+    // optimizer step's micro-batches.
+    const int ranks = dist::world();
+    if (h.prompts_per_batch % ranks != 0)
+        bad("prompts_per_batch", std::to_string(h.prompts_per_batch) + " prompts per rollout do not divide among "
+                                     + std::to_string(ranks) + " processes (use a multiple of the world size)");
+    if (h.grad_accum % ranks != 0)
+        bad("grad_accum", std::to_string(h.grad_accum) + " micro-batches per optimizer step do not divide among "
+                              + std::to_string(ranks) + " processes (use a multiple of the world size)");
+}
+
+// ---- data parallelism: a rank's rollout rows as bytes (every rank gathers every rank's) --------------
+
+class Bytes {
+public:
+    std::string data;
+    void putInt(int64_t v) { data.append(reinterpret_cast<const char*>(&v), sizeof v); }
+    void putDouble(double v) { data.append(reinterpret_cast<const char*>(&v), sizeof v); }
+    void putString(const std::string& v)
+    {
+        putInt(static_cast<int64_t>(v.size()));
+        data += v;
+    }
+    template <typename T>
+    void putVector(const std::vector<T>& v)
+    {
+        putInt(static_cast<int64_t>(v.size()));
+        data.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+    }
+};
+
+class BytesReader {
+public:
+    explicit BytesReader(const std::string& d) : m_data(d) {}
+    int64_t getInt() { return get<int64_t>(); }
+    double getDouble() { return get<double>(); }
+    std::string getString()
+    {
+        const size_t n = static_cast<size_t>(getInt());
+        need(n);
+        std::string out = m_data.substr(m_pos, n);
+        m_pos += n;
+        return out;
+    }
+    template <typename T>
+    std::vector<T> getVector()
+    {
+        const size_t n = static_cast<size_t>(getInt());
+        need(n * sizeof(T));
+        std::vector<T> out(n);
+        std::memcpy(out.data(), m_data.data() + m_pos, n * sizeof(T));
+        m_pos += n * sizeof(T);
+        return out;
+    }
+
+private:
+    template <typename T>
+    T get()
+    {
+        need(sizeof(T));
+        T v;
+        std::memcpy(&v, m_data.data() + m_pos, sizeof(T));
+        m_pos += sizeof(T);
+        return v;
+    }
+    void need(size_t n) const
+    {
+        if (m_pos + n > m_data.size())
+            throw CoreException(ErrorCode::Internal, "ppo: a rank's rollout arrived truncated", "distributed");
+    }
+    const std::string& m_data;
+    size_t m_pos = 0;
+};
+
+void putRow(Bytes& b, const PpoResponse& r, const PpoScore& s)
+{
+    b.putInt(static_cast<int64_t>(r.prompt));
+    b.putInt(r.greedy ? 1 : 0);
+    b.putVector(r.tokens);
+    b.putVector(s.token_scores);
+    b.putDouble(s.item_reward);
+    b.putDouble(s.list_reward);
+    for (int v : {s.items, s.non_exist, s.repeat, s.in_history, s.beyond_k})
+        b.putInt(v);
+    b.putString(s.text);
+    b.putString(s.details_json);
+    b.putVector(s.actions);
+}
+
+void getRow(BytesReader& b, PpoResponse& r, PpoScore& s)
+{
+    r.prompt = static_cast<size_t>(b.getInt());
+    r.greedy = b.getInt() != 0;
+    r.tokens = b.getVector<int32_t>();
+    s.token_scores = b.getVector<float>();
+    s.item_reward = b.getDouble();
+    s.list_reward = b.getDouble();
+    for (int* v : {&s.items, &s.non_exist, &s.repeat, &s.in_history, &s.beyond_k})
+        *v = static_cast<int>(b.getInt());
+    s.text = b.getString();
+    s.details_json = b.getString();
+    s.actions = b.getVector<int32_t>();
 }
 
 // Per-row scoring temperature: the generation temperature (greedy: 1), unless overridden.
@@ -369,6 +474,10 @@ std::string PpoTrainer::checkpointPath() const
 void PpoTrainer::Impl::save(const std::string& path)
 {
     loop->requireFiniteParameters(trainable);
+    if (!dist::isWriter()) {  // rank 0 writes; every rank holds the same state
+        loop->setLastCheckpoint(path);
+        return;
+    }
     StateWriter w;
     w.putString("ppo/signature", signature(c));
     w.putInt("ppo/iteration", iteration);
@@ -425,7 +534,15 @@ void PpoTrainer::Impl::rollout(PpoRollout& ro, long it)
     std::vector<std::vector<int32_t>> promptIds;
     for (const auto& p : ro.prompts)
         promptIds.push_back(p.ids);
-    for (int k = 0; k < h.samples_per_prompt; ++k) {
+    // Data parallel: this rank generates and scores a contiguous share of the prompts (every
+    // row's sampling stream is its global row's), then every rank gathers the whole rollout in
+    // the one-process order (sample k of every prompt, k = 0, 1, ...).
+    const size_t P = promptIds.size(), ranks = static_cast<size_t>(dist::world());
+    const size_t share = (P + ranks - 1) / ranks;
+    const size_t p0 = std::min(P, share * static_cast<size_t>(dist::rank())), p1 = std::min(P, p0 + share);
+    const std::vector<std::vector<int32_t>> myPrompts(promptIds.begin() + static_cast<long>(p0),
+                                                      promptIds.begin() + static_cast<long>(p1));
+    for (int k = 0; k < h.samples_per_prompt && !myPrompts.empty(); ++k) {
         // The released "1 greedy + n - 1 sampled" rule is PPO's; a critic-free group is all sampled.
         const bool greedy = c.first_sample_greedy && k == 0 && hasCritic(h);
         llm::GenerationConfig g;
@@ -434,18 +551,46 @@ void PpoTrainer::Impl::rollout(PpoRollout& ro, long it)
         g.top_k = greedy ? 0 : h.top_k;
         g.top_p = greedy ? 1.0 : h.top_p;
         g.seed = mixSeed({c.seed, static_cast<uint64_t>(it), static_cast<uint64_t>(k), 0x6E});
+        g.first_row = static_cast<int64_t>(p0);
         g.constraint = c.constraint;
         g.adapter = std::string(kPpoActorAdapter);
         if (tokenizer)
             g.stop_token_ids = {tokenizer->eosId()};
-        const auto gen = llm::generate(model, promptIds, g, tokenizer);
-        for (size_t i = 0; i < promptIds.size(); ++i)
-            ro.responses.push_back({i, greedy, gen.tokens[i]});
+        const auto gen = llm::generate(model, myPrompts, g, tokenizer);
+        for (size_t i = 0; i < myPrompts.size(); ++i)
+            ro.responses.push_back({p0 + i, greedy, gen.tokens[i]});
     }
-    ro.scores = reward.score(ro.prompts, ro.responses);
+    ro.scores = ro.responses.empty() ? std::vector<PpoScore>{} : reward.score(ro.prompts, ro.responses);
     if (ro.scores.size() != ro.responses.size())
         throw CoreException(ErrorCode::Internal, "ppo: the reward scored " + std::to_string(ro.scores.size()) + " of "
                                                      + std::to_string(ro.responses.size()) + " responses");
+    if (dist::active()) {
+        Bytes mine;
+        for (size_t r = 0; r < ro.responses.size(); ++r)
+            putRow(mine, ro.responses[r], ro.scores[r]);
+        const std::vector<std::string> all = dist::allgather(mine.data);
+        std::vector<std::vector<PpoResponse>> responses(ranks);
+        std::vector<std::vector<PpoScore>> scores(ranks);
+        for (size_t q = 0; q < ranks; ++q) {
+            BytesReader in(all[q]);
+            const size_t q0 = std::min(P, share * q), q1 = std::min(P, q0 + share);
+            for (size_t n = 0; n < (q1 - q0) * static_cast<size_t>(h.samples_per_prompt); ++n) {
+                responses[q].emplace_back();
+                scores[q].emplace_back();
+                getRow(in, responses[q].back(), scores[q].back());
+            }
+        }
+        ro.responses.clear();
+        ro.scores.clear();
+        for (size_t k = 0; k < static_cast<size_t>(h.samples_per_prompt); ++k)
+            for (size_t q = 0; q < ranks; ++q) {
+                const size_t n = responses[q].size() / static_cast<size_t>(h.samples_per_prompt);
+                for (size_t i = 0; i < n; ++i) {
+                    ro.responses.push_back(std::move(responses[q][k * n + i]));
+                    ro.scores.push_back(std::move(scores[q][k * n + i]));
+                }
+            }
+    }
     for (size_t r = 0; r < ro.rows(); ++r) {
         const auto& act = ro.scores[r].actions.empty() ? ro.responses[r].tokens : ro.scores[r].actions;
         if (act.empty())
@@ -583,86 +728,118 @@ LearnStats PpoTrainer::Impl::learn(const PpoRollout& ro, long it)
         const size_t A = static_cast<size_t>(h.grad_accum);
         double epochPolicyKl = 0;
         long epochMicro = 0;
+        // Data parallel: every rank holds the whole rollout and the same order; micro-batch j of an
+        // optimizer step is computed by one rank (contiguous shares of the step's grad_accum), and
+        // the step's gradients and statistics are summed over the ranks before it is taken.
+        const bool dataParallel = loop->config().data_parallel;
+        const size_t ranks = static_cast<size_t>(dist::world()), me = static_cast<size_t>(dist::rank());
+        enum Stat { Accepted, NonFinite, KlLoss, Pg, Vf, Ent, Clip, Approx, PolicyKl, VfClip, Ratio, FirstRatio, NStats };
+        std::vector<double> step(NStats, 0.0);
         for (size_t j = 0; j < nMb; ++j) {
-            std::vector<size_t> rows(order.begin() + static_cast<long>(j * mb),
-                                     order.begin() + static_cast<long>(std::min(N, (j + 1) * mb)));
-            std::vector<std::vector<int32_t>> pr, ac;
-            std::vector<float> temps;
-            std::vector<torch::Tensor> oldR, advR, retR, valR, refR;
-            for (size_t r : rows) {
-                refR.push_back(ro.refLogp[r]);
-                pr.push_back(ro.promptIds[r]);
-                ac.push_back(ro.actions[r]);
-                temps.push_back(ro.temperatures[r]);
-                oldR.push_back(ro.oldLogp[r]);
-                advR.push_back(ro.advantages[r]);
-                retR.push_back(ro.returns[r]);
-                valR.push_back(ro.oldValues[r]);
-            }
-            const auto packed = packSequences(pr, ac, padId(), device);
-            const int64_t T = packed.response_columns;
-            ScoreOptions so;
-            so.adapter = kPpoActorAdapter;
-            so.temperatures = torch::tensor(temps);
-            so.allowed = constraintMasksFor(c, ac, V, T, device);
-            so.want_entropy = true;
-            so.checkpoint_layers = c.hyper.gradient_checkpointing;
-            const auto oldLogp = padRows(oldR, T, device), adv = padRows(advR, T, device);
-            const auto oldValues = padRows(valR, T, device), returns = padRows(retR, T, device);
-            // The actor's and the critic's passes share no parameter: their losses (and below,
-            // their backward passes) may run at once.
-            PolicyLossResult pl;
-            ValueLossResult vl;
-            vl.loss = torch::zeros({}, oldLogp.options());
-            torch::Tensor ent, actorLoss, criticLoss = torch::zeros({}, oldLogp.options()), klTerm;
-            runPair(
-                parallel,
-                [&] {
-                    const auto actor = scoreSequences(model, packed, so);
-                    pl = clippedPolicyLoss(actor.logprobs, oldLogp, adv, packed.mask, h.clip_eps, tokenNorm);
-                    ent = maskedMean(actor.entropy, packed.mask);
-                    actorLoss = pl.loss - h.ent_coef * ent;
-                    if (klLoss) {
-                        // GRPO's KL term: k3 of the current policy against the reference, per token.
-                        klTerm = aggregateTokenLoss(
-                            klEstimate(actor.logprobs, padRows(refR, T, device), KlEstimator::K3), packed.mask,
-                            tokenNorm);
-                        actorLoss = actorLoss + kl.value() * klTerm;
-                    }
-                },
-                [&] {
-                    if (!head)
-                        return;
-                    const auto critic = criticValues(packed);
-                    vl = clippedValueLoss(critic.values, oldValues, returns, packed.mask, h.value_clip);
-                    criticLoss = h.vf_coef * vl.loss;
-                });
-            if (epoch == 0 && j == 0)
-                ls.firstRatioDev = pl.ratio_max - 1.0;
-            const size_t group = j / A;
-            const double groupSize = static_cast<double>(std::min(A, nMb - group * A));
-            if (loop->acceptLoss(actorLoss.item<double>() + criticLoss.item<double>())) {
+            const bool stepEnds = (j + 1) % A == 0 || j + 1 == nMb;
+            if (!dataParallel || (j % A) * ranks / A == me) {  // this rank's micro-batch
+                std::vector<size_t> rows(order.begin() + static_cast<long>(j * mb),
+                                         order.begin() + static_cast<long>(std::min(N, (j + 1) * mb)));
+                std::vector<std::vector<int32_t>> pr, ac;
+                std::vector<float> temps;
+                std::vector<torch::Tensor> oldR, advR, retR, valR, refR;
+                for (size_t r : rows) {
+                    refR.push_back(ro.refLogp[r]);
+                    pr.push_back(ro.promptIds[r]);
+                    ac.push_back(ro.actions[r]);
+                    temps.push_back(ro.temperatures[r]);
+                    oldR.push_back(ro.oldLogp[r]);
+                    advR.push_back(ro.advantages[r]);
+                    retR.push_back(ro.returns[r]);
+                    valR.push_back(ro.oldValues[r]);
+                }
+                const auto packed = packSequences(pr, ac, padId(), device);
+                const int64_t T = packed.response_columns;
+                ScoreOptions so;
+                so.adapter = kPpoActorAdapter;
+                so.temperatures = torch::tensor(temps);
+                so.allowed = constraintMasksFor(c, ac, V, T, device);
+                so.want_entropy = true;
+                so.checkpoint_layers = c.hyper.gradient_checkpointing;
+                const auto oldLogp = padRows(oldR, T, device), adv = padRows(advR, T, device);
+                const auto oldValues = padRows(valR, T, device), returns = padRows(retR, T, device);
+                // The actor's and the critic's passes share no parameter: their losses (and below,
+                // their backward passes) may run at once.
+                PolicyLossResult pl;
+                ValueLossResult vl;
+                vl.loss = torch::zeros({}, oldLogp.options());
+                torch::Tensor ent, actorLoss, criticLoss = torch::zeros({}, oldLogp.options()), klTerm;
                 runPair(
-                    parallel, [&] { (actorLoss / groupSize).backward(); },
+                    parallel,
                     [&] {
-                        if (head)
-                            (criticLoss / groupSize).backward();
+                        const auto actor = scoreSequences(model, packed, so);
+                        pl = clippedPolicyLoss(actor.logprobs, oldLogp, adv, packed.mask, h.clip_eps, tokenNorm);
+                        ent = maskedMean(actor.entropy, packed.mask);
+                        actorLoss = pl.loss - h.ent_coef * ent;
+                        if (klLoss) {
+                            // GRPO's KL term: k3 of the current policy against the reference, per token.
+                            klTerm = aggregateTokenLoss(
+                                klEstimate(actor.logprobs, padRows(refR, T, device), KlEstimator::K3), packed.mask,
+                                tokenNorm);
+                            actorLoss = actorLoss + kl.value() * klTerm;
+                        }
+                    },
+                    [&] {
+                        if (!head)
+                            return;
+                        const auto critic = criticValues(packed);
+                        vl = clippedValueLoss(critic.values, oldValues, returns, packed.mask, h.value_clip);
+                        criticLoss = h.vf_coef * vl.loss;
                     });
-                if (klLoss)
-                    ls.sumKlLoss += klTerm.item<double>();
-                ls.sumPg += pl.loss.item<double>();
-                ls.sumVf += vl.loss.item<double>();
-                ls.sumEnt += ent.item<double>();
-                ls.sumClip += pl.clipfrac;
-                ls.sumApprox += pl.approxkl;
-                ls.sumPolicyKl += pl.policykl;
-                ls.sumVfClip += vl.clipfrac;
-                ls.sumRatio += pl.ratio_mean;
-                epochPolicyKl += pl.policykl;
-                ++ls.nMicro;
-                ++epochMicro;
+                if (epoch == 0 && j == 0)
+                    step[FirstRatio] = pl.ratio_max - 1.0;
+                const size_t group = j / A;
+                const double groupSize = static_cast<double>(std::min(A, nMb - group * A));
+                const double lossValue = actorLoss.item<double>() + criticLoss.item<double>();
+                if (dataParallel && !std::isfinite(lossValue)) {
+                    step[NonFinite] += 1.0;  // every rank decides together at the step
+                } else if (dataParallel || loop->acceptLoss(lossValue)) {
+                    runPair(
+                        parallel, [&] { (actorLoss / groupSize).backward(); },
+                        [&] {
+                            if (head)
+                                (criticLoss / groupSize).backward();
+                        });
+                    if (klLoss)
+                        step[KlLoss] += klTerm.item<double>();
+                    step[Pg] += pl.loss.item<double>();
+                    step[Vf] += vl.loss.item<double>();
+                    step[Ent] += ent.item<double>();
+                    step[Clip] += pl.clipfrac;
+                    step[Approx] += pl.approxkl;
+                    step[PolicyKl] += pl.policykl;
+                    step[VfClip] += vl.clipfrac;
+                    step[Ratio] += pl.ratio_mean;
+                    step[Accepted] += 1.0;
+                }
             }
-            if ((j + 1) % A == 0 || j + 1 == nMb) {
+            if (stepEnds) {
+                loop->reduceGradients(step);
+                if (epoch == 0 && j + 1 <= A)
+                    ls.firstRatioDev = step[FirstRatio];
+                const bool dropped = step[NonFinite] > 0.0 && !loop->acceptLoss(std::numeric_limits<double>::quiet_NaN());
+                if (!dropped) {
+                    ls.sumKlLoss += step[KlLoss];
+                    ls.sumPg += step[Pg];
+                    ls.sumVf += step[Vf];
+                    ls.sumEnt += step[Ent];
+                    ls.sumClip += step[Clip];
+                    ls.sumApprox += step[Approx];
+                    ls.sumPolicyKl += step[PolicyKl];
+                    ls.sumVfClip += step[VfClip];
+                    ls.sumRatio += step[Ratio];
+                    epochPolicyKl += step[PolicyKl];
+                    ls.nMicro += static_cast<long>(step[Accepted]);
+                    epochMicro += static_cast<long>(step[Accepted]);
+                }
+                std::fill(step.begin(), step.end(), 0.0);
+                if (dropped)
+                    continue;
                 const auto st = loop->optimizerStep(it);
                 if (st.applied) {
                     ls.sumGrad += st.grad_norm;
@@ -800,7 +977,7 @@ void PpoTrainer::Impl::validate(const PpoValidator& validator, Metrics& metrics)
         return;
     bestValidation = v;
     bestIteration = iteration;
-    if (c.output_dir.empty())
+    if (c.output_dir.empty() || !dist::isWriter())
         return;
     const auto dir = (std::filesystem::path(c.output_dir) / "best").string();
     StateWriter w;
@@ -834,6 +1011,7 @@ PpoResult PpoTrainer::run()
     lc.schedule.total_steps = std::max(1L, s.totalIterations);
     lc.max_grad_norm = h.grad_clip;
     lc.on_non_finite = c.on_non_finite;
+    lc.data_parallel = dist::world() > 1;
     std::vector<torch::Tensor> params;
     for (auto& [n, t] : s.trainable)
         params.push_back(t);

@@ -3,6 +3,7 @@
 #include "core/train/sft_trainer.h"
 
 #include "core/api/error.h"
+#include "core/dist/dist.h"
 #include "core/llm/loaders.h"
 #include "core/rules/rng.h"
 #include "core/rules/title_lookup.h"
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 namespace recalign::core {
 
@@ -45,6 +47,10 @@ void validateConfig(const SftTrainConfig& c)
         bad("max_output_tokens", "must leave room for at least one reply token besides EOS (>= 2, or 0)");
     if (!c.hyper.full_finetune && c.adapter.empty())
         bad("adapter", "LoRA training needs an adapter name");
+    if (c.hyper.batch % dist::world() != 0)
+        bad("batch", std::to_string(c.hyper.batch) + " samples per micro-batch do not divide among "
+                         + std::to_string(dist::world()) + " processes (data parallelism splits each micro-batch; "
+                         "use a multiple of the world size)");
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> trainableOf(llm::LlamaModelImpl& model, const SftTrainConfig& c)
@@ -101,6 +107,7 @@ torch::Tensor sftLoss(llm::LlamaModelImpl& model, const SftBatch& batch, bool ch
 // One optimizer step's micro-batches, forward and backward.
 struct SftGroup {
     bool accepted = true;  // false: a non-finite loss dropped the step's batch
+    bool non_finite = false;  // data parallel: this rank saw a non-finite loss (decided after the reduction)
     double loss = 0.0;     // sample-weighted mean loss
     long tokens = 0;
 };
@@ -158,6 +165,10 @@ struct SftTrainer::Impl {
     void save(const std::string& path)
     {
         loop->requireFiniteParameters(trainable);
+        if (!dist::isWriter()) {  // rank 0 writes; every rank holds the same state
+            loop->setLastCheckpoint(path);
+            return;
+        }
         StateWriter w;
         w.putString("sft/signature", signature(config));
         w.putInt("sft/epoch", epoch);
@@ -219,7 +230,7 @@ struct SftTrainer::Impl {
         bestWeights.clear();
         for (auto& [n, t] : trainable)
             bestWeights.push_back(t.detach().clone());
-        if (config.output_dir.empty())
+        if (config.output_dir.empty() || !dist::isWriter())
             return;
         const std::string bestDir = dir("best");
         if (config.hyper.full_finetune)
@@ -323,15 +334,28 @@ SftGroup SftTrainer::Impl::forwardBackward(const std::vector<Sample>& samples, l
     const size_t first = static_cast<size_t>(g0) * perMicro;
     const size_t last = std::min(samples.size(), static_cast<size_t>(g1) * perMicro);
     const double groupSamples = static_cast<double>(last - first);
+    // Data parallel: each rank takes a contiguous share of every micro-batch, its loss weighted by
+    // its rows' share of the whole step's samples, so the summed gradients are one process's.
+    const bool parallel = loop->config().data_parallel;
+    const size_t ranks = static_cast<size_t>(dist::world()), me = static_cast<size_t>(dist::rank());
     for (long mb = g0; mb < g1; ++mb) {
+        const size_t b0 = static_cast<size_t>(mb) * perMicro;
+        const size_t b1 = std::min(samples.size(), static_cast<size_t>(mb + 1) * perMicro);
+        const size_t share = (b1 - b0 + ranks - 1) / ranks;
+        const size_t r0 = std::min(b1, b0 + me * share), r1 = std::min(b1, r0 + share);
         std::vector<const Sample*> rows;
-        for (size_t i = static_cast<size_t>(mb) * perMicro; i < std::min(samples.size(), static_cast<size_t>(mb + 1) * perMicro);
-             ++i)
+        for (size_t i = r0; i < r1; ++i)
             rows.push_back(&samples[i]);
+        if (rows.empty())
+            continue;  // a short last micro-batch: this rank has no rows of it
         const auto batch = makeSftBatch(rows, tokenizer, config, device);
         const auto loss = sftLoss(model, batch, config.hyper.gradient_checkpointing);
         const double lv = loss.item<double>();
-        if (!loop->acceptLoss(lv)) {
+        if (parallel && !std::isfinite(lv)) {
+            g.non_finite = true;  // every rank decides together after the reduction
+            return g;
+        }
+        if (!parallel && !loop->acceptLoss(lv)) {
             g.accepted = false;  // the whole optimizer step's batch is dropped
             return g;
         }
@@ -394,6 +418,7 @@ SftResult SftTrainer::run()
     lc.schedule.warmup_steps = warmupFromRatio(lc.schedule.total_steps, c.hyper.warmup_ratio);
     lc.max_grad_norm = c.hyper.grad_clip;
     lc.on_non_finite = c.on_non_finite;
+    lc.data_parallel = dist::world() > 1;
     std::vector<torch::Tensor> params;
     for (auto& [n, t] : s.trainable)
         params.push_back(t);
@@ -404,6 +429,12 @@ SftResult SftTrainer::run()
         s.load(ckpt);
         s.observer.onLog(LogLevel::Info, c.stage + ": resumed from '" + ckpt + "' at step "
                                              + std::to_string(s.loop->step()));
+    }
+    if (lc.data_parallel && dist::rank() > 0) {
+        // LoRA dropout: every rank its own stream of masks, derived from the stage's (rank 0 keeps
+        // it), so a run is reproducible for a given world size; masks are not those of one process.
+        const int64_t draw = torch::randint(std::numeric_limits<int32_t>::max(), {1}, torch::kLong).item<int64_t>();
+        torch::manual_seed(mixSeed({static_cast<uint64_t>(draw), static_cast<uint64_t>(dist::rank())}));
     }
     s.observer.onStageBegin(c.stage, totalSteps);
 
@@ -425,12 +456,17 @@ SftResult SftTrainer::run()
                 atBoundary = false;
                 const auto t0 = Clock::now();
                 const long g1 = std::min(nMicro, s.micro + accum);
+                const double comm0 = dist::commSeconds();
                 const SftGroup group = s.forwardBackward(samples, s.micro, g1, perMicro);
-                const bool accepted = group.accepted;
-                const double lossSum = group.loss;
-                const long tokens = group.tokens;
+                // Data parallel: the gradients, loss and tokens of every rank, summed.
+                std::vector<double> stats{group.loss, static_cast<double>(group.tokens), group.non_finite ? 1.0 : 0.0};
+                s.loop->reduceGradients(stats);
+                const double lossSum = stats[0];
+                const long tokens = static_cast<long>(stats[1]);
                 s.micro = g1;
-                if (!accepted)
+                if (!group.accepted)
+                    continue;
+                if (stats[2] > 0.0 && !s.loop->acceptLoss(std::numeric_limits<double>::quiet_NaN()))
                     continue;
                 const auto st = s.loop->optimizerStep();
                 if (!st.applied)
@@ -441,12 +477,16 @@ SftResult SftTrainer::run()
                 s.lastLoss = lossSum;
                 const long step = s.loop->step();
                 const double epochPos = s.epoch + static_cast<double>(s.micro) / static_cast<double>(nMicro);
-                if (c.log_every <= 1 || step % c.log_every == 0 || step == totalSteps)
-                    s.loop->emit(step, totalSteps, epochPos,
-                                 {{"loss", lossSum},
-                                  {"learning_rate", st.learning_rate},
-                                  {"grad_norm", st.grad_norm},
-                                  {"tokens_per_s", secs > 0 ? static_cast<double>(tokens) / secs : 0.0}});
+                if (c.log_every <= 1 || step % c.log_every == 0 || step == totalSteps) {
+                    std::vector<std::pair<std::string, double>> metrics{
+                        {"loss", lossSum},
+                        {"learning_rate", st.learning_rate},
+                        {"grad_norm", st.grad_norm},
+                        {"tokens_per_s", secs > 0 ? static_cast<double>(tokens) / secs : 0.0}};
+                    if (lc.data_parallel)  // seconds of this step spent in collectives (rank 0's)
+                        metrics.emplace_back("comm_s", dist::commSeconds() - comm0);
+                    s.loop->emit(step, totalSteps, epochPos, std::move(metrics));
+                }
                 if (c.val_every_steps > 0 && step % c.val_every_steps == 0)
                     runValidation(step, epochPos);
                 if (step >= totalSteps) {

@@ -1,6 +1,8 @@
 // The shared optimizer-step helper.
 #include "core/train/train_state.h"
 
+#include "core/dist/dist.h"
+
 #include "core/api/error.h"
 #include "core/llm/llama_config.h"
 #include "core/llm/llama_model.h"
@@ -95,6 +97,24 @@ TrainLoop::StepResult TrainLoop::optimizerStep(long scheduleIndex)
     ++m_step;
     r.applied = true;
     return r;
+}
+
+void TrainLoop::reduceGradients(std::vector<double>& stats)
+{
+    if (!m_config.data_parallel || !dist::active())
+        return;
+    std::vector<torch::Tensor> buffers;
+    for (auto& p : m_params) {
+        if (!p.grad().defined())
+            p.mutable_grad() = torch::zeros_like(p);
+        buffers.push_back(p.grad());
+    }
+    auto statsTensor = torch::tensor(std::vector<float>(stats.begin(), stats.end()), torch::kFloat);
+    buffers.push_back(statsTensor);
+    dist::allreduceSum(buffers);
+    auto acc = buffers.back().accessor<float, 1>();
+    for (size_t i = 0; i < stats.size(); ++i)
+        stats[i] = acc[static_cast<int64_t>(i)];
 }
 
 void TrainLoop::emit(long step, long totalSteps, double epoch,

@@ -60,6 +60,9 @@ struct TrainLoopConfig {
     LrSchedule schedule;
     double max_grad_norm = 1.0;   // <= 0 = no clipping (the norm is still reported)
     NonFinitePolicy on_non_finite = NonFinitePolicy::Stop;
+    // The trainer shards its batches over the job's ranks (core/dist): reduceGradients sums the
+    // gradients (each rank's loss is already weighted by its share of the global batch).
+    bool data_parallel = false;
 };
 
 // The shared optimizer-step helper. Not a framework: the trainers own their loops and call these.
@@ -84,6 +87,11 @@ public:
     // per iteration), clips, steps, zeroes the gradients and counts the step. A non-finite
     // gradient norm follows the non-finite policy.
     StepResult optimizerStep(long scheduleIndex = -1);
+    // Data-parallel trainers, before optimizerStep: sums the trainable parameters' gradients (an
+    // undefined one counts as zeros) and `stats` (loss sums, token counts, non-finite flags) over
+    // the job's ranks in one all-reduce, so every rank clips and steps identically. No-op with one
+    // process or when config().data_parallel is false.
+    void reduceGradients(std::vector<double>& stats);
     void zeroGrad();
     // Before a checkpoint is written: throws Diverged (naming the parameter and the step) when a
     // trainable tensor holds NaN/Inf, so a bad state never replaces the last good checkpoint.
