@@ -29,9 +29,9 @@ const char* const kUsage =
     "  allocator) and its matmul rate at the model's GEMM shapes in float32 and bfloat16; SFT's\n"
     "  GFLOP/s is given as a share of the rate in the dtype used. --json writes the figures;\n"
     "  --compare prints this run's ratios to an earlier --json file (with both machines' matmul\n"
-    "  rates). --nproc N: SFT only, as 1 process and then as N data-parallel processes (c10d Gloo)\n"
-    "  at the same global batch: tokens/s, scaling efficiency and all-reduce time per step\n"
-    "  (give --threads 1 for N x 1 thread vs 1 x 1 thread).";
+    "  rates). --nproc N: the same as 1 process and then as N data-parallel processes (c10d Gloo)\n"
+    "  at the same global batches: SFT tokens/s, scaling efficiency, all-reduce time per step and\n"
+    "  PPO s/iteration (give --threads 1 for N x 1 thread vs 1 x 1 thread).";
 
 int run(const std::vector<std::string>& args)
 {
@@ -50,9 +50,9 @@ int run(const std::vector<std::string>& args)
             throw std::invalid_argument("--nproc expects 2 to 64 processes");
         if (a.has("json") || a.has("compare"))
             throw std::invalid_argument("--nproc prints its comparison; --json / --compare apply to one process");
-        std::vector<std::string> worker{selfExecutable(), "bench", "train", "--ppo-iterations", "0"};
+        std::vector<std::string> worker{selfExecutable(), "bench", "train"};
         for (size_t i = 0; i < args.size(); ++i) {
-            if (args[i] == "--nproc" || args[i] == "--ppo-iterations") {
+            if (args[i] == "--nproc") {
                 ++i;
                 continue;
             }

@@ -117,10 +117,11 @@ struct BenchTrainRequest {
     std::string compare;            // an earlier run's JSON: print this run's ratios to it ("" = no)
 };
 ToolStatus runBenchTrain(const BenchTrainRequest& request, std::ostream& out);
-// `recalign bench train --nproc N`: SFT alone, measured in one run of the command as one process
-// and then as N local data-parallel processes at the same global batch (`worker_argv` is the
-// command each runs; "--json FILE" is appended): tokens/s of both, the scaling efficiency
-// (N-process tokens/s over N times the 1-process figure) and the all-reduce time per step.
+// `recalign bench train --nproc N`: the benchmark measured in one run of the command as one
+// process and then as N local data-parallel processes at the same global batches (`worker_argv`
+// is the command each runs; "--json FILE" is appended): SFT tokens/s of both, the scaling
+// efficiency (N-process tokens/s over N times the 1-process figure), the all-reduce time per
+// step, and PPO seconds per iteration of both.
 ToolStatus runBenchTrainScaling(const std::vector<std::string>& worker_argv, int nproc, std::ostream& out);
 
 // `recalign bench scale`: a real geometry with random weights (written once, shard by shard, into

@@ -231,7 +231,7 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& shownOut)
                 << " ms\n";
         }
     }
-    if (ppoIterations <= 0 || dist::active()) {  // PPO is not data parallel in the benchmark
+    if (ppoIterations <= 0) {
         if (dist::isWriter() && !a.json_out.empty())
             core::writeFileAtomic(a.json_out, figures.dump(2) + "\n", core::ErrorCode::Internal);
         std::error_code ec;
@@ -290,8 +290,9 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& shownOut)
         figures["ppo_rollout_s"] = rollout / n;
         figures["ppo_learn_s"] = learn / n;
     }
-    if (!a.json_out.empty())
+    if (!a.json_out.empty() && dist::isWriter())
         core::writeFileAtomic(a.json_out, figures.dump(2) + "\n", core::ErrorCode::Internal);
+    dist::shutdown();
     if (!a.compare.empty())
         printComparison(nlohmann::json::parse(core::readFile(a.compare, core::ErrorCode::InvalidConfig, "--compare")),
                         figures, out);
@@ -328,6 +329,7 @@ ToolStatus runBenchTrainScaling(const std::vector<std::string>& workerArgv, int 
             results[k] = nlohmann::json::parse(readFile(json, ErrorCode::Internal));
         }
         const double one = results[0].value("sft_tokens_per_s", 0.0), many = results[1].value("sft_tokens_per_s", 0.0);
+        const double ppoOne = results[0].value("ppo_s_per_iteration", 0.0), ppoMany = results[1].value("ppo_s_per_iteration", 0.0);
         out << "\nSFT data parallel on this machine (" << results[0].value("machine", std::string()) << "), global batch the same:\n"
             << "  1 process:  " << str::fixed(one, 0) << " tokens/s\n"
             << "  " << nproc << " processes: " << str::fixed(many, 0) << " tokens/s = " << str::fixed(one > 0 ? many / one : 0.0, 2)
@@ -335,6 +337,12 @@ ToolStatus runBenchTrainScaling(const std::vector<std::string>& workerArgv, int 
             << "  in collectives per step (rank 0, waiting for the slower rank included): "
             << str::fixed(1000.0 * results[1].value("sft_comm_s_per_step", 0.0), 1) << " ms; the gradients' all-reduce alone "
             << str::fixed(1000.0 * results[1].value("allreduce_s", 0.0), 1) << " ms\n";
+        if (ppoOne > 0 && ppoMany > 0)
+            out << "PPO (rollout split by prompts, learning by micro-batches): " << str::fixed(ppoOne, 2) << " s/iteration with 1 process, "
+                << str::fixed(ppoMany, 2) << " s with " << nproc << " = " << str::fixed(ppoOne / ppoMany, 2) << "x (rollout "
+                << str::fixed(results[0].value("ppo_rollout_s", 0.0), 2) << " -> " << str::fixed(results[1].value("ppo_rollout_s", 0.0), 2)
+                << " s, learning " << str::fixed(results[0].value("ppo_learn_s", 0.0), 2) << " -> "
+                << str::fixed(results[1].value("ppo_learn_s", 0.0), 2) << " s)\n";
         std::error_code ec;
         fs::remove_all(tmp, ec);
         return 0;

@@ -131,6 +131,7 @@ public:
     explicit BytesReader(const std::string& d) : m_data(d) {}
     int64_t getInt() { return get<int64_t>(); }
     double getDouble() { return get<double>(); }
+    size_t position() const { return m_pos; }
     std::string getString()
     {
         const size_t n = static_cast<size_t>(getInt());
@@ -654,6 +655,16 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
                                    : torch::zeros({L}, torch::dtype(torch::kFloat).device(device));
         }
     };
+    // Data parallel: the scoring batches (the one-process ones) go round-robin to the ranks, which
+    // then exchange their rows' log-probs and values.
+    const bool dataParallel = dist::active();
+    if (dataParallel) {
+        std::vector<std::pair<size_t, size_t>> mine;
+        for (size_t i = 0; i < batches.size(); ++i)
+            if (i % static_cast<size_t>(dist::world()) == static_cast<size_t>(dist::rank()))
+                mine.push_back(batches[i]);
+        batches.swap(mine);
+    }
     for (size_t i = 0; i < batches.size(); i += parallel ? 2 : 1) {
         if (i + 1 < batches.size() && parallel)
             runPair(
@@ -661,6 +672,34 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
                 [&] { scoreBatch(batches[i + 1].first, batches[i + 1].second); });
         else
             scoreBatch(batches[i].first, batches[i].second);
+    }
+    if (dataParallel) {
+        Bytes out;
+        auto floats = [](const torch::Tensor& t) {
+            const auto c = t.to(torch::kCPU, torch::kFloat).contiguous();
+            return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+        };
+        for (const auto& [b0, b1] : batches)
+            for (size_t r = b0; r < b1; ++r) {
+                out.putInt(static_cast<int64_t>(r));
+                out.putVector(floats(ro.oldLogp[r]));
+                out.putVector(floats(ro.refLogp[r]));
+                out.putVector(floats(ro.oldValues[r]));
+            }
+        for (const std::string& part : dist::allgather(out.data)) {
+            BytesReader in(part);
+            for (size_t done = 0; done < part.size();) {
+                const size_t before = in.position();
+                const auto r = static_cast<size_t>(in.getInt());
+                auto tensorOf = [&](std::vector<float> v) {
+                    return torch::tensor(v, torch::kFloat).to(device);
+                };
+                ro.oldLogp[r] = tensorOf(in.getVector<float>());
+                ro.refLogp[r] = tensorOf(in.getVector<float>());
+                ro.oldValues[r] = tensorOf(in.getVector<float>());
+                done += in.position() - before;
+            }
+        }
     }
     std::vector<torch::Tensor> maskRows, scoreRows;
     for (size_t r = 0; r < N; ++r) {
