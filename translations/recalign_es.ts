@@ -1219,6 +1219,14 @@ Iniciada el %1</translation>
         <source>Threads take effect the next time RecAlign Studio starts (%1 cores here; default %2).</source>
         <translation>Los hilos se aplican la próxima vez que se inicie RecAlign Studio (%1 núcleos aquí; por defecto %2).</translation>
     </message>
+    <message>
+        <source>Data-parallel processes per run: more than one runs the experiment as that many processes of the recalign CLI (each with its share of the cores), followed here through the run store. Applies to the next run.</source>
+        <translation>Procesos de paralelismo de datos por ejecución: con más de uno, el experimento se ejecuta como otros tantos procesos de la CLI recalign (cada uno con su parte de los núcleos), seguidos aquí a través del almacén de ejecuciones. Se aplica a la próxima ejecución.</translation>
+    </message>
+    <message>
+        <source>Processes per run</source>
+        <translation>Procesos por ejecución</translation>
+    </message>
 </context>
 <context>
     <name>recalign::studio::StudioController</name>

@@ -47,6 +47,13 @@ int AppSettings::torchThreads()
 
 void AppSettings::setTorchThreads(int threads) { QSettings().setValue(QStringLiteral("compute/torch_threads"), threads); }
 
+int AppSettings::processes()
+{
+    return std::clamp(QSettings().value(QStringLiteral("compute/processes"), 1).toInt(), 1, 64);
+}
+
+void AppSettings::setProcesses(int processes) { QSettings().setValue(QStringLiteral("compute/processes"), processes); }
+
 QString AppSettings::lastWorkspace() { return QSettings().value(QStringLiteral("workspace/last")).toString(); }
 
 void AppSettings::setLastWorkspace(const QString& path) { QSettings().setValue(QStringLiteral("workspace/last"), path); }

@@ -22,6 +22,11 @@ public:
     static int torchThreads();
     static void setTorchThreads(int threads);
     static int defaultTorchThreads();
+    // Local data-parallel processes per run (RunRequest::processes): 1 = the run in this
+    // process's worker thread; N > 1 = `recalign run --nproc N` in a child process, followed
+    // through the store. Applies to the next run started.
+    static int processes();
+    static void setProcesses(int processes);
 
     static QString lastWorkspace();     // "" = none yet
     static void setLastWorkspace(const QString& path);

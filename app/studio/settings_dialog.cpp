@@ -37,6 +37,13 @@ SettingsDialog::SettingsDialog(QWidget* parent) : QDialog(parent)
     form->addRow(tr("Language"), m_language);
     form->addRow(tr("Theme"), m_theme);
     form->addRow(tr("Compute threads"), m_threads);
+    m_processes = new QSpinBox(this);
+    m_processes->setRange(1, std::max(1, QThread::idealThreadCount()));
+    m_processes->setValue(std::min(AppSettings::processes(), m_processes->maximum()));
+    m_processes->setToolTip(tr("Data-parallel processes per run: more than one runs the experiment as that many "
+                               "processes of the recalign CLI (each with its share of the cores), followed here "
+                               "through the run store. Applies to the next run."));
+    form->addRow(tr("Processes per run"), m_processes);
     layout->addLayout(form);
     auto* note = new QLabel(tr("Threads take effect the next time RecAlign Studio starts (%1 cores here; "
                                "default %2).")
@@ -61,11 +68,14 @@ widgets::Theme SettingsDialog::theme() const { return static_cast<widgets::Theme
 
 int SettingsDialog::torchThreads() const { return m_threads->value(); }
 
+int SettingsDialog::processes() const { return m_processes->value(); }
+
 void SettingsDialog::save() const
 {
     AppSettings::setLanguage(language());
     AppSettings::setTheme(theme());
     AppSettings::setTorchThreads(torchThreads());
+    AppSettings::setProcesses(processes());
 }
 
 }  // namespace recalign::studio

@@ -21,6 +21,7 @@ public:
     QString language() const;
     widgets::Theme theme() const;
     int torchThreads() const;
+    int processes() const;
     // Stores the choices in AppSettings.
     void save() const;
 
@@ -28,6 +29,7 @@ private:
     QComboBox* m_language = nullptr;
     QComboBox* m_theme = nullptr;
     QSpinBox* m_threads = nullptr;
+    QSpinBox* m_processes = nullptr;
 };
 
 }  // namespace recalign::studio

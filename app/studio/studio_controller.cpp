@@ -70,6 +70,7 @@ int StudioController::enqueueRun(const QString& label, const QString& path, qint
     core::RunRequest request = loaded.value();
     request.workspace = m_workspace->path().toStdString();
     request.default_threads = AppSettings::torchThreads();
+    request.processes = AppSettings::processes();
     if (resume > 0)
         request.resume_run = std::to_string(resume);
     const int ticket = m_runs->enqueue(label, [request](core::Observer& o) { return core::runExperiment(request, o); });

@@ -29,6 +29,13 @@ struct RunRequest {
     // GUI's Settings); 0 = the machine's cores (divided among local processes). planThreads
     // (core/api/info.h) splits it between torch and OpenBLAS.
     int default_threads = 0;
+    // Local data-parallel processes (core/dist). > 1: the run is `recalign run FILE --nproc N` in a
+    // child process (needs experiment_path: the workers read the file), followed through the run
+    // store: its stages and metric points reach the observer as they are written, its output lines
+    // as log lines, and a stop request interrupts it (it cancels and checkpoints as one process
+    // does). The GUI's way to use several processes; the CLI launches with --nproc itself.
+    int processes = 1;
+    std::string cli_executable;     // the `recalign` CLI for processes > 1 ("" = the one beside this executable)
 };
 
 // Reads and validates the experiment file into a request (missing data or model files are

@@ -188,6 +188,8 @@ using namespace pipeline_detail;
 
 RunOutcome runExperiment(const RunRequest& request, Observer& observer)
 {
+    if (request.processes > 1)
+        return runInProcesses(request, observer);
     RunOutcome outcome;
     Ctx ctx;
     ctx.outcome = &outcome;

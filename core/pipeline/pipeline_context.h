@@ -39,6 +39,10 @@ struct Ctx {
     long dist_seq = 0;
 };
 
+// RunRequest::processes > 1 (process_run.cpp): the CLI with --nproc in a child process, followed
+// through the store and its output.
+RunOutcome runInProcesses(const RunRequest& request, Observer& observer);
+
 // Stages whose batches are split over the ranks of a data-parallel job (the SASRec teacher, the
 // from-scratch base model's pre-training, SFT, the RL stages); rank 0 runs the others (DPO,
 // evaluation) alone while the other ranks wait for its outcome.

@@ -69,6 +69,7 @@ private Q_SLOTS:
     void cancelLeavesTheStoreConsistentAndResumeFinishes();
     void screenshotsOfEveryTab();
     void seedGroupWithSftAndPpoRunsCancelsAndResumesFromTheGui();
+    void twoLocalProcessesRunFromTheGuiAsOneRun();
     void cleanupTestCase();
 
 private:
@@ -594,6 +595,37 @@ void TstStudioRun::seedGroupWithSftAndPpoRunsCancelsAndResumesFromTheGui()
     QVERIFY(w.runsTable()->selectedRuns().size() == 2);
     QTest::qWait(200);
     QVERIFY(w.grab().save(shots + QStringLiteral("/app-runs-table.png")));
+}
+
+void TstStudioRun::twoLocalProcessesRunFromTheGuiAsOneRun()
+{
+    // Settings → "Processes per run" 2: the run is the CLI with --nproc 2 in a child process,
+    // followed through the store; the Monitor gets its curves while it runs, the runs dock one run.
+    MainWindow& w = *m_window;
+    AppSettings::setProcesses(2);
+    RunController* runs = w.controller()->runController();
+    QSignalSpy finished(runs, &RunController::jobFinished);
+    int sftPoints = 0, ppoPoints = 0;
+    QObject guard;
+    connect(runs, &RunController::metricsDrained, &guard, [&](const QVector<MetricPoint>& points) {
+        for (const MetricPoint& p : points) {
+            sftPoints += p.stage == QLatin1String("sft_v2") && p.name == QLatin1String("loss");
+            ppoPoints += p.stage == QLatin1String("ppo_full") && p.name == QLatin1String("env/reward_mean");
+        }
+    });
+    QVERIFY(w.controller()->startRun(QStringLiteral(RECALIGN_SOURCE_DIR "/tests/fixtures/dist/mini.yaml")) > 0);
+    QVERIFY(finished.wait(300000));
+    AppSettings::setProcesses(1);
+    QVERIFY2(finished.at(0).at(1).toInt() == 0, qPrintable(finished.at(0).at(2).toString()));
+    const qint64 run = finished.at(0).at(3).toLongLong();
+    QVERIFY(run > 0);
+    QCOMPARE(sftPoints, 23);
+    QCOMPARE(ppoPoints, 2);
+    core::RunStore store;
+    QVERIFY(!store.open(core::workspaceStorePath(m_workspace.path().toStdString()), {true}));
+    QCOMPARE(int(store.runInfo(run).value().status), int(core::RunStatus::Finished));
+    QVERIFY(QFileInfo::exists(m_workspace.filePath(QStringLiteral("ranks/1/runs.sqlite"))));  // rank 1's own store
+    QTRY_VERIFY_WITH_TIMEOUT(w.controller()->runList()->runById(run) != nullptr, 10000);
 }
 
 void TstStudioRun::cleanupTestCase() { m_window.reset(); }

@@ -6,6 +6,7 @@
 // ranks stops the other with an error naming it, the run is marked failed, and `--resume` with
 // one process finishes it. Plus the launchers' environment parsing, in process.
 #include "core/api/error.h"
+#include "core/api/runners.h"
 #include "core/api/store_api.h"
 #include "core/dist/dist.h"
 #include "core/util/safetensors.h"
@@ -215,6 +216,7 @@ private Q_SLOTS:
     void theTeacherAndPretrainingAgreeToo();
     void aBatchThatDoesNotDivideIsAnErrorNamingTheKey();
     void killingARankStopsTheOtherNamingItAndResumeWithOneProcessFinishes();
+    void aRequestForTwoProcessesIsFollowedThroughTheStoreAndCancels();
 
 private:
     QTemporaryDir m_dir;
@@ -451,6 +453,69 @@ void TstDist::killingARankStopsTheOtherNamingItAndResumeWithOneProcessFinishes()
     const RunRecord done = readRun(ws);
     QCOMPARE(done.status, RunStatus::Finished);
     compareSeries(readRun(uninterrupted).loss, done.loss, "SFT loss");
+}
+
+namespace tst_dist_detail {
+
+// What the GUI's session sees of a run: stage begins / ends and step records; it asks to stop at
+// the first record of `stopAt` ("" = never).
+class Recorder : public Observer {
+public:
+    std::string stopAt;
+    std::vector<std::string> begun, ended;
+    std::map<std::string, std::map<long, double>> metrics;  // stage/name -> step -> value
+    std::vector<std::string> logs;
+    void onStageBegin(const std::string& s, long) override { begun.push_back(s); }
+    void onStageEnd(const std::string& s) override { ended.push_back(s); }
+    void onStep(const StepRecord& r) override
+    {
+        for (const auto& [name, v] : r.metrics)
+            metrics[r.stage + "/" + name][r.step] = v;
+        if (!stopAt.empty() && r.stage == stopAt)
+            m_stop = true;
+    }
+    void onLog(LogLevel, const std::string& text) override { logs.push_back(text); }
+    bool stopRequested() const override { return m_stop; }
+
+private:
+    bool m_stop = false;
+};
+
+}  // namespace tst_dist_detail
+
+void TstDist::aRequestForTwoProcessesIsFollowedThroughTheStoreAndCancels()
+{
+    // The GUI's path (RunRequest::processes): the CLI launches the workers; the session follows
+    // the store. Stopped at SFT's first record (12 epochs), then resumed the same way.
+    auto loaded = runRequestFromFile(withEpochs(m_dir, 12).toStdString());
+    QVERIFY(loaded);
+    RunRequest request = loaded.value();
+    const QString ws = m_dir.filePath(QStringLiteral("followed"));
+    request.workspace = ws.toStdString();
+    request.processes = 2;
+    request.cli_executable = kCli.toStdString();
+    Recorder first;
+    first.stopAt = "sft_v2";
+    const RunOutcome stopped = runExperiment(request, first);
+    QVERIFY2(stopped.error.code == ErrorCode::Cancelled, stopped.error.toString().c_str());
+    QVERIFY(stopped.run_id > 0);
+    QCOMPARE(readRun(ws).status, RunStatus::Cancelled);
+    QVERIFY(std::find(first.begun.begin(), first.begun.end(), "teacher") != first.begun.end());
+    QVERIFY(std::find(first.ended.begin(), first.ended.end(), "teacher") != first.ended.end());
+    QVERIFY(!first.metrics["sft_v2/loss"].empty());
+    QVERIFY(first.metrics["sft_v2/loss"].size() < 276);
+
+    Recorder second;
+    request.resume_run = std::to_string(stopped.run_id);
+    const RunOutcome resumed = runExperiment(request, second);
+    QVERIFY2(resumed.error.ok(), resumed.error.toString().c_str());
+    QCOMPARE(resumed.run_id, stopped.run_id);
+    const RunRecord done = readRun(ws);
+    QCOMPARE(done.runs, 1);
+    QCOMPARE(done.status, RunStatus::Finished);
+    QCOMPARE(done.loss.size(), size_t(276));  // 12 epochs of 23 steps, none missing or twice
+    QCOMPARE(second.metrics["ppo_full/env/reward_mean"].size(), size_t(2));  // the session saw PPO live
+    QVERIFY(std::find(second.ended.begin(), second.ended.end(), "eval_full") != second.ended.end());
 }
 
 QTEST_GUILESS_MAIN(TstDist)
