@@ -141,6 +141,8 @@ void createRun(Ctx& ctx, int64_t experimentId, int64_t group)
     nr.status = RunStatus::Running;
     nr.env = captureEnvironment(RECALIGN_SOURCE_DIR_STR);
     nr.env.device = ctx.device.str();
+    if (dist::active())  // shown with the run: one run, its world size
+        nr.env.device += " x " + std::to_string(dist::world()) + " processes (data parallel)";
     auto run = ctx.store.createRun(nr);
     if (!run)
         throw CoreException(run.error().code, "creating the run: " + run.error().message);

@@ -308,6 +308,12 @@ void TstDist::twoProcessesGiveOneProcessesLossesAndAdapter()
     QVERIFY2(r.out.contains(QStringLiteral("data parallel: rank 0 of 2 (gloo")), qPrintable(r.out));
     const RunRecord one = readRun(m_one), dp = readRun(two);
     QCOMPARE(dp.runs, 1);  // rank 1 wrote no run into the shared store ...
+    {
+        RunStore store;
+        QVERIFY(!store.open(two.toStdString() + "/" + kStoreFileName));
+        QCOMPARE(QString::fromStdString(store.runInfo(dp.id).value().env.device),
+                 QStringLiteral("cpu x 2 processes (data parallel)"));
+    }
     QCOMPARE(dp.status, RunStatus::Finished);
     QVERIFY(fs::exists(two.toStdString() + "/ranks/1/" + kStoreFileName));  // ... but into its own
     compareSeries(one.loss, dp.loss, "SFT loss");
