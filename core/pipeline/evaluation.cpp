@@ -9,6 +9,7 @@
 #include "core/rules/reward.h"
 #include "core/rules/title_lookup.h"
 #include "core/train/sequences.h"
+#include "core/util/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -186,7 +187,7 @@ VariantEvalResult runSuite(const std::string& variant, const Dataset& data, cons
         rec.step = static_cast<long>(i);
         rec.prompt = renderLlama2Chat(s.prompt);
         rec.output = outputs[i];
-        rec.details_json = sampleDetails(s, data, parsed, m, reward).dump();
+        rec.details_json = jsonText(sampleDetails(s, data, parsed, m, reward));
         result.samples.push_back(std::move(rec));
     }
     (void)wall;

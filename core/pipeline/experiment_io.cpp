@@ -460,6 +460,10 @@ ExperimentCheck checkExperimentText(const std::string& text, const std::string& 
     out.config = defaultExperiment();
     out.config.base_dir = base_dir.empty() ? std::string() : fs::absolute(base_dir).lexically_normal().string();
     Reader r;
+    if (const int bad = str::firstInvalidUtf8Line(text)) {
+        out.errors.push_back({"", "invalid UTF-8 (an experiment file is UTF-8 text)", bad});
+        return out;
+    }
     YAML::Node root;
     try {
         root = YAML::Load(text);

@@ -10,6 +10,7 @@
 #include "core/util/csv.h"
 #include "core/util/files.h"
 #include "core/util/strings.h"
+#include "core/util/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -197,6 +198,8 @@ const char kLetters[4] = {'A', 'B', 'C', 'D'};
 
 std::vector<MmluQuestion> parseMmlu(const std::string& text, const std::string& name)
 {
+    if (const int bad = str::firstInvalidUtf8Line(text))
+        general_eval_detail::failAt(name, bad, "invalid UTF-8 (MMLU files are UTF-8 CSV)");
     const std::vector<general_eval_detail::CsvRow> rows = general_eval_detail::parseCsv(text, name);
     std::vector<MmluQuestion> out;
     for (size_t r = 0; r < rows.size(); ++r) {
@@ -237,6 +240,8 @@ std::vector<MmluQuestion> loadMmlu(const std::string& path)
 
 std::vector<Gsm8kProblem> parseGsm8k(const std::string& text, const std::string& name)
 {
+    if (const int bad = str::firstInvalidUtf8Line(text))
+        general_eval_detail::failAt(name, bad, "invalid UTF-8 (GSM8K files are UTF-8 JSON lines)");
     std::vector<Gsm8kProblem> out;
     int line = 0;
     size_t pos = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
@@ -599,7 +604,7 @@ GeneralEvalResult evaluateGeneralAbility(const std::string& variant, llm::LlamaM
         rec.step = static_cast<long>(step);
         rec.prompt = std::move(prompt);
         rec.output = std::move(output);
-        rec.details_json = d.dump();
+        rec.details_json = jsonText(d);
         result.samples.push_back(std::move(rec));
     };
     if (!suite.mmlu.empty()) {

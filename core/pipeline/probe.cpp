@@ -18,6 +18,7 @@
 #include "core/sasrec/sasrec_teacher.h"
 #include "core/train/sequences.h"
 #include "core/train/train_state.h"
+#include "core/util/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -342,7 +343,7 @@ ProbeResult runProbe(const ProbeRequest& q)
         nlohmann::json details;
         details["reward"] = rj;
         details["metrics"] = sampleMetricsToJson(computeSampleMetrics(s, parsed, data));
-        out.details_json = details.dump();
+        out.details_json = jsonText(details);
     });
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return out;

@@ -20,6 +20,7 @@
 #include "core/train/sft_trainer.h"
 #include "core/util/files.h"
 #include "core/util/hash.h"
+#include "core/util/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -530,7 +531,7 @@ void stageEval(Ctx& ctx, const std::string& variant, const std::string& modelHas
     const auto done = runStage(ctx, name, hash, [&](const std::string& dir) {
         ctx.obs->setVariant(variant);
         const VariantEvalResult r = evaluate();
-        writeFileAtomic(dir + "/results.json", evalToJson(r).dump(), ErrorCode::CheckpointIO);
+        writeFileAtomic(dir + "/results.json", jsonText(evalToJson(r)), ErrorCode::CheckpointIO);
         nlohmann::json j;
         j["results"] = dir + "/results.json";
         return j;

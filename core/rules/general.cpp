@@ -3,6 +3,7 @@
 
 #include "core/api/error.h"
 #include "core/util/files.h"
+#include "core/util/strings.h"
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,9 @@ namespace recalign::core {
 
 std::vector<Conversation> parseShareGpt(const std::string& jsonText, const std::string& sourceName)
 {
+    if (const int bad = str::firstInvalidUtf8Line(jsonText))
+        throw CoreException(ErrorCode::DataLoad, sourceName + ":" + std::to_string(bad) + ": invalid UTF-8 (ShareGPT files are UTF-8 JSON)",
+                            sourceName + ":" + std::to_string(bad));
     nlohmann::json root;
     try {
         root = nlohmann::json::parse(jsonText);

@@ -15,6 +15,7 @@
 #include "core/tools/dataset_request.h"
 #include "core/util/files.h"
 #include "core/util/strings.h"
+#include "core/util/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -167,7 +168,7 @@ ToolStatus runScore(const ScoreRequest& request, std::ostream& out)
                                        {"parsed", std::move(lines)},
                                        {"reward", rewardToJson(reward)},
                                        {"metrics", sampleMetricsToJson(metrics)}};
-        out << result.dump(2) << "\n";
+        out << jsonText(result, 2) << "\n";
         return 0;
     });
 }

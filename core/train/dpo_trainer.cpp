@@ -13,6 +13,7 @@
 #include "core/train/sequences.h"
 #include "core/train/train_state.h"
 #include "core/util/files.h"
+#include "core/util/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -314,7 +315,7 @@ DpoResult DpoTrainer::run()
                                              + " lists for each of " + std::to_string(s.prompts.size()) + " prompts");
         groups = s.samplePreferences(result.data);
         if (!prefFile.empty())
-            writeFileAtomic(prefFile, toJson(groups, result.data).dump(), ErrorCode::CheckpointIO);
+            writeFileAtomic(prefFile, jsonText(toJson(groups, result.data)), ErrorCode::CheckpointIO);
     }
     result.sampling_seconds = secondsSince(t0);
     const PreferenceStats& st = result.data;

@@ -6,6 +6,7 @@
 #include "core/rules/templates.h"
 #include "core/rules/title_lookup.h"
 #include "core/rules/token_placement.h"
+#include "core/util/json_text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -72,7 +73,7 @@ std::vector<PpoScore> RecommendationReward::score(const std::vector<PpoPrompt>& 
             case Legality::Legal: break;
             }
         }
-        ps.details_json = rewardToJson(rr).dump();
+        ps.details_json = jsonText(rewardToJson(rr));
         out.push_back(std::move(ps));
     }
     return out;

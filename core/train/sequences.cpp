@@ -3,6 +3,7 @@
 
 #include "core/api/error.h"
 #include "core/rules/title_lookup.h"
+#include "core/util/json_text.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
@@ -260,7 +261,7 @@ GenerationEvalResult evaluateByGeneration(llm::LlamaModelImpl& model, const Toke
                 rec.step = options.step;
                 rec.prompt = llm::renderChat(toConversation(s.prompt), options.chat_template);
                 rec.output = text;
-                rec.details_json = sampleMetricsToJson(m).dump();
+                rec.details_json = jsonText(sampleMetricsToJson(m));
                 observer.onSample(rec);
             }
         }

@@ -130,6 +130,22 @@ bool isValidUtf8(std::string_view s)
     return true;
 }
 
+int firstInvalidUtf8Line(std::string_view s)
+{
+    if (isValidUtf8(s))
+        return 0;
+    int line = 1;
+    size_t start = 0;
+    for (size_t i = 0; i <= s.size(); ++i)
+        if (i == s.size() || s[i] == '\n') {
+            if (!isValidUtf8(s.substr(start, i - start)))
+                return line;
+            ++line;
+            start = i + 1;
+        }
+    return line;  // a sequence split by a newline: the line it starts on was counted valid
+}
+
 std::string fixed(double v, int digits)
 {
     char buf[64];

@@ -21,6 +21,9 @@ int levenshtein(std::string_view a, std::string_view b);
 std::string latin1ToUtf8(std::string_view s);
 // True when `s` is valid UTF-8.
 bool isValidUtf8(std::string_view s);
+// The 1-based line of the first invalid UTF-8 sequence in `s`, 0 when it is all valid: input files
+// (experiments, GSM8K, MMLU, ShareGPT) report "file:line: invalid UTF-8" with it.
+int firstInvalidUtf8Line(std::string_view s);
 // Formats a double with `digits` decimals.
 std::string fixed(double v, int digits);
 

@@ -4,6 +4,9 @@
 #include "core/api/tables.h"
 #include "core/llm/loaders.h"
 #include "core/pipeline/general_eval.h"
+#include "core/rules/general.h"
+#include "core/util/json_text.h"
+#include "core/util/strings.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
@@ -81,6 +84,7 @@ private Q_SLOTS:
     void mmluErrorsNameFileLineAndWhatWasExpected();
     void gsm8kFixtureParsesReferencesWithoutCommas();
     void gsm8kErrorsNameFileLineAndKey();
+    void invalidUtf8InInputFilesNamesTheLineAndOutputsStayVisible();
     void numbersAreFoundAndNormalised();
     void exactMatchOnHandMadeGenerations();
     void promptsFollowThePapersFormats();
@@ -177,6 +181,40 @@ void TstGeneralEval::gsm8kFixtureParsesReferencesWithoutCommas()
     QCOMPARE(m_gsm8k[3].reference, std::string("1550")); // "#### 1,550"
     QCOMPARE(m_gsm8k[3].line, 4);
     QVERIFY(contains(m_gsm8k[5].answer, "\n#### 3"));
+}
+
+void TstGeneralEval::invalidUtf8InInputFilesNamesTheLineAndOutputsStayVisible()
+{
+    // Input files: "file:line: invalid UTF-8", before any other reading of the line.
+    QCOMPARE(str::firstInvalidUtf8Line("ok\nalso ok\n"), 0);
+    QCOMPARE(str::firstInvalidUtf8Line("ok\nCaf\xe9\n"), 2);
+    QCOMPARE(str::firstInvalidUtf8Line("Caf\xc3\xa9\n\n\xff"), 3);
+    ErrorCode code = ErrorCode::None;
+    std::string msg = errorOf([&] { parseGsm8k("{\"question\": \"q\", \"answer\": \"#### 1\"}\n{\"question\": \"Caf\xe9\", "
+                                               "\"answer\": \"#### 2\"}\n", "g.jsonl"); }, &code);
+    QVERIFY2(contains(msg, "g.jsonl:2: invalid UTF-8"), msg.c_str());
+    QCOMPARE(code, ErrorCode::DataLoad);
+    msg = errorOf([&] { parseMmlu("q,a,b,c,d,A\nq2,a,b,\xe9,d,B\n", "m.csv"); }, &code);
+    QVERIFY2(contains(msg, "m.csv:2: invalid UTF-8"), msg.c_str());
+    msg = errorOf([&] { parseShareGpt("[\n {\"conversations\": [\"\xe9\"]}\n]", "s.json"); }, &code);
+    QVERIFY2(contains(msg, "s.json:2: invalid UTF-8"), msg.c_str());
+    const ExperimentCheck check = checkExperimentText("version: 1\nname: caf\xe9\n", "");
+    QVERIFY(!check.ok());
+    QCOMPARE(check.errors.front().line, 2);
+    QVERIFY2(contains(check.errors.front().message, "invalid UTF-8"), check.errors.front().message.c_str());
+
+    // Model outputs: the JSON text shows each invalid byte as U+FFFD; the string keeps its bytes.
+    const std::string output = "1. Caf\xe9 (1990)\n2. Other";
+    nlohmann::json j = {{"output", output}};
+    std::string text;
+    try {
+        text = jsonText(j);
+    } catch (const std::exception& e) {
+        QFAIL(e.what());
+    }
+    QCOMPARE(QString::fromStdString(text), QStringLiteral("{\"output\":\"1. Caf\uFFFD (1990)\\n2. Other\"}"));
+    QCOMPARE(nlohmann::json::parse(text)["output"].get<std::string>(), std::string("1. Caf\xEF\xBF\xBD (1990)\n2. Other"));
+    QCOMPARE(j["output"].get<std::string>().size(), output.size());
 }
 
 void TstGeneralEval::gsm8kErrorsNameFileLineAndKey()

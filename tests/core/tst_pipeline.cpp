@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <QFile>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -51,6 +52,7 @@ class TstPipeline : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase();
+    void scoreKeepsInvalidUtf8VisibleWithoutShiftingSpans();
     void miniatureRunFillsTheStore();
     void rerunReusesEveryStage();
     void seedGroupRunsEverySeedSharingSeedFreeStages();
@@ -101,6 +103,38 @@ void TstPipeline::initTestCase()
     m_workspace = m_dir.filePath(QStringLiteral("ws"));
     m_first = cli({QStringLiteral("run"), kMini, QStringLiteral("--workspace"), m_workspace});
     QVERIFY2(m_first.code == 0, qPrintable(m_first.out.right(3000)));
+}
+
+void TstPipeline::scoreKeepsInvalidUtf8VisibleWithoutShiftingSpans()
+{
+    // `recalign score` on an output holding a Latin-1 byte: scored, the byte shown as U+FFFD, and
+    // every line's byte span (which places item rewards on tokens) as for the same output with a
+    // one-byte ASCII letter in its place.
+    auto scoreOf = [&](const QByteArray& output, nlohmann::json& report) {
+        const QString file = m_dir.filePath(QStringLiteral("output.txt"));
+        QFile f(file);
+        if (!f.open(QIODevice::WriteOnly))
+            return false;
+        f.write(output);
+        f.close();
+        QProcess p;
+        p.start(kCli, {QStringLiteral("score"), QStringLiteral("--data"), QStringLiteral("synthetic:1"), QStringLiteral("--user"),
+                       QStringLiteral("0"), QStringLiteral("--task"), QStringLiteral("i0"), QStringLiteral("--output"), file});
+        if (!p.waitForFinished(60000) || p.exitCode() != 0) {
+            qWarning("%s", p.readAllStandardError().constData());
+            return false;
+        }
+        report = nlohmann::json::parse(p.readAllStandardOutput().toStdString());
+        return true;
+    };
+    nlohmann::json latin, ascii;
+    QVERIFY(scoreOf(QByteArray("1. Caf\xe9 (1990)\n2. Something Else (2001)\n3. Third Line (1999)\n"), latin));
+    QVERIFY(scoreOf(QByteArray("1. Cafe (1990)\n2. Something Else (2001)\n3. Third Line (1999)\n"), ascii));
+    QCOMPARE(latin["parsed"].size(), size_t(3));
+    QCOMPARE(latin["parsed"][0]["raw"].get<std::string>(), std::string("1. Caf\xEF\xBF\xBD (1990)"));
+    for (size_t i = 0; i < 3; ++i)
+        QCOMPARE(latin["parsed"][i]["span"], ascii["parsed"][i]["span"]);
+    QVERIFY(latin["reward"].contains("list_reward"));
 }
 
 void TstPipeline::miniatureRunFillsTheStore()
