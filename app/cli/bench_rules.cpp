@@ -28,7 +28,7 @@ int run(const std::vector<std::string>& args)
     if (a.has("help")) {
         std::cout << "usage: recalign bench rules [--data SPEC] [--epochs N] [--seed N] [--teacher CKPT]\n"
                      "                            [--share-gpt FILE] [--variant paper|recai]\n"
-                     "  SPEC: synthetic[:SEED] | movielens:DIR | amazon:DIR | steam:DIR | native:DIR\n"
+                     "  SPEC: synthetic[:SEED] | movielens:DIR | amazon:DIR | steam:DIR | native:DIR | recbole:DIR\n"
                      "  (default: ml-latest-small when found, else synthetic)\n";
         return 0;
     }

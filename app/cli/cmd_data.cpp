@@ -12,6 +12,7 @@ namespace cmd_data_detail {
 
 const std::set<std::string> kValued = {"source", "path", "min-rating", "user-core", "item-core", "uncategorized",
                                        "items-file", "interactions-file", "cache-dir", "out", "title", "distance",
+                                       "recbole-title", "recbole-year", "recbole-category", "recbole-separator",
                                        "seed", "synthetic-items", "synthetic-users", "top-categories",
                                        "subcategories", "min-length", "max-length", "concentration",
                                        "sequential-strength", "popularity-skew"};
@@ -25,16 +26,19 @@ void usage()
            "       recalign data lookup        --source S --path DIR --title T [--distance 3] [options]\n"
            "\n"
            "sources: movielens (ml-latest[-small], ml-1m, ml-100k), amazon (2018 reviews + meta_*),\n"
-           "         steam (*reviews* + *games*), native (items.jsonl + interactions.csv), synthetic\n"
+           "         steam (*reviews* + *games*), native (items.jsonl + interactions.csv), synthetic,\n"
+           "         recbole (RecBole's atomic files NAME.item + NAME.inter)\n"
            "options:\n"
            "  --min-rating R          drop interactions rated below R (default: every rating counts)\n"
            "  --user-core N           iterative k-core: users need >= N interactions (default per source:\n"
-           "  --item-core N             amazon/steam 25/10, movielens 5/5, native/synthetic 1/1)\n"
+           "  --item-core N             amazon/steam 25/10, movielens 5/5, native/recbole/synthetic 1/1)\n"
            "  --lenient               skip bad lines (counted, first examples shown) instead of stopping\n"
            "  --uncategorized drop|other  items without a category: dropped (default) or put in \"Other\"\n"
            "  --steam-tags            steam: categories from tags instead of genres\n"
            "  --items-file F --interactions-file F   override the file detection\n"
            "  --cache-dir DIR         binary cache keyed by the source files and options\n"
+           "recbole: --recbole-title F --recbole-year F|none --recbole-category F --recbole-separator S\n"
+           "           the .item fields (default: the common datasets' names; see dataset.recbole.*)\n"
            "synthetic: --seed N --synthetic-items N --synthetic-users N --top-categories N --subcategories N\n"
            "           --min-length N --max-length N --concentration X --sequential-strength X --popularity-skew X\n";
 }
@@ -44,7 +48,7 @@ core::DatasetRequest specFrom(const Args& a)
     core::DatasetRequest s;
     s.source = a.get("source");
     if (s.source.empty())
-        throw std::invalid_argument("--source is required (movielens, amazon, steam, native, synthetic)");
+        throw std::invalid_argument("--source is required (movielens, amazon, steam, native, synthetic, recbole)");
     s.path = a.get("path");
     if (s.path.empty() && s.source != "synthetic")
         throw std::invalid_argument("--path is required for --source " + s.source);
@@ -57,6 +61,14 @@ core::DatasetRequest specFrom(const Args& a)
     s.items_file = a.get("items-file");
     s.interactions_file = a.get("interactions-file");
     s.cache_dir = a.get("cache-dir");
+    if (a.has("recbole-title") || a.has("recbole-year") || a.has("recbole-category") || a.has("recbole-separator")) {
+        core::RecBoleFieldsConfig r = core::defaultExperiment().dataset.recbole;
+        r.title_field = a.get("recbole-title", r.title_field);
+        r.year_field = a.get("recbole-year", r.year_field);
+        r.category_field = a.get("recbole-category", r.category_field);
+        r.seq_separator = a.get("recbole-separator", r.seq_separator);
+        s.recbole = r;
+    }
     s.seed = optionalAs<uint64_t>(a.optionalInt("seed"));
     s.items = optionalAs<int>(a.optionalInt("synthetic-items"));
     s.users = optionalAs<int>(a.optionalInt("synthetic-users"));

@@ -39,7 +39,7 @@ void usage()
 {
     std::cout << "usage: recalign score --data SPEC --user U --task TASK --output FILE [options]\n"
                  "\n"
-                 "  --data SPEC        synthetic[:SEED] | movielens:DIR | amazon:DIR | steam:DIR | native:DIR\n"
+                 "  --data SPEC        synthetic[:SEED] | movielens:DIR | amazon:DIR | steam:DIR | native:DIR | recbole:DIR\n"
                  "  --user U           raw user id, or the user's index when no raw id matches\n"
                  "  --task TASK        i0 | i1+ | i1- | i2le | i2ge | i2approx | i2lp | itemcount | i3 | i3-\n"
                  "                     (or a released name such as SFTTestPersonalCategoryRateLP1_20)\n"

@@ -3,6 +3,7 @@
 // dataset spec). Torch-free; implemented in core/tools. Never throws (see tools.h).
 #pragma once
 
+#include "core/api/experiment.h"
 #include "core/api/tools.h"
 
 #include <cstdint>
@@ -13,7 +14,7 @@
 namespace recalign::core {
 
 struct DatasetRequest {
-    std::string source;               // movielens | amazon | steam | native | synthetic
+    std::string source;               // movielens | amazon | steam | native | synthetic | recbole
     std::string path;                 // the folder holding the source files (unused for synthetic)
     std::optional<double> min_rating; // unset = every rating counts
     int user_core = -1, item_core = -1;  // -1 = the source's default
@@ -23,6 +24,7 @@ struct DatasetRequest {
     std::string items_file;           // "" = detected
     std::string interactions_file;    // "" = detected
     std::string cache_dir;            // "" = no cache
+    std::optional<RecBoleFieldsConfig> recbole;  // unset = dataset.recbole's defaults
     // Synthetic generator settings; unset = the generator's default.
     std::optional<uint64_t> seed;
     std::optional<int> items, users, top_categories, subcategories_per_top;

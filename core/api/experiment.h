@@ -87,8 +87,17 @@ struct SyntheticDataConfig {
 };
 
 // The importers' options (core/data's DatasetSpec adds only the cache folder).
+// dataset.recbole: which fields of RecBole's atomic files hold what ("" = the first present of
+// the common datasets' names).
+struct RecBoleFieldsConfig {
+    std::string title_field;     // "" = movie_title, title, name, app_name, item_name
+    std::string year_field;      // "" = release_year, year; appended to the title as " (YEAR)" (MovieLens style)
+    std::string category_field;  // "" = class, genre, genres, categories, category, tags
+    std::string seq_separator;   // between the tokens of a token_seq field; "" = white space (RecBole's " ")
+};
+
 struct DatasetConfig {
-    enum class Source { MovieLens, Amazon, Steam, Native, Synthetic };
+    enum class Source { MovieLens, Amazon, Steam, Native, Synthetic, RecBole };
     enum class Uncategorized { Drop, Other };
     Source source = Source::Synthetic;
     std::string path;             // as written; resolve with resolvePath()
@@ -103,6 +112,7 @@ struct DatasetConfig {
     int max_users = 0;            // 0 = all
     int max_history = 0;
     SyntheticDataConfig synthetic;
+    RecBoleFieldsConfig recbole;
 };
 
 struct TeacherConfig {

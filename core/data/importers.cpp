@@ -19,9 +19,9 @@ namespace importers_detail {
 namespace fs = std::filesystem;
 
 // Bump when an importer or the pipeline changes what it produces (invalidates caches).
-constexpr const char* kImporterVersion = "data-importers-1";
+constexpr const char* kImporterVersion = "data-importers-2";
 
-const std::vector<std::string> kSources = {"movielens", "amazon", "steam", "native", "synthetic"};  // enum order
+const std::vector<std::string> kSources = {"movielens", "amazon", "steam", "native", "synthetic", "recbole"};  // enum order
 const std::vector<std::string> kUncategorized = {"drop", "other"};                                  // enum order
 
 // The index of `text` in `names`; InvalidConfig naming `key` and the names otherwise.
@@ -124,6 +124,9 @@ std::string cacheKey(const DatasetSpec& spec, const std::vector<std::string>& fi
     s << "min_rating=" << rating << "\nuser_core=" << cores.first << "\nitem_core=" << cores.second
       << "\nlenient=" << spec.lenient << "\nsteam_tags=" << spec.steam_tags_as_categories
       << "\nuncategorized=" << uncategorizedName(spec.uncategorized) << '\n';
+    if (spec.source == DatasetSource::RecBole)
+        s << "recbole=" << spec.recbole.title_field << '\t' << spec.recbole.year_field << '\t' << spec.recbole.category_field
+          << '\t' << spec.recbole.seq_separator << '\n';
     return sha256Hex(s.str());
 }
 
@@ -235,6 +238,29 @@ std::vector<std::string> sourceFiles(const DatasetSpec& spec)
                 notFound(spec, what);
             inter = reviews[0];
         }
+    } else if (spec.source == DatasetSource::RecBole) {
+        // NAME.inter and NAME.item (NAME: the folder's name when both exist, else the only pair).
+        std::vector<std::string> inters, itemFiles;
+        for (const auto& n : listFolder(spec.path)) {
+            const std::string low = str::toLower(n);
+            if (str::endsWith(low, ".inter") || str::endsWith(low, ".inter.gz"))
+                inters.push_back(n);
+            else if (str::endsWith(low, ".item") || str::endsWith(low, ".item.gz"))
+                itemFiles.push_back(n);
+        }
+        const std::string folder = fs::path(absolutePath(spec.path)).filename().string();
+        auto pick = [&](const std::vector<std::string>& names, const std::string& ext) {
+            for (const auto& n : names)
+                if (n == folder + ext || n == folder + ext + ".gz")
+                    return absolutePath(fs::path(spec.path) / n);
+            return names.size() == 1 ? absolutePath(fs::path(spec.path) / names[0]) : std::string();
+        };
+        if (items.empty())
+            items = pick(itemFiles, ".item");
+        if (inter.empty())
+            inter = pick(inters, ".inter");
+        if (items.empty() || inter.empty())
+            notFound(spec, "RecBole atomic files NAME.inter and NAME.item (one of each, or named after the folder)");
     } else if (spec.source == DatasetSource::Native) {
         if (items.empty())
             items = findFile(spec.path, "items.jsonl");
@@ -287,6 +313,8 @@ Dataset importDataset(const DatasetSpec& spec)
         raw = readAmazon(files, log);
     else if (spec.source == DatasetSource::Steam)
         raw = readSteam(files, log, spec.steam_tags_as_categories);
+    else if (spec.source == DatasetSource::RecBole)
+        raw = readRecBole(files, spec.recbole, log);
     else
         raw = readNative(files, log);
     raw.name = datasetName(spec);

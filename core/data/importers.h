@@ -2,7 +2,8 @@
 // Sources: MovieLens (ml-latest / ml-latest-small CSV, ml-1m "::", ml-100k), Amazon Reviews
 // 2018 (reviews + meta JSON lines, plain or .gz, JSON or Python dict literals), Steam
 // (Kang & McAuley reviews + games, Python literal or JSON), the native format
-// (items.jsonl + interactions.csv) and the embedded synthetic default (synthetic.h).
+// (items.jsonl + interactions.csv), RecBole's atomic files (NAME.item + NAME.inter) and the
+// embedded synthetic default (synthetic.h).
 //
 // Every importer reports bad input as "file:line: expected X, found Y". Strict mode stops at the
 // first bad line (CoreException(DataLoad)); lenient mode skips it, counts it in
@@ -50,8 +51,8 @@ struct DatasetSpec : DatasetConfig {
 };
 
 // Per-source k-core defaults {user_core, item_core}: amazon {25, 10} (RECLM-GEN §1.2); steam
-// {25, 10} (assumed: the paper's Steam script is not released); movielens {5, 5}; native and
-// synthetic {1, 1} (no filtering).
+// {25, 10} (assumed: the paper's Steam script is not released); movielens {5, 5}; native, recbole
+// and synthetic {1, 1} (no filtering).
 std::pair<int, int> defaultCores(DatasetSource source);
 
 // Loads (or reads from the cache) and runs the pipeline. Throws CoreException(DataLoad) for
@@ -68,6 +69,11 @@ RawData readMovieLens(const std::vector<std::string>& files, ImportLog& log);
 RawData readAmazon(const std::vector<std::string>& files, ImportLog& log);
 RawData readSteam(const std::vector<std::string>& files, ImportLog& log, bool tagsAsCategories);
 RawData readNative(const std::vector<std::string>& files, ImportLog& log);
+// RecBole's atomic files (files = {NAME.item, NAME.inter}): tab-separated, a typed header
+// (`user_id:token`, `rating:float`, `movie_title:token_seq`, ...; types token, token_seq, float,
+// float_seq). .inter needs user_id and item_id (rating and timestamp optional); .item needs
+// item_id and the title field. Fields are chosen by `fields` (see RecBoleFieldsConfig).
+RawData readRecBole(const std::vector<std::string>& files, const RecBoleFieldsConfig& fields, ImportLog& log);
 
 // Amazon category path → category names: every prefix of the path without its root, joined with
 // ", " (["Movies & TV", "Genre", "Drama"] → {"Genre", "Genre, Drama"}).

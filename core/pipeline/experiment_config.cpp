@@ -490,12 +490,13 @@ static void addDatasetKeys(std::vector<FieldDef>& t)
 {
     add(t, "dataset.source", "synthetic", RECALIGN_MEMBER(dataset.source),
         "movielens (ratings.csv + movies.csv) | amazon (reviews + meta JSON lines) | steam (reviews + games) | "
-        "native (items.jsonl + interactions.csv) | synthetic (generated, no files)")
-        .choices({"movielens", "amazon", "steam", "native", "synthetic"});
+        "native (items.jsonl + interactions.csv) | synthetic (generated, no files) | recbole (RecBole's atomic "
+        "files NAME.inter + NAME.item)")
+        .choices({"movielens", "amazon", "steam", "native", "synthetic", "recbole"});
     add(t, "dataset.path", "", RECALIGN_MEMBER(dataset.path), "folder with the source files; required unless source is synthetic").path(PathKind::Any);
     add(t, "dataset.min_rating", "0", RECALIGN_MEMBER(dataset.min_rating), "drop ratings below this; 0 keeps every rating [released: no rating filter]").range(0, 100);
     add(t, "dataset.user_core", "-1", RECALIGN_MEMBER(dataset.user_core),
-        "iterative k-core: users need this many interactions; -1 = source default (amazon, steam 25 [released]; movielens 5; native, synthetic 1); 0 = no filter").range(-1, 1000000);
+        "iterative k-core: users need this many interactions; -1 = source default (amazon, steam 25 [released]; movielens 5; native, recbole, synthetic 1); 0 = no filter").range(-1, 1000000);
     add(t, "dataset.item_core", "-1", RECALIGN_MEMBER(dataset.item_core),
         "iterative k-core: items need this many interactions; -1 = source default (amazon, steam 10 [released]; movielens 5; native, synthetic 1); 0 = no filter").range(-1, 1000000);
     add(t, "dataset.lenient", "false", RECALIGN_MEMBER(dataset.lenient), "skip malformed lines (counted and reported) instead of failing");
@@ -506,6 +507,16 @@ static void addDatasetKeys(std::vector<FieldDef>& t)
         "items without a category: drop (with their interactions) | other (join a category named Other)").choices({"drop", "other"});
     add(t, "dataset.max_users", "0", RECALIGN_MEMBER(dataset.max_users), "keep the first N users in dataset order (after filtering); 0 = all").range(0, 100000000);
     add(t, "dataset.max_history", "10", RECALIGN_MEMBER(dataset.max_history), "history items shown in prompts [released --max_item_length 10]").range(1, 512);
+    add(t, "dataset.recbole.title_field", "", RECALIGN_MEMBER(dataset.recbole.title_field),
+        "recbole: the .item field holding the title; \"\" = the first of movie_title, title, name, app_name, item_name");
+    add(t, "dataset.recbole.year_field", "", RECALIGN_MEMBER(dataset.recbole.year_field),
+        "recbole: a .item field appended to the title as \" (YEAR)\", as MovieLens writes titles; \"\" = release_year or "
+        "year when present, \"none\" = no year");
+    add(t, "dataset.recbole.category_field", "", RECALIGN_MEMBER(dataset.recbole.category_field),
+        "recbole: the .item field holding the categories (a token_seq: one category per token); \"\" = the first of "
+        "class, genre, genres, categories, category, tags");
+    add(t, "dataset.recbole.seq_separator", "", RECALIGN_MEMBER(dataset.recbole.seq_separator),
+        "recbole: the separator between a token_seq field's tokens; \"\" = white space [RecBole's seq_separator, a space]");
     add(t, "dataset.synthetic.seed", "1", RECALIGN_MEMBER(dataset.synthetic.seed), "synthetic: generator seed (independent of the run seed)").range(0, INT_MAX);
     add(t, "dataset.synthetic.items", "500", RECALIGN_MEMBER(dataset.synthetic.items), "synthetic: catalogue size").range(2, 1000000);
     add(t, "dataset.synthetic.users", "500", RECALIGN_MEMBER(dataset.synthetic.users), "synthetic: number of users").range(1, 10000000);

@@ -31,6 +31,8 @@ DatasetSpec datasetSpec(const DatasetRequest& r)
     s.items_file = r.items_file;
     s.interactions_file = r.interactions_file;
     s.cache_dir = r.cache_dir;
+    if (r.recbole)
+        s.recbole = *r.recbole;
     auto& o = s.synthetic;
     o.seed = r.seed.value_or(o.seed);
     o.items = r.items.value_or(o.items);

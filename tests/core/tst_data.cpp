@@ -147,6 +147,8 @@ private Q_SLOTS:
     void latin1MovieLensFilesDecodeToUtf8();
     void steamGenresOrTagsBecomeCategories();
     void nativeImportAndExportRoundTrip();
+    void recBoleAtomicFilesImportEveryFieldType();
+    void malformedRecBoleHeadersAndLines();
     void fuzzyLookupFindsToyStoryWithinDistanceThroughABkTree();
     void badSpecsAreInvalidConfig();
 };
@@ -680,6 +682,105 @@ void TstData::steamGenresOrTagsBecomeCategories()
     QCOMPARE(t.stats.users_too_short_for_eval, 0L);
     QCOMPARE(categoryNames(t, 1), (std::vector<std::string>{"Strategy", "Action", "Indie"}));
     QVERIFY(TitleIndex(t).categoryId("Puzzle") >= 0);
+}
+
+void TstData::recBoleAtomicFilesImportEveryFieldType()
+{
+    const Dataset d = loadDataset(spec("recbole", kFixtures + "/recbole/ml-tiny"));
+    QCOMPARE(d.source, std::string("recbole"));
+    QCOMPARE(d.name, std::string("ml-tiny"));
+    QCOMPARE(d.stats.raw_items, 4L);
+    QCOMPARE(d.stats.raw_users, 3L);
+    QCOMPARE(d.stats.raw_interactions, 9L);
+    QCOMPARE(d.stats.interactions_unknown_item, 1L);        // item 9 is not in the .item file
+    QCOMPARE(d.stats.items_without_title_or_category, 1L);  // 'No Genre Film' has an empty class
+    QCOMPARE(d.stats.raw_category_labels, 7L);
+    QCOMPARE(d.numItems(), 3);
+    // movie_title + release_year as MovieLens writes titles; class tokens are the genres.
+    QCOMPARE(d.title(1), std::string("Toy Story (1995)"));
+    QCOMPARE(categoryNames(d, 1), (std::vector<std::string>{"Animation", "Children's", "Comedy"}));
+    QCOMPARE(d.items[1].extra.at("price"), std::string("1.5"));      // float
+    QCOMPARE(d.items[1].extra.at("scores"), std::string("0.5 2"));   // float_seq
+    // Interactions in time order; a fractional timestamp is rounded to the second.
+    const auto* u2 = userByRawId(d, "2");
+    QVERIFY(u2);
+    QCOMPARE(u2->sequence.size(), size_t(3));  // its item 3 was dropped with 'No Genre Film'
+    QCOMPARE(u2->timestamps.front(), int64_t(874965762));
+
+    // Fields by option: the title alone (no year), categories from another field.
+    DatasetSpec s = spec("recbole", kFixtures + "/recbole/ml-tiny");
+    s.recbole.year_field = "none";
+    QCOMPARE(loadDataset(s).title(1), std::string("Toy Story"));
+    s.recbole.category_field = "movie_title";  // a token_seq: one category per word
+    const Dataset byWords = loadDataset(s);
+    QCOMPARE(categoryNames(byWords, 1), (std::vector<std::string>{"Toy", "Story"}));
+    s.recbole.category_field = "genre";
+    const std::string err = loadError(s, ErrorCode::InvalidConfig);
+    QVERIFY2(err.find("dataset.recbole.category_field: 'genre' is not a field of") != std::string::npos
+                 && err.find("fields: item_id, movie_title, release_year, class, price, scores") != std::string::npos,
+             err.c_str());
+}
+
+void TstData::malformedRecBoleHeadersAndLines()
+{
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    const std::string item = readFile(kFixtures + "/recbole/ml-tiny/ml-tiny.item");
+    const std::string inter = readFile(kFixtures + "/recbole/ml-tiny/ml-tiny.inter");
+    auto folder = [&](const std::string& name, const std::string& items, const std::string& inters) {
+        const std::string f = root + "/" + name;
+        std::filesystem::create_directories(f);
+        writeFile(f + "/" + name + ".item", items);
+        writeFile(f + "/" + name + ".inter", inters);
+        return f;
+    };
+    struct Case {
+        const char* name;
+        std::string items, inters;
+        const char* expected;
+    };
+    const std::string body = item.substr(item.find('\n'));
+    const std::string interBody = inter.substr(inter.find('\n'));
+    const Case headers[] = {
+        {"notype", "item_id\tmovie_title:token_seq" + body, inter, "notype.item:1: expected a RecBole header field NAME:TYPE"},
+        {"badtype", "item_id:token\tmovie_title:text" + body, inter, "with TYPE one of token, token_seq, float, float_seq, found 'movie_title:text'"},
+        {"dup", "item_id:token\titem_id:token" + body, inter, "dup.item:1: expected distinct named header fields"},
+        {"noid", "id:token\tmovie_title:token_seq\n1\tA\n", inter, "noid.item:1: expected an item_id:token field, found id, movie_title"},
+        {"notitle", "item_id:token\tclass:token_seq\n1\tA\n", inter, "notitle.item:1: expected a title field"},
+        {"nouser", item, "uid:token\titem_id:token" + interBody, "nouser.inter:1: expected user_id:token and item_id:token fields"},
+        {"ratingtoken", item, "user_id:token\titem_id:token\trating:token\ttimestamp:float" + interBody, "nouser.inter"},
+        {"empty", item, "", "empty.inter: expected a RecBole header line, found an empty file"},
+    };
+    for (const Case& c : headers) {
+        if (std::string(c.name) == "ratingtoken") {
+            const std::string e = loadError(spec("recbole", folder(c.name, c.items, c.inters)));
+            QVERIFY2(e.find("ratingtoken.inter:1: expected rating:float") != std::string::npos, e.c_str());
+            continue;
+        }
+        const std::string e = loadError(spec("recbole", folder(c.name, c.items, c.inters)));
+        QVERIFY2(e.find(c.expected) != std::string::npos, (std::string(c.name) + ": " + e).c_str());
+    }
+    // Bad lines: strict names file:line and what was expected; lenient skips and counts them.
+    const std::string badItems = item + "5\tToo Few Fields\n6\tPriced\t2000\tDrama\tcheap\t1\n";
+    const std::string badInters = inter + "4\t1\tfive\t874965770\n4\t2\n5\t1\t3\tlater\n";
+    const std::string f = folder("badlines", badItems, inter);
+    std::string e = loadError(spec("recbole", f));
+    QVERIFY2(e.find("badlines.item:6: expected 6 tab-separated fields, found 2") != std::string::npos, e.c_str());
+    const std::string g = folder("badinter", item, badInters);
+    e = loadError(spec("recbole", g));
+    QVERIFY2(e.find("badinter.inter:11: field rating: expected a number, found 'five'") != std::string::npos, e.c_str());
+    const Dataset lenientItems = loadDataset(spec("recbole", f, true));
+    QCOMPARE(lenientItems.stats.skipped_lines, 2L);  // too few fields; price 'cheap'
+    const Dataset lenientInters = loadDataset(spec("recbole", g, true));
+    QCOMPARE(lenientInters.stats.skipped_lines, 3L);  // 'five'; two fields; timestamp 'later'
+    QCOMPARE(lenientInters.stats.skipped_examples.size(), size_t(3));
+    QVERIFY2(lenientInters.stats.skipped_examples[2].find("field timestamp: expected a number (Unix seconds), found 'later'")
+                 != std::string::npos,
+             lenientInters.stats.skipped_examples[2].c_str());
+    // The folder needs one .item and one .inter.
+    std::filesystem::create_directories(root + "/none");
+    e = loadError(spec("recbole", root + "/none"));
+    QVERIFY2(e.find("expected RecBole atomic files NAME.inter and NAME.item") != std::string::npos, e.c_str());
 }
 
 void TstData::nativeImportAndExportRoundTrip()
