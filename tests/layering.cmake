@@ -21,7 +21,7 @@ foreach(f IN LISTS core_files)
 endforeach()
 
 # Core areas that only the core may include (core/api and the torch-free core/util are open).
-set(core_internal "core/(data|sasrec|llm|rules|train|pipeline|runtime|store|tokenizer|tools|pch)/")
+set(core_internal "core/(data|sasrec|llm|rules|train|pipeline|runtime|store|tokenizer|tools|dist|pch)/")
 
 # layering_chain(<file> <out>): sets <out> to "" when nothing forbidden is reachable from <file>,
 # else to the rest of the first chain found (" -> core/api/y.h -> <torch/types.h>"). Quoted

@@ -38,6 +38,22 @@ struct GenerateRequest {
 // The text goes to `out`, the achieved tokens/s line to `err`.
 ToolStatus runGenerate(const GenerateRequest& request, std::ostream& out, std::ostream& err);
 
+// `recalign general`: the general-ability columns (MMLU, GSM8K) for any model, as an experiment's
+// evaluation computes them (core/pipeline/general_eval.h): MMLU from a file or a folder of subjects
+// (test/ + dev/ as published: per-subject and macro-averaged accuracy), GSM8K from JSON lines;
+// accuracy, n, standard error and how many prompts were cut to fit the context.
+struct GeneralRequest {
+    std::string model;                   // checkpoint path
+    std::string tokenizer;               // "" = the folder's tokenizer.model
+    std::optional<std::string> adapter;  // PEFT LoRA folder
+    std::string mmlu;                    // "" = no MMLU
+    std::string gsm8k;                   // "" = no GSM8K
+    std::optional<int> mmlu_k_shot, gsm8k_k_shot, limit, batch, gsm8k_max_new_tokens;  // unset = evaluation.*'s defaults
+    std::string device = "cpu";
+    std::string dtype = "float32";
+};
+ToolStatus runGeneral(const GeneralRequest& request, std::ostream& out);
+
 // `recalign pretrain`: trains a tokenizer and a small Llama on a corpus (one document per line).
 struct PretrainRequest {
     std::string corpus;

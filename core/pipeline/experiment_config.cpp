@@ -713,7 +713,7 @@ static void addEvaluationKeys(std::vector<FieldDef>& t)
     add(t, "evaluation.fuzzy_mapping", "true", RECALIGN_MEMBER(evaluation.fuzzy_mapping), "map unknown titles to the first title within fuzzy_distance [released on in test]");
     add(t, "evaluation.fuzzy_distance", "3", RECALIGN_MEMBER(evaluation.fuzzy_distance), "Levenshtein distance of the fuzzy mapping [released 3]").range(0, 64);
     add(t, "evaluation.batch", "16", RECALIGN_MEMBER(evaluation.batch), "prompts generated together (greedy)").range(1, 100000);
-    add(t, "evaluation.mmlu_path", "", RECALIGN_MEMBER(evaluation.mmlu_path), "MMLU-style CSV (question,A,B,C,D,answer); \"\" = no MMLU column").path(PathKind::File);
+    add(t, "evaluation.mmlu_path", "", RECALIGN_MEMBER(evaluation.mmlu_path), "MMLU-style CSV (question,A,B,C,D,answer; its first mmlu_k_shot rows the examples), or a folder as MMLU is published (test/SUBJECT_test.csv + dev/SUBJECT_dev.csv: per-subject and macro-averaged accuracy); \"\" = no MMLU column").path(PathKind::Any);
     add(t, "evaluation.gsm8k_path", "", RECALIGN_MEMBER(evaluation.gsm8k_path), "GSM8K-style JSON lines (question, answer ending '#### N'); \"\" = no GSM8K column").path(PathKind::File);
     add(t, "evaluation.mmlu_k_shot", "5", RECALIGN_MEMBER(evaluation.mmlu_k_shot), "MMLU examples in the prompt: the file's first k rows, which are not scored; fewer when the model's context is short").range(0, 64);
     add(t, "evaluation.gsm8k_k_shot", "8", RECALIGN_MEMBER(evaluation.gsm8k_k_shot), "GSM8K worked examples in the prompt: the file's first k problems, which are not scored; fewer when the model's context is short").range(0, 64);

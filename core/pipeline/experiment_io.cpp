@@ -449,7 +449,7 @@ std::vector<ConfigIssue> validateExperiment(const ExperimentConfig& c, const Val
     }
     if (!c.sft.init_adapter.empty() && c.sft.full_finetune)
         error("sft.init_adapter", "needs LoRA training (sft.full_finetune is true)");
-    checkPath("evaluation.mmlu_path", c.evaluation.mmlu_path, PathKind::File, "MMLU file");
+    checkPath("evaluation.mmlu_path", c.evaluation.mmlu_path, PathKind::Any, "MMLU file or folder");
     checkPath("evaluation.gsm8k_path", c.evaluation.gsm8k_path, PathKind::File, "GSM8K file");
     return errors;
 }

@@ -19,6 +19,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <map>
 
 namespace recalign::core {
 
@@ -236,6 +238,60 @@ std::vector<MmluQuestion> parseMmlu(const std::string& text, const std::string& 
 std::vector<MmluQuestion> loadMmlu(const std::string& path)
 {
     return parseMmlu(readFile(path, ErrorCode::DataLoad, "the MMLU file"), path);
+}
+
+std::vector<MmluSubject> loadMmluSubjects(const std::string& path, int kShot, std::vector<std::string>* files)
+{
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::is_directory(path, ec)) {
+        if (files)
+            files->push_back(path);
+        return {{fs::path(path).stem().string(), loadMmlu(path)}};
+    }
+    std::map<std::string, std::string> tests, devs;  // subject -> file
+    for (const fs::path& dir : {fs::path(path), fs::path(path) / "test", fs::path(path) / "dev"}) {
+        if (!fs::is_directory(dir, ec))
+            continue;
+        for (const auto& e : fs::directory_iterator(dir, ec)) {
+            const std::string n = e.path().filename().string();
+            if (str::endsWith(n, "_test.csv"))
+                tests[n.substr(0, n.size() - 9)] = e.path().string();
+            else if (str::endsWith(n, "_dev.csv"))
+                devs[n.substr(0, n.size() - 8)] = e.path().string();
+        }
+    }
+    if (tests.empty())
+        throw CoreException(ErrorCode::DataLoad,
+                            path + ": expected MMLU subject files SUBJECT_test.csv (in the folder or its test/ folder, "
+                                   "with SUBJECT_dev.csv beside them or in dev/), found none",
+                            path);
+    std::vector<MmluSubject> out;
+    for (const auto& [subject, testFile] : tests) {
+        const auto dev = devs.find(subject);
+        if (dev == devs.end())
+            throw CoreException(ErrorCode::DataLoad,
+                                testFile + ": expected its k-shot examples in " + subject
+                                    + "_dev.csv (beside it or in the dev/ folder, as MMLU is published), found none",
+                                testFile);
+        MmluSubject s;
+        s.name = subject;
+        const std::vector<MmluQuestion> examples = loadMmlu(dev->second);
+        if (examples.size() < static_cast<size_t>(std::max(0, kShot)))
+            throw CoreException(ErrorCode::InvalidConfig,
+                                "evaluation.mmlu_k_shot: " + std::to_string(kShot) + " examples, but " + dev->second + " holds "
+                                    + std::to_string(examples.size()),
+                                "evaluation.mmlu_k_shot");
+        s.rows.assign(examples.begin(), examples.begin() + std::max(0, kShot));
+        const std::vector<MmluQuestion> questions = loadMmlu(testFile);
+        s.rows.insert(s.rows.end(), questions.begin(), questions.end());
+        if (files) {
+            files->push_back(dev->second);
+            files->push_back(testFile);
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
 }
 
 std::vector<Gsm8kProblem> parseGsm8k(const std::string& text, const std::string& name)
@@ -608,20 +664,32 @@ GeneralEvalResult evaluateGeneralAbility(const std::string& variant, llm::LlamaM
         result.samples.push_back(std::move(rec));
     };
     if (!suite.mmlu.empty()) {
-        const auto items = evaluateMmlu(model, tokenizer, suite.mmlu, options, &observer);
-        const std::vector<MmluQuestion> examples(suite.mmlu.begin(),
-                                                 suite.mmlu.begin() + std::max(0, options.eval.mmlu_k_shot));
+        // Per subject, then the macro average (each subject weighs the same, as the MMLU paper's
+        // average); the kept samples are the first ones of the first subjects.
+        double sumAccuracy = 0.0, sumSquaredError = 0.0;
+        long n = 0, truncated = 0, kept = 0;
+        for (const MmluSubject& subject : suite.mmlu) {
+        const auto items = evaluateMmlu(model, tokenizer, subject.rows, options, &observer);
+        const std::vector<MmluQuestion> examples(subject.rows.begin(),
+                                                 subject.rows.begin() + std::max(0, options.eval.mmlu_k_shot));
         long correct = 0;
-        for (const auto& o : items)
+        for (const auto& o : items) {
             correct += o.predicted == o.answer ? 1 : 0;
+            truncated += o.prompt.truncated || o.prompt.shots < options.eval.mmlu_k_shot ? 1 : 0;
+        }
         const AccuracyStat s = accuracyStat(correct, static_cast<long>(items.size()));
-        result.records.push_back(
-            {0, variant, task_name::kMmlu, metric_name::kAccuracy, s.accuracy, s.n, s.std_error});
-        for (size_t i = 0; i < items.size() && static_cast<long>(i) < options.samples_kept; ++i) {
+        sumAccuracy += s.accuracy;
+        sumSquaredError += s.std_error * s.std_error;
+        n += s.n;
+        if (suite.mmlu.size() > 1)
+            result.records.push_back({0, variant, std::string(task_name::kMmlu) + "/" + subject.name, metric_name::kAccuracy,
+                                      s.accuracy, s.n, s.std_error});
+        for (size_t i = 0; i < items.size() && kept < options.samples_kept; ++i, ++kept) {
             const MmluOutcome& o = items[i];
-            const MmluQuestion& q = suite.mmlu[o.index];
+            const MmluQuestion& q = subject.rows[o.index];
             nlohmann::json d;
             d["task"] = task_name::kMmlu;
+            d["subject"] = subject.name;
             d["line"] = q.line;
             d["answer"] = std::string(1, general_eval_detail::kLetters[o.answer]);
             d["predicted"] = std::string(1, general_eval_detail::kLetters[o.predicted]);
@@ -647,17 +715,25 @@ GeneralEvalResult evaluateGeneralAbility(const std::string& variant, llm::LlamaM
                        q.choices[static_cast<size_t>(o.predicted)],
                    d);
         }
+        }
+        const double subjects = static_cast<double>(suite.mmlu.size());
+        result.records.push_back({0, variant, task_name::kMmlu, metric_name::kAccuracy, sumAccuracy / subjects, n,
+                                  std::sqrt(sumSquaredError) / subjects});
+        result.records.push_back({0, variant, task_name::kMmlu, "prompts_truncated", static_cast<double>(truncated), n, 0.0});
     }
     if (!suite.gsm8k.empty()) {
         const auto items = evaluateGsm8k(model, tokenizer, suite.gsm8k, options, &observer);
         const std::vector<Gsm8kProblem> examples(suite.gsm8k.begin(),
                                                  suite.gsm8k.begin() + std::max(0, options.eval.gsm8k_k_shot));
-        long correct = 0;
-        for (const auto& o : items)
+        long correct = 0, truncated = 0;
+        for (const auto& o : items) {
             correct += o.correct ? 1 : 0;
+            truncated += o.prompt.truncated || o.prompt.shots < options.eval.gsm8k_k_shot ? 1 : 0;
+        }
         const AccuracyStat s = accuracyStat(correct, static_cast<long>(items.size()));
         result.records.push_back(
             {0, variant, task_name::kGsm8k, metric_name::kAccuracy, s.accuracy, s.n, s.std_error});
+        result.records.push_back({0, variant, task_name::kGsm8k, "prompts_truncated", static_cast<double>(truncated), s.n, 0.0});
         for (size_t i = 0; i < items.size() && static_cast<long>(i) < options.samples_kept; ++i) {
             const Gsm8kOutcome& o = items[i];
             const Gsm8kProblem& p = suite.gsm8k[o.index];

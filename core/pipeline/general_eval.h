@@ -43,6 +43,19 @@ struct Gsm8kProblem {
 std::vector<MmluQuestion> loadMmlu(const std::string& path);
 std::vector<MmluQuestion> parseMmlu(const std::string& text, const std::string& name);
 
+// One MMLU subject: its rows, the first k (evaluation.mmlu_k_shot) being the k-shot examples.
+struct MmluSubject {
+    std::string name;                // "abstract_algebra"; a single file: its name without .csv
+    std::vector<MmluQuestion> rows;  // the examples, then the questions scored
+};
+// `path` a file: one subject whose first k rows are the examples (as before). `path` a folder in
+// MMLU's published layout (test/SUBJECT_test.csv with dev/SUBJECT_dev.csv, or both kinds in the
+// folder itself): one subject per test file, sorted by name, its examples the first k rows of
+// its dev file (the MMLU paper's 5-shot prompts). Throws DataLoad naming the folder or file when
+// no test file, or a test file's dev file, is found; InvalidConfig when a dev file has fewer than
+// k rows. `files`: every file read, in order (for the stage hash).
+std::vector<MmluSubject> loadMmluSubjects(const std::string& path, int kShot, std::vector<std::string>* files = nullptr);
+
 // GSM8K-style JSON lines: one object per non-blank line with string fields "question" and
 // "answer"; the reference is the number after the answer's last "####" (commas removed). Throws
 // CoreException(DataLoad) naming file:line and the key (missing, not a string, no "#### N").
@@ -149,7 +162,7 @@ std::vector<Gsm8kOutcome> evaluateGsm8k(llm::LlamaModelImpl& model, const Tokeni
 
 // The files an experiment names (either may be empty = not evaluated).
 struct GeneralSuite {
-    std::vector<MmluQuestion> mmlu;
+    std::vector<MmluSubject> mmlu;
     std::vector<Gsm8kProblem> gsm8k;
     bool empty() const { return mmlu.empty() && gsm8k.empty(); }
 };
@@ -159,8 +172,11 @@ struct GeneralEvalResult {
     std::vector<SampleRecord> samples; // stage "eval", task mmlu / gsm8k
 };
 
-// Both evaluations as store rows for `variant`: accuracy (0..1), n and standard error per task,
-// and the first samples_kept samples per task (prompt, output, details_json with the per-choice
+// Both evaluations as store rows for `variant`: accuracy (0..1), n and standard error per task —
+// MMLU's the macro average over its subjects (the MMLU paper's average; standard error
+// sqrt(sum of the subjects' squared errors) / subjects), each subject also as task
+// "mmlu/SUBJECT" when there are several —, the prompts shortened to fit the context (fewer than
+// k examples, or the text cut) as metric prompts_truncated (n = prompts), and the first samples_kept samples per task (prompt, output, details_json with the per-choice
 // log-likelihoods or the extracted number).
 GeneralEvalResult evaluateGeneralAbility(const std::string& variant, llm::LlamaModelImpl& model,
                                          const Tokenizer& tokenizer, const GeneralSuite& suite,

@@ -98,7 +98,18 @@ void loadGeneralSuite(Ctx& ctx)
                                     + " of '" + path + "' to score", kShotKey);
         key += std::string(name) + "=" + sha256File(path) + "\n";
     };
-    load(e.mmlu_path, loadMmlu, ctx.general.mmlu, e.mmlu_k_shot, "mmlu", "evaluation.mmlu_k_shot", "rows");
+    if (!e.mmlu_path.empty()) {
+        // A file or a folder of subjects (MMLU's test/ + dev/ layout): every file is an input.
+        std::vector<std::string> files;
+        ctx.general.mmlu = loadMmluSubjects(resolvePath(ctx.cfg, e.mmlu_path), e.mmlu_k_shot, &files);
+        for (const auto& s : ctx.general.mmlu)
+            if (s.rows.size() <= static_cast<size_t>(std::max(0, e.mmlu_k_shot)))
+                throw CoreException(ErrorCode::InvalidConfig, "evaluation.mmlu_k_shot: " + std::to_string(e.mmlu_k_shot)
+                                        + " examples leave none of the " + std::to_string(s.rows.size()) + " rows of MMLU subject '"
+                                        + s.name + "' to score", "evaluation.mmlu_k_shot");
+        for (const auto& f : files)
+            key += "mmlu=" + sha256File(f) + "\n";
+    }
     load(e.gsm8k_path, loadGsm8k, ctx.general.gsm8k, e.gsm8k_k_shot, "gsm8k", "evaluation.gsm8k_k_shot", "problems");
     ctx.general_hash = key.empty() ? std::string() : sha256Hex(key);
 }

@@ -11,10 +11,13 @@
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <array>
 #include <cmath>
+#include <map>
+#include <filesystem>
 #include <set>
 
 using namespace recalign::core;
@@ -94,6 +97,7 @@ private Q_SLOTS:
     void mmluScoresDoNotDependOnTheBatch();
     void gsm8kRunsEndToEndWithTheRealModel();
     void generalAbilityRowsAndSamplesForTheStore();
+    void mmluFolderGivesOneSubjectPerTestFileWithItsDevShots();
     void stopRequestCancels();
 
 private:
@@ -454,6 +458,63 @@ void TstGeneralEval::gsm8kRunsEndToEndWithTheRealModel()
         QCOMPARE(single[i].output, items[i].output);
 }
 
+void TstGeneralEval::mmluFolderGivesOneSubjectPerTestFileWithItsDevShots()
+{
+    // The shared MMLU (five subjects, test/ and dev/ as published).
+    const std::string folder = RECALIGN_SHARED_DIR "/data/general/mmlu";
+    std::vector<std::string> files;
+    const auto subjects = loadMmluSubjects(folder, 5, &files);
+    QCOMPARE(subjects.size(), size_t(5));
+    QCOMPARE(files.size(), size_t(10));
+    QCOMPARE(subjects[0].name, std::string("abstract_algebra"));
+    QCOMPARE(subjects[4].name, std::string("world_religions"));
+    const auto dev = loadMmlu(folder + "/dev/abstract_algebra_dev.csv");
+    const auto test = loadMmlu(folder + "/test/abstract_algebra_test.csv");
+    QCOMPARE(subjects[0].rows.size(), size_t(5) + test.size());
+    QCOMPARE(subjects[0].rows[0].question, dev[0].question);  // the examples: the dev file's first 5
+    QCOMPARE(subjects[0].rows[5].question, test[0].question);  // then every test question
+
+    // Macro average over subjects, each subject also as mmlu/SUBJECT; two questions per subject.
+    GeneralEvalOptions o;
+    o.eval.mmlu_k_shot = 5;
+    o.eval.general_limit = 2;
+    GeneralSuite two;
+    two.mmlu = {subjects[0], subjects[3]};
+    Observer quiet;
+    const GeneralEvalResult r = evaluateGeneralAbility("base", *m_lm.model, m_lm.tokenizer, two, o, quiet);
+    std::map<std::string, EvalRecord> byTask;
+    for (const auto& rec : r.records)
+        if (rec.metric == metric_name::kAccuracy)
+            byTask[rec.task] = rec;
+    QCOMPARE(byTask.size(), size_t(3));
+    const EvalRecord& a = byTask.at("mmlu/abstract_algebra");
+    const EvalRecord& m = byTask.at("mmlu/marketing");
+    const EvalRecord& macro = byTask.at("mmlu");
+    QCOMPARE(a.n, int64_t(2));
+    QCOMPARE(macro.n, int64_t(4));
+    QCOMPARE(macro.value, (a.value + m.value) / 2.0);
+    QVERIFY(std::abs(macro.std_error - std::sqrt(a.std_error * a.std_error + m.std_error * m.std_error) / 2.0) < 1e-12);
+    // Prompts cut to fit the model's context are counted (metric prompts_truncated).
+    for (const auto& rec : r.records)
+        if (rec.metric == "prompts_truncated")
+            qInfo("MMLU prompts cut to fit stories260K's context: %.0f of %lld", rec.value, static_cast<long long>(rec.n));
+
+    // Errors name the folder or file and what was expected.
+    QTemporaryDir dir;
+    const std::string root = dir.path().toStdString();
+    std::string msg = errorOf([&] { loadMmluSubjects(root, 5); });
+    QVERIFY2(contains(msg, root + ": expected MMLU subject files SUBJECT_test.csv"), msg.c_str());
+    std::filesystem::copy_file(folder + "/test/marketing_test.csv", root + "/marketing_test.csv");
+    msg = errorOf([&] { loadMmluSubjects(root, 5); });
+    QVERIFY2(contains(msg, "marketing_test.csv: expected its k-shot examples in marketing_dev.csv"), msg.c_str());
+    std::filesystem::copy_file(folder + "/dev/marketing_dev.csv", root + "/marketing_dev.csv");
+    QCOMPARE(loadMmluSubjects(root, 5).size(), size_t(1));
+    ErrorCode code = ErrorCode::None;
+    msg = errorOf([&] { loadMmluSubjects(root, 6); }, &code);
+    QCOMPARE(code, ErrorCode::InvalidConfig);
+    QVERIFY2(contains(msg, "evaluation.mmlu_k_shot: 6 examples, but"), msg.c_str());
+}
+
 void TstGeneralEval::generalAbilityRowsAndSamplesForTheStore()
 {
     GeneralEvalOptions o;
@@ -463,12 +524,24 @@ void TstGeneralEval::generalAbilityRowsAndSamplesForTheStore()
     o.eval.gsm8k_max_new_tokens = 24;
     o.samples_kept = 3;
     o.stage = "eval_v2";
-    GeneralSuite suite{m_mmlu, m_gsm8k};
+    GeneralSuite suite{{{"fixture", m_mmlu}}, m_gsm8k};
     struct Steps : Observer {
         std::vector<StepRecord> steps;
         void onStep(const StepRecord& r) override { steps.push_back(r); }
     } obs;
-    const GeneralEvalResult r = evaluateGeneralAbility("v2", *m_lm.model, m_lm.tokenizer, suite, o, obs);
+    const GeneralEvalResult all = evaluateGeneralAbility("v2", *m_lm.model, m_lm.tokenizer, suite, o, obs);
+    // Accuracy per task, then the prompts cut to fit the context (none here: short fixtures).
+    QCOMPARE(all.records.size(), size_t(4));
+    GeneralEvalResult r = all;
+    r.records.clear();
+    for (const auto& rec : all.records) {
+        if (rec.metric == "prompts_truncated") {
+            QCOMPARE(rec.value, 0.0);
+            QCOMPARE(rec.n, int64_t(4));
+            continue;
+        }
+        r.records.push_back(rec);
+    }
     QCOMPARE(r.records.size(), size_t(2));
     for (const auto& rec : r.records) {
         QCOMPARE(rec.variant, std::string("v2"));
