@@ -14,7 +14,7 @@ namespace recalign::core {
 
 namespace cache_detail {
 
-constexpr char kMagic[8] = {'R', 'C', 'L', 'M', 'D', 'S', '\x01', '\n'};
+constexpr char kMagic[8] = {'R', 'C', 'L', 'M', 'D', 'S', '\x02', '\n'};
 constexpr uint32_t kVersion = 1;
 
 class Writer {
@@ -216,6 +216,11 @@ std::string serializeDataset(const Dataset& d)
     w.f64(s.min_rating);
     w.strs(s.skipped_examples);
     w.strs(s.repaired_examples);
+    w.u64(s.unusable_by_reason.size());
+    for (const auto& [reason, count] : s.unusable_by_reason) {
+        w.str(reason);
+        w.i64(count);
+    }
     return std::move(w.bytes());
 }
 
@@ -264,6 +269,10 @@ Dataset deserializeDataset(std::string_view bytes)
     s.min_rating = r.f64();
     s.skipped_examples = r.strs();
     s.repaired_examples = r.strs();
+    for (uint64_t k = 0, n = r.count(16); k < n; ++k) {
+        std::string reason = r.str();
+        s.unusable_by_reason.emplace_back(std::move(reason), static_cast<long>(r.i64()));
+    }
     if (!r.done() || d.items.empty())
         cache_detail::Reader::corrupt();
     // Ids must be in range so that a corrupt cache cannot index out of bounds later.

@@ -62,6 +62,9 @@ struct DatasetStats {
     long interactions_dropped_item = 0;  // interactions of items dropped (no title or no category)
     long repaired_lines = 0;             // lenient mode: invalid UTF-8 bytes decoded as Latin-1
     std::vector<std::string> repaired_examples;  // first few "file:line: what was repaired"
+    // Records a source's published layout makes unusable (Steam games without an id, reviews
+    // without a parsable date): counted by reason in both modes, never errors.
+    std::vector<std::pair<std::string, long>> unusable_by_reason;
     long users_before_kcore = 0;
     long items_before_kcore = 0;
     long interactions_before_kcore = 0;

@@ -192,6 +192,40 @@ RawData readAmazon(const std::vector<std::string>& files, ImportLog& log)
     return raw;
 }
 
+std::optional<SteamPosted> parseSteamPosted(std::string_view text)
+{
+    static const char* const kMonths[] = {"january", "february", "march", "april", "may", "june", "july",
+                                          "august", "september", "october", "november", "december"};
+    std::string t = str::toLower(str::trim(text));
+    if (str::startsWith(t, "posted "))
+        t = str::trim(t.substr(7));
+    while (!t.empty() && (t.back() == '.' || t.back() == ' '))
+        t.pop_back();
+    SteamPosted p;
+    const size_t space = t.find(' ');
+    if (space == std::string::npos)
+        return std::nullopt;
+    const std::string month = t.substr(0, space);
+    for (int m = 0; m < 12; ++m)
+        if (month == kMonths[m] || (month.size() == 3 && std::string(kMonths[m]).substr(0, 3) == month))
+            p.month = m + 1;
+    if (p.month == 0)
+        return std::nullopt;
+    std::string rest = str::trim(t.substr(space + 1));
+    const size_t comma = rest.find(',');
+    const auto day = parseInt(comma == std::string::npos ? rest : rest.substr(0, comma));
+    if (!day || *day < 1 || *day > 31)
+        return std::nullopt;
+    p.day = static_cast<int>(*day);
+    if (comma != std::string::npos) {
+        const auto year = parseInt(rest.substr(comma + 1));
+        if (!year || *year < 1970 || *year > 9999)
+            return std::nullopt;
+        p.year = static_cast<int>(*year);
+    }
+    return p;
+}
+
 RawData readSteam(const std::vector<std::string>& files, ImportLog& log, bool tagsAsCategories)
 {
     using namespace import_json_detail;
@@ -204,7 +238,9 @@ RawData readSteam(const std::vector<std::string>& files, ImportLog& log, bool ta
     const char* catKey = tagsAsCategories ? "tags" : "genres";
     forEachRecord(files[0], {"id", "app_name", "title", "genres", "tags", "developer", "release_date"}, log,
                   [&](const json& f, long line) {
-                      const std::string id = f.contains("id") ? scalarText(f["id"]) : std::string();
+                      if (!f.contains("id"))  // steam_games.json as published: some lines have none
+                          return log.unusable("steam games: lines without an 'id'");
+                      const std::string id = scalarText(f["id"]);
                       if (id.empty())
                           return log.skip(files[0], line,
                                           "expected a game 'id', found " +
@@ -228,7 +264,52 @@ RawData readSteam(const std::vector<std::string>& files, ImportLog& log, bool ta
                       raw.addItem(std::move(item));
                   });
     raw.raw_category_labels = static_cast<long>(labels.size());
-    forEachRecord(files[1], {"username", "user_id", "product_id", "item_id", "date"}, log, [&](const json& f, long line) {
+    // Reviews, flat (one review per line: username or user_id, product_id, date 'YYYY-MM-DD'; Kang &
+    // McAuley's steam_reviews) or nested (one user per line: user_id and a list of reviews with
+    // item_id and posted 'Posted November 5, 2011.'; australian_user_reviews.json). A review posted
+    // in the crawl's own year reads 'Posted July 15.': it is dated in the latest year any dated
+    // review of the file has (the crawl's), so it sorts after that year's earlier reviews.
+    struct Pending {
+        std::string user, item;
+        int64_t time = 0;           // flat reviews
+        SteamPosted posted;         // nested reviews (posted.year 0 = no year written)
+        bool nested = false;
+    };
+    std::vector<Pending> pending;
+    int latestYear = 0;
+    forEachRecord(files[1], {"username", "user_id", "product_id", "item_id", "date", "reviews"}, log,
+                  [&](const json& f, long line) {
+        if (f.contains("reviews")) {
+            const std::string user = f.contains("user_id") ? scalarText(f["user_id"]) : std::string();
+            if (user.empty())
+                return log.unusable("steam reviews: users without a 'user_id'");
+            if (!f["reviews"].is_array())
+                return log.skip(files[1], line, "expected 'reviews' as a list of reviews, found " + kind(f["reviews"]));
+            if (f["reviews"].empty())
+                return log.unusable("steam reviews: users without reviews");
+            for (const json& r : f["reviews"]) {
+                const std::string item = r.is_object() && r.contains("item_id") ? scalarText(r["item_id"]) : std::string();
+                if (item.empty()) {
+                    log.unusable("steam reviews: reviews without an 'item_id'");
+                    continue;
+                }
+                const auto posted = r.contains("posted") && r["posted"].is_string()
+                    ? parseSteamPosted(r["posted"].get<std::string>())
+                    : std::nullopt;
+                if (!posted) {
+                    log.unusable("steam reviews: reviews whose 'posted' date cannot be read");
+                    continue;
+                }
+                latestYear = std::max(latestYear, posted->year);
+                Pending p;
+                p.user = user;
+                p.item = item;
+                p.posted = *posted;
+                p.nested = true;
+                pending.push_back(std::move(p));
+            }
+            return;
+        }
         std::string user = f.contains("username") ? scalarText(f["username"]) : std::string();
         if (user.empty() && f.contains("user_id"))
             user = scalarText(f["user_id"]);
@@ -237,13 +318,32 @@ RawData readSteam(const std::vector<std::string>& files, ImportLog& log, bool ta
             item = scalarText(f["item_id"]);
         if (user.empty() || item.empty() || !f.contains("date"))
             return log.skip(files[1], line,
-                            "expected the keys username (or user_id), product_id and date, found " +
-                                missing(f, {"username", "user_id", "product_id", "date"}));
+                            "expected the keys username (or user_id), product_id and date (or user_id and a list of "
+                            "reviews), found " + missing(f, {"username", "user_id", "product_id", "date"}));
         const auto t = f["date"].is_string() ? parseDate(f["date"].get<std::string>()) : std::nullopt;
         if (!t)
             return log.skip(files[1], line, "expected a date 'YYYY-MM-DD', found " + kind(f["date"]));
-        raw.addInteraction(user, item, 0.0, *t);
+        Pending p;
+        p.user = user;
+        p.item = item;
+        p.time = *t;
+        pending.push_back(std::move(p));
     });
+    for (const Pending& p : pending) {
+        int64_t t = p.time;
+        if (p.nested) {
+            const int year = p.posted.year > 0 ? p.posted.year : latestYear;
+            char date[32];
+            std::snprintf(date, sizeof date, "%04d-%02d-%02d", year, p.posted.month, p.posted.day);
+            const auto parsed = year > 0 ? parseDate(date) : std::nullopt;
+            if (!parsed) {
+                log.unusable("steam reviews: reviews without a year in a file with no dated review");
+                continue;
+            }
+            t = *parsed;
+        }
+        raw.addInteraction(p.user, p.item, 0.0, t);
+    }
     return raw;
 }
 

@@ -324,6 +324,7 @@ Dataset importDataset(const DatasetSpec& spec)
     d.stats.skipped_examples = log.skippedExamples();
     d.stats.repaired_lines = log.repairedLines();
     d.stats.repaired_examples = log.repairedExamples();
+    d.stats.unusable_by_reason.assign(log.unusableByReason().begin(), log.unusableByReason().end());
     if (!cacheFile.empty())
         writeDatasetCache(cacheFile, d, files);  // a cache that cannot be written only costs time
     return d;
@@ -384,6 +385,8 @@ std::string formatStats(const Dataset& d)
         for (const auto& e : s.repaired_examples)
             o << "  repaired " << e << "\n";
     }
+    for (const auto& [reason, count] : s.unusable_by_reason)
+        o << "not usable:         " << thousands(count) << " " << reason << "\n";
     // Per-category sizes, largest first.
     std::vector<std::pair<long, CategoryId>> sizes;
     for (CategoryId c = 0; c < d.numCategories(); ++c)

@@ -68,6 +68,12 @@ std::vector<std::string> sourceFiles(const DatasetSpec& spec);
 RawData readMovieLens(const std::vector<std::string>& files, ImportLog& log);
 RawData readAmazon(const std::vector<std::string>& files, ImportLog& log);
 RawData readSteam(const std::vector<std::string>& files, ImportLog& log, bool tagsAsCategories);
+// A nested Steam review's date as published: "Posted November 5, 2011." (year 2011) or, for the
+// crawl's own year, "Posted July 15." (year 0). Month names in full or three letters, any case.
+struct SteamPosted {
+    int year = 0, month = 0, day = 0;
+};
+std::optional<SteamPosted> parseSteamPosted(std::string_view text);
 RawData readNative(const std::vector<std::string>& files, ImportLog& log);
 // RecBole's atomic files (files = {NAME.item, NAME.inter}): tab-separated, a typed header
 // (`user_id:token`, `rating:float`, `movie_title:token_seq`, ...; types token, token_seq, float,

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <map>
 #include <vector>
 
 namespace recalign::core {
@@ -33,6 +34,9 @@ public:
     void skip(const std::string& file, long line, const std::string& message);
     // A line that was kept after a repair (invalid UTF-8 decoded as Latin-1): lenient only.
     void repaired(const std::string& file, long line, const std::string& message);
+    // A record the source's published layout makes unusable: counted by reason, in both modes.
+    void unusable(const std::string& reason) { ++m_unusable[reason]; }
+    const std::map<std::string, long>& unusableByReason() const { return m_unusable; }
     long skippedLines() const { return m_skipped; }
     long repairedLines() const { return m_repaired; }
     const std::vector<std::string>& skippedExamples() const { return m_skippedExamples; }
@@ -44,6 +48,7 @@ private:
     long m_repaired = 0;
     std::vector<std::string> m_skippedExamples;
     std::vector<std::string> m_repairedExamples;
+    std::map<std::string, long> m_unusable;
 };
 
 // "file:line" (or "file" when line <= 0).

@@ -146,6 +146,7 @@ private Q_SLOTS:
     void pythonLiteralsAndJsonParseToTheSameValues();
     void latin1MovieLensFilesDecodeToUtf8();
     void steamGenresOrTagsBecomeCategories();
+    void steamAustralianReviewsInThePublishedNestedLayout();
     void nativeImportAndExportRoundTrip();
     void recBoleAtomicFilesImportEveryFieldType();
     void malformedRecBoleHeadersAndLines();
@@ -781,6 +782,43 @@ void TstData::malformedRecBoleHeadersAndLines()
     std::filesystem::create_directories(root + "/none");
     e = loadError(spec("recbole", root + "/none"));
     QVERIFY2(e.find("expected RecBole atomic files NAME.inter and NAME.item") != std::string::npos, e.c_str());
+}
+
+void TstData::steamAustralianReviewsInThePublishedNestedLayout()
+{
+    // australian_user_reviews.json (one user per line, a list of reviews, "Posted Month D, YYYY.")
+    // with steam_games.json (some lines without an id), as McAuley's group publishes them, in strict
+    // mode: what cannot be used is counted by reason, not an error.
+    const Dataset d = loadDataset(spec("steam", kFixtures + "/steam-australian"));
+    QCOMPARE(d.stats.raw_users, 3L);  // evcentric has no reviews
+    QCOMPARE(d.stats.raw_interactions, 9L);
+    QCOMPARE(d.numItems(), 3);        // 'No Genre Yet' has no genres
+    const std::map<std::string, long> unusable(d.stats.unusable_by_reason.begin(), d.stats.unusable_by_reason.end());
+    QCOMPARE(unusable.at("steam games: lines without an 'id'"), 1L);
+    QCOMPARE(unusable.at("steam reviews: reviews whose 'posted' date cannot be read"), 1L);
+    QCOMPARE(unusable.at("steam reviews: reviews without an 'item_id'"), 1L);
+    QCOMPARE(unusable.at("steam reviews: users without reviews"), 1L);
+    QVERIFY(formatStats(d).find("not usable:         1 steam games: lines without an 'id'") != std::string::npos);
+    auto day = [](const char* ymd) { return *parseDate(ymd); };
+    // Dates as published; "Feb" as well as "February".
+    const User* a = userByRawId(d, "76561197970982479");
+    QVERIFY(a);
+    QCOMPARE(a->timestamps, (std::vector<int64_t>{day("2011-04-21"), day("2011-07-15"), day("2011-11-05")}));
+    // "Posted March 3." has no year: the crawl's, i.e. the latest year of a dated review in the
+    // file (2015), so it follows js41637's February 2015 review.
+    const User* j = userByRawId(d, "js41637");
+    QVERIFY(j);
+    QCOMPARE(j->timestamps, (std::vector<int64_t>{day("2014-06-24"), day("2015-02-02"), day("2015-03-03")}));
+    QCOMPARE(d.title(j->sequence.back()), std::string("Quiet Island"));
+    const User* c = userByRawId(d, "doctr");
+    QVERIFY(c);
+    QCOMPARE(d.title(c->sequence.back()), std::string("Zombie Team"));  // "Posted July 15." -> 2015-07-15
+
+    QCOMPARE(parseSteamPosted("Posted November 5, 2011.")->year, 2011);
+    QCOMPARE(parseSteamPosted("Posted July 15.")->year, 0);
+    QCOMPARE(parseSteamPosted("posted sep 9, 2012")->month, 9);
+    QVERIFY(!parseSteamPosted("Posted sometime."));
+    QVERIFY(!parseSteamPosted("Posted July 45, 2011."));
 }
 
 void TstData::nativeImportAndExportRoundTrip()
