@@ -156,8 +156,8 @@ static void readMap(Reader& r, const YAML::Node& map, const std::string& section
 {
     std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
-        const YAML::Node& k = it->first;
-        const YAML::Node& v = it->second;
+        const YAML::Node k = it->first;  // copies: it-> yields a temporary pair (yaml-cpp)
+        const YAML::Node v = it->second;
         if (!k.IsScalar()) {
             r.issue(section, "keys must be plain names", lineOf(k));
             continue;
