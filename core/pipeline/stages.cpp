@@ -127,7 +127,10 @@ VariantEvalResult withGeneralAbility(Ctx& ctx, const std::string& variant, llm::
     GeneralEvalResult g = evaluateGeneralAbility(variant, *m.model, m.tokenizer, ctx.general, o, *ctx.obs);
     std::string line = "eval_" + variant + ":";
     for (const auto& rec : g.records)
-        line += " " + rec.task + " accuracy " + std::to_string(rec.value) + " (n " + std::to_string(rec.n) + ")";
+        line += rec.metric == metric_name::kAccuracy
+            ? " " + rec.task + " accuracy " + std::to_string(rec.value) + " (n " + std::to_string(rec.n) + ")"
+            : " (" + rec.task + ": " + std::to_string(static_cast<long>(rec.value)) + " of " + std::to_string(rec.n)
+                + " prompts shortened to fit the context)";
     ctx.obs->onLog(LogLevel::Info, line);
     r.records.insert(r.records.end(), g.records.begin(), g.records.end());
     r.samples.insert(r.samples.end(), g.samples.begin(), g.samples.end());
