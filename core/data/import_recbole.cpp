@@ -94,17 +94,40 @@ std::string names(const std::vector<Field>& fields)
     return str::join(n, ", ");
 }
 
-// A record's cells: exactly one per header field (a missing trailing cell of a line that ends in
-// tabs counts as empty); false with `why` otherwise.
-bool cellsOf(const std::string& line, size_t expected, std::vector<std::string>& cells, std::string& why)
-{
-    cells = str::split(line, '\t');
-    if (cells.size() != expected) {
-        why = "expected " + std::to_string(expected) + " tab-separated fields, found " + std::to_string(cells.size());
+// A RecBole file: its typed header (an empty file is an error), then one record per non-blank
+// line with exactly one cell per field (other lines are logged and skipped).
+class Records {
+public:
+    Records(const std::string& file, ImportLog& log) : m_file(file), m_lines(file, TextEncoding::Utf8, log), m_log(log)
+    {
+        std::string header;
+        if (!m_lines.next(header))
+            throw CoreException(ErrorCode::DataLoad, file + ": expected a RecBole header line, found an empty file", file);
+        fields = parseHeader(file, header);
+    }
+    std::vector<Field> fields;
+    // The next record's cells; false at the end of the file.
+    bool next(std::vector<std::string>& cells)
+    {
+        std::string line;
+        while (m_lines.next(line)) {
+            if (str::trim(line).empty())
+                continue;
+            cells = str::split(line, '\t');
+            if (cells.size() == fields.size())
+                return true;
+            m_log.skip(m_file, m_lines.lineNumber(), "expected " + std::to_string(fields.size())
+                                                        + " tab-separated fields, found " + std::to_string(cells.size()));
+        }
         return false;
     }
-    return true;
-}
+    long line() const { return m_lines.lineNumber(); }  // the last record's line
+
+private:
+    std::string m_file;
+    LineReader m_lines;
+    ImportLog& m_log;
+};
 
 std::vector<std::string> tokens(const std::string& cell, const std::string& sep)
 {
@@ -149,11 +172,8 @@ RawData readRecBole(const std::vector<std::string>& files, const RecBoleFieldsCo
     // ---- NAME.item ----
     {
         const std::string& file = files[0];
-        LineReader lines(file, TextEncoding::Utf8, log);
-        std::string line;
-        if (!lines.next(line))
-            throw CoreException(ErrorCode::DataLoad, file + ": expected a RecBole header line, found an empty file", file);
-        const std::vector<Field> fields = parseHeader(file, line);
+        Records records(file, log);
+        const std::vector<Field>& fields = records.fields;
         const long id = indexOf(fields, "item_id");
         if (id < 0)
             throw CoreException(ErrorCode::DataLoad,
@@ -172,16 +192,9 @@ RawData readRecBole(const std::vector<std::string>& files, const RecBoleFieldsCo
                                           {"class", "genre", "genres", "categories", "category", "tags"}, file,
                                           "dataset.recbole.category_field");
         std::vector<std::string> cells;
-        std::string why;
         std::unordered_set<std::string> ids;
-        while (lines.next(line)) {
-            if (str::trim(line).empty())
-                continue;
-            const long ln = lines.lineNumber();
-            if (!cellsOf(line, fields.size(), cells, why)) {
-                log.skip(file, ln, why);
-                continue;
-            }
+        while (records.next(cells)) {
+            const long ln = records.line();
             RawItem item;
             item.raw_id = str::trim(cells[static_cast<size_t>(id)]);
             if (item.raw_id.empty()) {
@@ -235,11 +248,8 @@ RawData readRecBole(const std::vector<std::string>& files, const RecBoleFieldsCo
     raw.raw_category_labels = static_cast<long>(labels.size());
     // ---- NAME.inter ----
     const std::string& file = files[1];
-    LineReader lines(file, TextEncoding::Utf8, log);
-    std::string line;
-    if (!lines.next(line))
-        throw CoreException(ErrorCode::DataLoad, file + ": expected a RecBole header line, found an empty file", file);
-    const std::vector<Field> fields = parseHeader(file, line);
+    Records records(file, log);
+    const std::vector<Field>& fields = records.fields;
     const long user = indexOf(fields, "user_id"), item = indexOf(fields, "item_id");
     if (user < 0 || item < 0)
         throw CoreException(ErrorCode::DataLoad,
@@ -252,16 +262,9 @@ RawData readRecBole(const std::vector<std::string>& files, const RecBoleFieldsCo
                                 fileLine(file, 1) + ": expected " + fields[static_cast<size_t>(k)].name + ":float, found another type",
                                 fileLine(file, 1));
     std::vector<std::string> cells;
-    std::string why;
     bool any = false;
-    while (lines.next(line)) {
-        if (str::trim(line).empty())
-            continue;
-        const long ln = lines.lineNumber();
-        if (!cellsOf(line, fields.size(), cells, why)) {
-            log.skip(file, ln, why);
-            continue;
-        }
+    while (records.next(cells)) {
+        const long ln = records.line();
         const std::string u = str::trim(cells[static_cast<size_t>(user)]), i = str::trim(cells[static_cast<size_t>(item)]);
         if (u.empty() || i.empty()) {
             log.skip(file, ln, std::string("expected a ") + (u.empty() ? "user_id" : "item_id") + ", found an empty field");

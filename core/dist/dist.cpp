@@ -89,7 +89,7 @@ c10::intrusive_ptr<c10d::Store> connectStore(const Placement& p, bool server, mi
 
 struct Job {
     Placement placement;
-    Options options;
+    DistributedConfig config;
     std::string backend;
     c10::intrusive_ptr<c10d::Store> store;
     c10::intrusive_ptr<c10d::ProcessGroup> group;
@@ -124,28 +124,32 @@ std::string key(const std::string& what, int rank) { return "recalign/" + what +
 // not advance over a few beats. "" when every rank still beats (a hang or a slow rank).
 std::string stoppedRanks(Job& j)
 {
+    // Two looks at every other rank, a few heartbeats apart; an exit record ends the search.
+    auto look = [&](std::vector<int64_t>& beats, std::string& exited) {
+        for (int r = 0; r < j.placement.world && exited.empty(); ++r) {
+            if (r == j.placement.rank)
+                continue;
+            if (j.store->check({key("exit", r)}))
+                exited = "rank " + std::to_string(r) + " (exit status " + stringOf(j.store->get(key("exit", r)))
+                    + " reported by the launcher)";
+            else
+                beats[static_cast<size_t>(r)] = j.store->add(key("hb", r), 0);
+        }
+    };
     std::string out;
     try {
-        std::vector<int64_t> before(j.placement.world), after(j.placement.world);
-        for (int r = 0; r < j.placement.world; ++r) {
-            if (r == j.placement.rank)
-                continue;
-            if (j.store->check({key("exit", r)}))
-                return "rank " + std::to_string(r) + " (exit status " + stringOf(j.store->get(key("exit", r)))
-                    + " reported by the launcher)";
-            before[r] = j.store->add(key("hb", r), 0);
+        std::vector<int64_t> before(static_cast<size_t>(j.placement.world)), after(before.size());
+        std::string exited;
+        look(before, exited);
+        if (exited.empty()) {
+            std::this_thread::sleep_for(milliseconds(5 * kHeartbeatMs));
+            look(after, exited);
         }
-        std::this_thread::sleep_for(milliseconds(5 * kHeartbeatMs));
-        for (int r = 0; r < j.placement.world; ++r) {
-            if (r == j.placement.rank)
-                continue;
-            if (j.store->check({key("exit", r)}))
-                return "rank " + std::to_string(r) + " (exit status " + stringOf(j.store->get(key("exit", r)))
-                    + " reported by the launcher)";
-            after[r] = j.store->add(key("hb", r), 0);
-            if (after[r] == before[r])
+        if (!exited.empty())
+            return exited;
+        for (int r = 0; r < j.placement.world; ++r)
+            if (r != j.placement.rank && after[static_cast<size_t>(r)] == before[static_cast<size_t>(r)])
                 out += (out.empty() ? "rank " : ", rank ") + std::to_string(r) + " (its heartbeat stopped)";
-        }
     } catch (const std::exception&) {
         return "the job's store at " + j.placement.master_addr + ":" + std::to_string(j.placement.master_port)
             + " no longer answers (its host stopped: " + (j.placement.agent_store ? "the launcher" : "rank 0") + ")";
@@ -159,7 +163,7 @@ std::string stoppedRanks(Job& j)
     const std::string self = "rank " + std::to_string(j.placement.rank) + " of " + std::to_string(j.placement.world);
     throw CoreException(ErrorCode::Internal,
                         (who.empty() ? std::string("no rank answered") : who) + " during " + what
-                            + (who.empty() ? " within distributed.timeout_s = " + std::to_string(int(j.options.timeout_s)) + " s (a hung or much slower rank)"
+                            + (who.empty() ? " within distributed.timeout_s = " + std::to_string(int(j.config.timeout_s)) + " s (a hung or much slower rank)"
                                            : std::string())
                             + "; " + self + " stops too (" + e.what() + "). `recalign run FILE --resume RUN` continues "
                             "from the last checkpoint with any number of processes",
@@ -233,7 +237,7 @@ Placement placementFromEnvironment()
     return p;
 }
 
-void init(const Placement& placement, const Options& options, const torch::Device& device)
+void init(const Placement& placement, const DistributedConfig& config, const torch::Device& device)
 {
     if (placement.world <= 1)
         return;
@@ -244,7 +248,9 @@ void init(const Placement& placement, const Options& options, const torch::Devic
             return;
         throw CoreException(ErrorCode::Internal, "this process already belongs to another job", "distributed");
     }
-    std::string backend = options.backend;
+    std::string backend = config.backend == DistributedConfig::Backend::Gloo ? "gloo"
+        : config.backend == DistributedConfig::Backend::Nccl                ? "nccl"
+                                                                            : "auto";
     if (backend == "auto") {
 #ifdef RECALIGN_HAVE_NCCL
         backend = device.is_cuda() ? "nccl" : "gloo";
@@ -252,9 +258,6 @@ void init(const Placement& placement, const Options& options, const torch::Devic
         backend = "gloo";
 #endif
     }
-    if (backend != "gloo" && backend != "nccl")
-        throw CoreException(ErrorCode::InvalidConfig, "'" + backend + "' (choices: auto, gloo, nccl)",
-                            "distributed.backend");
 #ifndef RECALIGN_HAVE_NCCL
     if (backend == "nccl")
         throw CoreException(ErrorCode::InvalidConfig,
@@ -268,9 +271,9 @@ void init(const Placement& placement, const Options& options, const torch::Devic
                             "distributed.backend");
     auto j = std::make_unique<Job>();
     j->placement = placement;
-    j->options = options;
+    j->config = config;
     j->backend = backend;
-    j->timeout = milliseconds(static_cast<long>(options.timeout_s * 1000.0));
+    j->timeout = milliseconds(static_cast<long>(config.timeout_s * 1000.0));
     const bool server = placement.rank == 0 && !placement.agent_store;
     try {
         j->store = connectStore(placement, server, j->timeout);
@@ -462,7 +465,7 @@ std::string awaitFromWriter(const std::string& k)
             } else if (Clock::now() - lastChange > j.timeout) {
                 throw CoreException(ErrorCode::Internal,
                                     "rank 0's heartbeat stopped for more than distributed.timeout_s = "
-                                        + std::to_string(int(j.options.timeout_s)) + " s while rank "
+                                        + std::to_string(int(j.config.timeout_s)) + " s while rank "
                                         + std::to_string(j.placement.rank) + " waited for '" + k + "'",
                                     "distributed");
             }

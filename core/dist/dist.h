@@ -6,6 +6,8 @@
 // With one process every call here is a no-op. Torch types; internal to core.
 #pragma once
 
+#include "core/api/experiment.h"
+
 #include <torch/types.h>
 
 #include <cstdint>
@@ -35,15 +37,12 @@ struct Placement {
 // variable and what was expected.
 Placement placementFromEnvironment();
 
-struct Options {
-    std::string backend = "auto";  // auto | gloo | nccl (auto: nccl on CUDA when built with it, else gloo)
-    double timeout_s = 300.0;      // a collective or a wait on another rank gives up after this
-};
-
-// Joins the job: TCPStore rendezvous, the process group, a heartbeat. No-op for world 1 and when
-// already joined with the same placement. Throws CoreException (InvalidConfig for a backend this
-// build lacks, Internal when the rendezvous fails, naming the address).
-void init(const Placement& placement, const Options& options, const torch::Device& device);
+// Joins the job with the experiment's `distributed:` section (backend auto: nccl on CUDA when built
+// with it, else gloo; timeout_s for collectives and waits on rank 0): TCPStore rendezvous, the
+// process group, a heartbeat. No-op for world 1 and when already joined with the same placement.
+// Throws CoreException (InvalidConfig for a backend this build lacks, Internal when the rendezvous
+// fails, naming the address).
+void init(const Placement& placement, const DistributedConfig& config, const torch::Device& device);
 // Leaves the job (the heartbeat stops). Called at process exit; safe to call twice.
 void shutdown();
 

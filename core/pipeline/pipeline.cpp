@@ -215,12 +215,7 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
         if (placement.world > 1) {
             if (ctx.device.is_cuda())
                 ctx.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(placement.local_rank));
-            dist::Options o;
-            o.backend = ctx.cfg.distributed.backend == DistributedConfig::Backend::Gloo ? "gloo"
-                : ctx.cfg.distributed.backend == DistributedConfig::Backend::Nccl   ? "nccl"
-                                                                                    : "auto";
-            o.timeout_s = ctx.cfg.distributed.timeout_s;
-            dist::init(placement, o, ctx.device);
+            dist::init(placement, ctx.cfg.distributed, ctx.device);
             ctx.follower = !dist::isWriter();
         }
         if (ctx.follower) {

@@ -85,7 +85,9 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& shownOut)
     // Launched as a data-parallel job (bench train --nproc, torchrun): SFT splits its batches over
     // the ranks; rank 0 reports.
     const dist::Placement placement = dist::placementFromEnvironment();
-    dist::init(placement, dist::Options{"gloo", 300.0}, torch::Device(torch::kCPU));
+    DistributedConfig gloo = defaultExperiment().distributed;
+    gloo.backend = DistributedConfig::Backend::Gloo;
+    dist::init(placement, gloo, torch::Device(torch::kCPU));
     std::ostringstream quiet;
     std::ostream& out = dist::isWriter() ? shownOut : quiet;
     const long sftSteps = a.sft_steps;
