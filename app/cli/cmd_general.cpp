@@ -13,17 +13,19 @@ const char* kUsage =
     "usage: recalign general --model PATH [--tokenizer PATH] [--adapter PEFT_DIR]\n"
     "           [--mmlu FILE|DIR] [--gsm8k FILE] [--mmlu-k-shot K] [--gsm8k-k-shot K] [--limit N]\n"
     "           [--batch N] [--gsm8k-max-new-tokens N] [--device D] [--dtype float32|bfloat16|float16]\n"
+    "           [--samples FILE]\n"
     "MMLU: a CSV whose first K rows are the examples, or a folder as MMLU is published (test/ and dev/:\n"
     "per-subject and macro-averaged accuracy, each subject's examples the first K rows of its dev file).\n"
     "GSM8K: JSON lines, the first K problems the worked examples. Accuracy with its standard error and\n"
     "n, and how many prompts were cut to fit the model's context. Defaults as the experiment's\n"
-    "evaluation section (5-shot MMLU, 8-shot GSM8K, every question).\n";
+    "evaluation section (5-shot MMLU, 8-shot GSM8K, every question). --samples writes every scored\n"
+    "question as a JSON line (prompt, answer, MMLU's per-choice log-likelihoods and token ids).\n";
 
 int run(const std::vector<std::string>& args)
 {
     Args a(args,
            {"model", "tokenizer", "adapter", "mmlu", "gsm8k", "mmlu-k-shot", "gsm8k-k-shot", "limit", "batch",
-            "gsm8k-max-new-tokens", "device", "dtype"},
+            "gsm8k-max-new-tokens", "device", "dtype", "samples"},
            {"help"});
     if (a.has("help")) {
         std::cout << kUsage;
@@ -44,6 +46,7 @@ int run(const std::vector<std::string>& args)
     r.gsm8k_max_new_tokens = optionalAs<int>(a.optionalInt("gsm8k-max-new-tokens"));
     r.device = a.get("device", "cpu");
     r.dtype = a.get("dtype", "float32");
+    r.samples = a.get("samples");
     return toolExitCode(core::runGeneral(r, std::cout));
 }
 

@@ -51,6 +51,7 @@ struct GeneralRequest {
     std::optional<int> mmlu_k_shot, gsm8k_k_shot, limit, batch, gsm8k_max_new_tokens;  // unset = evaluation.*'s defaults
     std::string device = "cpu";
     std::string dtype = "float32";
+    std::string samples;                 // "" = none; else every scored question as a JSON line there
 };
 ToolStatus runGeneral(const GeneralRequest& request, std::ostream& out);
 

@@ -247,7 +247,13 @@ std::vector<MmluSubject> loadMmluSubjects(const std::string& path, int kShot, st
     if (!fs::is_directory(path, ec)) {
         if (files)
             files->push_back(path);
-        return {{fs::path(path).stem().string(), loadMmlu(path)}};
+        // A file named as MMLU's (SUBJECT_test.csv / SUBJECT_dev.csv) names its subject for the header.
+        MmluSubject one{fs::path(path).stem().string(), loadMmlu(path)};
+        for (const char* suffix : {"_test", "_dev"})
+            if (str::endsWith(one.name, suffix))
+                for (MmluQuestion& q : one.rows)
+                    q.subject = one.name.substr(0, one.name.size() - std::string(suffix).size());
+        return {std::move(one)};
     }
     std::map<std::string, std::string> tests, devs;  // subject -> file
     for (const fs::path& dir : {fs::path(path), fs::path(path) / "test", fs::path(path) / "dev"}) {
@@ -285,6 +291,8 @@ std::vector<MmluSubject> loadMmluSubjects(const std::string& path, int kShot, st
         s.rows.assign(examples.begin(), examples.begin() + std::max(0, kShot));
         const std::vector<MmluQuestion> questions = loadMmlu(testFile);
         s.rows.insert(s.rows.end(), questions.begin(), questions.end());
+        for (MmluQuestion& q : s.rows)
+            q.subject = subject;
         if (files) {
             files->push_back(dev->second);
             files->push_back(testFile);
@@ -453,9 +461,20 @@ std::string mmluBlock(const MmluQuestion& q, bool withAnswer)
     return s;
 }
 
+std::string mmluHeader(const std::string& subject)
+{
+    std::string s = "The following are multiple choice questions (with answers)";
+    if (!subject.empty()) {
+        std::string spaced = subject;
+        std::replace(spaced.begin(), spaced.end(), '_', ' ');
+        s += " about " + spaced;
+    }
+    return s + ".\n\n";
+}
+
 std::string mmluPromptText(const std::vector<MmluQuestion>& examples, const MmluQuestion& q)
 {
-    std::string s = kMmluHeader;
+    std::string s = mmluHeader(q.subject);
     for (const auto& e : examples)
         s += mmluBlock(e, true);
     return s + mmluBlock(q, false);
@@ -668,6 +687,7 @@ GeneralEvalResult evaluateGeneralAbility(const std::string& variant, llm::LlamaM
         // average); the kept samples are the first ones of the first subjects.
         double sumAccuracy = 0.0, sumSquaredError = 0.0;
         long n = 0, truncated = 0, kept = 0;
+        const auto letters = mmluLetterTokens(tokenizer);
         for (const MmluSubject& subject : suite.mmlu) {
         const auto items = evaluateMmlu(model, tokenizer, subject.rows, options, &observer);
         const std::vector<MmluQuestion> examples(subject.rows.begin(),
@@ -699,13 +719,15 @@ GeneralEvalResult evaluateGeneralAbility(const std::string& variant, llm::LlamaM
             d["shots"] = o.prompt.shots;
             d["truncated"] = o.prompt.truncated;
             d["prompt_tokens"] = o.prompt.tokens.size();
+            d["prompt_ids"] = o.prompt.tokens; // exactly what the model read (BOS first)
             nlohmann::json ll = nlohmann::json::object(), choices = nlohmann::json::array();
             for (size_t c = 0; c < 4; ++c) {
                 ll[std::string(1, general_eval_detail::kLetters[c])] = o.loglik[c];
                 choices.push_back(
                     {{"title", std::string(1, general_eval_detail::kLetters[c]) + ". " + q.choices[c]},
                      {"is_target", static_cast<int>(c) == o.answer},
-                     {"loglik", o.loglik[c]}});
+                     {"loglik", o.loglik[c]},
+                     {"ids", letters[c]}});
             }
             d["loglik"] = ll;
             d["items"] = choices;

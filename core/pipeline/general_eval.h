@@ -26,6 +26,7 @@ struct MmluQuestion {
     std::array<std::string, 4> choices; // A, B, C, D
     int answer = 0;                     // 0..3 (A..D)
     int line = 0;                       // 1-based line where the row starts
+    std::string subject;                // "abstract_algebra" (from SUBJECT_test.csv / _dev.csv); "" = unknown
 };
 
 struct Gsm8kProblem {
@@ -84,12 +85,15 @@ bool gsm8kCorrect(std::string_view generation, const std::string& reference);
 
 // ---- Prompts ----------------------------------------------------------------------------------
 
-inline constexpr const char* kMmluHeader = "The following are multiple choice questions (with answers).\n\n";
+// "The following are multiple choice questions (with answers) about abstract algebra.\n\n" (the
+// MMLU paper's header, with one space where its evaluate.py prints two; without " about ..." when
+// the subject is unknown).
+std::string mmluHeader(const std::string& subject);
 inline constexpr const char* kGsm8kStop = "\n\nQuestion:";
 
 // "Q\nA. ..\nB. ..\nC. ..\nD. ..\nAnswer:" plus " X\n\n" when `withAnswer` (the MMLU paper's format).
 std::string mmluBlock(const MmluQuestion& q, bool withAnswer);
-// Header, every example with its answer, then the question ending "Answer:".
+// Header (of the question's subject), every example with its answer, then the question ending "Answer:".
 std::string mmluPromptText(const std::vector<MmluQuestion>& examples, const MmluQuestion& q);
 // "Question: ...\nAnswer: <full answer>\n\n" per example, then "Question: <q>\nAnswer:".
 std::string gsm8kPromptText(const std::vector<Gsm8kProblem>& examples, const Gsm8kProblem& p);

@@ -16,6 +16,8 @@
 #include "core/pipeline/general_eval.h"
 #include "core/runtime/runtime.h"
 #include "core/runtime/state_file.h"
+#include "core/util/files.h"
+#include "core/util/json_text.h"
 #include "core/util/strings.h"
 
 #include <c10/core/InferenceMode.h>
@@ -25,6 +27,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 namespace recalign::core {
 
@@ -300,7 +303,7 @@ int general(const GeneralRequest& r, std::ostream& out)
     o.eval.general_limit = r.limit.value_or(o.eval.general_limit);
     o.eval.batch = r.batch.value_or(o.eval.batch);
     o.eval.gsm8k_max_new_tokens = r.gsm8k_max_new_tokens.value_or(o.eval.gsm8k_max_new_tokens);
-    o.samples_kept = 0;
+    o.samples_kept = r.samples.empty() ? 0 : std::numeric_limits<long>::max();
     GeneralSuite suite;
     if (!r.mmlu.empty())
         suite.mmlu = loadMmluSubjects(r.mmlu, o.eval.mmlu_k_shot);
@@ -310,6 +313,19 @@ int general(const GeneralRequest& r, std::ostream& out)
         << lm.model->config().max_seq_len << " tokens)\n";
     Observer quiet;
     const GeneralEvalResult res = evaluateGeneralAbility("model", *lm.model, lm.tokenizer, suite, o, quiet);
+    if (!r.samples.empty()) {
+        // One line per scored question: the prompt as read, the answer, the details the inspector
+        // shows (MMLU: per-choice log-likelihoods, prompt and letter token ids; GSM8K: the number).
+        std::string lines;
+        for (const SampleRecord& s : res.samples)
+            lines += jsonText({{"task", s.task},
+                               {"index", s.step},
+                               {"prompt", s.prompt},
+                               {"output", s.output},
+                               {"details", nlohmann::json::parse(s.details_json)}}) + "\n";
+        writeFileAtomic(r.samples, lines, ErrorCode::CheckpointIO);
+        out << res.samples.size() << " samples written to " << r.samples << "\n";
+    }
     for (const auto& rec : res.records) {
         if (rec.metric == "prompts_truncated") {
             out << "  " << rec.task << ": " << static_cast<long>(rec.value) << " of " << rec.n

@@ -312,7 +312,13 @@ void TstGeneralEval::promptsFollowThePapersFormats()
                     "Answer: Mia has 3 + 4 = <<3+4=7>>7 balloons.\n#### 7\n\n"
                     "Question: A box holds 6 eggs. How many eggs are in 5 boxes?\nAnswer:"));
     // Zero-shot: the header and the question only.
-    QCOMPARE(mmluPromptText({}, m_mmlu[0]), std::string(kMmluHeader) + mmluBlock(m_mmlu[0], false));
+    QCOMPARE(mmluPromptText({}, m_mmlu[0]), mmluHeader("") + mmluBlock(m_mmlu[0], false));
+    // A known subject is named as the MMLU paper's header does (one space, not its two).
+    MmluQuestion q = m_mmlu[0];
+    q.subject = "high_school_mathematics";
+    QCOMPARE(mmluPromptText({}, q),
+             "The following are multiple choice questions (with answers) about high school mathematics.\n\n" +
+                 mmluBlock(q, false));
 }
 
 void TstGeneralEval::promptFittingDropsTheEarliestExamplesThenCutsLeft()
@@ -473,6 +479,10 @@ void TstGeneralEval::mmluFolderGivesOneSubjectPerTestFileWithItsDevShots()
     QCOMPARE(subjects[0].rows.size(), size_t(5) + test.size());
     QCOMPARE(subjects[0].rows[0].question, dev[0].question);  // the examples: the dev file's first 5
     QCOMPARE(subjects[0].rows[5].question, test[0].question);  // then every test question
+    for (const auto& row : subjects[0].rows)
+        QCOMPARE(row.subject, std::string("abstract_algebra"));  // the header names it
+    QCOMPARE(loadMmluSubjects(folder + "/test/marketing_test.csv", 0)[0].rows[0].subject, std::string("marketing"));
+    QCOMPARE(loadMmluSubjects(kMmluFixture, 0)[0].rows[0].subject, std::string());
 
     // Macro average over subjects, each subject also as mmlu/SUBJECT; two questions per subject.
     GeneralEvalOptions o;

@@ -1,23 +1,30 @@
 """Interop with the reference implementations: models and adapters saved by Hugging Face
 transformers and peft load in RecAlign Studio with the same logits, and an adapter exported by
-RecAlign Studio loads in peft with the same logits. Run by scripts/interop-test.sh (CTest
+RecAlign Studio loads in peft with the same logits, and the MMLU scorer's per-choice
+log-likelihoods (`recalign general --samples`) match transformers' on the same prompts, which the
+test renders and tokenizes itself (sentencepiece). Run by scripts/interop-test.sh (CTest
 `interop_hf`) in a project-local virtual environment: Debian's python3-torch 1.13 with
 transformers 4.36.2 and peft 0.5.0, the versions RecLM-gen pins.
 
 usage: python test_interop.py RECALIGN_EXECUTABLE WORK_DIR
 """
+import csv
 import json
+import shutil
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 warnings.filterwarnings("ignore")
 
+import sentencepiece as spm  # noqa: E402
 import torch  # noqa: E402
 from peft import LoraConfig, PeftModel, get_peft_model  # noqa: E402
 from transformers import LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM  # noqa: E402
 
 RECALIGN, WORK = sys.argv[1], sys.argv[2]
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"  # ../shared beside the checkout
 TOKENS = [1, 17, 5, 60, 33, 2, 81, 9, 44, 12, 3]
 TOLERANCE = 1e-4
 failures = []
@@ -92,6 +99,74 @@ check("peft adapter loaded by RecAlign", ours(base_dir, adapter, exported), with
 fresh = LlamaForCausalLM.from_pretrained(base_dir).eval()
 again = PeftModel.from_pretrained(fresh, exported).eval()
 check("RecAlign-exported adapter loaded by peft", theirs(again), with_adapter)
+
+# 4. The MMLU scorer: for each question of the shared five subjects (2-shot, 3 questions each,
+# scored in batches of 4, left-padded, the letters' later tokens through the KV cache), the
+# prompt is the MMLU paper's (rendered here from the CSV files), its tokens are sentencepiece's,
+# each letter's tokens are encode(prompt + " X") past the prompt's (the evaluation harnesses'
+# rule), and each log p(" X" | prompt) is transformers' from one unpadded forward.
+mmlu = SHARED / "data" / "general" / "mmlu"
+tok_file = SHARED / "models" / "stories260K" / "tok512.model"
+torch.manual_seed(2)
+scorer_model = LlamaForCausalLM(LlamaConfig(
+    hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+    vocab_size=512, max_position_embeddings=4096, rms_norm_eps=1e-5, tie_word_embeddings=False,
+    initializer_range=0.3, bos_token_id=1, eos_token_id=2)).eval()  # wide weights: the letters differ
+scorer_dir = f"{WORK}/mmlu-model"
+scorer_model.save_pretrained(scorer_dir, safe_serialization=True)
+shutil.copy(tok_file, f"{scorer_dir}/tokenizer.model")
+samples_file = f"{WORK}/mmlu-samples.jsonl"
+subprocess.run([RECALIGN, "general", "--model", scorer_dir, "--mmlu", str(mmlu), "--mmlu-k-shot", "2",
+                "--limit", "3", "--batch", "4", "--samples", samples_file], check=True, capture_output=True, text=True)
+sp = spm.SentencePieceProcessor(model_file=str(tok_file))
+
+
+def mmlu_rows(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return [[field.strip() for field in row] for row in csv.reader(f) if row]
+
+
+def mmlu_block(row, with_answer):
+    text = row[0] + "".join(f"\n{letter}. {choice}" for letter, choice in zip("ABCD", row[1:5])) + "\nAnswer:"
+    return text + (f" {row[5].upper()}\n\n" if with_answer else "")
+
+
+worst, scored, agree = 0.0, 0, 0
+for line in open(samples_file, encoding="utf-8"):
+    s = json.loads(line)
+    d = s["details"]
+    subject = d["subject"]
+    dev = mmlu_rows(mmlu / "dev" / f"{subject}_dev.csv")
+    test = mmlu_rows(mmlu / "test" / f"{subject}_test.csv")
+    prompt = (f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+              + "".join(mmlu_block(r, True) for r in dev[:2]) + mmlu_block(test[s["index"] - 2], False))
+    name = f"MMLU {subject} question {s['index'] - 2}"
+    if s["prompt"] != prompt or d["truncated"] or d["shots"] != 2:
+        failures.append(f"{name}: prompt")
+        continue
+    ids = [sp.bos_id()] + sp.encode(prompt)
+    if d["prompt_ids"] != ids:
+        failures.append(f"{name}: prompt tokens")
+        continue
+    lls = []
+    for choice, letter in zip(d["items"], "ABCD"):
+        full = sp.encode(prompt + " " + letter)
+        continuation = full[len(ids) - 1:]
+        if full[:len(ids) - 1] != ids[1:] or choice["ids"] != continuation:
+            failures.append(f"{name}: tokens of ' {letter}'")
+            continue
+        with torch.no_grad():
+            logp = torch.log_softmax(scorer_model(torch.tensor([ids + continuation])).logits[0].double(), -1)
+        ll = sum(logp[len(ids) - 1 + j, t].item() for j, t in enumerate(continuation))
+        worst = max(worst, abs(ll - choice["loglik"]))
+        lls.append(ll)
+    scored += 1
+    agree += len(lls) == 4 and "ABCD"[max(range(4), key=lambda c: lls[c])] == d["predicted"]
+ok = scored == 15 and worst <= TOLERANCE and agree == scored
+print(f"{'ok  ' if ok else 'FAIL'} MMLU scorer: {scored} questions of 5 subjects, prompts and tokens as rendered "
+      f"here, per-choice log-likelihoods within {worst:.2e} of transformers', {agree} predictions agree")
+if not ok:
+    failures.append("MMLU scorer")
 
 if failures:
     print("interop failures: " + ", ".join(failures))
