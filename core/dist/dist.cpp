@@ -5,13 +5,16 @@
 
 #include "core/api/error.h"
 
-// Debian's torch headers hide the Gloo group behind this (its libtorch_cpu exports it).
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
+#ifdef RECALIGN_HAVE_GLOO
+// The torch headers hide the Gloo group behind this (Debian's libtorch_cpu exports it).
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO
 #endif
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 #ifdef RECALIGN_HAVE_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
@@ -26,6 +29,14 @@
 namespace recalign::core::dist {
 
 namespace {
+
+// The collective's owner: torch 1.x's groups are ProcessGroups; torch 2.x's Gloo / NCCL groups are
+// c10d::Backends (a ProcessGroup dispatches to them), with the same allreduce / allgather / barrier.
+#if TORCH_VERSION_MAJOR >= 2
+using Group = c10d::Backend;
+#else
+using Group = c10d::ProcessGroup;
+#endif
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -92,7 +103,7 @@ struct Job {
     DistributedConfig config;
     std::string backend;
     c10::intrusive_ptr<c10d::Store> store;
-    c10::intrusive_ptr<c10d::ProcessGroup> group;
+    c10::intrusive_ptr<Group> group;
     std::thread heartbeat;
     std::atomic<bool> stopping{false};
     double commSeconds = 0.0;
@@ -265,6 +276,13 @@ void init(const Placement& placement, const DistributedConfig& config, const tor
                             "without, e.g. Debian's CPU libtorch); use gloo or build against a CUDA libtorch",
                             "distributed.backend");
 #endif
+#ifndef RECALIGN_HAVE_GLOO
+    if (backend == "gloo")
+        throw CoreException(ErrorCode::InvalidConfig,
+                            "gloo: this build has no Gloo group (built without the gloo headers, e.g. "
+                            "against pip's torch with -DRECALIGN_GLOO=OFF); on CUDA use nccl (or auto)",
+                            "distributed.backend");
+#endif
     if (backend == "gloo" && device.is_cuda())
         throw CoreException(ErrorCode::InvalidConfig,
                             "gloo reduces CPU tensors here; a CUDA run needs nccl (or auto)",
@@ -285,7 +303,10 @@ void init(const Placement& placement, const DistributedConfig& config, const tor
                             "distributed");
     }
     try {
-        if (backend == "gloo") {
+        if (false) {
+        }
+#ifdef RECALIGN_HAVE_GLOO
+        else if (backend == "gloo") {
             auto o = c10d::ProcessGroupGloo::Options::create(j->timeout);
             const char* iface = std::getenv("GLOO_SOCKET_IFNAME");
             if (iface && *iface)
@@ -298,6 +319,7 @@ void init(const Placement& placement, const DistributedConfig& config, const tor
             j->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
                 c10::make_intrusive<c10d::PrefixStore>("gloo", j->store), placement.rank, placement.world, o);
         }
+#endif
 #ifdef RECALIGN_HAVE_NCCL
         else {
             auto o = c10d::ProcessGroupNCCL::Options::create();

@@ -10,9 +10,11 @@
 #include <torch/nn/init.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <mutex>
 
 namespace recalign::core::llm {
@@ -20,6 +22,21 @@ namespace recalign::core::llm {
 namespace llama_model_detail {
 
 constexpr double kMaskedScore = -1e30;  // additive bias of a disallowed key (finite: no NaN rows)
+
+// torch >= 2.1: attention through scaled_dot_product_attention (flash / memory-efficient kernels
+// on CUDA, the fused kernel on CPU) unless RECALIGN_SDPA=0; Debian's torch 1.13 keeps the
+// explicit products below.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+#define RECALIGN_TORCH_SDPA 1
+bool sdpaEnabled()
+{
+    static const bool on = [] {
+        const char* v = std::getenv("RECALIGN_SDPA");
+        return !(v && std::string(v) == "0");
+    }();
+    return on;
+}
+#endif
 
 bool validAdapterName(const std::string& n)
 {
@@ -482,6 +499,24 @@ torch::Tensor LlamaModelImpl::decoderLayer(size_t l, const torch::Tensor& xIn, c
     const int64_t S = keys.size(2);
     // Heads h = kv·G + g share kv head kv: fold G into the query rows.
     q = q.transpose(1, 2).reshape({B, Hkv, G * T, d});
+#ifdef RECALIGN_TORCH_SDPA
+    if (llama_model_detail::sdpaEnabled()) {
+        torch::Tensor mask; // (B or 1, 1, G·T, S), the same additive bias in the products' dtype
+        if (bias.defined()) {
+            mask = bias.expand({bias.size(0), 1, G, T, S}).reshape({bias.size(0), 1, G * T, S}).to(mm);
+            if (mm == torch::kHalf)
+                mask = mask.clamp_min(-65504.0); // -1e30 is -inf in float16: fully masked rows would be NaN
+        }
+        const torch::Tensor attn = at::scaled_dot_product_attention(q.to(mm), keys.to(mm), values.to(mm), mask, 0.0,
+                                                                    false, 1.0 / scale)
+                                       .to(dt)
+                                       .view({B, H, T, d})
+                                       .transpose(1, 2)
+                                       .reshape({B, T, H * d});
+        x = x + att.o_proj(attn);
+        return x + layer.mlp(layer.post_attention_layernorm(x));
+    }
+#endif
     torch::Tensor scores = torch::matmul(q.to(mm), keys.to(mm).transpose(-1, -2));
     if (mm != torch::kFloat)
         scores = scores.to(torch::kFloat);

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <type_traits>
 
 namespace recalign::core {
@@ -59,8 +60,11 @@ template <typename Map>
 auto stateKey(const Map&, const torch::Tensor& p)
 {
     using Key = typename std::decay_t<Map>::key_type;
-    if constexpr (std::is_same_v<Key, std::string>)
-        return c10::guts::to_string(p.unsafeGetTensorImpl());
+    if constexpr (std::is_same_v<Key, std::string>) {
+        std::ostringstream s; // what torch 1.x's c10::guts::to_string writes (gone in 2.x)
+        s << p.unsafeGetTensorImpl();
+        return s.str();
+    }
     else
         return static_cast<Key>(p.unsafeGetTensorImpl());
 }
