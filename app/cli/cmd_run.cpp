@@ -161,17 +161,20 @@ void printTables(const std::string& workspace, const std::vector<long>& runIds, 
 
 int runCommon(const std::vector<std::string>& args, bool evalOnly)
 {
-    Args a(args, {"resume", "only", "workspace", "seed", "seeds", "nproc"}, {"help"});
+    Args a(args, {"resume", "only", "workspace", "seed", "seeds", "nproc", "device"}, {"help"});
     if (a.has("help") || a.positional().size() != 1) {
         std::cout << "usage: recalign " << (evalOnly ? "eval" : "run")
                   << " FILE [--workspace DIR] [--resume RUN] [--only STAGE,...] [--seed S | --seeds S,S,...] [--nproc N]\n"
+                     "       [--device cpu|cuda|cuda:N|auto]\n"
                      "  Runs the experiment's stages (data, teacher, base_model, sft_*, ppo_*, eval_*) once per\n"
                      "  seed of `seeds:` as one seed group, reusing every stage whose outputs exist for the\n"
                      "  same configuration (the teacher and base model are shared by the group's runs).\n"
                      "  Ctrl-C cancels cleanly; --resume RUN continues a cancelled or killed run and the\n"
                      "  rest of its group. --seed S runs that seed alone; --seeds 0,1,2 replaces the file's seeds.\n"
                      "  --nproc N: N local processes, data parallel on c10d (as `torchrun --no-python\n"
-                     "  --nproc-per-node N recalign run FILE`; srun works too); rank 0 writes the run.\n";
+                     "  --nproc-per-node N recalign run FILE`; srun works too); rank 0 writes the run.\n"
+                     "  --device D replaces the file's `device:` (the run records it; stages already in the\n"
+                     "  workspace are reused whichever device computed them: compare devices in fresh workspaces).\n";
         return a.has("help") ? 0 : 2;
     }
     // The file is read and validated once; the pipeline takes the validated configuration.
@@ -208,6 +211,12 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
         return lo.status;
     }
     const int rank = core::launchedRank();
+    if (a.has("device")) {
+        const auto device = core::parseDevice(a.get("device"));
+        if (!device)
+            throw std::invalid_argument("--device: " + device.error().message);
+        req.config.device = device.value();
+    }
     req.workspace = a.get("workspace");
     req.resume_run = a.get("resume");
     req.seed = a.getInt("seed", -1);

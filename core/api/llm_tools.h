@@ -151,7 +151,17 @@ struct BenchScaleRequest {
     std::string device = "cpu";
     int threads = 0;                       // the thread budget (0 = the cores)
     int tokens = 128;                      // sequence length of the forward and the SFT step
-    int new_tokens = 8;                    // generated tokens
+    int batch = 1;                         // sequences per SFT step
+    int new_tokens = 8;                    // generated tokens (generation and the PPO rollout)
+    int gen_prompt_tokens = 128;           // prompt length of the generation part
+    std::vector<int> gen_batches{1};       // generation batch sizes measured
+    int ppo_prompts = 1;                   // PPO iteration: prompts x samples responses
+    int ppo_samples = 2;
+    int ppo_micro_batch = 1;               // responses per learning forward / backward
+    // The device's dense peak (TFLOP/s, in the dtype) and memory bandwidth (GB/s) for utilisation
+    // figures; 0 = known by its name (H100, H200, A100), none on the CPU (its matmul rate is used).
+    double peak_tflops = 0.0;
+    double bandwidth_gbs = 0.0;
     int64_t shard_mib = 2048;              // shard size of a generated checkpoint
     std::string json_out;
 };

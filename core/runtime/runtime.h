@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace recalign::core {
 
@@ -60,5 +61,22 @@ private:
 // pieces independent (separate outputs and gradients, no draws from a shared generator) and
 // usually hold ScopedComputeThreads(1, 1) around a phase of such pairs.
 void runPair(bool parallel, const std::function<void()>& first, const std::function<void()>& second);
+
+// The CUDA caching allocator's figures for a device, in MiB (what torch.cuda.memory_reserved,
+// max_memory_reserved and max_memory_allocated report). available = false (all zeros) on the CPU
+// and in a build against a libtorch without CUDA. core/runtime/device_stats.cpp.
+struct DeviceMemory {
+    bool available = false;
+    double reserved_mib = 0.0;
+    double peak_reserved_mib = 0.0;
+    double peak_allocated_mib = 0.0;
+};
+DeviceMemory deviceMemory(const torch::Device& device);
+// Starts the peaks afresh (torch.cuda.reset_peak_memory_stats); nothing on the CPU.
+void resetDevicePeakMemory(const torch::Device& device);
+// Waits for the device's queued work (timings of CUDA work need it); nothing on the CPU.
+void synchronizeDevice(const torch::Device& device);
+// The device's name as its driver gives it ("NVIDIA H100 80GB HBM3"); "cpu" on the CPU.
+std::string deviceName(const torch::Device& device);
 
 }  // namespace recalign::core

@@ -1,5 +1,5 @@
-// Tokenizer: loads librecalign_tokenizer.so with RTLD_DEEPBIND so sentencepiece's protobuf
-// never meets libtorch's, and forwards to its C table.
+// Tokenizer: loads librecalign_tokenizer.so (with RTLD_DEEPBIND where it links Debian's shared
+// sentencepiece, so its protobuf never meets libtorch's) and forwards to its C table.
 #include "core/tokenizer/tokenizer.h"
 
 #include "core/api/error.h"
@@ -64,11 +64,14 @@ void loadModule()
             errors << path << ": not found; ";
             continue;
         }
-        // DEEPBIND keeps the module's protobuf apart from Debian libtorch's; where the host's
-        // libstdc++ facets live in a non-PIE executable (a GCC 13 build against pip's torch),
-        // DEEPBIND splits libstdc++ instead: RECALIGN_TOKENIZER_DEEPBIND=0 loads it plainly.
+        // DEEPBIND keeps the module's protobuf apart from Debian libtorch's (the module links
+        // Debian's shared libsentencepiece). A module with sentencepiece's static archives and
+        // their symbols hidden (RECALIGN_SENTENCEPIECE_STATIC) needs no DEEPBIND, which would split
+        // libstdc++ where torch exports some of its symbols (pip's torch). RECALIGN_TOKENIZER_DEEPBIND
+        // = 0 | 1 overrides the build's default.
         const char* deep = std::getenv("RECALIGN_TOKENIZER_DEEPBIND");
-        const int flags = RTLD_NOW | RTLD_LOCAL | (deep && std::string(deep) == "0" ? 0 : RTLD_DEEPBIND);
+        const bool deepbind = deep && *deep ? std::string(deep) != "0" : RECALIGN_TOKENIZER_DEEPBIND_DEFAULT != 0;
+        const int flags = RTLD_NOW | RTLD_LOCAL | (deepbind ? RTLD_DEEPBIND : 0);
         void* handle = dlopen(path.c_str(), flags);
         if (!handle) {
             errors << path << ": " << dlerror() << "; ";

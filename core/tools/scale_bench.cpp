@@ -45,6 +45,24 @@ std::string defaultDir(const std::string& shape, const std::string& dtype)
 
 std::string gib(double mib) { return str::fixed(mib / 1024.0, 2) + " GiB"; }
 
+// Dense peak (TFLOP/s, bf16 tensor cores, no sparsity) and memory bandwidth (GB/s) of the GPUs
+// whose data sheets we know, by the name the driver gives; zeros when unknown.
+std::pair<double, double> knownGpuLimits(const std::string& name)
+{
+    const auto has = [&](const char* s) { return name.find(s) != std::string::npos; };
+    if (has("H200"))
+        return {989.0, 4800.0};
+    if (has("H100") && has("PCIe"))
+        return {756.0, 2000.0};
+    if (has("H100") && has("NVL"))
+        return {835.0, 3900.0};
+    if (has("H100"))
+        return {989.0, 3350.0};
+    if (has("A100"))
+        return {312.0, has("40GB") ? 1555.0 : 2039.0};
+    return {0.0, 0.0};
+}
+
 int benchScale(const BenchScaleRequest& a, std::ostream& out)
 {
     const llm::LlamaConfig geometry = llm::namedGeometry(a.shape);
@@ -68,6 +86,38 @@ int benchScale(const BenchScaleRequest& a, std::ostream& out)
     fig["shape"] = a.shape;
     fig["dtype"] = a.dtype;
     fig["machine"] = machineInfo().describe();
+    fig["device"] = deviceName(device);
+    // Written after every part, so that a run cut short still leaves its figures.
+    const auto writeJson = [&] {
+        if (a.json_out.empty())
+            return;
+        std::ofstream j(a.json_out);
+        j << fig.dump(2) << "\n";
+    };
+    double peakTflops = a.peak_tflops, bandwidth = a.bandwidth_gbs;
+    if (device.is_cuda()) {
+        const auto known = knownGpuLimits(deviceName(device));
+        if (peakTflops <= 0.0 && bf16)
+            peakTflops = known.first;
+        if (bandwidth <= 0.0)
+            bandwidth = known.second;
+        out << "device: " << deviceName(device) << "; dense " << a.dtype << " peak "
+            << (peakTflops > 0 ? str::fixed(peakTflops, 0) + " TFLOP/s" : std::string("unknown (--peak-tflops)"))
+            << ", memory bandwidth "
+            << (bandwidth > 0 ? str::fixed(bandwidth, 0) + " GB/s" : std::string("unknown (--bandwidth-gbs)")) << "\n";
+        fig["peak_tflops"] = peakTflops;
+        fig["bandwidth_gbs"] = bandwidth;
+    }
+    // The device's memory figures for one part: printed and recorded (CUDA only).
+    const auto deviceMemoryNote = [&](nlohmann::json& part) -> std::string {
+        synchronizeDevice(device);
+        const DeviceMemory m = deviceMemory(device);
+        if (!m.available)
+            return {};
+        part["max_memory_reserved_mib"] = m.peak_reserved_mib;
+        part["max_memory_allocated_mib"] = m.peak_allocated_mib;
+        return "; peak GPU memory reserved " + gib(m.peak_reserved_mib) + " (allocated " + gib(m.peak_allocated_mib) + ")";
+    };
 
     // 1. The checkpoint: generated once (shard by shard), then reused.
     if (!fs::exists(fs::path(dir) / "config.json")) {
@@ -104,51 +154,115 @@ int benchScale(const BenchScaleRequest& a, std::ostream& out)
     fig["load_s"] = loadSeconds;
     fig["load_peak_rss_mib"] = loadPeak;
     fig["weights_mib"] = modelMiB;
+    if (const std::string note = deviceMemoryNote(fig); !note.empty())
+        out << "after loading" << note << std::endl;
+    writeJson();
 
-    // The machine's matmul rate at this model's shapes in this dtype (the whole thread budget).
-    const int T = a.tokens;
-    const double peak = device.is_cpu() ? matmulGflops(llm::forwardGemmShapes(geometry, T), bf16, 2) : 0.0;
+    // The machine's matmul rate at this model's shapes in this dtype (the whole thread budget) on
+    // the CPU; the device's dense peak on a GPU.
+    const int T = a.tokens, B = a.batch;
+    const double peak = device.is_cpu() ? matmulGflops(llm::forwardGemmShapes(geometry, B * T), bf16, 2) : 0.0;
     const double N = static_cast<double>(geometry.parameterCount() - int64_t(geometry.vocab_size) * geometry.dim);
-    auto rate = [&](double flops, double seconds) {
+    // "X GFLOP/s = Y % of ..." and the fraction (0 when there is nothing to compare with).
+    auto rate = [&](double flops, double seconds, nlohmann::json& part) {
         const double g = flops / std::max(seconds, 1e-9) / 1e9;
-        return str::fixed(g, 1) + " GFLOP/s" + (peak > 0 ? " = " + str::fixed(100.0 * g / peak, 0) + " % of the "
-                                                               + a.dtype + " matmul rate at these shapes ("
-                                                               + str::fixed(peak, 0) + ")"
-                                                         : std::string());
+        part["gflops"] = g;
+        if (peak > 0) {
+            part["fraction_of_matmul_rate"] = g / peak;
+            return str::fixed(g, 1) + " GFLOP/s = " + str::fixed(100.0 * g / peak, 0) + " % of the " + a.dtype
+                + " matmul rate at these shapes (" + str::fixed(peak, 0) + ")";
+        }
+        if (peakTflops > 0) {
+            part["mfu"] = g / (peakTflops * 1e3);
+            return str::fixed(g / 1e3, 1) + " TFLOP/s = MFU " + str::fixed(100.0 * g / (peakTflops * 1e3), 1)
+                + " % of the dense " + a.dtype + " peak (" + str::fixed(peakTflops, 0) + " TFLOP/s)";
+        }
+        return str::fixed(g, 1) + " GFLOP/s";
     };
-    torch::Tensor tokens = torch::randint(3, geometry.vocab_size, {1, T}, torch::kLong).to(device);
+    const auto randomTokens = [&](int64_t rows, int64_t length) {
+        return torch::randint(3, geometry.vocab_size, {rows, length}, torch::kLong).to(device);
+    };
+    const auto hostRows = [](const torch::Tensor& t) {
+        const torch::Tensor h = t.to(torch::kCPU).contiguous();
+        std::vector<std::vector<int32_t>> rows(static_cast<size_t>(h.size(0)));
+        for (int64_t r = 0; r < h.size(0); ++r)
+            for (int64_t i = 0; i < h.size(1); ++i)
+                rows[static_cast<size_t>(r)].push_back(static_cast<int32_t>(h[r][i].item<int64_t>()));
+        return rows;
+    };
+    torch::Tensor tokens = randomTokens(B, T);
 
-    // 3. Forward (prefill) and greedy generation with the KV cache.
+    // 3. Forward (prefill) of the SFT batch.
     {
         c10::InferenceMode inference;
         model->forward(tokens.narrow(1, 0, std::min<int64_t>(T, 8)));  // warm-up
+        resetDevicePeakMemory(device);
+        synchronizeDevice(device);
         t0 = Clock::now();
         model->forward(tokens);
+        synchronizeDevice(device);
         const double s = secondsSince(t0);
-        out << "forward, " << T << " tokens: " << str::fixed(s, 2) << " s = " << str::fixed(T / s, 1)
-            << " tokens/s, " << rate(2.0 * N * T, s) << std::endl;
-        fig["forward_tokens_per_s"] = T / s;
+        nlohmann::json part;
+        part["tokens_per_s"] = B * T / s;
+        const std::string r = rate(2.0 * N * B * T, s, part);
+        out << "forward, " << B << " x " << T << " tokens: " << str::fixed(s, 3) << " s = " << str::fixed(B * T / s, 1)
+            << " tokens/s, " << r << deviceMemoryNote(part) << std::endl;
+        fig["forward"] = part;
+        fig["forward_tokens_per_s"] = B * T / s;
+        writeJson();
     }
+    // 4. Generation with the KV cache at each batch size: greedy, every row the full --new-tokens.
+    // Batch 1 against the memory-bandwidth limit (every weight read once per token); on a GPU also
+    // with every step's logits on the host (the loop sampling and constraints need) for comparison.
     {
-        std::vector<std::vector<int32_t>> prompt(1);
-        for (int64_t i = 0; i < T; ++i)
-            prompt[0].push_back(static_cast<int32_t>(tokens[0][i].item<int64_t>()));
-        llm::GenerationConfig gc;
-        gc.max_new_tokens = a.new_tokens;
-        gc.min_new_tokens = a.new_tokens;
-        gc.temperature = 0.0;
-        const auto r = llm::generate(*model, prompt, gc);
+        const int64_t P = std::max<int64_t>(1, std::min<int64_t>(a.gen_prompt_tokens, geometry.max_seq_len - a.new_tokens));
+        const double weightBytes = static_cast<double>(geometry.parameterCount()) * c10::elementSize(td);
+        nlohmann::json parts = nlohmann::json::array();
+        for (int gb : a.gen_batches) {
+            const auto prompts = hostRows(randomTokens(gb, P));
+            std::vector<llm::GenerationConfig::DecodeLoop> loops{llm::GenerationConfig::DecodeLoop::Auto};
+            if (gb == 1 && !device.is_cpu())
+                loops.push_back(llm::GenerationConfig::DecodeLoop::Host);
+            for (const auto loop : loops) {
+                llm::GenerationConfig gc;
+                gc.max_new_tokens = a.new_tokens;
+                gc.min_new_tokens = a.new_tokens;
+                gc.temperature = 0.0;
+                gc.decode_loop = loop;
+                resetDevicePeakMemory(device);
+                const auto r = llm::generate(*model, prompts, gc);
+                const double perSecond = static_cast<double>(gb) * r.steps / std::max(r.decode_seconds, 1e-9);
+                nlohmann::json part = {{"batch", gb}, {"prompt_tokens", P}, {"new_tokens", r.steps},
+                                       {"prefill_s", r.prefill_seconds}, {"decode_s", r.decode_seconds},
+                                       {"tokens_per_s", perSecond},
+                                       {"decode_loop", loop == llm::GenerationConfig::DecodeLoop::Host ? "host" : "auto"}};
+                std::string limit;
+                if (gb == 1 && bandwidth > 0) {
+                    const double bound = bandwidth * 1e9 / weightBytes;
+                    part["bandwidth_bound_tokens_per_s"] = bound;
+                    part["fraction_of_bandwidth_bound"] = perSecond / bound;
+                    limit = "; " + str::fixed(100.0 * perSecond / bound, 0) + " % of the bandwidth bound ("
+                        + str::fixed(bound, 0) + " tokens/s = " + str::fixed(bandwidth, 0) + " GB/s over "
+                        + gib(weightBytes / (1024.0 * 1024.0)) + " of weights)";
+                }
+                out << "generation, batch " << gb << (loop == llm::GenerationConfig::DecodeLoop::Host ? " (host loop)" : "")
+                    << ": " << r.steps << " new tokens after a " << P << "-token prompt: prefill "
+                    << str::fixed(r.prefill_seconds, 2) << " s, decode " << str::fixed(r.decode_seconds, 2) << " s = "
+                    << str::fixed(perSecond, 1) << " tokens/s" << limit << deviceMemoryNote(part) << std::endl;
+                if (gb == a.gen_batches.front() && loop == llm::GenerationConfig::DecodeLoop::Auto)
+                    fig["decode_tokens_per_s"] = perSecond;
+                parts.push_back(part);
+                fig["generation"] = parts;
+                writeJson();
+            }
+        }
         out << "RSS after the forward and generation: " << gib(residentMiB()) << "\n";
-        out << "generation: " << r.tokens[0].size() << " new tokens after a " << T << "-token prompt: prefill "
-            << str::fixed(r.prefill_seconds, 2) << " s, decode " << str::fixed(r.decode_seconds, 2) << " s = "
-            << str::fixed(static_cast<double>(r.steps) / std::max(r.decode_seconds, 1e-9), 2) << " tokens/s"
-            << std::endl;
-        fig["decode_tokens_per_s"] = static_cast<double>(r.steps) / std::max(r.decode_seconds, 1e-9);
     }
 
-    // 4. One LoRA SFT step (r 16 on every linear but the head, AdamW), with and without gradient
-    // checkpointing; LoRA's work counted as 4·N·T (forward and the activations' backward), plus
-    // 2·N·T for the recomputation.
+    // 5. One LoRA SFT step on the batch (r 16 on every linear but the head, AdamW), with and
+    // without gradient checkpointing; LoRA's work counted as 4·N·tokens (forward and the
+    // activations' backward; the base is frozen, so no weight gradients), plus 2·N·tokens for the
+    // recomputation.
     llm::LoraSpec spec;
     spec.r = 16;
     spec.alpha = 8;
@@ -161,7 +275,9 @@ int benchScale(const BenchScaleRequest& a, std::ostream& out)
     auto optimizer = makeAdamW(model->namedAdapterParameters("sft"), AdamWSettings{});
     auto step = [&](bool checkpoint) {
         resetPeakResident();
+        resetDevicePeakMemory(device);
         const double before = residentMiB();
+        synchronizeDevice(device);
         const auto s0 = Clock::now();
         llm::ForwardOptions fo;
         fo.checkpoint_layers = checkpoint;
@@ -171,15 +287,19 @@ int benchScale(const BenchScaleRequest& a, std::ostream& out)
             logits.narrow(1, 0, T - 1).reshape({-1, logits.size(-1)}), tokens.narrow(1, 1, T - 1).reshape({-1}));
         loss.backward();
         optimizer->step();
+        synchronizeDevice(device);
         const double s = secondsSince(s0);
         const double grown = peakResidentMiB() - before;
         runPeak = std::max(runPeak, peakResidentMiB());
-        out << "LoRA SFT step, " << T << " tokens, gradient checkpointing " << (checkpoint ? "on" : "off") << ": "
-            << str::fixed(s, 2) << " s = " << str::fixed(T / s, 1) << " tokens/s, "
-            << rate((checkpoint ? 6.0 : 4.0) * N * T, s) << "; peak RSS " << gib(peakResidentMiB()) << " (+"
-            << str::fixed(grown, 0) << " MiB over the step)" << std::endl;
-        fig[checkpoint ? "sft_step_checkpointed" : "sft_step"] = {
-            {"seconds", s}, {"peak_rss_mib", peakResidentMiB()}, {"step_growth_mib", grown}};
+        nlohmann::json part = {{"seconds", s}, {"tokens_per_s", B * T / s}, {"batch", B}, {"tokens", T},
+                               {"peak_rss_mib", peakResidentMiB()}, {"step_growth_mib", grown}};
+        const std::string r = rate((checkpoint ? 6.0 : 4.0) * N * B * T, s, part);
+        out << "LoRA SFT step, " << B << " x " << T << " tokens, gradient checkpointing " << (checkpoint ? "on" : "off")
+            << ": " << str::fixed(s, 2) << " s = " << str::fixed(B * T / s, 1) << " tokens/s, " << r << "; peak RSS "
+            << gib(peakResidentMiB()) << " (+" << str::fixed(grown, 0) << " MiB over the step)" << deviceMemoryNote(part)
+            << std::endl;
+        fig[checkpoint ? "sft_step_checkpointed" : "sft_step"] = part;
+        writeJson();
     };
     // Each setting twice: a first step also allocates (the optimizer's moments, fresh activation
     // memory); the second is the steady state.
@@ -187,12 +307,12 @@ int benchScale(const BenchScaleRequest& a, std::ostream& out)
     step(true);
     step(false);
     step(false);
-    // 5. One PPO-shaped iteration as the trainer runs it: the SFT adapter stacked (the reference),
-    // actor and critic LoRA (r 4 on every linear but the head) and a value head; rollout = 2
-    // sampled responses of new_tokens after a T/2-token prompt and the three scoring forwards
-    // (actor, reference, critic); learning = one epoch at micro-batch 1 (actor and critic forward
-    // and backward per response, with gradient checkpointing) and one AdamW step. No reward model:
-    // the losses stand in for PPO's, with the same work.
+    // 6. One PPO-shaped iteration as the trainer runs it: the SFT adapter stacked (the reference),
+    // actor and critic LoRA (r 4 on every linear but the head) and a value head, one base; rollout =
+    // prompts x samples sampled responses of up to new_tokens after a T/2-token prompt and the three
+    // scoring forwards (actor, reference, critic); learning = one epoch at --ppo-micro-batch (actor
+    // and critic forward and backward, with gradient checkpointing) and one AdamW step. No reward
+    // model: the losses stand in for PPO's, with the same work.
     {
         model->stackAdapter("sft");
         llm::LoraSpec small = spec;
@@ -210,18 +330,21 @@ int benchScale(const BenchScaleRequest& a, std::ostream& out)
             trainable.emplace_back("head." + p.key(), p.value());
         auto ppoOpt = makeAdamW(trainable, AdamWSettings{});
         resetPeakResident();
+        resetDevicePeakMemory(device);
+        synchronizeDevice(device);
         const auto r0 = Clock::now();
-        std::vector<int32_t> prompt;
-        for (int64_t i = 0; i < std::max<int64_t>(1, T / 2); ++i)
-            prompt.push_back(static_cast<int32_t>(tokens[0][i].item<int64_t>()));
+        std::vector<std::vector<int32_t>> prompts;
+        for (const auto& p : hostRows(randomTokens(a.ppo_prompts, std::max(1, T / 2))))
+            for (int k = 0; k < a.ppo_samples; ++k)
+                prompts.push_back(p);
         model->eval();
         llm::GenerationConfig gc;
         gc.max_new_tokens = a.new_tokens;
         gc.min_new_tokens = a.new_tokens;
         gc.temperature = 1.0;
         gc.adapter = "actor";
-        const auto gen = llm::generate(*model, {prompt, prompt}, gc);
-        const auto packed = packSequences({prompt, prompt}, gen.tokens, 0, device);
+        const auto gen = llm::generate(*model, prompts, gc);
+        const auto packed = packSequences(prompts, gen.tokens, 0, device);
         {
             torch::NoGradGuard noGrad;
             ScoreOptions actor;
@@ -235,12 +358,17 @@ int benchScale(const BenchScaleRequest& a, std::ostream& out)
             critic.value_head = head.get();
             scoreSequences(*model, packed, critic);
         }
+        synchronizeDevice(device);
         const double rollout = secondsSince(r0);
         const auto l0 = Clock::now();
         model->train();
         ppoOpt->zero_grad();
-        for (size_t r = 0; r < gen.tokens.size(); ++r) {
-            const auto one = packSequences({prompt}, {gen.tokens[r]}, 0, device);
+        const size_t mb = static_cast<size_t>(std::max(1, a.ppo_micro_batch));
+        for (size_t r = 0; r < gen.tokens.size(); r += mb) {
+            const size_t e = std::min(gen.tokens.size(), r + mb);
+            const auto one = packSequences({prompts.begin() + static_cast<std::ptrdiff_t>(r), prompts.begin() + static_cast<std::ptrdiff_t>(e)},
+                                           {gen.tokens.begin() + static_cast<std::ptrdiff_t>(r), gen.tokens.begin() + static_cast<std::ptrdiff_t>(e)},
+                                           0, device);
             ScoreOptions actor;
             actor.adapter = "actor";
             actor.checkpoint_layers = true;
@@ -254,21 +382,24 @@ int benchScale(const BenchScaleRequest& a, std::ostream& out)
             loss.backward();
         }
         ppoOpt->step();
+        synchronizeDevice(device);
         const double learning = secondsSince(l0);
         runPeak = std::max(runPeak, peakResidentMiB());
-        out << "PPO-shaped iteration (2 responses of " << a.new_tokens << " tokens): rollout "
-            << str::fixed(rollout, 2) << " s (generation " << str::fixed(gen.prefill_seconds + gen.decode_seconds, 2)
-            << " s + 3 scoring forwards), learning " << str::fixed(learning, 2)
-            << " s (actor and critic, checkpointed); peak RSS " << gib(peakResidentMiB()) << std::endl;
-        fig["ppo_iteration"] = {{"rollout_s", rollout}, {"learning_s", learning}, {"peak_rss_mib", peakResidentMiB()}};
+        nlohmann::json part = {{"prompts", a.ppo_prompts}, {"samples", a.ppo_samples}, {"new_tokens", a.new_tokens},
+                               {"micro_batch", static_cast<int64_t>(mb)}, {"rollout_s", rollout},
+                               {"generation_s", gen.prefill_seconds + gen.decode_seconds}, {"learning_s", learning},
+                               {"peak_rss_mib", peakResidentMiB()}};
+        out << "PPO-shaped iteration (" << a.ppo_prompts << " prompts x " << a.ppo_samples << " samples, "
+            << a.new_tokens << " new tokens after " << std::max(1, T / 2) << "): rollout " << str::fixed(rollout, 2)
+            << " s (generation " << str::fixed(gen.prefill_seconds + gen.decode_seconds, 2)
+            << " s + 3 scoring forwards), learning " << str::fixed(learning, 2) << " s (actor and critic, checkpointed, "
+            << mb << " per micro-batch); peak RSS " << gib(peakResidentMiB()) << deviceMemoryNote(part) << std::endl;
+        fig["ppo_iteration"] = part;
+        writeJson();
     }
     out << "peak RSS of the parts measured: " << gib(runPeak) << std::endl;
     fig["peak_rss_mib"] = runPeak;
-
-    if (!a.json_out.empty()) {
-        std::ofstream j(a.json_out);
-        j << fig.dump(2) << "\n";
-    }
+    writeJson();
     return 0;
 }
 

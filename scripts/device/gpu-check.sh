@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # One-shot GPU check for a lent machine without apt, network or Qt (run from the repo root; what
-# scripts/device/fetch-deps.sh put in .devdeps/ must travel with the tree). Unpacks the Debian
-# packages into a private prefix, configures a core + CLI build without Qt against python's torch
+# scripts/device/fetch-deps.sh put in .devdeps/ must travel with the tree). Builds the dependencies
+# from Debian's sources into a private prefix (scripts/device/build-deps.sh), configures a core + CLI build without Qt against python's torch
 # (through scripts/device/torch-shim; torch's own CMake package is only probed at the end, see
 # RECALIGN_GPU_TORCH_CONFIG), builds `recalign` (-k 0: every compile error at once), then runs the
 # checks, most important first, each under `timeout`, logging everything and each step's time to
-# $OUT/gpu-check.log. A failing step is logged and the script goes on; it exits 1 when any failed.
+# $OUT/gpu-check.log and rewriting $OUT/gpu-check.json (every step's verdict and seconds, and the
+# figures of `bench scale`) after each step, so that a run cut short still reports. A failing
+# step is logged and the script goes on; it exits 1 when any failed.
 # A second run on the same machine reuses the prefix and the build folder (incremental).
 #
 # Environment (defaults in brackets):
@@ -18,7 +20,7 @@
 #                              official | shim [shim-first]
 #   RECALIGN_GPU_CXX_STANDARD  17 | 20 [20 when the torch headers demand it, else 17]
 #   RECALIGN_GPU_BUILD         build folder [build-gpu]
-#   RECALIGN_GPU_BUDGET        seconds for everything; steps past it are skipped [450]
+#   RECALIGN_GPU_BUDGET        seconds for everything; steps past it are skipped [480]
 #   RECALIGN_GPU_BUILD_TIMEOUT seconds for building `recalign` [400]
 #   RECALIGN_JOBS              build jobs [nproc]
 #   RECALIGN_GPU_NO_PIE        ON: executables -no-pie (for DEEPBIND) | OFF: PIE [ON]
@@ -40,7 +42,7 @@ kit="$root/.devdeps"
 device="${RECALIGN_GPU_DEVICE:-cuda}"
 torch_mode="${RECALIGN_GPU_TORCH:-python}"
 config_mode="${RECALIGN_GPU_TORCH_CONFIG:-shim-first}"
-budget="${RECALIGN_GPU_BUDGET:-450}"
+budget="${RECALIGN_GPU_BUDGET:-480}"
 jobs="${RECALIGN_JOBS:-$(nproc)}"
 python="${RECALIGN_PYTHON:-/opt/torch/.venv/bin/python3}"
 [ -x "$python" ] || python="$(command -v python3 || echo python3)"
@@ -56,10 +58,30 @@ for c in "$(dirname "$python")/cmake" /usr/local/bin/cmake; do
     fi
 done
 summary=()
+steps_json=()
 failed=0
 
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 remaining() { awk -v a="$t_start" -v b="$EPOCHREALTIME" -v t="$budget" 'BEGIN { printf "%d", t - (b - a) }'; }
+
+# $OUT/gpu-check.json: the steps so far and the figures files the checks wrote ($out/scale-*.json).
+write_json() {
+    local f first=1
+    {
+        printf '{\n  "device": "%s",\n  "torch": "%s",\n  "steps": [' "$device" "${torch_version:-?}"
+        local IFS=,
+        printf '%s' "${steps_json[*]}"
+        printf '],\n  "figures": {'
+        for f in "$out"/scale-*.json; do
+            [ -s "$f" ] || continue
+            [ "$first" = 1 ] || printf ','
+            first=0
+            printf '\n    "%s": ' "$(basename "$f" .json)"
+            cat "$f"
+        done
+        printf '}\n}\n'
+    } > "$out/gpu-check.json.tmp" && mv "$out/gpu-check.json.tmp" "$out/gpu-check.json"
+}
 
 # step NAME LIMIT_S COMMAND...: runs COMMAND under timeout (capped by the budget left) and
 # records "NAME verdict seconds" for the summary.
@@ -71,6 +93,8 @@ step() {
     if [ "$left" -lt 20 ]; then
         echo "### [$name] skipped: the ${budget} s budget is spent"
         summary+=("$(printf '%-26s %-16s' "$name" "SKIPPED")")
+        steps_json+=("$(printf '{"name": "%s", "verdict": "SKIPPED"}' "$name")")
+        write_json
         failed=1
         return 1
     fi
@@ -91,6 +115,8 @@ step() {
     fi
     echo "### [$name] $verdict in $dt s"
     summary+=("$(printf '%-26s %-16s %8s s' "$name" "$verdict" "$dt")")
+    steps_json+=("$(printf '{"name": "%s", "verdict": "%s", "seconds": %s}' "$name" "$verdict" "$dt")")
+    write_json
     [ "$rc" -eq 0 ] || failed=1
     return "$rc"
 }
@@ -168,45 +194,17 @@ if [ -z "$cxx_std" ]; then
 fi
 echo "C++ standard: $cxx_std"
 
-# ---- 3. dependencies into a private prefix -----------------------------------------------------
+# ---- 3. dependencies, built from source here -----------------------------------------------------
+# The sources fetch-deps.sh packed (Debian 12's source packages) built with this machine's compiler
+# and torch's C++ ABI into a private prefix; sentencepiece as static archives hidden inside the
+# tokenizer module (no RTLD_DEEPBIND). A second run on the same machine rebuilds nothing.
 prefix="$build/deps"
-unpack() {
-    set -e
-    # Unchanged .deb files: keep the prefix (a second run on the same machine rebuilds nothing).
-    if [ -f "$prefix/.stamp" ] && [ "$(ls -l "$kit"/debs/*.deb)" = "$(cat "$prefix/.stamp")" ]; then
-        echo "deps: $prefix is up to date"
-        return 0
-    fi
-    rm -rf "$prefix"
-    mkdir -p "$prefix"
-    local deb
-    for deb in "$kit"/debs/*.deb; do
-        if command -v dpkg >/dev/null; then
-            dpkg -x "$deb" "$prefix"
-        else
-            local tmp
-            tmp="$(mktemp -d)"
-            (cd "$tmp" && ar x "$deb" && tar -xf data.tar.* -C "$prefix")
-            rm -rf "$tmp"
-        fi
-        echo "unpacked $(basename "$deb")"
-    done
-    # pkg-config files name prefix=/usr: point them at the private prefix.
-    find "$prefix" -name "*.pc" -exec sed -i "s|^prefix=/usr\$|prefix=$prefix/usr|" {} +
-    # Debian's absolute symlinks (if any) would point into / : make them relative to the prefix.
-    find "$prefix" -type l -lname "/*" | while read -r link; do
-        ln -sfn "$prefix$(readlink "$link")" "$link"
-    done
-    ls "$prefix/usr/lib/x86_64-linux-gnu"
-    ls -l "$kit"/debs/*.deb > "$prefix/.stamp"
-}
-if ! ls "$kit"/debs/*.deb >/dev/null 2>&1; then
-    echo "gpu-check: $kit/debs is empty: run scripts/device/fetch-deps.sh and carry .devdeps"
+if ! ls "$kit"/src/*.tar.xz >/dev/null 2>&1; then
+    echo "gpu-check: $kit/src is empty: run scripts/device/fetch-deps.sh and carry .devdeps"
     failed=1
     finish
 fi
-step deps 60 bash -c "$(declare -f unpack); prefix='$prefix' kit='$kit' unpack" || finish
-export PKG_CONFIG_PATH="$prefix/usr/lib/x86_64-linux-gnu/pkgconfig:$prefix/usr/share/pkgconfig"
+step deps 240 env CMAKE="$cmake_bin" bash "$root/scripts/device/build-deps.sh" "$prefix" "$torch_abi" "$jobs" || finish
 
 # ---- 4. configure and build `recalign` ---------------------------------------------------------
 generator=(-G "Unix Makefiles")
@@ -224,7 +222,14 @@ link_flags="-Wl,--allow-shlib-undefined"
 for d in ${torch_extra_libdirs//:/ }; do
     link_flags="$link_flags -Wl,-rpath-link,$d"
 done
+# CUDA and NCCL headers (core/dist's NCCL group includes c10/cuda and nccl.h): pip's nvidia
+# packages' include folders, else the toolkit's.
+cuda_includes="$(find "${site:-/nonexistent}/nvidia" -maxdepth 3 -type d -name include 2>/dev/null | sort | tr '\n' ';')"
+[ -d /usr/local/cuda/include ] && cuda_includes="${cuda_includes}/usr/local/cuda/include"
+cuda_includes="${cuda_includes%;}"
+echo "CUDA include folders: ${cuda_includes:-none}"
 common=("${generator[@]}" -S "$root" -DCMAKE_BUILD_TYPE=Release -DCMAKE_POLICY_VERSION_MINIMUM=3.5 -DRECALIGN_GUI=OFF -DRECALIGN_BUILD_TESTS=OFF
+        -DRECALIGN_SENTENCEPIECE_STATIC=ON -DRECALIGN_GLOO=OFF -DRECALIGN_MIMALLOC=OFF
         -DCMAKE_DISABLE_FIND_PACKAGE_Qt6=TRUE -DCMAKE_CXX_STANDARD="$cxx_std" -DCMAKE_EXE_LINKER_FLAGS="$link_flags" -DRECALIGN_NO_PIE="${RECALIGN_GPU_NO_PIE:-ON}")
 configure_official() {  # NAME DIR LIMIT: torch's own CMake package (torch.utils.cmake_prefix_path)
     local name=$1 dir=$2 limit=$3 hdr
@@ -237,14 +242,15 @@ configure_official() {  # NAME DIR LIMIT: torch's own CMake package (torch.utils
     fi
     # Its whole output goes to $OUT/configure-official.log; the log shows the end.
     step "$name" "$limit" bash -c 'log=$1; shift; "$@" > "$log" 2>&1; rc=$?; tail -40 "$log"; exit $rc' _ \
-        "$out/configure-official.log" "$cmake_bin" "${common[@]}" -B "$dir" -DCMAKE_PREFIX_PATH="$torch_cmake;$prefix/usr;$prefix"
+        "$out/configure-official.log" "$cmake_bin" "${common[@]}" -B "$dir" -DCMAKE_PREFIX_PATH="$torch_cmake;$prefix"
 }
 configure_shim() {  # scripts/device/torch-shim: torch's libraries and headers, nothing else
     step configure-shim 120 "$cmake_bin" "${common[@]}" -B "$build/shim" \
-        -DTorch_DIR="$root/scripts/device/torch-shim" -DCMAKE_PREFIX_PATH="$prefix/usr;$prefix" \
+        -DTorch_DIR="$root/scripts/device/torch-shim" -DCMAKE_PREFIX_PATH="$prefix" \
         -DRECALIGN_TORCH_LIBDIR="$torch_lib" \
         -DRECALIGN_TORCH_INCLUDE_DIRS="$torch_include;$torch_include/torch/csrc/api/include" \
-        -DRECALIGN_TORCH_CXX11_ABI="$torch_abi" -DRECALIGN_TORCH_LINK_DIRS="${torch_extra_libdirs//:/;}"
+        -DRECALIGN_TORCH_CXX11_ABI="$torch_abi" -DRECALIGN_TORCH_LINK_DIRS="${torch_extra_libdirs//:/;}" \
+        -DRECALIGN_TORCH_CUDA_INCLUDE_DIRS="$cuda_includes"
 }
 build_recalign() {
     step "build-$route" "${RECALIGN_GPU_BUILD_TIMEOUT:-400}" bash -c "'$cmake_bin' --build '$bdir' --target recalign -j $jobs -- ${keep_going[*]} 2>&1 \
@@ -263,7 +269,7 @@ build_recalign || finish
 bin="$bdir/bin/recalign"
 # The executables carry RUNPATHs to the prefix and torch; this also covers their dependencies'
 # dependencies (the dlopen'd tokenizer module's, pip's CUDA libraries).
-libdirs="$prefix/usr/lib/x86_64-linux-gnu:$prefix/lib/x86_64-linux-gnu"
+libdirs="$prefix/lib"
 export LD_LIBRARY_PATH="$libdirs:$torch_lib${torch_extra_libdirs:+:$torch_extra_libdirs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 step link-check 30 bash -c "
     for f in '$bin' '$bdir/bin/librecalign_tokenizer.so'; do
@@ -293,6 +299,25 @@ yaml="$root/tests/fixtures/pipeline/mini.gpu-check.yaml"
 sed "s/^device: .*/device: $device/" "$root/tests/fixtures/pipeline/mini.yaml" > "$yaml"
 rm -rf "$build/ws-mini-$device"
 step "run-mini-$device" 180 "$bin" run "$yaml" --workspace "$build/ws-mini-$device"
+# The quickstart end to end on the device (its file says cpu), in a fresh workspace.
+rm -rf "$build/ws-quickstart-$device"
+step "quickstart-$device" 240 "$bin" run "$root/experiments/quickstart.yaml" --device "$device" \
+    --workspace "$build/ws-quickstart-$device"
+# Paper-scale geometries in bf16, random weights written here (not carried): SFT at 8 x 512 with and
+# without checkpointing (MFU against the GPU's dense peak), generation at batch 1 / 32 / 128
+# (batch 1 against the bandwidth bound), one PPO iteration of 8 prompts x 4 samples x 160 tokens.
+scale() {  # NAME SHAPE LIMIT
+    step "scale-$1" "$3" "$bin" bench scale --shape "$2" --dtype bfloat16 --device "$device" \
+        --dir "$build/random-$2" --tokens 512 --batch 8 --new-tokens 160 --gen-batches 1,32,128 \
+        --ppo-prompts 8 --ppo-samples 4 --ppo-micro-batch 4 --json "$out/scale-$1.json"
+}
+if [ "$device" = cpu ]; then
+    echo "### [scale-*] skipped on the CPU (paper-scale geometries are for the GPU)"
+else
+    scale tinyllama tinyllama-1.1b 150
+    scale llama2-7b llama-2-7b 300
+    rm -rf "$build/random-tinyllama-1.1b" "$build/random-llama-2-7b"
+fi
 step "bench-sasrec-$device" 120 "$bin" bench sasrec --device "$device" --data "$ml" --epochs 20 --eval-every 10
 step "generate-$device-bf16" 60 "$bin" generate --model "$stories/stories260K.bin" --tokenizer "$stories/tok512.model" \
     --temperature 0 --max-new-tokens 64 --device "$device" --dtype bfloat16
