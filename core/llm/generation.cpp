@@ -186,6 +186,69 @@ std::vector<int32_t> stopTokens(const GenerationConfig& c, const Tokenizer* tok)
     return {tok && tok->isLoaded() ? tok->eosId() : 2};
 }
 
+// Greedy decoding with the tokens kept on the model's device: each step's argmax and log-prob are
+// computed there and the chosen tokens go straight back into the model, so a step costs no host
+// round trip; whether every row has stopped is asked every kSyncEvery steps (the steps run past it
+// are dropped). Rows are then cut after their first stop token on the host, as the host loop cuts
+// them. `logits`: (B, V), the prefill's last position.
+void decodeOnDevice(LlamaModelImpl& model, KvCache& cache, torch::Tensor logits,
+                    const std::vector<std::vector<int32_t>>& prompts, const GenerationConfig& config,
+                    const std::vector<int32_t>& stops, std::vector<RowState>& rows, GenerationResult& res)
+{
+    constexpr int kSyncEvery = 16;
+    const auto device = logits.device();
+    const int64_t B = static_cast<int64_t>(prompts.size()), V = logits.size(-1);
+    std::vector<int64_t> stopIds, lastIds;
+    for (int32_t s : stops)
+        if (s >= 0 && s < V)
+            stopIds.push_back(s);
+    for (const auto& p : prompts)
+        lastIds.push_back(p.back());
+    const torch::Tensor stopTensor = torch::tensor(stopIds, torch::kLong).to(device);
+    torch::Tensor last = torch::tensor(lastIds, torch::kLong).to(device);
+    torch::Tensor finished = torch::zeros({B}, torch::TensorOptions().dtype(torch::kBool).device(device));
+    // As processRow: the stop tokens are masked before min_new_tokens unless they are all there is.
+    const bool canMaskStops = !stopIds.empty() && V > static_cast<int64_t>(stopIds.size());
+    std::vector<torch::Tensor> chosen, logprobs;
+    for (int step = 0; step < config.max_new_tokens; ++step) {
+        torch::Tensor z = logits.to(torch::kFloat);
+        if (step < config.min_new_tokens && canMaskStops)
+            z = z.index_fill(1, stopTensor, -std::numeric_limits<float>::infinity());
+        torch::Tensor tok = z.argmax(1);  // the first of equal maxima, as argmaxRow
+        chosen.push_back(torch::where(finished, last, tok));
+        logprobs.push_back(z.gather(1, tok.unsqueeze(1)).squeeze(1) - z.logsumexp(1));
+        last = chosen.back();
+        if (!stopIds.empty())
+            finished = finished.logical_or((last.unsqueeze(1) == stopTensor.unsqueeze(0)).any(1));
+        if (step + 1 == config.max_new_tokens)
+            break;
+        if ((step + 1) % kSyncEvery == 0 && finished.all().item<bool>())
+            break;
+        ForwardOptions fo;
+        logits = model.forwardCached(last.view({B, 1}), cache, {}, fo).logits.select(1, 0);
+    }
+    const torch::Tensor tokens = torch::stack(chosen, 1).to(torch::kCPU).contiguous();
+    const torch::Tensor lps = torch::stack(logprobs, 1).to(torch::kCPU).to(torch::kFloat).contiguous();
+    const int64_t S = tokens.size(1);
+    const std::set<int32_t> stopSet(stops.begin(), stops.end());
+    res.steps = 0;
+    for (int64_t b = 0; b < B; ++b) {
+        RowState& r = rows[static_cast<size_t>(b)];
+        const int64_t* tp = tokens.data_ptr<int64_t>() + b * S;
+        const float* lp = lps.data_ptr<float>() + b * S;
+        for (int64_t t = 0; t < S && !r.finished; ++t) {
+            const auto tok = static_cast<int32_t>(tp[t]);
+            r.out.push_back(tok);
+            r.logprobs.push_back(lp[t]);
+            if (stopSet.count(tok)) {
+                r.finished = true;
+                r.reason = FinishReason::StopToken;
+            }
+        }
+        res.steps = std::max<int64_t>(res.steps, static_cast<int64_t>(r.out.size()));
+    }
+}
+
 }  // namespace generation_detail
 
 using namespace generation_detail;
@@ -281,64 +344,71 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
     }
     const auto t1 = Clock::now();
 
-    std::vector<float> z(static_cast<size_t>(V));
-    std::vector<int32_t> allowed, next(static_cast<size_t>(B));
-    std::vector<uint8_t> live(static_cast<size_t>(B), 1);
-    for (int step = 0; step < config.max_new_tokens; ++step) {
-        const torch::Tensor host = logits.to(torch::kCPU).to(torch::kFloat).contiguous();
-        const float* lp = host.data_ptr<float>();
-        bool anyActive = false;
-        for (int64_t b = 0; b < B; ++b) {
-            RowState& r = rows[static_cast<size_t>(b)];
-            if (r.finished) {
-                next[static_cast<size_t>(b)] = r.out.empty() ? prompts[static_cast<size_t>(b)].back() : r.out.back();
-                continue;
+    const bool deviceLoop = !fast && greedy && !config.constraint && !penalise && config.stop_strings.empty()
+        && (config.decode_loop == GenerationConfig::DecodeLoop::Device
+            || (config.decode_loop == GenerationConfig::DecodeLoop::Auto && !device.is_cpu()));
+    if (deviceLoop)
+        decodeOnDevice(model, cache, logits, prompts, config, stops, rows, res);
+    else {
+        std::vector<float> z(static_cast<size_t>(V));
+        std::vector<int32_t> allowed, next(static_cast<size_t>(B));
+        std::vector<uint8_t> live(static_cast<size_t>(B), 1);
+        for (int step = 0; step < config.max_new_tokens; ++step) {
+            const torch::Tensor host = logits.to(torch::kCPU).to(torch::kFloat).contiguous();
+            const float* lp = host.data_ptr<float>();
+            bool anyActive = false;
+            for (int64_t b = 0; b < B; ++b) {
+                RowState& r = rows[static_cast<size_t>(b)];
+                if (r.finished) {
+                    next[static_cast<size_t>(b)] = r.out.empty() ? prompts[static_cast<size_t>(b)].back() : r.out.back();
+                    continue;
+                }
+                std::copy(lp + b * V, lp + (b + 1) * V, z.begin());
+                const std::vector<int32_t>* allow = nullptr;
+                if (r.walk) {
+                    r.walk->allowed(allowed);
+                    allow = &allowed;
+                }
+                processRow(z.data(), V, allow, step < config.min_new_tokens, stops, r.seen, config.repetition_penalty,
+                           config.temperature);
+                const double lse = logSumExp(z.data(), V);
+                const int32_t tok = greedy ? argmaxRow(z.data(), V)
+                                           : sampleRow(z.data(), V, config.top_k, config.top_p, lse, r.rng);
+                r.out.push_back(tok);
+                r.logprobs.push_back(static_cast<float>(static_cast<double>(z[static_cast<size_t>(tok)]) - lse));
+                if (penalise)
+                    r.seen[static_cast<size_t>(tok)] = 1;
+                if (r.walk)
+                    r.walk->advance(tok);
+                next[static_cast<size_t>(b)] = tok;
+                if (stopSet.count(tok) || (r.walk && r.walk->done())) {
+                    r.finished = true;
+                    r.reason = FinishReason::StopToken;
+                } else if (!config.stop_strings.empty()) {
+                    const std::string text = tokenizer->decode(r.out);
+                    for (const auto& s : config.stop_strings)
+                        if (!s.empty() && text.find(s) != std::string::npos) {
+                            r.finished = true;
+                            r.reason = FinishReason::StopString;
+                            break;
+                        }
+                }
+                anyActive = anyActive || !r.finished;
             }
-            std::copy(lp + b * V, lp + (b + 1) * V, z.begin());
-            const std::vector<int32_t>* allow = nullptr;
-            if (r.walk) {
-                r.walk->allowed(allowed);
-                allow = &allowed;
+            res.steps = step + 1;
+            if (!anyActive || step + 1 == config.max_new_tokens)
+                break;
+            if (fast) {
+                for (int64_t b = 0; b < B; ++b)
+                    live[static_cast<size_t>(b)] = !rows[static_cast<size_t>(b)].finished;
+                logits = fast->step(next, &live);
+            } else {
+                const torch::Tensor in = torch::tensor(std::vector<int64_t>(next.begin(), next.end()), torch::kLong)
+                                             .view({B, 1})
+                                             .to(device);
+                ForwardOptions fo;
+                logits = model.forwardCached(in, cache, {}, fo).logits.select(1, 0);
             }
-            processRow(z.data(), V, allow, step < config.min_new_tokens, stops, r.seen, config.repetition_penalty,
-                       config.temperature);
-            const double lse = logSumExp(z.data(), V);
-            const int32_t tok = greedy ? argmaxRow(z.data(), V)
-                                       : sampleRow(z.data(), V, config.top_k, config.top_p, lse, r.rng);
-            r.out.push_back(tok);
-            r.logprobs.push_back(static_cast<float>(static_cast<double>(z[static_cast<size_t>(tok)]) - lse));
-            if (penalise)
-                r.seen[static_cast<size_t>(tok)] = 1;
-            if (r.walk)
-                r.walk->advance(tok);
-            next[static_cast<size_t>(b)] = tok;
-            if (stopSet.count(tok) || (r.walk && r.walk->done())) {
-                r.finished = true;
-                r.reason = FinishReason::StopToken;
-            } else if (!config.stop_strings.empty()) {
-                const std::string text = tokenizer->decode(r.out);
-                for (const auto& s : config.stop_strings)
-                    if (!s.empty() && text.find(s) != std::string::npos) {
-                        r.finished = true;
-                        r.reason = FinishReason::StopString;
-                        break;
-                    }
-            }
-            anyActive = anyActive || !r.finished;
-        }
-        res.steps = step + 1;
-        if (!anyActive || step + 1 == config.max_new_tokens)
-            break;
-        if (fast) {
-            for (int64_t b = 0; b < B; ++b)
-                live[static_cast<size_t>(b)] = !rows[static_cast<size_t>(b)].finished;
-            logits = fast->step(next, &live);
-        } else {
-            const torch::Tensor in = torch::tensor(std::vector<int64_t>(next.begin(), next.end()), torch::kLong)
-                                         .view({B, 1})
-                                         .to(device);
-            ForwardOptions fo;
-            logits = model.forwardCached(in, cache, {}, fo).logits.select(1, 0);
         }
     }
     const auto t2 = Clock::now();

@@ -41,6 +41,12 @@ struct GenerationConfig {
     // CPU float32: prefill and decode through the fused CpuDecoder (llama2.c-style loops, one
     // fork/join per step, finished rows skipped); otherwise, or when false, the generic torch path.
     bool fast_path = true;
+    // Where greedy decoding without constraint, repetition penalty or stop strings picks its tokens:
+    // Auto = on the model's device when that is not the CPU (argmax and log-prob there, the next
+    // token fed back without a host round trip, a host check of the stop tokens every 16 steps);
+    // Host = every step's logits copied to the host (the path every other setting takes); Device =
+    // the device loop on any device (tests compare it with Host on the CPU).
+    enum class DecodeLoop { Auto, Host, Device } decode_loop = DecodeLoop::Auto;
 };
 
 enum class FinishReason { StopToken, StopString, Length };

@@ -157,6 +157,48 @@ void TstLlm::batchedGenerationEqualsOneByOne()
         }
 }
 
+// The device loop (argmax and log-prob where the model is, a stop check every 16 steps, rows cut on
+// the host) gives the host loop's tokens, finish reasons, step count and log-probs: rows that stop
+// early, rows that run to the length limit, min_new_tokens masking the stops.
+void TstLlm::deviceDecodeLoopEqualsHostLoop()
+{
+    LlamaModel m = randomModel(tinyConfig(RopeLayout::RotateHalf, false), 11);
+    const std::vector<std::vector<int32_t>> prompts = {{1}, {1, 40, 41}, {1, 5, 6, 7, 8, 9, 10}, {1, 60, 2, 61, 62, 63, 64, 65, 66, 67, 68, 69}};
+    GenerationConfig g;
+    g.max_new_tokens = 40;
+    g.temperature = 0.0;
+    g.fast_path = false;
+    g.decode_loop = GenerationConfig::DecodeLoop::Host;
+    // Stop tokens the rows actually produce: row 0's 5th token and row 2's 30th (one row stops
+    // early, one late, the others may run to the limit).
+    GenerationConfig unstopped = g;
+    unstopped.stop_token_ids = {static_cast<int32_t>(m->config().vocab_size - 1)};
+    const GenerationResult free = generate(*m, prompts, unstopped);
+    QVERIFY(free.tokens[0].size() > 5 && free.tokens[2].size() > 30);
+    for (int minNew : {0, 12}) {
+        GenerationConfig h = g;
+        h.stop_token_ids = {free.tokens[0][4], free.tokens[2][29]};
+        h.min_new_tokens = minNew;
+        const GenerationResult host = generate(*m, prompts, h);
+        h.decode_loop = GenerationConfig::DecodeLoop::Device;
+        const GenerationResult dev = generate(*m, prompts, h);
+        QCOMPARE(dev.tokens, host.tokens);
+        QCOMPARE(dev.finish, host.finish);
+        QCOMPARE(dev.steps, host.steps);
+        bool someStopped = false, someRan = false;
+        for (size_t r = 0; r < prompts.size(); ++r) {
+            someStopped = someStopped || host.finish[r] == FinishReason::StopToken;
+            someRan = someRan || host.finish[r] == FinishReason::Length;
+            QCOMPARE(dev.logprobs[r].size(), host.logprobs[r].size());
+            for (size_t t = 0; t < host.logprobs[r].size(); ++t)
+                QVERIFY2(std::abs(dev.logprobs[r][t] - host.logprobs[r][t]) < 1e-4,
+                         qPrintable(QStringLiteral("row %1 token %2: %3 vs %4").arg(r).arg(t).arg(dev.logprobs[r][t]).arg(host.logprobs[r][t])));
+        }
+        QVERIFY(someStopped);
+        QVERIFY(someRan || minNew == 0);
+    }
+}
+
 void TstLlm::generationLogprobsEqualRecomputation()
 {
     Tokenizer tok = Tokenizer::load(kStories + "tok512.model");

@@ -115,6 +115,7 @@ private Q_SLOTS:
     void kvCachedLogitsEqualFullForward();
     void fastDecoderMatchesGenericPath();
     void batchedGenerationEqualsOneByOne();
+    void deviceDecodeLoopEqualsHostLoop();
     void generationLogprobsEqualRecomputation();
     void samplingIsSeededAndHonoursTopK();
     void constrainedDecodingNeverEmitsUnknownTitles();
