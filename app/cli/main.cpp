@@ -36,6 +36,8 @@ int main(int argc, char** argv)
     }
     // The allocator policy first: it must be in force before the first large allocation.
     recalign::core::applyAllocatorPolicy();
+    // OpenBLAS's kernels for this CPU before any product (core/api/info.h).
+    recalign::core::applyBlasCorePolicy();
     // Threads: the budget is $RECALIGN_THREADS, else the cores (divided among local processes);
     // before any torch op, the process default for an unknown model (the budget to torch,
     // OpenBLAS one thread). A run applies the plan for its model (core/api/info.h).

@@ -14,6 +14,7 @@
 int main(int argc, char** argv)
 {
     recalign::core::applyAllocatorPolicy();  // before the first large allocation (core/api/info.h)
+    recalign::core::applyBlasCorePolicy();   // OpenBLAS's kernels for this CPU (core/api/info.h)
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("RecAlign Studio"));
     QApplication::setOrganizationName(QStringLiteral("RecAlign"));

@@ -37,6 +37,27 @@ struct AllocatorPolicy {
 // measuring the difference).
 AllocatorPolicy applyAllocatorPolicy();
 
+// OpenBLAS's kernel family. Debian's OpenBLAS (DYNAMIC_ARCH) picks its kernels from the CPU
+// models it knows and falls back to a generic SSE3 family (Prescott) on a newer one: on an Intel
+// Xeon of model 207 (Emerald Rapids) OpenBLAS 0.3.21 chose Prescott, and torch's float32 1024²
+// matmul on one thread ran 30.5 GFLOP/s against 83.2 with the SkylakeX kernels. At start-up, when
+// $OPENBLAS_CORETYPE is unset and OpenBLAS chose kernels for less than the CPU has, the policy
+// sets OPENBLAS_CORETYPE to the family the CPU's instruction set supports (Cooperlake with AVX-512
+// BF16, SkylakeX with AVX-512 F/BW/DQ/VL, Haswell with AVX2 + FMA) and reruns OpenBLAS's own
+// selection (gotoblas_dynamic_quit / _init) before any BLAS call; child processes (--nproc
+// workers) inherit the variable. RECALIGN_BLAS_CORE=keep leaves OpenBLAS's choice.
+struct BlasCorePolicy {
+    std::string chosen;    // what OpenBLAS picked on its own ("" without OpenBLAS)
+    std::string in_force;  // the family in force afterwards
+    bool applied = false;  // true: the policy changed it
+    std::string reason;    // why it did or did not
+    std::string describe() const;  // one line for `recalign info` and the benchmarks
+};
+// The family to select, or "" to keep `chosen`: pure, for tests. `flags`: /proc/cpuinfo's.
+std::string blasCoreTarget(const std::string& chosen, const std::vector<std::string>& flags);
+// Applies the policy once (the CLI's and the GUI's main call it first); later calls return it.
+BlasCorePolicy applyBlasCorePolicy();
+
 struct SystemInfo {
     std::string app_version;
     std::string torch_version;
@@ -46,6 +67,7 @@ struct SystemInfo {
     std::string tokenizer_module_error;
     BlasInfo blas;
     AllocatorPolicy allocator;
+    BlasCorePolicy blas_core;
     int intra_op_threads = 0;
     bool cuda_available = false;
     std::vector<std::string> cuda_devices;

@@ -19,6 +19,7 @@
 #endif
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <tuple>
 #include <chrono>
@@ -294,6 +295,103 @@ BlasInfo detectBlas()
 
 }  // namespace runtime_detail
 
+namespace runtime_detail {
+
+// OpenBLAS's kernel families by the widest vector instructions they use: 0 = SSE only (Prescott,
+// Core2, Nehalem, Atom, Opteron, ...), 1 = AVX, 2 = AVX2 + FMA, 3 = AVX-512, 4 = AVX-512 BF16.
+int blasCoreRank(std::string name)
+{
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (name == "cooperlake" || name == "sapphirerapids")
+        return 4;
+    if (name == "skylakex")
+        return 3;
+    if (name == "haswell" || name == "zen")
+        return 2;
+    if (name == "sandybridge" || name == "bulldozer" || name == "piledriver" || name == "steamroller"
+        || name == "excavator")
+        return 1;
+    return 0;
+}
+
+std::vector<std::string> cpuFlags()
+{
+    std::ifstream in("/proc/cpuinfo");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("flags", 0) == 0 && line.find(':') != std::string::npos) {
+            std::istringstream words(line.substr(line.find(':') + 1));
+            std::vector<std::string> flags;
+            for (std::string w; words >> w;)
+                flags.push_back(w);
+            return flags;
+        }
+    return {};
+}
+
+}  // namespace runtime_detail
+
+std::string blasCoreTarget(const std::string& chosen, const std::vector<std::string>& flags)
+{
+    const std::set<std::string> f(flags.begin(), flags.end());
+    const bool avx512 = f.count("avx512f") && f.count("avx512bw") && f.count("avx512dq") && f.count("avx512vl");
+    std::string target;
+    if (avx512 && f.count("avx512_bf16"))
+        target = "Cooperlake";
+    else if (avx512)
+        target = "SkylakeX";
+    else if (f.count("avx2") && f.count("fma"))
+        target = "Haswell";
+    if (target.empty() || runtime_detail::blasCoreRank(target) <= runtime_detail::blasCoreRank(chosen))
+        return {};
+    return target;
+}
+
+BlasCorePolicy applyBlasCorePolicy()
+{
+    static std::once_flag once;
+    static BlasCorePolicy policy;
+    std::call_once(once, [] {
+        using NameFn = char* (*)();
+        using VoidFn = void (*)();
+        const auto corename = reinterpret_cast<NameFn>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+        const auto quit = reinterpret_cast<VoidFn>(dlsym(RTLD_DEFAULT, "gotoblas_dynamic_quit"));
+        const auto init = reinterpret_cast<VoidFn>(dlsym(RTLD_DEFAULT, "gotoblas_dynamic_init"));
+        if (!corename) {
+            policy.reason = "no OpenBLAS";
+            return;
+        }
+        policy.chosen = policy.in_force = corename();
+        const char* user = std::getenv("OPENBLAS_CORETYPE");
+        const char* keep = std::getenv("RECALIGN_BLAS_CORE");
+        const std::string target = blasCoreTarget(policy.chosen, runtime_detail::cpuFlags());
+        if (user && *user)
+            policy.reason = std::string("OPENBLAS_CORETYPE=") + user + " set by the user";
+        else if (keep && std::string(keep) == "keep")
+            policy.reason = "RECALIGN_BLAS_CORE=keep";
+        else if (target.empty())
+            policy.reason = "OpenBLAS's choice uses what the CPU has";
+        else if (!quit || !init)
+            policy.reason = "this OpenBLAS cannot reselect its kernels (not DYNAMIC_ARCH)";
+        else {
+            setenv("OPENBLAS_CORETYPE", target.c_str(), 1);
+            quit();
+            init();
+            policy.in_force = corename();
+            policy.applied = policy.in_force != policy.chosen;
+            policy.reason = policy.applied ? "the CPU supports " + target + "'s kernels"
+                                           : "OpenBLAS did not accept " + target;
+        }
+    });
+    return policy;
+}
+
+std::string BlasCorePolicy::describe() const
+{
+    if (chosen.empty())
+        return reason;
+    return applied ? in_force + " (OpenBLAS chose " + chosen + "; " + reason + ")" : in_force + " (" + reason + ")";
+}
+
 std::string blasWarning(const BlasInfo& blas)
 {
     if (!blas.is_reference)
@@ -391,6 +489,7 @@ SystemInfo systemInfo()
     s.torch_version = TORCH_VERSION;
     s.sqlite_version = sqlite3_libversion();
     s.allocator = applyAllocatorPolicy();
+    s.blas_core = applyBlasCorePolicy();
     const auto tok = tokenizerModuleInfo();
     s.sentencepiece_version = tok.library_version;
     s.tokenizer_module_path = tok.path;

@@ -30,6 +30,7 @@ private Q_SLOTS:
     void missingTokenizerFileIsAClearError();
     void parsesDevices();
     void reportsBlasAndTokenizerModule();
+    void blasKernelsFollowTheCpu();
     void sha256MatchesKnownVectors();
     void stringHelpers();
     void rngMappingsKeepTheirSequences();
@@ -134,6 +135,32 @@ void TstFoundation::reportsBlasAndTokenizerModule()
     QVERIFY(!s.torch_version.empty());
     QVERIFY(!s.blas.name.empty());
     QVERIFY(s.intra_op_threads >= 1);
+}
+
+// OpenBLAS's kernel family: raised to what the CPU's instruction set supports, never lowered.
+void TstFoundation::blasKernelsFollowTheCpu()
+{
+    const std::vector<std::string> avx2{"sse3", "avx", "avx2", "fma"};
+    std::vector<std::string> avx512 = avx2;
+    for (const char* f : {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512_vnni"})
+        avx512.emplace_back(f);
+    std::vector<std::string> bf16 = avx512;
+    bf16.emplace_back("avx512_bf16");
+    QCOMPARE(blasCoreTarget("Prescott", avx512), std::string("SkylakeX"));  // Emerald Rapids on 0.3.21
+    QCOMPARE(blasCoreTarget("Prescott", bf16), std::string("Cooperlake"));
+    QCOMPARE(blasCoreTarget("Nehalem", avx2), std::string("Haswell"));
+    QCOMPARE(blasCoreTarget("Sandybridge", avx2), std::string("Haswell"));
+    QCOMPARE(blasCoreTarget("Haswell", avx2), std::string());   // already right
+    QCOMPARE(blasCoreTarget("Zen", avx2), std::string());       // AMD's own AVX2 family
+    QCOMPARE(blasCoreTarget("SkylakeX", avx2), std::string());  // never lowered
+    QCOMPARE(blasCoreTarget("Cooperlake", avx512), std::string());
+    QCOMPARE(blasCoreTarget("Prescott", {"sse3", "avx"}), std::string());  // no AVX2 kernels to give
+    QCOMPARE(blasCoreTarget("Prescott", {"avx512f", "avx2", "fma"}), std::string("Haswell"));  // no BW/DQ/VL
+    // In this process: whatever was chosen, the family in force is at least the target's.
+    const BlasCorePolicy p = applyBlasCorePolicy();
+    QVERIFY(!p.reason.empty());
+    if (!p.chosen.empty())
+        QVERIFY2(!p.in_force.empty(), p.describe().c_str());
 }
 
 void TstFoundation::sha256MatchesKnownVectors()
