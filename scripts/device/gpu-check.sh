@@ -179,8 +179,9 @@ print(os.path.dirname(torch.__file__), torch.utils.cmake_prefix_path, int(torch.
     torch_extra_libdirs="$(find "$site/nvidia" -maxdepth 3 -type d -name lib 2>/dev/null | sort | tr '\n' ':')"
     torch_extra_libdirs="${torch_extra_libdirs%:}"
 fi
-torch_version="$(awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH) / { v = v (v == "" ? "" : ".") $3 } END { print v }' \
-    "$torch_include/torch/csrc/api/include/torch/version.h" 2>/dev/null)"
+# torch 2.11 keeps the version in torch/headeronly/version.h, earlier ones in the C++ API's version.h.
+torch_version="$(cat "$torch_include/torch/headeronly/version.h" "$torch_include/torch/csrc/api/include/torch/version.h" 2>/dev/null \
+    | awk '/define TORCH_VERSION_(MAJOR|MINOR|PATCH) / && !seen[$2]++ { v = v (v == "" ? "" : ".") $3 } END { print v }')"
 echo "torch headers: $torch_include (TORCH_VERSION ${torch_version:-?}), libraries: $torch_lib, abi $torch_abi"
 
 cxx_std="${RECALIGN_GPU_CXX_STANDARD:-}"
