@@ -184,11 +184,11 @@ int benchScale(const BenchScaleRequest& a, std::ostream& out)
     };
     const auto hostRows = [](const torch::Tensor& t) {
         const torch::Tensor h = t.to(torch::kCPU).contiguous();
-        const auto a = h.accessor<int64_t, 2>();  // one copy, no per-element tensor
+        const auto ids = h.accessor<int64_t, 2>();  // one copy, no per-element tensor
         std::vector<std::vector<int32_t>> rows(static_cast<size_t>(h.size(0)));
         for (int64_t r = 0; r < h.size(0); ++r)
             for (int64_t i = 0; i < h.size(1); ++i)
-                rows[static_cast<size_t>(r)].push_back(static_cast<int32_t>(a[r][i]));
+                rows[static_cast<size_t>(r)].push_back(static_cast<int32_t>(ids[r][i]));
         return rows;
     };
     torch::Tensor tokens = randomTokens(B, T);
