@@ -55,15 +55,8 @@ int run(const std::vector<std::string>& args)
     request.gen_prompt_tokens = static_cast<int>(a.getInt("gen-prompt-tokens", request.gen_prompt_tokens));
     if (a.has("gen-batches")) {
         request.gen_batches.clear();
-        for (const auto& part : core::str::split(a.get("gen-batches"), ',')) {
-            const std::string t = core::str::trim(part);
-            char* end = nullptr;
-            const long v = std::strtol(t.c_str(), &end, 10);
-            if (t.empty() || *end || v < 1 || v > 65536)
-                throw std::invalid_argument("--gen-batches expects batch sizes >= 1 separated by commas (e.g. 1,32,128), got '"
-                                            + a.get("gen-batches") + "'");
+        for (long v : a.getIntList("gen-batches", 1, 65536, "1,32,128"))
             request.gen_batches.push_back(static_cast<int>(v));
-        }
     }
     request.ppo_prompts = static_cast<int>(a.getInt("ppo-prompts", request.ppo_prompts));
     request.ppo_samples = static_cast<int>(a.getInt("ppo-samples", request.ppo_samples));

@@ -224,15 +224,8 @@ int runCommon(const std::vector<std::string>& args, bool evalOnly)
         if (a.has("seed"))
             throw std::invalid_argument("--seed and --seeds exclude each other");
         req.config.seeds.clear();
-        for (const auto& part : core::str::split(a.get("seeds"), ',')) {
-            const std::string t = core::str::trim(part);
-            char* end = nullptr;
-            const long v = std::strtol(t.c_str(), &end, 10);
-            if (t.empty() || *end || v < 0 || v > 2147483647L)
-                throw std::invalid_argument("--seeds expects non-negative integers separated by commas (e.g. 0,1,2), got '"
-                                            + a.get("seeds") + "'");
+        for (long v : a.getIntList("seeds", 0, 2147483647L, "0,1,2"))
             req.config.seeds.push_back(static_cast<int>(v));
-        }
     }
     std::string only = a.get("only");
     if (evalOnly && only.empty())

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -130,6 +131,26 @@ double Args::getDouble(const std::string& key, double fallback) const
     } catch (const std::exception&) {
         throw std::invalid_argument("option --" + key + " expects a number, got '" + it->second + "'");
     }
+}
+
+std::vector<long> Args::getIntList(const std::string& key, long lo, long hi, const std::string& example) const
+{
+    std::vector<long> out;
+    auto it = m_values.find(key);
+    if (it == m_values.end())
+        return out;
+    for (const auto& part : core::str::split(it->second, ',')) {
+        const std::string t = core::str::trim(part);
+        char* end = nullptr;
+        errno = 0;
+        const long v = std::strtol(t.c_str(), &end, 10);
+        if (t.empty() || *end || errno == ERANGE || v < lo || v > hi)
+            throw std::invalid_argument("option --" + key + " expects integers from " + std::to_string(lo) + " to "
+                                        + std::to_string(hi) + " separated by commas (e.g. " + example + "), got '"
+                                        + it->second + "'");
+        out.push_back(v);
+    }
+    return out;
 }
 
 std::optional<std::string> Args::optional(const std::string& key) const

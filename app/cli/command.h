@@ -54,6 +54,9 @@ public:
     std::string get(const std::string& key, const std::string& fallback = {}) const;
     long getInt(const std::string& key, long fallback) const;
     double getDouble(const std::string& key, double fallback) const;
+    // A comma-separated list of integers in [lo, hi] ("0,1,2"); empty when the option is absent.
+    // A bad element throws naming the option, the allowed range and `example`.
+    std::vector<long> getIntList(const std::string& key, long lo, long hi, const std::string& example) const;
     // The value when the option is given, else unset (same errors as get / getInt / getDouble).
     std::optional<std::string> optional(const std::string& key) const;
     std::optional<long> optionalInt(const std::string& key) const;

@@ -459,6 +459,13 @@ void TstPipeline::badExperimentFailsBeforeAnyWorkNamingTheKey()
     QVERIFY2(r.out.contains(QStringLiteral("ppo.kl_coeff")), qPrintable(r.out));
     QVERIFY(r.out.contains(QStringLiteral("ppo.kl_coef")));  // the suggestion
     QVERIFY(!r.out.contains(QStringLiteral("== teacher")));
+    // A bad element of a comma list names the option, the range and the element's list.
+    const CliRun seeds = cli({QStringLiteral("run"), kMini, QStringLiteral("--seeds"), QStringLiteral("0,x,2"),
+                              QStringLiteral("--workspace"), m_dir.filePath(QStringLiteral("ws-bad"))});
+    QVERIFY(seeds.code != 0);
+    QVERIFY2(seeds.out.contains(QStringLiteral("--seeds expects integers from 0")), qPrintable(seeds.out));
+    QVERIFY(seeds.out.contains(QStringLiteral("'0,x,2'")));
+    QVERIFY(!seeds.out.contains(QStringLiteral("== teacher")));
 }
 
 void TstPipeline::probeTakesAnyModelAndAdapters()
