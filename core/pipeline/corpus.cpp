@@ -79,9 +79,7 @@ std::vector<std::string> instructionCorpus(const Dataset& data, const Instructio
 {
     const MostPopTeacher popular(data);
     SftOptions so;
-    so.task.seed = options.seed;
-    so.task.max_history = options.max_history;
-    so.task.topk = options.topk;
+    so.task = options.task;
     so.mix = SftMix::V2;
     so.share_gpt_ratio = 0.0;
     std::vector<std::string> docs;

@@ -6,6 +6,7 @@
 
 #include "core/data/dataset.h"
 #include "core/llm/chat_template.h"
+#include "core/rules/builders.h"
 
 #include <cstdint>
 #include <string>
@@ -22,9 +23,7 @@ struct CorpusOptions {
 std::vector<std::string> catalogueCorpus(const Dataset& data, const CorpusOptions& options);
 
 struct InstructionCorpusOptions {
-    uint64_t seed = 1;
-    int max_history = 10;
-    int topk = 10;
+    TaskOptions task{1};  // seed 1; the history window and K of the prompts
     llm::ChatTemplate chat_template = llm::ChatTemplate::Compact;
     bool with_replies = false;  // append each sample's target (most-popular labels, not the teacher's)
 };

@@ -152,9 +152,7 @@ VariantEvalResult runSuite(const std::string& variant, const Dataset& data, cons
         for (auto& p : part)
             scores.push_back(std::move(p));
     }
-    RewardOptions ropt;
-    ropt.variant = options.recai_reward ? RewardVariant::Recai : RewardVariant::Paper;
-    ropt.item_level = options.reward_item_level;
+    const RewardOptions& ropt = options.reward;
 
     VariantEvalResult result;
     // Empty outputs count as failed lists (zeros); the released code skipped them, which flatters a

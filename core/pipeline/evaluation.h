@@ -9,6 +9,7 @@
 #include "core/api/store_api.h"
 #include "core/data/dataset.h"
 #include "core/llm/chat_template.h"
+#include "core/rules/reward.h"
 #include "core/sasrec/teacher.h"
 
 #include <string>
@@ -30,8 +31,9 @@ struct VariantEvalOptions {
     int max_history = 10;
     uint64_t seed = 0;
     llm::ChatTemplate chat_template = llm::ChatTemplate::Llama2;
-    bool reward_item_level = true;   // reward breakdown in the sample details
-    bool recai_reward = false;
+    // The reward of the sample details' breakdown: the experiment's (ppo.reward_variant and
+    // reward_alpha, item rewards on), built where PPO's is (rewardOptions, stages.cpp).
+    RewardOptions reward;
     long samples_kept = -1;          // samples stored per task (-1 = all)
     // Per-row constrained decoding (a +cd row): catalogue titles only, none repeated or from the
     // user's history, exactly the task's k; with constrained_exclude_category, I1 -C rows also

@@ -49,6 +49,16 @@ TaskOptions taskOptions(const Ctx& ctx)
     return t;
 }
 
+// The reward of the experiment's ppo section; item rewards off for Ours_v3's list-only reward.
+RewardOptions rewardOptions(const PpoConfig& p, bool itemLevel)
+{
+    RewardOptions ro;
+    ro.variant = p.reward_variant;
+    ro.item_level = itemLevel;
+    ro.alpha = p.reward_alpha;
+    return ro;
+}
+
 }  // namespace
 
 VariantEvalOptions evalOptions(const Ctx& ctx)
@@ -61,7 +71,7 @@ VariantEvalOptions evalOptions(const Ctx& ctx)
     eo.max_history = taskOptions(ctx).max_history;
     eo.seed = ctx.seed;
     eo.chat_template = chatTemplate(ctx);
-    eo.recai_reward = ctx.cfg.ppo.reward_variant == RewardVariant::Recai;
+    eo.reward = rewardOptions(ctx.cfg.ppo, /*itemLevel=*/true);
     return eo;
 }
 
@@ -249,9 +259,8 @@ BaseModel stageBaseModel(Ctx& ctx, const Dataset& data, const std::string& dataH
         co.list_documents = m.pretrain.history_lists;
         auto corpus = catalogueCorpus(data, co);
         InstructionCorpusOptions io;
-        io.seed = seed;
-        io.max_history = taskOptions(ctx).max_history;
-        io.topk = ctx.cfg.evaluation.topk;
+        io.task = taskOptions(ctx);
+        io.task.seed = seed;
         io.chat_template = chatTemplate(ctx);
         for (auto& doc : instructionCorpus(data, io))
             corpus.push_back(std::move(doc));
@@ -361,10 +370,7 @@ TrainedAdapter stageRl(Ctx& ctx, const VariantRecipe& recipe, const Dataset& dat
                                                                 llm::TitleConstraintOptions{}.max_items);
             c.constraint = constraint.get();
         }
-        RewardOptions ro;
-        ro.variant = p.reward_variant;
-        ro.item_level = recipe.item_reward;  // Ours_v3: list-level reward only
-        ro.alpha = p.reward_alpha;
+        const RewardOptions ro = rewardOptions(p, recipe.item_reward);  // Ours_v3: list-level reward only
         RecommendationReward reward(data, teacher, lookup, loaded.tokenizer, ro, p.rerender_actions);
         const TaskOptions to = taskOptions(ctx);
         const llm::ChatTemplate tmpl = chatTemplate(ctx);
@@ -438,10 +444,7 @@ TrainedAdapter stageDpo(Ctx& ctx, const VariantRecipe& recipe, const Dataset& da
         c.max_new_tokens = ctx.cfg.sft.max_output_tokens;
         c.output_dir = dir;
         c.generation_batch = ctx.cfg.evaluation.batch;
-        RewardOptions ro;
-        ro.variant = p.reward_variant;
-        ro.item_level = true;
-        ro.alpha = p.reward_alpha;
+        const RewardOptions ro = rewardOptions(p, /*itemLevel=*/true);
         RecommendationReward reward(data, teacher, lookup, loaded.tokenizer, ro, /*rerenderActions=*/false);
         // The prompts of one RL episode (the ones PPO's first episode uses), or the first max_prompts.
         auto prompts = recommendationPrompts(buildRlPrompts(data, teacher, taskOptions(ctx), 0), loaded.tokenizer,

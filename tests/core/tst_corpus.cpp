@@ -35,8 +35,8 @@ void TstCorpus::instructionCorpusRendersEveryRecommendationPromptWithoutReplies(
 {
     const Dataset d = data();
     InstructionCorpusOptions io;
-    io.seed = 7;
-    io.max_history = 5;
+    io.task.seed = 7;
+    io.task.max_history = 5;
     io.chat_template = llm::ChatTemplate::Compact;
     const auto docs = instructionCorpus(d, io);
     // One document per datum of the v2 epoch (I0, I1, I2, I3; no I4).
@@ -69,7 +69,7 @@ void TstCorpus::repliesAreThePopularityListsWhenAsked()
 {
     const Dataset d = data();
     InstructionCorpusOptions io;
-    io.seed = 7;
+    io.task.seed = 7;
     io.with_replies = true;
     const auto docs = instructionCorpus(d, io);
     const MostPopTeacher pop(d);
