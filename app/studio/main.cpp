@@ -13,6 +13,7 @@
 
 int main(int argc, char** argv)
 {
+    recalign::core::applyOpenMpWaitPolicy(argv);  // may re-execute the program (core/api/info.h)
     recalign::core::applyAllocatorPolicy();  // before the first large allocation (core/api/info.h)
     recalign::core::applyBlasCorePolicy();   // OpenBLAS's kernels for this CPU (core/api/info.h)
     QApplication app(argc, argv);

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <map>
 #include <tuple>
 #include <chrono>
@@ -385,6 +386,77 @@ BlasCorePolicy applyBlasCorePolicy()
     return policy;
 }
 
+namespace {
+constexpr const char* kOmpSpinRounds = "2000";
+constexpr const char* kOmpWaitMarker = "RECALIGN_OMP_WAIT_SET";  // set with GOMP_SPINCOUNT by the policy
+std::string g_ompWaitFailure;  // why the re-exec did not happen, when it was wanted
+bool isSet(const char* name)
+{
+    const char* v = std::getenv(name);
+    return v && *v;
+}
+bool ompWaitKept()
+{
+    const char* keep = std::getenv("RECALIGN_OMP_WAIT");
+    return keep && std::string(keep) == "keep";
+}
+}  // namespace
+
+void applyOpenMpWaitPolicy(char** argv)
+{
+    if (isSet("OMP_WAIT_POLICY") || isSet("GOMP_SPINCOUNT") || ompWaitKept() || std::thread::hardware_concurrency() <= 1
+        || !argv || !argv[0])
+        return;
+    char buf[4096];
+    const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n <= 0) {
+        g_ompWaitFailure = "/proc/self/exe unreadable";
+        return;
+    }
+    buf[n] = '\0';
+    const std::string exe(buf);
+    const std::string name = exe.substr(exe.find_last_of('/') + 1);
+    if (name != "recalign" && name != "recalign-studio") {
+        g_ompWaitFailure = "running as " + name + ", not re-executed";
+        return;
+    }
+    setenv("GOMP_SPINCOUNT", kOmpSpinRounds, 1);
+    setenv(kOmpWaitMarker, "1", 1);
+    execv(exe.c_str(), argv);
+    // Only reached when exec failed: libgomp keeps its default in this process.
+    g_ompWaitFailure = std::string("re-exec failed: ") + std::strerror(errno);
+    unsetenv("GOMP_SPINCOUNT");
+    unsetenv(kOmpWaitMarker);
+}
+
+OpenMpWaitPolicy openMpWaitPolicy()
+{
+    OpenMpWaitPolicy p;
+    const bool ours = isSet(kOmpWaitMarker) && isSet("GOMP_SPINCOUNT") && !isSet("OMP_WAIT_POLICY")
+        && std::string(std::getenv("GOMP_SPINCOUNT")) == kOmpSpinRounds;
+    if (ours) {
+        p.in_force = std::string("spin ") + kOmpSpinRounds + " rounds, then sleep";
+        p.reason = "set at start-up: idle threads leave the CPU to other work soon";
+    } else if (isSet("OMP_WAIT_POLICY") || isSet("GOMP_SPINCOUNT")) {
+        for (const char* v : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"})
+            if (isSet(v))
+                p.in_force += (p.in_force.empty() ? "" : ", ") + std::string(v) + "=" + std::getenv(v);
+        p.reason = "set by the user";
+    } else {
+        p.in_force = "libgomp's default (spin 300,000 rounds, then sleep)";
+        p.reason = !g_ompWaitFailure.empty()           ? g_ompWaitFailure
+            : ompWaitKept()                            ? "RECALIGN_OMP_WAIT=keep"
+            : std::thread::hardware_concurrency() <= 1 ? "one core"
+                                                        : "the policy was not applied (applyOpenMpWaitPolicy)";
+    }
+    return p;
+}
+
+std::string OpenMpWaitPolicy::describe() const
+{
+    return in_force + " (" + reason + ")";
+}
+
 std::string BlasCorePolicy::describe() const
 {
     if (chosen.empty())
@@ -490,6 +562,7 @@ SystemInfo systemInfo()
     s.sqlite_version = sqlite3_libversion();
     s.allocator = applyAllocatorPolicy();
     s.blas_core = applyBlasCorePolicy();
+    s.omp_wait = openMpWaitPolicy();
     const auto tok = tokenizerModuleInfo();
     s.sentencepiece_version = tok.library_version;
     s.tokenizer_module_path = tok.path;

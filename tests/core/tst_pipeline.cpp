@@ -28,6 +28,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 using namespace recalign::core;
 namespace fs = std::filesystem;
@@ -62,6 +63,7 @@ private Q_SLOTS:
     void ppoValidationRunsAndKeepsTheBestIteration();
     void changedGeneralFileContentRerunsOnlyLlmEvaluation();
     void badExperimentFailsBeforeAnyWorkNamingTheKey();
+    void openMpWaitPolicyIsSetByReexecutingOnce();
     void probeTakesAnyModelAndAdapters();
     void constrainedDecodingEvaluationListsOnlyNewTitles();
     void recipeRowsRunAsTheirOwnStages();
@@ -466,6 +468,40 @@ void TstPipeline::badExperimentFailsBeforeAnyWorkNamingTheKey()
     QVERIFY2(seeds.out.contains(QStringLiteral("--seeds expects integers from 0")), qPrintable(seeds.out));
     QVERIFY(seeds.out.contains(QStringLiteral("'0,x,2'")));
     QVERIFY(!seeds.out.contains(QStringLiteral("== teacher")));
+}
+
+void TstPipeline::openMpWaitPolicyIsSetByReexecutingOnce()
+{
+    // libgomp reads its variables before main: the CLI sets GOMP_SPINCOUNT and re-executes
+    // itself (core/api/info.h); the user's variables and RECALIGN_OMP_WAIT=keep are left alone.
+    auto info = [](const QStringList& set) {
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        for (const char* v : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "RECALIGN_OMP_WAIT", "RECALIGN_OMP_WAIT_SET"})
+            env.remove(QString::fromLatin1(v));
+        for (const QString& kv : set)
+            env.insert(kv.section(QLatin1Char('='), 0, 0), kv.section(QLatin1Char('='), 1));
+        p.setProcessEnvironment(env);
+        p.setProcessChannelMode(QProcess::MergedChannels);
+        p.start(kCli, {QStringLiteral("info")});
+        p.waitForFinished(60000);
+        const QString out = QString::fromUtf8(p.readAll());
+        for (const QString& line : out.split(QLatin1Char('\n')))
+            if (line.startsWith(QStringLiteral("OpenMP wait:")))
+                return line;
+        return QStringLiteral("no OpenMP line in: ") + out;
+    };
+    if (std::thread::hardware_concurrency() > 1) {
+        const QString ours = info({});
+        QVERIFY2(ours.contains(QStringLiteral("spin 2000 rounds, then sleep (set at start-up")), qPrintable(ours));
+    }
+    const QString user = info({QStringLiteral("OMP_WAIT_POLICY=ACTIVE")});
+    QVERIFY2(user.contains(QStringLiteral("OMP_WAIT_POLICY=ACTIVE (set by the user)")), qPrintable(user));
+    const QString spin = info({QStringLiteral("GOMP_SPINCOUNT=1000")});
+    QVERIFY2(spin.contains(QStringLiteral("GOMP_SPINCOUNT=1000 (set by the user)")), qPrintable(spin));
+    const QString kept = info({QStringLiteral("RECALIGN_OMP_WAIT=keep")});
+    QVERIFY2(kept.contains(QStringLiteral("libgomp's default")) && kept.contains(QStringLiteral("RECALIGN_OMP_WAIT=keep")),
+             qPrintable(kept));
 }
 
 void TstPipeline::probeTakesAnyModelAndAdapters()
