@@ -99,8 +99,7 @@ VariantEvalResult runSuite(const std::string& variant, const Dataset& data, cons
 {
     const auto start = std::chrono::steady_clock::now();
     SuiteOptions so;
-    so.task.seed = options.seed;
-    so.task.max_history = options.max_history;
+    so.task = options.task;
     so.task.topk = options.eval.topk;
     so.split = Stage::Test;
     so.users_per_task = options.eval.users;
@@ -291,7 +290,7 @@ VariantEvalResult evaluateModel(const std::string& variant, llm::LlamaModelImpl&
         llm::GenerationConfig gen;
         gen.temperature = 0.0;  // greedy, as the released test (vLLM temperature 0)
         gen.max_new_tokens = options.max_new_tokens;
-        gen.seed = options.seed;
+        gen.seed = options.task.seed;
         if (options.constrained_decoding) {
             int lines = std::max(llm::TitleConstraintOptions{}.max_items, options.eval.topk);
             for (const Sample& s : samples)

@@ -9,6 +9,7 @@
 #include "core/api/store_api.h"
 #include "core/data/dataset.h"
 #include "core/llm/chat_template.h"
+#include "core/rules/builders.h"
 #include "core/rules/reward.h"
 #include "core/sasrec/teacher.h"
 
@@ -28,8 +29,8 @@ struct VariantEvalOptions {
     EvaluationConfig eval = defaultExperiment().evaluation;
     int max_prompt_tokens = 512;
     int max_new_tokens = 256;
-    int max_history = 10;
-    uint64_t seed = 0;
+    // The suite's seed and history window (its K is eval.topk's).
+    TaskOptions task;
     llm::ChatTemplate chat_template = llm::ChatTemplate::Llama2;
     // The reward of the sample details' breakdown: the experiment's (ppo.reward_variant and
     // reward_alpha, item rewards on), built where PPO's is (rewardOptions, stages.cpp).

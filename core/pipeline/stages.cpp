@@ -68,8 +68,7 @@ VariantEvalOptions evalOptions(const Ctx& ctx)
     eo.eval = e;
     eo.max_prompt_tokens = ctx.cfg.sft.max_prompt_tokens;
     eo.max_new_tokens = ctx.cfg.sft.max_output_tokens;
-    eo.max_history = taskOptions(ctx).max_history;
-    eo.seed = ctx.seed;
+    eo.task = taskOptions(ctx);
     eo.chat_template = chatTemplate(ctx);
     eo.reward = rewardOptions(ctx.cfg.ppo, /*itemLevel=*/true);
     return eo;

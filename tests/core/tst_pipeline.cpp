@@ -577,7 +577,7 @@ void TstPipeline::constrainedDecodingEvaluationListsOnlyNewTitles()
     o.eval.users = 4;
     o.max_prompt_tokens = 320;
     o.max_new_tokens = 300;  // room for 15 lines of this catalogue's titles
-    o.max_history = 5;
+    o.task.max_history = 5;
     o.chat_template = llm::ChatTemplate::Llama2;
     NullObserver observer;
     auto records = [](const VariantEvalResult& r) {
