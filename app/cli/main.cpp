@@ -34,9 +34,9 @@ int main(int argc, char** argv)
         std::cerr << "recalign: unknown command '" << name << "'\n";
         return usage();
     }
-    // OpenMP's wait policy first: it may re-execute the program (core/api/info.h).
+    // OpenMP's wait policy before anything else: it may re-execute the program (core/api/info.h).
     recalign::core::applyOpenMpWaitPolicy(argv);
-    // The allocator policy first: it must be in force before the first large allocation.
+    // The allocator policy next: it must be in force before the first large allocation.
     recalign::core::applyAllocatorPolicy();
     // OpenBLAS's kernels for this CPU before any product (core/api/info.h).
     recalign::core::applyBlasCorePolicy();
