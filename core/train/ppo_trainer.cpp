@@ -779,6 +779,10 @@ LearnStats PpoTrainer::Impl::learn(const PpoRollout& ro, long it)
             if (!dataParallel || (j % A) * ranks / A == me) {  // this rank's micro-batch
                 std::vector<size_t> rows(order.begin() + static_cast<long>(j * mb),
                                          order.begin() + static_cast<long>(std::min(N, (j + 1) * mb)));
+                // In rollout order: a micro-batch holding a scoring batch's rows packs them as that
+                // batch did, so its products are the same ones whether or not the BLAS kernels
+                // round a row the same at every position of the matrix (OpenBLAS's Zen ones do not).
+                std::sort(rows.begin(), rows.end());
                 std::vector<std::vector<int32_t>> pr, ac;
                 std::vector<float> temps;
                 std::vector<torch::Tensor> oldR, advR, retR, valR, refR;
