@@ -113,6 +113,7 @@ class TstLlm : public QObject {
 private Q_SLOTS:
     void stories260KGreedyReproducesLlama2cReference();
     void kvCachedLogitsEqualFullForward();
+    void chunkedCausalAttentionEqualsTheFullSquare();
     void fastDecoderMatchesGenericPath();
     void batchedGenerationEqualsOneByOne();
     void deviceDecodeLoopEqualsHostLoop();
