@@ -8,6 +8,7 @@
 #include "core/runtime/runtime.h"
 #include "core/sasrec/sasrec_model.h"
 #include "core/sasrec/sasrec_teacher.h"
+#include "core/util/length_groups.h"
 #include "core/util/strings.h"
 
 #include <c10/core/InferenceMode.h>
@@ -77,34 +78,17 @@ struct Row {
     int width;
 };
 
-// Splits rows sorted by width into contiguous sub-batches minimising the cost model (O(n^2)).
+// Splits rows sorted by width into contiguous sub-batches minimising the cost model; without
+// buckets, the fewest sub-batches under the positions cap.
 std::vector<std::pair<size_t, size_t>> planChunks(const std::vector<Row>& rows, bool buckets, int64_t maxPositions)
 {
-    const size_t n = rows.size();
     if (!buckets && maxPositions <= 0)
-        return {{0, n}};
-    std::vector<double> best(n + 1, 1e300);
-    std::vector<size_t> from(n + 1, 0);
-    best[0] = 0.0;
-    for (size_t j = 1; j <= n; ++j) {
-        const double w = rows[j - 1].width;
-        for (size_t i = 0; i < j; ++i) {
-            const double cnt = static_cast<double>(j - i);
-            if (maxPositions > 0 && j - i > 1 && static_cast<int64_t>(cnt * w) > maxPositions)
-                continue;
-            const double cost = buckets ? best[i] + cnt * w * (1.0 + w / kAttnWidth) + kChunkOverhead
-                                        : best[i] + 1.0;  // no buckets: fewest chunks under the cap
-            if (cost < best[j]) {
-                best[j] = cost;
-                from[j] = i;
-            }
-        }
-    }
-    std::vector<std::pair<size_t, size_t>> chunks;
-    for (size_t j = n; j > 0; j = from[j])
-        chunks.emplace_back(from[j], j);
-    std::reverse(chunks.begin(), chunks.end());
-    return chunks;
+        return {{0, rows.size()}};
+    std::vector<int64_t> widths;
+    for (const Row& r : rows)
+        widths.push_back(r.width);
+    return planLengthGroups(widths, buckets ? paddedCost(kAttnWidth, kChunkOverhead) : GroupCost([](size_t, double) { return 1.0; }),
+                            maxPositions);
 }
 
 torch::Tensor rngTensor(const SasRecRng& rng)

@@ -71,10 +71,17 @@ struct SftBatch {
     PackedSequences packed;  // prompts + replies
     long reply_tokens = 0;
     long tokens = 0;
+    long rows = 0;
 };
 // Tokenises samples for SFT (encodePrompt / encodeReply with the config's limits) and packs them.
 SftBatch makeSftBatch(const std::vector<const Sample*>& samples, const Tokenizer& tokenizer,
                       const SftTrainConfig& config, const torch::Device& device);
+// The same samples in sub-batches by length (shortest first), each padded to its own longest
+// row: with each sub-batch's loss weighted by its share of the rows, the loss and gradient of one
+// batch with less padding. The split minimises planLengthGroups' cost for `model`'s shapes.
+std::vector<SftBatch> makeSftSubBatches(const std::vector<const Sample*>& samples, const Tokenizer& tokenizer,
+                                        const SftTrainConfig& config, const llm::LlamaConfig& model,
+                                        const torch::Device& device);
 // The SFT loss of a batch under the active adapter: per-sample mean cross-entropy over reply
 // tokens, then the mean over samples. Returns a 0-dim differentiable tensor.
 // `checkpointLayers`: gradient checkpointing (sft.gradient_checkpointing).

@@ -14,6 +14,7 @@
 #include "core/train/recommendation_rl.h"
 #include "core/train/schedule.h"
 #include "core/train/sft_trainer.h"
+#include "core/util/length_groups.h"
 #include "core/train/train_state.h"
 
 #include <nlohmann/json.hpp>
@@ -149,6 +150,8 @@ private Q_SLOTS:
     void ppoRunsOnRecommendationPromptsWithValidation();
     // SFT
     void sftLossCoversReplyTokensOnly();
+    void lengthGroupsMinimiseTheCost();
+    void sftSubBatchesGiveTheOneBatchLossAndGradient();
     void sftStartsFromAnExternalAdapter();
     void bf16BaseKeepsFloat32AdaptersAndMoments();
     void sftLowersLossAndBeatsUntrainedModel();
@@ -1721,6 +1724,78 @@ void TstTrain::sftLossCoversReplyTokensOnly()
     const auto reply = encodeReply(lm.tokenizer, a.output_text, 3);
     QCOMPARE(reply.size(), size_t(3));
     QCOMPARE(reply[0], encodeReply(lm.tokenizer, a.output_text, 0)[0]);
+}
+
+void TstTrain::lengthGroupsMinimiseTheCost()
+{
+    // Widths 10, 10, 100, 100 with cost rows * width + 50 per group: one group 4 * 100 + 50 = 450;
+    // {10, 10} {100, 100}: 20 + 50 + 200 + 50 = 320 (the best); four groups 220 + 200 = 420.
+    const auto linear = [](size_t rows, double width) { return static_cast<double>(rows) * width + 50.0; };
+    using Groups = std::vector<std::pair<size_t, size_t>>;
+    QCOMPARE(planLengthGroups({10, 10, 100, 100}, linear), (Groups{{0, 2}, {2, 4}}));
+    // A larger overhead keeps one group: 450 + 0 vs 220 + 2 * 500.
+    QCOMPARE(planLengthGroups({10, 10, 100, 100}, paddedCost(1e18, 500.0)), (Groups{{0, 4}}));
+    // The cap: at most 150 padded positions in a group of several rows.
+    QCOMPARE(planLengthGroups({10, 10, 100, 100}, paddedCost(1e18, 1000.0), 150), (Groups{{0, 2}, {2, 3}, {3, 4}}));
+    // paddedCost: rows * width * (1 + width / attention) + overhead.
+    QCOMPARE(paddedCost(100.0, 7.0)(3, 50.0), 3 * 50.0 * 1.5 + 7.0);
+    QVERIFY(planLengthGroups({}, linear).empty());
+}
+
+void TstTrain::sftSubBatchesGiveTheOneBatchLossAndGradient()
+{
+    // Rows of very different lengths go to sub-batches of their own; weighted by their rows, the
+    // sub-batches' losses and gradients are the one padded batch's.
+    RECALIGN_FAST_ONLY();
+    auto lm = loadStories();
+    lm.model->eval();
+    std::vector<Sample> samples(6);
+    for (size_t i = 0; i < samples.size(); ++i) {
+        const bool longOne = i % 2 == 1;
+        samples[i].prompt.instruction = longOne ? std::string(60, 'a') + " tell me a long story about a dog and a cat "
+                                                      + std::to_string(i) + std::string(200, 'z')
+                                                : "Hi " + std::to_string(i);
+        samples[i].output_text = longOne ? "Tim ran to the park and played with his big red ball all day long."
+                                         : "Once upon a time.";
+    }
+    std::vector<const Sample*> rows;
+    for (const auto& s : samples)
+        rows.push_back(&s);
+    SftTrainConfig cfg = smallSftConfig();
+    auto params = lm.model->parameters();
+    auto gradients = [&](const std::vector<SftBatch>& batches) {
+        for (auto& p : params)
+            p.mutable_grad() = torch::Tensor();
+        double loss = 0.0;
+        for (const auto& b : batches) {
+            const auto l = sftLoss(*lm.model, b) * (static_cast<double>(b.rows) / static_cast<double>(rows.size()));
+            l.backward();
+            loss += l.item<double>();
+        }
+        std::vector<torch::Tensor> g;
+        for (auto& p : params)
+            g.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+        return std::make_pair(loss, g);
+    };
+    const auto subs = makeSftSubBatches(rows, lm.tokenizer, cfg, lm.model->config(), torch::kCPU);
+    QVERIFY2(subs.size() >= 2, std::to_string(subs.size()).c_str());
+    long subRows = 0, subCells = 0, tokens = 0;
+    for (const auto& b : subs) {
+        subRows += b.rows;
+        subCells += b.packed.tokens.numel();
+        tokens += b.tokens;
+    }
+    const auto one = makeSftBatch(rows, lm.tokenizer, cfg, torch::kCPU);
+    QCOMPARE(subRows, static_cast<long>(rows.size()));
+    QCOMPARE(tokens, one.tokens);
+    QVERIFY2(subCells < one.packed.tokens.numel(), (std::to_string(subCells) + " padded positions").c_str());
+    const auto [subLoss, subGrad] = gradients(subs);
+    const auto [oneLoss, oneGrad] = gradients({one});
+    QVERIFY2(std::abs(subLoss - oneLoss) < 1e-5 * std::abs(oneLoss), (std::to_string(subLoss) + " vs " + std::to_string(oneLoss)).c_str());
+    for (size_t i = 0; i < oneGrad.size(); ++i) {
+        const double scale = oneGrad[i].abs().max().item<double>(), gap = (subGrad[i] - oneGrad[i]).abs().max().item<double>();
+        QVERIFY2(gap <= 1e-4 * scale + 1e-9, (std::to_string(i) + ": " + std::to_string(gap) + " of " + std::to_string(scale)).c_str());
+    }
 }
 
 void TstTrain::sftStartsFromAnExternalAdapter()
