@@ -8,6 +8,9 @@
 #include <iostream>
 #include <stdexcept>
 
+// OpenMP's wait policy before any library's initialiser (core/api/info.h).
+RECALIGN_PRESET_OPENMP_WAIT;
+
 namespace {
 int usage()
 {
@@ -34,9 +37,7 @@ int main(int argc, char** argv)
         std::cerr << "recalign: unknown command '" << name << "'\n";
         return usage();
     }
-    // OpenMP's wait policy before anything else: it may re-execute the program (core/api/info.h).
-    recalign::core::applyOpenMpWaitPolicy(argv);
-    // The allocator policy next: it must be in force before the first large allocation.
+    // The allocator policy first: it must be in force before the first large allocation.
     recalign::core::applyAllocatorPolicy();
     // OpenBLAS's kernels for this CPU before any product (core/api/info.h).
     recalign::core::applyBlasCorePolicy();

@@ -11,9 +11,11 @@
 #include <QApplication>
 #include <QCommandLineParser>
 
+// OpenMP's wait policy before any library's initialiser (core/api/info.h).
+RECALIGN_PRESET_OPENMP_WAIT;
+
 int main(int argc, char** argv)
 {
-    recalign::core::applyOpenMpWaitPolicy(argv);  // may re-execute the program (core/api/info.h)
     recalign::core::applyAllocatorPolicy();  // before the first large allocation (core/api/info.h)
     recalign::core::applyBlasCorePolicy();   // OpenBLAS's kernels for this CPU (core/api/info.h)
     QApplication app(argc, argv);

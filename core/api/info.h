@@ -65,13 +65,21 @@ BlasCorePolicy applyBlasCorePolicy();
 // tokens/s with libgomp's default, 5,085-5,539 with GOMP_SPINCOUNT=2000, 5,966-6,043 with
 // OMP_WAIT_POLICY=PASSIVE; idle: default 9,603-10,561, 2,000 rounds 9,175-9,935 (the same within
 // the machine's noise), PASSIVE 7,609-8,046 (every region wakes sleeping threads). So the policy
-// is a short spin, then sleep: GOMP_SPINCOUNT=2000. libgomp reads its variables only when it
-// loads, before main, so the policy re-executes the program once: when neither OMP_WAIT_POLICY
-// nor GOMP_SPINCOUNT is set, RECALIGN_OMP_WAIT is not "keep", the machine has more than one core
-// and the program is recalign or recalign-studio (not under valgrind and the like), it sets
-// GOMP_SPINCOUNT and execs /proc/self/exe with the same arguments (same PID; child processes
-// inherit the variable). It returns only when no re-exec was needed or the exec failed.
-void applyOpenMpWaitPolicy(char** argv);
+// is a short spin, then sleep: GOMP_SPINCOUNT=2000. libgomp reads its variables in its own
+// initialiser, before main, and libc's initialiser resets the environment to the one the process
+// started with, so the policy re-executes the program once, from the executable's .preinit_array
+// (RECALIGN_PRESET_OPENMP_WAIT in the CLI's and the GUI's main.cpp), which the dynamic loader
+// calls before any initialiser: libtorch's (~0.5 s of operator registration) has not run yet, so
+// the first image costs only its loading. When neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set,
+// RECALIGN_OMP_WAIT is not "keep", the machine has more than one core and the program is
+// recalign or recalign-studio (not under valgrind and the like), it execs /proc/self/exe with the
+// same arguments and GOMP_SPINCOUNT added (same PID; child processes inherit it). It returns only
+// when no re-exec was needed or the exec failed.
+void presetOpenMpWaitPolicy(int argc, char** argv, char** envp);
+// In an executable's main.cpp, at namespace scope: the policy before every initialiser.
+#define RECALIGN_PRESET_OPENMP_WAIT                                                                    \
+    __attribute__((section(".preinit_array"), used)) static void (*const recalignPresetOpenMpWait)( \
+        int, char**, char**) = &recalign::core::presetOpenMpWaitPolicy
 struct OpenMpWaitPolicy {
     std::string in_force;  // e.g. "spin 2000 rounds, then sleep", "OMP_WAIT_POLICY=PASSIVE"
     std::string reason;    // who chose it

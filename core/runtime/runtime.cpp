@@ -389,7 +389,6 @@ BlasCorePolicy applyBlasCorePolicy()
 namespace {
 constexpr const char* kOmpSpinRounds = "2000";
 constexpr const char* kOmpWaitMarker = "RECALIGN_OMP_WAIT_SET";  // set with GOMP_SPINCOUNT by the policy
-std::string g_ompWaitFailure;  // why the re-exec did not happen, when it was wanted
 bool isSet(const char* name)
 {
     const char* v = std::getenv(name);
@@ -398,35 +397,67 @@ bool isSet(const char* name)
 bool ompWaitKept()
 {
     const char* keep = std::getenv("RECALIGN_OMP_WAIT");
-    return keep && std::string(keep) == "keep";
+    return keep && std::strcmp(keep, "keep") == 0;
 }
 }  // namespace
 
-void applyOpenMpWaitPolicy(char** argv)
+namespace {
+// Zero-initialised (no constructor): written before any initialiser has run.
+int g_ompPresetErrno = 0;     // errno of a failed readlink or execve
+int g_ompPresetOtherExe = 0;  // 1: the executable is not recalign or recalign-studio
+}  // namespace
+
+// Called by the dynamic loader before any initialiser (libc's included, which resets the
+// environment to the one the process started with, so setenv alone would not last): plain C
+// calls only. Re-executes the program with the two variables added to its environment.
+void presetOpenMpWaitPolicy(int, char** argv, char** envp)
 {
-    if (isSet("OMP_WAIT_POLICY") || isSet("GOMP_SPINCOUNT") || ompWaitKept() || std::thread::hardware_concurrency() <= 1
-        || !argv || !argv[0])
+    if (!argv || !argv[0] || !envp)
         return;
-    char buf[4096];
-    const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    // From envp itself: libc's getenv does not see the environment before its initialiser.
+    auto value = [envp](const char* name) -> const char* {
+        const size_t len = std::strlen(name);
+        for (char** e = envp; *e; ++e)
+            if (std::strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+                return *e + len + 1;
+        return nullptr;
+    };
+    auto set = [&](const char* name) {
+        const char* v = value(name);
+        return v && *v;
+    };
+    const char* keep = value("RECALIGN_OMP_WAIT");
+    if (set(kOmpWaitMarker) || set("OMP_WAIT_POLICY") || set("GOMP_SPINCOUNT") || (keep && std::strcmp(keep, "keep") == 0)
+        || std::thread::hardware_concurrency() <= 1)
+        return;
+    char exe[4096];
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n <= 0) {
-        g_ompWaitFailure = "/proc/self/exe unreadable";
+        g_ompPresetErrno = errno;
         return;
     }
-    buf[n] = '\0';
-    const std::string exe(buf);
-    const std::string name = exe.substr(exe.find_last_of('/') + 1);
-    if (name != "recalign" && name != "recalign-studio") {
-        g_ompWaitFailure = "running as " + name + ", not re-executed";
+    exe[n] = '\0';
+    const char* slash = std::strrchr(exe, '/');
+    const char* name = slash ? slash + 1 : exe;
+    if (std::strcmp(name, "recalign") != 0 && std::strcmp(name, "recalign-studio") != 0) {
+        g_ompPresetOtherExe = 1;  // e.g. under valgrind: leave the process as it is
         return;
     }
-    setenv("GOMP_SPINCOUNT", kOmpSpinRounds, 1);
-    setenv(kOmpWaitMarker, "1", 1);
-    execv(exe.c_str(), argv);
-    // Only reached when exec failed: libgomp keeps its default in this process.
-    g_ompWaitFailure = std::string("re-exec failed: ") + std::strerror(errno);
-    unsetenv("GOMP_SPINCOUNT");
-    unsetenv(kOmpWaitMarker);
+    size_t count = 0;
+    while (envp[count])
+        ++count;
+    auto** env = static_cast<char**>(std::malloc((count + 3) * sizeof(char*)));
+    if (!env)
+        return;
+    std::memcpy(env, envp, count * sizeof(char*));
+    static char spin[] = "GOMP_SPINCOUNT=2000";
+    static char marker[] = "RECALIGN_OMP_WAIT_SET=1";
+    env[count] = spin;
+    env[count + 1] = marker;
+    env[count + 2] = nullptr;
+    execve(exe, argv, env);
+    g_ompPresetErrno = errno;  // only reached when the exec failed: libgomp keeps its default
+    std::free(env);
 }
 
 OpenMpWaitPolicy openMpWaitPolicy()
@@ -444,10 +475,11 @@ OpenMpWaitPolicy openMpWaitPolicy()
         p.reason = "set by the user";
     } else {
         p.in_force = "libgomp's default (spin 300,000 rounds, then sleep)";
-        p.reason = !g_ompWaitFailure.empty()           ? g_ompWaitFailure
+        p.reason = g_ompPresetErrno != 0                ? std::string("re-exec failed: ") + std::strerror(g_ompPresetErrno)
+            : g_ompPresetOtherExe != 0                 ? "not run as recalign or recalign-studio (a wrapper?): not re-executed"
             : ompWaitKept()                            ? "RECALIGN_OMP_WAIT=keep"
             : std::thread::hardware_concurrency() <= 1 ? "one core"
-                                                        : "the policy was not applied (applyOpenMpWaitPolicy)";
+                                                        : "this program does not preset it (RECALIGN_PRESET_OPENMP_WAIT)";
     }
     return p;
 }

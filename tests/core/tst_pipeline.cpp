@@ -63,7 +63,7 @@ private Q_SLOTS:
     void ppoValidationRunsAndKeepsTheBestIteration();
     void changedGeneralFileContentRerunsOnlyLlmEvaluation();
     void badExperimentFailsBeforeAnyWorkNamingTheKey();
-    void openMpWaitPolicyIsSetByReexecutingOnce();
+    void openMpWaitPolicyIsSetBeforeLibgompLoads();
     void probeTakesAnyModelAndAdapters();
     void constrainedDecodingEvaluationListsOnlyNewTitles();
     void recipeRowsRunAsTheirOwnStages();
@@ -470,11 +470,14 @@ void TstPipeline::badExperimentFailsBeforeAnyWorkNamingTheKey()
     QVERIFY(!seeds.out.contains(QStringLiteral("== teacher")));
 }
 
-void TstPipeline::openMpWaitPolicyIsSetByReexecutingOnce()
+void TstPipeline::openMpWaitPolicyIsSetBeforeLibgompLoads()
 {
-    // libgomp reads its variables before main: the CLI sets GOMP_SPINCOUNT and re-executes
-    // itself (core/api/info.h); the user's variables and RECALIGN_OMP_WAIT=keep are left alone.
-    auto info = [](const QStringList& set) {
+    // libgomp reads its variables in its initialiser, before main: the CLI sets GOMP_SPINCOUNT
+    // from its .preinit_array, earlier still (core/api/info.h), and libgomp itself reports the
+    // value it read (OMP_DISPLAY_ENV=verbose); the user's variables and RECALIGN_OMP_WAIT=keep are
+    // left alone.
+    QString displayed;
+    auto info = [&displayed](const QStringList& set) {
         QProcess p;
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         for (const char* v : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "RECALIGN_OMP_WAIT", "RECALIGN_OMP_WAIT_SET"})
@@ -486,20 +489,26 @@ void TstPipeline::openMpWaitPolicyIsSetByReexecutingOnce()
         p.start(kCli, {QStringLiteral("info")});
         p.waitForFinished(60000);
         const QString out = QString::fromUtf8(p.readAll());
+        displayed.clear();
+        for (const QString& line : out.split(QLatin1Char('\n')))
+            if (line.trimmed().startsWith(QStringLiteral("GOMP_SPINCOUNT =")))
+                displayed = line.trimmed();
         for (const QString& line : out.split(QLatin1Char('\n')))
             if (line.startsWith(QStringLiteral("OpenMP wait:")))
                 return line;
         return QStringLiteral("no OpenMP line in: ") + out;
     };
     if (std::thread::hardware_concurrency() > 1) {
-        const QString ours = info({});
+        const QString ours = info({QStringLiteral("OMP_DISPLAY_ENV=verbose")});
         QVERIFY2(ours.contains(QStringLiteral("spin 2000 rounds, then sleep (set at start-up")), qPrintable(ours));
+        QCOMPARE(displayed, QStringLiteral("GOMP_SPINCOUNT = '2000'"));
     }
     const QString user = info({QStringLiteral("OMP_WAIT_POLICY=ACTIVE")});
     QVERIFY2(user.contains(QStringLiteral("OMP_WAIT_POLICY=ACTIVE (set by the user)")), qPrintable(user));
     const QString spin = info({QStringLiteral("GOMP_SPINCOUNT=1000")});
     QVERIFY2(spin.contains(QStringLiteral("GOMP_SPINCOUNT=1000 (set by the user)")), qPrintable(spin));
-    const QString kept = info({QStringLiteral("RECALIGN_OMP_WAIT=keep")});
+    const QString kept = info({QStringLiteral("RECALIGN_OMP_WAIT=keep"), QStringLiteral("OMP_DISPLAY_ENV=verbose")});
+    QCOMPARE(displayed, QStringLiteral("GOMP_SPINCOUNT = '300000'"));
     QVERIFY2(kept.contains(QStringLiteral("libgomp's default")) && kept.contains(QStringLiteral("RECALIGN_OMP_WAIT=keep")),
              qPrintable(kept));
 }
