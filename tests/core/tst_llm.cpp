@@ -94,11 +94,7 @@ void TstLlm::chunkedCausalAttentionEqualsTheFullSquare()
     LlamaConfig c = tinyConfig(RopeLayout::RotateHalf, true);
     c.max_seq_len = 256;
     LlamaModel m = randomModel(c, 7);
-    LoraSpec spec;
-    spec.targets = parseLoraTargets({"all"});
-    m->addAdapter("actor", spec);
-    randomizeAdapter(m, "actor", 3);
-    m->setActiveAdapter("actor");
+    addRandomAdapter(m, "actor", 3);
     torch::manual_seed(11);
     const int64_t T = 200;
     const torch::Tensor tokens = torch::randint(3, 97, {2, T}, torch::kLong);
@@ -149,11 +145,7 @@ void TstLlm::fastDecoderMatchesGenericPath()
             c.n_heads = heads;
             c.n_kv_heads = kvHeads;
             LlamaModel m = randomModel(c, 4);
-            LoraSpec spec;
-            spec.targets = parseLoraTargets({"all"});
-            m->addAdapter("actor", spec);
-            randomizeAdapter(m, "actor", 9);
-            m->setActiveAdapter("actor");
+            addRandomAdapter(m, "actor", 9);
             c10::InferenceMode im;
             std::vector<std::vector<int32_t>> prompts;
             for (int r = 0; r < 9; ++r) {
@@ -704,10 +696,7 @@ void TstLlm::loraMergeEqualsAdaptedAndDisableGivesBase()
         LoraSpec spec;
         spec.r = 8;
         spec.alpha = 16;
-        spec.targets = parseLoraTargets({"all"});
-        m->addAdapter("sft", spec);
-        randomizeAdapter(m, "sft", 4);
-        m->setActiveAdapter("sft");
+        addRandomAdapter(m, "sft", 4, spec);
         const torch::Tensor adapted = logitsOf(m, tokens);
         QVERIFY(!torch::allclose(adapted, base, 1e-3, 1e-3));
         m->setActiveAdapter("");
@@ -993,10 +982,7 @@ void TstLlm::stackedAdapterIsTheReferenceWithoutMerging()
         spec.r = 4;
         spec.alpha = 8;
         spec.dropout = 0.2;
-        spec.targets = parseLoraTargets({"all"});
-        m->addAdapter("sft", spec);
-        randomizeAdapter(m, "sft", 5);
-        m->setActiveAdapter("sft");
+        addRandomAdapter(m, "sft", 5, spec);
         const torch::Tensor sft = logitsOf(m, tokens);
         const torch::Tensor headBefore = m->lm_head->weight().clone();
         m->stackAdapter("sft");

@@ -70,6 +70,15 @@ inline void randomizeAdapter(LlamaModel& m, const std::string& name, uint64_t se
         t.copy_(torch::randn(t.sizes()) * 0.3);
 }
 
+// Adds `spec` (its targets: every linear) as a random adapter and activates it.
+inline void addRandomAdapter(LlamaModel& m, const std::string& name, uint64_t seed, LoraSpec spec = {})
+{
+    spec.targets = parseLoraTargets({"all"});
+    m->addAdapter(name, spec);
+    randomizeAdapter(m, name, seed);
+    m->setActiveAdapter(name);
+}
+
 template <typename F>
 ErrorCode errorOf(F&& f, std::string* message = nullptr)
 {
