@@ -387,24 +387,38 @@ BlasCorePolicy applyBlasCorePolicy()
 }
 
 namespace {
-constexpr const char* kOmpSpinRounds = "2000";
-constexpr const char* kOmpWaitMarker = "RECALIGN_OMP_WAIT_SET";  // set with GOMP_SPINCOUNT by the policy
-bool isSet(const char* name)
-{
-    const char* v = std::getenv(name);
-    return v && *v;
-}
-bool ompWaitKept()
-{
-    const char* keep = std::getenv("RECALIGN_OMP_WAIT");
-    return keep && std::strcmp(keep, "keep") == 0;
-}
-}  // namespace
-
-namespace {
+#define RECALIGN_OMP_SPIN_ROUNDS "2000"
+#define RECALIGN_OMP_WAIT_MARKER "RECALIGN_OMP_WAIT_SET"  // set with GOMP_SPINCOUNT by the policy
+constexpr const char* kOmpSpinRounds = RECALIGN_OMP_SPIN_ROUNDS;
+constexpr const char* kOmpWaitMarker = RECALIGN_OMP_WAIT_MARKER;
+// The variables the re-exec adds (writable: execve takes char*).
+char g_ompSpinVariable[] = "GOMP_SPINCOUNT=" RECALIGN_OMP_SPIN_ROUNDS;
+char g_ompMarkerVariable[] = RECALIGN_OMP_WAIT_MARKER "=1";
 // Zero-initialised (no constructor): written before any initialiser has run.
 int g_ompPresetErrno = 0;     // errno of a failed readlink or execve
 int g_ompPresetOtherExe = 0;  // 1: the executable is not recalign or recalign-studio
+
+// A variable of `env` (plain C: the preset reads the envp it is given, before libc's getenv
+// sees anything; the report reads environ).
+const char* envValue(char** env, const char* name)
+{
+    const size_t len = std::strlen(name);
+    for (char** e = env; e && *e; ++e)
+        if (std::strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+            return *e + len + 1;
+    return nullptr;
+}
+bool isSet(char** env, const char* name)
+{
+    const char* v = envValue(env, name);
+    return v && *v;
+}
+bool ompWaitKept(char** env)
+{
+    const char* keep = envValue(env, "RECALIGN_OMP_WAIT");
+    return keep && std::strcmp(keep, "keep") == 0;
+}
+bool isSet(const char* name) { return isSet(environ, name); }
 }  // namespace
 
 // Called by the dynamic loader before any initialiser (libc's included, which resets the
@@ -412,23 +426,8 @@ int g_ompPresetOtherExe = 0;  // 1: the executable is not recalign or recalign-s
 // calls only. Re-executes the program with the two variables added to its environment.
 void presetOpenMpWaitPolicy(int, char** argv, char** envp)
 {
-    if (!argv || !argv[0] || !envp)
-        return;
-    // From envp itself: libc's getenv does not see the environment before its initialiser.
-    auto value = [envp](const char* name) -> const char* {
-        const size_t len = std::strlen(name);
-        for (char** e = envp; *e; ++e)
-            if (std::strncmp(*e, name, len) == 0 && (*e)[len] == '=')
-                return *e + len + 1;
-        return nullptr;
-    };
-    auto set = [&](const char* name) {
-        const char* v = value(name);
-        return v && *v;
-    };
-    const char* keep = value("RECALIGN_OMP_WAIT");
-    if (set(kOmpWaitMarker) || set("OMP_WAIT_POLICY") || set("GOMP_SPINCOUNT") || (keep && std::strcmp(keep, "keep") == 0)
-        || std::thread::hardware_concurrency() <= 1)
+    if (!argv || !argv[0] || !envp || isSet(envp, kOmpWaitMarker) || isSet(envp, "OMP_WAIT_POLICY")
+        || isSet(envp, "GOMP_SPINCOUNT") || ompWaitKept(envp) || std::thread::hardware_concurrency() <= 1)
         return;
     char exe[4096];
     const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -450,10 +449,8 @@ void presetOpenMpWaitPolicy(int, char** argv, char** envp)
     if (!env)
         return;
     std::memcpy(env, envp, count * sizeof(char*));
-    static char spin[] = "GOMP_SPINCOUNT=2000";
-    static char marker[] = "RECALIGN_OMP_WAIT_SET=1";
-    env[count] = spin;
-    env[count + 1] = marker;
+    env[count] = g_ompSpinVariable;
+    env[count + 1] = g_ompMarkerVariable;
     env[count + 2] = nullptr;
     execve(exe, argv, env);
     g_ompPresetErrno = errno;  // only reached when the exec failed: libgomp keeps its default
@@ -477,7 +474,7 @@ OpenMpWaitPolicy openMpWaitPolicy()
         p.in_force = "libgomp's default (spin 300,000 rounds, then sleep)";
         p.reason = g_ompPresetErrno != 0                ? std::string("re-exec failed: ") + std::strerror(g_ompPresetErrno)
             : g_ompPresetOtherExe != 0                 ? "not run as recalign or recalign-studio (a wrapper?): not re-executed"
-            : ompWaitKept()                            ? "RECALIGN_OMP_WAIT=keep"
+            : ompWaitKept(environ)                     ? "RECALIGN_OMP_WAIT=keep"
             : std::thread::hardware_concurrency() <= 1 ? "one core"
                                                         : "this program does not preset it (RECALIGN_PRESET_OPENMP_WAIT)";
     }
