@@ -152,7 +152,10 @@ torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x)
             h = torch::dropout(h, a->dropout, /*train=*/true);
         const torch::Tensor A = a->A.scalar_type() == dt ? a->A : a->A.to(dt);
         const torch::Tensor B = a->B.scalar_type() == dt ? a->B : a->B.to(dt);
-        y = y + torch::nn::functional::linear(torch::nn::functional::linear(h, A), B) * a->scaling;
+        // y + (h A^T) (scaling B)^T in one product that accumulates into y: the scaling goes to the
+        // (out, r) matrix, not to the (rows, out) output, and no separate sum is written.
+        const torch::Tensor u = torch::nn::functional::linear(h, A);
+        y = torch::addmm(y.reshape({-1, m_out}), u.reshape({-1, u.size(-1)}), (B * a->scaling).t()).view(y.sizes());
     }
     return cast ? y.to(torch::kFloat) : y;
 }
