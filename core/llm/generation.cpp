@@ -339,7 +339,7 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
         }
     } else {
         ForwardOptions prefill;
-        prefill.logits_last = 1;
+        prefill.outputs_last = 1;
         logits = model.forwardCached(tokens.to(device), cache, mask.to(device), prefill).logits.select(1, 0);
     }
     const auto t1 = Clock::now();
@@ -518,7 +518,7 @@ std::vector<std::vector<float>> recomputeLogprobs(LlamaModelImpl& model, const s
     // Right-align: the last T positions of every row predict the generated tokens; rows with
     // fewer outputs are left-padded further, so their targets are also right-aligned.
     ForwardOptions fo;
-    fo.logits_last = T;
+    fo.outputs_last = T;
     const torch::Tensor logits = model.forward(tokens.to(device), mask.to(device), fo).logits.to(torch::kCPU);  // (B, T, V)
     (void)S;
     std::vector<std::vector<int32_t>> aligned(prompts.size());

@@ -417,10 +417,11 @@ namespace llama_model_detail {
 struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint> {
     static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, torch::Tensor x,
                                                   torch::Tensor cos, torch::Tensor sin, torch::Tensor bias,
-                                                  LlamaModelImpl* model, int64_t layer)
+                                                  LlamaModelImpl* model, int64_t layer, int64_t queryLast)
     {
         ctx->saved_data["model"] = reinterpret_cast<int64_t>(model);
         ctx->saved_data["layer"] = layer;
+        ctx->saved_data["query_last"] = queryLast;
         ctx->saved_data["adapter"] = model->activeAdapter();
         ctx->saved_data["compute"] = static_cast<int64_t>(model->computeDtype());
         ctx->saved_data["cos"] = cos;
@@ -432,7 +433,7 @@ struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint> {
             ctx->saved_data["rng"] = gen.get_state();
         }
         ctx->save_for_backward({x});
-        return {model->decoderLayer(static_cast<size_t>(layer), x, cos, sin, bias)};
+        return {model->decoderLayer(static_cast<size_t>(layer), x, cos, sin, bias, nullptr, 0, queryLast)};
     }
 
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -459,7 +460,8 @@ struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint> {
             torch::AutoGradMode grad(true);
             out = model->decoderLayer(static_cast<size_t>(ctx->saved_data["layer"].toInt()), input,
                                       ctx->saved_data["cos"].toTensor(), ctx->saved_data["sin"].toTensor(),
-                                      ctx->saved_data["bias"].toTensor());
+                                      ctx->saved_data["bias"].toTensor(), nullptr, 0,
+                                      ctx->saved_data["query_last"].toInt());
         }
         {
             std::lock_guard<std::mutex> lock(gen.mutex());
@@ -468,7 +470,8 @@ struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint> {
         if (wanted != compute)
             model->setComputeDtype(compute);
         torch::autograd::backward({out}, {grads[0]});
-        return {input.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+        return {input.grad(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
+                torch::Tensor()};
     }
 };
 
@@ -489,19 +492,23 @@ int64_t attentionChunks(int64_t T)
 
 torch::Tensor LlamaModelImpl::decoderLayer(size_t l, const torch::Tensor& xIn, const torch::Tensor& cos,
                                            const torch::Tensor& sin, const torch::Tensor& bias, KvCache* cache,
-                                           int64_t start)
+                                           int64_t start, int64_t queryLast)
 {
     const int64_t B = xIn.size(0), T = xIn.size(1);
     const int64_t H = m_config.n_heads, Hkv = m_config.n_kv_heads, d = m_config.headDim(), G = H / Hkv;
+    // The query rows: [q0, T), every row unless only the last queryLast come out.
+    const int64_t Tq = queryLast > 0 && queryLast < T ? queryLast : T, q0 = T - Tq;
     const auto dt = xIn.scalar_type();
     const double scale = std::sqrt(static_cast<double>(d));
     // The attention products' dtype: the model's own, or the compute dtype of a float32 model.
     const torch::ScalarType mm = dt == torch::kFloat ? m_shared->compute : dt;
     LlamaLayerImpl& layer = *m_layers[l];
     LlamaAttentionImpl& att = *layer.self_attn;
-    torch::Tensor x = xIn;
-    const torch::Tensor h = layer.input_layernorm(x);
-    torch::Tensor q = applyRope(att.q_proj(h).view({B, T, H, d}), cos, sin);
+    torch::Tensor x = q0 > 0 ? xIn.narrow(1, q0, Tq) : xIn;
+    const torch::Tensor h = layer.input_layernorm(xIn);
+    const torch::Tensor hq = q0 > 0 ? h.narrow(1, q0, Tq) : h;
+    torch::Tensor q = applyRope(att.q_proj(hq).view({B, Tq, H, d}), q0 > 0 ? cos.narrow(1, q0, Tq) : cos,
+                                q0 > 0 ? sin.narrow(1, q0, Tq) : sin);
     torch::Tensor k = applyRope(att.k_proj(h).view({B, T, Hkv, d}), cos, sin).transpose(1, 2);
     torch::Tensor v = att.v_proj(h).view({B, T, Hkv, d}).transpose(1, 2);
     torch::Tensor keys = k, values = v;
@@ -513,22 +520,24 @@ torch::Tensor LlamaModelImpl::decoderLayer(size_t l, const torch::Tensor& xIn, c
         values = cache->v.select(0, li).narrow(2, 0, start + T);
     }
     const int64_t S = keys.size(2);
+    // The bias rows of the query rows: (B or 1, 1, 1, Tq, S).
+    const torch::Tensor qBias = bias.defined() && q0 > 0 ? bias.narrow(3, q0, Tq) : bias;
     // Heads h = kv·G + g share kv head kv: fold G into the query rows.
-    q = q.transpose(1, 2).reshape({B, Hkv, G * T, d});
+    q = q.transpose(1, 2).reshape({B, Hkv, G * Tq, d});
 #ifdef RECALIGN_TORCH_SDPA
     if (llama_model_detail::sdpaEnabled()) {
-        torch::Tensor mask; // (B or 1, 1, G·T, S), the same additive bias in the products' dtype
-        if (bias.defined()) {
-            mask = bias.expand({bias.size(0), 1, G, T, S}).reshape({bias.size(0), 1, G * T, S}).to(mm);
+        torch::Tensor mask; // (B or 1, 1, G·Tq, S), the same additive bias in the products' dtype
+        if (qBias.defined()) {
+            mask = qBias.expand({qBias.size(0), 1, G, Tq, S}).reshape({qBias.size(0), 1, G * Tq, S}).to(mm);
             if (mm == torch::kHalf)
                 mask = mask.clamp_min(-65504.0); // -1e30 is -inf in float16: fully masked rows would be NaN
         }
         const torch::Tensor attn = at::scaled_dot_product_attention(q.to(mm), keys.to(mm), values.to(mm), mask, 0.0,
                                                                     false, 1.0 / scale)
                                        .to(dt)
-                                       .view({B, H, T, d})
+                                       .view({B, H, Tq, d})
                                        .transpose(1, 2)
-                                       .reshape({B, T, H * d});
+                                       .reshape({B, Tq, H * d});
         x = x + att.o_proj(attn);
         return x + layer.mlp(layer.post_attention_layernorm(x));
     }
@@ -538,22 +547,23 @@ torch::Tensor LlamaModelImpl::decoderLayer(size_t l, const torch::Tensor& xIn, c
     // most of the masked upper triangle (at ~450 positions in 6 chunks, 7/12 of the full work). The
     // skipped keys' weights are exp(-1e30 - max) = 0 for every row that has a key, so the result
     // is the same up to the summation order; a padding row without keys averages fewer of them.
-    const int64_t chunks = bias.defined() ? llama_model_detail::attentionChunks(T) : 1;
-    const int64_t rows = (T + chunks - 1) / chunks;
-    const torch::Tensor q5 = q.view({B, Hkv, G, T, d});
+    const int64_t chunks = bias.defined() ? llama_model_detail::attentionChunks(Tq) : 1;
+    const int64_t rows = (Tq + chunks - 1) / chunks;
+    const torch::Tensor q5 = q.view({B, Hkv, G, Tq, d});
     const torch::Tensor kAll = keys.to(mm).reshape({B * Hkv, S, d});
     const torch::Tensor vAll = values.to(mm).reshape({B * Hkv, S, d});
     std::vector<torch::Tensor> parts;
-    for (int64_t t0 = 0; t0 < T; t0 += rows) {
-        const int64_t n = std::min(rows, T - t0), keyEnd = chunks == 1 ? S : S - T + t0 + n;
+    for (int64_t t0 = 0; t0 < Tq; t0 += rows) {
+        // Query rows q0 + t0 .. q0 + t0 + n of the T, whose last key is S - T + q0 + t0 + n.
+        const int64_t n = std::min(rows, Tq - t0), keyEnd = chunks == 1 ? S : S - T + q0 + t0 + n;
         const torch::Tensor qc = (chunks == 1 ? q : q5.narrow(3, t0, n)).reshape({B * Hkv, G * n, d});
         const torch::Tensor kc = kAll.narrow(1, 0, keyEnd), vc = vAll.narrow(1, 0, keyEnd);
         torch::Tensor scores;
-        if (mm == torch::kFloat && bias.defined()) {
+        if (mm == torch::kFloat && qBias.defined()) {
             // float32: the mask is the product's accumulator and the scale its alpha, so the
             // scores are written once and read once by the softmax.
             scores = torch::empty({B * Hkv, G * n, keyEnd}, qc.options().requires_grad(false));
-            const torch::Tensor mask = bias.narrow(3, t0, n).narrow(4, 0, keyEnd);
+            const torch::Tensor mask = qBias.narrow(3, t0, n).narrow(4, 0, keyEnd);
             scores.view({B, Hkv, G, n, keyEnd}).copy_(mask.expand({B, Hkv, G, n, keyEnd}));
             scores.baddbmm_(qc, kc.transpose(1, 2), 1.0, 1.0 / scale);
         } else {
@@ -561,8 +571,8 @@ torch::Tensor LlamaModelImpl::decoderLayer(size_t l, const torch::Tensor& xIn, c
             if (mm != torch::kFloat)
                 scores = scores.to(torch::kFloat);
             scores = scores.div_(scale);
-            if (bias.defined())
-                scores.view({B, Hkv, G, n, keyEnd}).add_(bias.narrow(3, t0, n).narrow(4, 0, keyEnd));
+            if (qBias.defined())
+                scores.view({B, Hkv, G, n, keyEnd}).add_(qBias.narrow(3, t0, n).narrow(4, 0, keyEnd));
         }
         torch::Tensor probs = torch::softmax(scores, -1);
         if (mm != torch::kFloat)
@@ -570,7 +580,7 @@ torch::Tensor LlamaModelImpl::decoderLayer(size_t l, const torch::Tensor& xIn, c
         parts.push_back(torch::bmm(probs, vc).view({B, Hkv, G, n, d}));
     }
     const torch::Tensor heads = parts.size() == 1 ? parts.front() : torch::cat(parts, 3);
-    torch::Tensor attn = heads.to(dt).view({B, H, T, d}).transpose(1, 2).reshape({B, T, H * d});
+    torch::Tensor attn = heads.to(dt).view({B, H, Tq, d}).transpose(1, 2).reshape({B, Tq, H * d});
     x = x + att.o_proj(attn);
     return x + layer.mlp(layer.post_attention_layernorm(x));
 }
@@ -600,14 +610,19 @@ ForwardOutput LlamaModelImpl::run(const torch::Tensor& tokens, const torch::Tens
     }
     const int64_t start = cache ? cache->length : 0;
     const bool checkpoint = options.checkpoint_layers && !cache && torch::GradMode::is_enabled();
+    // Only the last layer's query rows can be cut: every earlier layer's rows are keys and values
+    // of the next.
+    const int64_t outputs = options.outputs_last > 0 && options.outputs_last < T ? options.outputs_last : 0;
     for (size_t l = 0; l < m_layers.size(); ++l) {
+        const int64_t queryLast = l + 1 == m_layers.size() ? outputs : 0;
         if (checkpoint) {
             // A frozen embedding's output needs grad too, or the replay (and with it every
             // adapter's gradient) would never run.
             const torch::Tensor in = x.requires_grad() ? x : x.detach().requires_grad_(true);
-            x = llama_model_detail::LayerCheckpoint::apply(in, cos, sin, bias, this, static_cast<int64_t>(l))[0];
+            x = llama_model_detail::LayerCheckpoint::apply(in, cos, sin, bias, this, static_cast<int64_t>(l),
+                                                           queryLast)[0];
         } else {
-            x = decoderLayer(l, x, cos, sin, bias, cache, start);
+            x = decoderLayer(l, x, cos, sin, bias, cache, start, queryLast);
         }
     }
     if (cache)
@@ -616,12 +631,8 @@ ForwardOutput LlamaModelImpl::run(const torch::Tensor& tokens, const torch::Tens
     const torch::Tensor hn = norm(x);
     if (options.return_hidden || options.skip_logits)
         out.hidden = hn;
-    if (!options.skip_logits) {
-        const torch::Tensor hs = options.logits_last > 0 && options.logits_last < T
-                                     ? hn.narrow(1, T - options.logits_last, options.logits_last)
-                                     : hn;
-        out.logits = lm_head(hs).to(torch::kFloat);
-    }
+    if (!options.skip_logits)
+        out.logits = lm_head(hn).to(torch::kFloat);
     return out;
 }
 

@@ -145,7 +145,10 @@ struct KvCache {
 struct ForwardOptions {
     bool return_hidden = false;  // also return the hidden states after the final norm (B, T, D)
     bool skip_logits = false;    // hidden states only (a value head needs no logits)
-    int64_t logits_last = 0;     // > 0: logits for the last n positions only
+    // > 0: logits and hidden states for the last n positions only. The last decoder layer then
+    // computes its queries, attention, output projection and MLP for those rows alone (its keys
+    // and values for every row), as llama.cpp computes only the output tokens in its last layer.
+    int64_t outputs_last = 0;
     std::optional<std::string> adapter;  // per-call adapter ("" = disabled); unset = the active one
     // Gradient checkpointing: keep only each decoder layer's input and recompute the layer in the
     // backward pass (same adapter, compute dtype and dropout masks). Applies where grad mode is on
@@ -154,8 +157,8 @@ struct ForwardOptions {
 };
 
 struct ForwardOutput {
-    torch::Tensor logits;  // (B, T or logits_last, V), float32
-    torch::Tensor hidden;  // (B, T, D) when requested
+    torch::Tensor logits;  // (B, T or outputs_last, V), float32
+    torch::Tensor hidden;  // (B, T or outputs_last, D) when requested
 };
 
 // model.dtype as a torch dtype (float32 | bfloat16 | float16).
@@ -227,10 +230,12 @@ public:
     void untieHead();
 
     // One decoder layer: x (B, T, D) → x (B, T, D), with the rotary cos/sin (B, T, 1, d/2) and the
-    // attention bias of the forward; with a cache, k/v are appended at `cacheStart`. The body of
-    // every forward, and what gradient checkpointing recomputes.
+    // attention bias of the forward; with a cache, k/v are appended at `cacheStart`. `queryLast`
+    // > 0: only the last queryLast rows come out (B, queryLast, D), keys and values still cover
+    // every row. The body of every forward, and what gradient checkpointing recomputes.
     torch::Tensor decoderLayer(size_t layer, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                               const torch::Tensor& bias, KvCache* cache = nullptr, int64_t cacheStart = 0);
+                               const torch::Tensor& bias, KvCache* cache = nullptr, int64_t cacheStart = 0,
+                               int64_t queryLast = 0);
 
     // Rotary tables for positions [0, n) on `device`: cos and sin (n, d/2), float32.
     std::pair<torch::Tensor, torch::Tensor> ropeTables(int64_t n, const torch::Device& device);

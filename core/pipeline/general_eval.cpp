@@ -569,7 +569,7 @@ std::vector<MmluOutcome> evaluateMmlu(llm::LlamaModelImpl& model, const Tokenize
         auto [tokens, mask] = llm::leftPad(prompts);
         llm::KvCache cache = model.makeCache(B, tokens.size(1) + std::max<int64_t>(extra, 1));
         llm::ForwardOptions last;
-        last.logits_last = 1;
+        last.outputs_last = 1;
         // (B, V): log p(next token | prompt)
         const torch::Tensor next =
             torch::log_softmax(

@@ -168,14 +168,13 @@ torch::Tensor ValueHeadImpl::forward(const torch::Tensor& hidden)
 ScoreResult scoreSequences(llm::LlamaModelImpl& model, const PackedSequences& packed,
                            const ScoreOptions& options)
 {
-    const int64_t P = packed.prompt_columns;
     const int64_t T = packed.response_columns;
     const bool needLogits = options.want_logprobs || options.want_entropy;
     llm::ForwardOptions fo;
     fo.adapter = options.adapter;
     fo.return_hidden = options.value_head != nullptr;
     fo.skip_logits = !needLogits;
-    fo.logits_last = T + 1;  // columns P-1 .. P+T-1 (the last predicts past the response)
+    fo.outputs_last = T + 1;  // columns P-1 .. P+T-1 (the last predicts past the response)
     fo.checkpoint_layers = options.checkpoint_layers;
     const auto out = model.forward(packed.tokens, packed.attention, fo);
     ScoreResult r;
@@ -202,7 +201,7 @@ ScoreResult scoreSequences(llm::LlamaModelImpl& model, const PackedSequences& pa
         }
     }
     if (options.value_head) {
-        const auto h = out.hidden.slice(1, P - 1, P - 1 + T);
+        const auto h = out.hidden.slice(1, 0, T);  // columns P-1 .. P+T-2
         r.values = options.value_head->forward(h.to(torch::kFloat)) * packed.mask;
     }
     return r;

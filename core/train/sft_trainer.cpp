@@ -151,7 +151,7 @@ torch::Tensor sftLoss(llm::LlamaModelImpl& model, const SftBatch& batch, bool ch
     const auto& p = batch.packed;
     const int64_t T = p.response_columns;
     llm::ForwardOptions fo;
-    fo.logits_last = T + 1;  // columns P-1 .. P+T-1; the last one predicts nothing we train on
+    fo.outputs_last = T + 1;  // columns P-1 .. P+T-1; the last one predicts nothing we train on
     fo.checkpoint_layers = checkpointLayers;
     const auto out = model.forward(p.tokens, p.attention, fo);
     const auto logits = out.logits.slice(1, 0, T).to(torch::kFloat);  // (B, T, V)

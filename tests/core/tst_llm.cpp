@@ -134,6 +134,71 @@ void TstLlm::chunkedCausalAttentionEqualsTheFullSquare()
     }
 }
 
+void TstLlm::outputsLastEqualTheFullForwardsLastRows()
+{
+    // outputs_last = n: the last decoder layer computes its queries, attention and MLP for the
+    // last n rows only. Against the full forward's last n rows: logits and hidden states
+    // (left-padded rows, 150 positions so the attention runs in chunks, and a short one), the
+    // adapter's gradients of a loss on those rows (plain and with gradient checkpointing), and a
+    // cached prefill's last logits.
+    LlamaConfig c = tinyConfig(RopeLayout::RotateHalf, true);
+    c.max_seq_len = 256;
+    LlamaModel m = randomModel(c, 5);
+    addRandomAdapter(m, "actor", 2);
+    torch::manual_seed(3);
+    for (const int64_t T : {int64_t(150), int64_t(20)}) {
+        const torch::Tensor tokens = torch::randint(3, 97, {3, T}, torch::kLong);
+        torch::Tensor mask = torch::ones({3, T}, torch::kLong);
+        mask[1].narrow(0, 0, 7).zero_();
+        mask[2].narrow(0, 0, T / 3).zero_();  // every row of the last n is real
+        for (const int64_t n : {int64_t(1), int64_t(9), T / 2 + 1}) {
+            const std::string at = "T " + std::to_string(T) + ", last " + std::to_string(n);
+            ForwardOptions last;
+            last.outputs_last = n;
+            last.return_hidden = true;
+            ForwardOptions all;
+            all.return_hidden = true;
+            {
+                torch::NoGradGuard ng;
+                const ForwardOutput full = m->forward(tokens, mask, all), cut = m->forward(tokens, mask, last);
+                QCOMPARE(cut.logits.sizes(), (std::vector<int64_t>{3, n, c.vocab_size}));
+                QCOMPARE(cut.hidden.sizes(), (std::vector<int64_t>{3, n, c.dim}));
+                QVERIFY2(torch::allclose(cut.logits, full.logits.narrow(1, T - n, n), 1e-4, 1e-5), at.c_str());
+                QVERIFY2(torch::allclose(cut.hidden, full.hidden.narrow(1, T - n, n), 1e-4, 1e-5), at.c_str());
+                KvCache cache = m->makeCache(3, T);
+                const torch::Tensor prefill = m->forwardCached(tokens, cache, mask, last).logits;
+                QCOMPARE(cache.length, T);
+                QVERIFY2(torch::allclose(prefill, full.logits.narrow(1, T - n, n), 1e-4, 1e-5), at.c_str());
+            }
+            for (const bool checkpoint : {false, true}) {
+                auto gradients = [&](ForwardOptions fo, bool cutRows) {
+                    fo.checkpoint_layers = checkpoint;
+                    for (auto& [name, p] : m->namedAdapterParameters("actor"))
+                        p.mutable_grad() = torch::Tensor();
+                    torch::Tensor logits = m->forward(tokens, mask, fo).logits;
+                    if (!cutRows)
+                        logits = logits.narrow(1, T - n, n);
+                    logits.pow(2).mean().backward();
+                    std::vector<torch::Tensor> out;
+                    for (auto& [name, p] : m->namedAdapterParameters("actor"))
+                        out.push_back(p.grad().clone());
+                    return out;
+                };
+                const auto cut = gradients(last, true), whole = gradients(all, false);
+                QCOMPARE(cut.size(), whole.size());
+                for (size_t i = 0; i < whole.size(); ++i) {
+                    const double scale = whole[i].abs().max().item<double>();
+                    const double gap = (cut[i] - whole[i]).abs().max().item<double>();
+                    QVERIFY2(scale > 0.0 && gap <= 1e-5 * scale,
+                             (at + ", parameter " + std::to_string(i) + ": " + std::to_string(gap) + " of "
+                              + std::to_string(scale))
+                                 .c_str());
+                }
+            }
+        }
+    }
+}
+
 void TstLlm::fastDecoderMatchesGenericPath()
 {
     // Head sizes 8 and 16 (AVX2 kernels), 12 (portable kernel); both rotary layouts; nine rows of
@@ -157,7 +222,7 @@ void TstLlm::fastDecoderMatchesGenericPath()
             auto [tokens, mask] = leftPad(prompts);
             KvCache a = m->makeCache(9, 40), b = m->makeCache(9, 40);
             ForwardOptions fo;
-            fo.logits_last = 1;
+            fo.outputs_last = 1;
             m->forwardCached(tokens, a, mask, fo);
             m->forwardCached(tokens, b, mask, fo);
             CpuDecoder fast(*m, b);

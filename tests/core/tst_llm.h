@@ -123,6 +123,7 @@ private Q_SLOTS:
     void stories260KGreedyReproducesLlama2cReference();
     void kvCachedLogitsEqualFullForward();
     void chunkedCausalAttentionEqualsTheFullSquare();
+    void outputsLastEqualTheFullForwardsLastRows();
     void fastDecoderMatchesGenericPath();
     void batchedGenerationEqualsOneByOne();
     void deviceDecodeLoopEqualsHostLoop();
