@@ -75,6 +75,8 @@ void printComparison(const nlohmann::json& base, const nlohmann::json& now, std:
     ratio("sft_tokens_per_s", "SFT tokens/s", true);
     ratio("ppo_s_per_iteration", "PPO s/iteration", false);
     ratio("ppo_rollout_s", "PPO rollout s", false);
+    ratio("ppo_generation_s", "PPO generation s", false);
+    ratio("ppo_scoring_s", "PPO scoring forwards s", false);
     ratio("ppo_learn_s", "PPO learning s", false);
     ratio("matmul_fp32_gflops", "machine float32 matmul GFLOP/s", true);
     ratio("matmul_bf16_gflops", "machine bfloat16 matmul GFLOP/s", true);
@@ -276,9 +278,12 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& shownOut)
             },
             reward, obs);
         trainer.run();
-        double rollout = 0, learn = 0, len = 0;
+        double rollout = 0, learn = 0, len = 0, generation = 0, rewardTime = 0, scoring = 0;
         for (const auto& s : obs.steps) {
             rollout += obs.metric(s, "time/rollout_s");
+            generation += obs.metric(s, "time/generation_s");
+            rewardTime += obs.metric(s, "time/reward_s");
+            scoring += obs.metric(s, "time/scoring_s");
             learn += obs.metric(s, "time/learn_s");
             len += obs.metric(s, "tokens/responses_len_mean");
         }
@@ -286,11 +291,16 @@ int benchTrain(const BenchTrainRequest& a, std::ostream& shownOut)
         out << "PPO: " << obs.steps.size() << " iterations of " << c.hyper.prompts_per_batch * c.hyper.samples_per_prompt
                   << " responses (mean " << core::str::fixed(len / n, 1) << " tokens): "
                   << core::str::fixed((rollout + learn) / n, 2) << " s/iteration = rollout "
-                  << core::str::fixed(rollout / n, 2) << " s (generation, reward, 3 scoring forwards) + learning "
+                  << core::str::fixed(rollout / n, 2) << " s (generation " << core::str::fixed(generation / n, 2)
+                  << ", reward " << core::str::fixed(rewardTime / n, 2) << ", 3 scoring forwards "
+                  << core::str::fixed(scoring / n, 2) << ") + learning "
                   << core::str::fixed(learn / n, 2) << " s (" << c.hyper.ppo_epochs << " epochs)\n";
         figures["ppo_s_per_iteration"] = (rollout + learn) / n;
         figures["ppo_rollout_s"] = rollout / n;
         figures["ppo_learn_s"] = learn / n;
+        figures["ppo_generation_s"] = generation / n;
+        figures["ppo_reward_s"] = rewardTime / n;
+        figures["ppo_scoring_s"] = scoring / n;
     }
     if (!a.json_out.empty() && dist::isWriter())
         core::writeFileAtomic(a.json_out, figures.dump(2) + "\n", core::ErrorCode::Internal);

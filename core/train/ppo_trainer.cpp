@@ -239,7 +239,10 @@ struct PpoRollout {
     torch::Tensor klK1, klK3;                     // (N, Tmax), masked: the reported estimates
     torch::Tensor klPenalty;                      // (N, Tmax), masked: ppo.kl_estimator's (one of the above or k2)
     torch::Tensor values, returnsAll, rewards;    // (N, Tmax)
-    double seconds = 0.0;
+    double seconds = 0.0;             // the whole rollout step (the three below and the rest)
+    double generationSeconds = 0.0;   // llm::generate, every sample of every prompt
+    double rewardSeconds = 0.0;       // the task's reward
+    double scoringSeconds = 0.0;      // evaluateRollout: old, reference and value forwards, KL, GAE
     size_t rows() const { return responses.size(); }
 };
 
@@ -557,11 +560,15 @@ void PpoTrainer::Impl::rollout(PpoRollout& ro, long it)
         g.adapter = std::string(kPpoActorAdapter);
         if (tokenizer)
             g.stop_token_ids = {tokenizer->eosId()};
+        const auto tGen = Clock::now();
         const auto gen = llm::generate(model, myPrompts, g, tokenizer);
+        ro.generationSeconds += secondsSince(tGen);
         for (size_t i = 0; i < myPrompts.size(); ++i)
             ro.responses.push_back({p0 + i, greedy, gen.tokens[i]});
     }
+    const auto tReward = Clock::now();
     ro.scores = ro.responses.empty() ? std::vector<PpoScore>{} : reward.score(ro.prompts, ro.responses);
+    ro.rewardSeconds = secondsSince(tReward);
     if (ro.scores.size() != ro.responses.size())
         throw CoreException(ErrorCode::Internal, "ppo: the reward scored " + std::to_string(ro.scores.size()) + " of "
                                                      + std::to_string(ro.responses.size()) + " responses");
@@ -965,6 +972,9 @@ Metrics PpoTrainer::Impl::metrics(const PpoRollout& ro, const LearnStats& ls, Pp
         {"learning_rate", ls.nSteps > 0 ? ls.sumLr / static_cast<double>(ls.nSteps) : ls.lastLr},
         {"grad_norm", ls.nSteps > 0 ? ls.sumGrad / static_cast<double>(ls.nSteps) : 0.0},
         {"time/rollout_s", ro.seconds},
+        {"time/generation_s", ro.generationSeconds},
+        {"time/reward_s", ro.rewardSeconds},
+        {"time/scoring_s", ro.scoringSeconds},
         {"time/learn_s", ls.seconds},
     };
     if (head) {
@@ -1093,7 +1103,9 @@ PpoResult PpoTrainer::run()
 
             const auto tRollout = Clock::now();
             s.rollout(ro, it);
+            const auto tScoring = Clock::now();
             s.evaluateRollout(ro);
+            ro.scoringSeconds = secondsSince(tScoring);
             ro.seconds = secondsSince(tRollout);
             const LearnStats ls = s.learn(ro, it);
             Metrics metrics = s.metrics(ro, ls, result);
