@@ -18,7 +18,9 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
+#include <map>
 #include <numeric>
 
 namespace recalign::core {
@@ -630,84 +632,113 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
     // The same threading as the learning passes, so that a fresh rollout's ratio is exactly 1.
     const bool parallel = concurrentPasses();
     ScopedComputeThreads oneThreadEach(parallel ? 1 : 0, parallel ? 1 : 0);
-    // Each batch's three passes (actor, reference, critic) on one thread; with two threads, two
-    // batches at a time. Rows keep their order.
-    std::vector<std::pair<size_t, size_t>> batches;
-    for (size_t b0 = 0; b0 < N; b0 = batches.back().second)
-        batches.emplace_back(b0, scoringBatchEnd(ro, b0));
+    // Tasks, two at a time with two threads, each on one of them:
+    // - the actor's old and the reference's log-probs over the rows in the scoring batches
+    //   (packSequences, the packing of the learning step's micro-batches: a fresh rollout's ratio
+    //   is exactly 1, and a fresh actor's KL to the reference exactly 0);
+    // - per prompt, the critic's values of its samples, the prompt's forward shared between them
+    //   (scoreWithSharedPrompt).
     ro.oldLogp.assign(N, {});
     ro.refLogp.assign(N, {});
     ro.oldValues.assign(N, {});
-    auto scoreBatch = [&](size_t b0, size_t b1) {
-        std::vector<std::vector<int32_t>> pr(ro.promptIds.begin() + static_cast<long>(b0),
-                                             ro.promptIds.begin() + static_cast<long>(b1));
-        std::vector<std::vector<int32_t>> ac(ro.actions.begin() + static_cast<long>(b0),
-                                             ro.actions.begin() + static_cast<long>(b1));
-        const auto packed = packSequences(pr, ac, padId(), device);
-        ScoreOptions so;
-        so.temperatures = torch::tensor(std::vector<float>(ro.temperatures.begin() + static_cast<long>(b0),
-                                                           ro.temperatures.begin() + static_cast<long>(b1)));
-        so.allowed = constraintMasksFor(c, ac, V, packed.response_columns, device);
-        so.adapter = kPpoActorAdapter;
-        const auto actor = scoreSequences(model, packed, so);
-        so.adapter = "";
-        const auto ref = scoreSequences(model, packed, so);
-        const auto critic = head ? criticValues(packed) : ScoreResult{};
-        for (size_t r = b0; r < b1; ++r) {
-            const int64_t L = static_cast<int64_t>(ro.actions[r].size());
-            const int64_t row = static_cast<int64_t>(r - b0);
-            ro.oldLogp[r] = actor.logprobs[row].slice(0, 0, L).clone();
-            ro.refLogp[r] = ref.logprobs[row].slice(0, 0, L).clone();
-            ro.oldValues[r] = head ? critic.values[row].slice(0, 0, L).clone()
-                                   : torch::zeros({L}, torch::dtype(torch::kFloat).device(device));
-        }
+    enum Quantity : int64_t { OldLogp, RefLogp, OldValues };
+    std::vector<std::function<void(std::vector<std::pair<size_t, int64_t>>&)>> tasks;
+    auto rowsOf = [](const auto& all, const std::vector<size_t>& rows) {
+        std::decay_t<decltype(all)> out;
+        for (size_t r : rows)
+            out.push_back(all[r]);
+        return out;
     };
-    // Data parallel: the scoring batches (the one-process ones) go round-robin to the ranks, which
-    // then exchange their rows' log-probs and values.
+    for (size_t b0 = 0; b0 < N;) {
+        const size_t b1 = scoringBatchEnd(ro, b0);
+        tasks.push_back([&, b0, b1](std::vector<std::pair<size_t, int64_t>>& done) {
+            std::vector<size_t> rows(b1 - b0);
+            std::iota(rows.begin(), rows.end(), b0);
+            const auto ac = rowsOf(ro.actions, rows);
+            const auto packed = packSequences(rowsOf(ro.promptIds, rows), ac, padId(), device);
+            ScoreOptions so;
+            so.temperatures = torch::tensor(rowsOf(ro.temperatures, rows));
+            so.allowed = constraintMasksFor(c, ac, V, packed.response_columns, device);
+            so.adapter = kPpoActorAdapter;
+            const auto actor = scoreSequences(model, packed, so);
+            so.adapter = "";
+            const auto ref = scoreSequences(model, packed, so);
+            for (size_t r = b0; r < b1; ++r) {
+                const int64_t L = static_cast<int64_t>(ro.actions[r].size()), row = static_cast<int64_t>(r - b0);
+                ro.oldLogp[r] = actor.logprobs[row].slice(0, 0, L).clone();
+                ro.refLogp[r] = ref.logprobs[row].slice(0, 0, L).clone();
+                done.emplace_back(r, OldLogp);
+                done.emplace_back(r, RefLogp);
+            }
+        });
+        b0 = b1;
+    }
+    std::vector<std::vector<size_t>> byPrompt;  // rows per prompt, in row order
+    {
+        std::map<int64_t, size_t> index;
+        for (size_t r = 0; r < N; ++r) {
+            const auto [it, fresh] = index.emplace(ro.groups[r], byPrompt.size());
+            if (fresh)
+                byPrompt.emplace_back();
+            byPrompt[it->second].push_back(r);
+        }
+    }
+    for (const auto& rows : head ? byPrompt : std::vector<std::vector<size_t>>{})
+        tasks.push_back([&, rows](std::vector<std::pair<size_t, int64_t>>& done) {
+            ScoreOptions vo;
+            vo.adapter = kPpoCriticAdapter;
+            vo.want_logprobs = false;
+            vo.value_head = head.get();
+            const auto critic =
+                scoreWithSharedPrompt(model, ro.promptIds[rows.front()], rowsOf(ro.actions, rows), padId(), vo);
+            for (size_t i = 0; i < rows.size(); ++i) {
+                const size_t r = rows[i];
+                const int64_t L = static_cast<int64_t>(ro.actions[r].size());
+                ro.oldValues[r] = critic.values[static_cast<int64_t>(i)].slice(0, 0, L).clone();
+                done.emplace_back(r, OldValues);
+            }
+        });
+    // Data parallel: the tasks go round-robin to the ranks, which then exchange what they computed.
     const bool dataParallel = dist::active();
-    if (dataParallel) {
-        std::vector<std::pair<size_t, size_t>> mine;
-        for (size_t i = 0; i < batches.size(); ++i)
-            if (i % static_cast<size_t>(dist::world()) == static_cast<size_t>(dist::rank()))
-                mine.push_back(batches[i]);
-        batches.swap(mine);
-    }
-    for (size_t i = 0; i < batches.size(); i += parallel ? 2 : 1) {
-        if (i + 1 < batches.size() && parallel)
+    std::vector<size_t> mine;
+    for (size_t i = 0; i < tasks.size(); ++i)
+        if (!dataParallel || i % static_cast<size_t>(dist::world()) == static_cast<size_t>(dist::rank()))
+            mine.push_back(i);
+    std::vector<std::vector<std::pair<size_t, int64_t>>> done(mine.size());
+    for (size_t i = 0; i < mine.size(); i += parallel ? 2 : 1) {
+        if (i + 1 < mine.size() && parallel)
             runPair(
-                true, [&] { scoreBatch(batches[i].first, batches[i].second); },
-                [&] { scoreBatch(batches[i + 1].first, batches[i + 1].second); });
+                true, [&] { tasks[mine[i]](done[i]); }, [&] { tasks[mine[i + 1]](done[i + 1]); });
         else
-            scoreBatch(batches[i].first, batches[i].second);
+            tasks[mine[i]](done[i]);
     }
+    auto slot = [&](size_t r, int64_t q) -> torch::Tensor& {
+        return q == OldLogp ? ro.oldLogp[r] : q == RefLogp ? ro.refLogp[r] : ro.oldValues[r];
+    };
     if (dataParallel) {
         Bytes out;
-        auto floats = [](const torch::Tensor& t) {
-            const auto c = t.to(torch::kCPU, torch::kFloat).contiguous();
-            return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-        };
-        for (const auto& [b0, b1] : batches)
-            for (size_t r = b0; r < b1; ++r) {
+        for (const auto& list : done)
+            for (const auto& [r, q] : list) {
+                const auto t = slot(r, q).to(torch::kCPU, torch::kFloat).contiguous();
                 out.putInt(static_cast<int64_t>(r));
-                out.putVector(floats(ro.oldLogp[r]));
-                out.putVector(floats(ro.refLogp[r]));
-                out.putVector(floats(ro.oldValues[r]));
+                out.putInt(q);
+                out.putVector(std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel()));
             }
         for (const std::string& part : dist::allgather(out.data)) {
             BytesReader in(part);
-            for (size_t done = 0; done < part.size();) {
+            for (size_t used = 0; used < part.size();) {
                 const size_t before = in.position();
                 const auto r = static_cast<size_t>(in.getInt());
-                auto tensorOf = [&](std::vector<float> v) {
-                    return torch::tensor(v, torch::kFloat).to(device);
-                };
-                ro.oldLogp[r] = tensorOf(in.getVector<float>());
-                ro.refLogp[r] = tensorOf(in.getVector<float>());
-                ro.oldValues[r] = tensorOf(in.getVector<float>());
-                done += in.position() - before;
+                const int64_t q = in.getInt();
+                slot(r, q) = torch::tensor(in.getVector<float>(), torch::kFloat).to(device);
+                used += in.position() - before;
             }
         }
     }
+    if (!head)
+        for (size_t r = 0; r < N; ++r)
+            ro.oldValues[r] = torch::zeros({static_cast<int64_t>(ro.actions[r].size())},
+                                           torch::dtype(torch::kFloat).device(device));
     std::vector<torch::Tensor> maskRows, scoreRows;
     for (size_t r = 0; r < N; ++r) {
         const int64_t L = static_cast<int64_t>(ro.actions[r].size());

@@ -165,22 +165,17 @@ torch::Tensor ValueHeadImpl::forward(const torch::Tensor& hidden)
     return fc2->forward(torch::gelu(fc1->forward(hidden))).squeeze(-1);
 }
 
-ScoreResult scoreSequences(llm::LlamaModelImpl& model, const PackedSequences& packed,
-                           const ScoreOptions& options)
+namespace sequences_detail {
+
+// The log-probs, entropies and values of the responses from the model's outputs for them:
+// `logits` (B, T, V) and `hidden` (B, T, D) at the positions that predict response tokens 0..T-1.
+ScoreResult scoreOutputs(const torch::Tensor& logits, const torch::Tensor& hidden, const torch::Tensor& response,
+                         const torch::Tensor& mask, const ScoreOptions& options)
 {
-    const int64_t T = packed.response_columns;
-    const bool needLogits = options.want_logprobs || options.want_entropy;
-    llm::ForwardOptions fo;
-    fo.adapter = options.adapter;
-    fo.return_hidden = options.value_head != nullptr;
-    fo.skip_logits = !needLogits;
-    fo.outputs_last = T + 1;  // columns P-1 .. P+T-1 (the last predicts past the response)
-    fo.checkpoint_layers = options.checkpoint_layers;
-    const auto out = model.forward(packed.tokens, packed.attention, fo);
+    const int64_t T = response.size(1);
     ScoreResult r;
-    if (needLogits) {
-        // Logits at column P + j - 1 predict response token j.
-        auto z = out.logits.slice(1, 0, T).to(torch::kFloat);  // (B, T, V)
+    if (options.want_logprobs || options.want_entropy) {
+        auto z = logits.to(torch::kFloat);  // (B, T, V)
         if (options.allowed.defined()) {
             TORCH_CHECK(options.allowed.size(1) >= T, "scoreSequences: constraint masks cover ",
                         options.allowed.size(1), " positions, the responses ", T);
@@ -194,17 +189,86 @@ ScoreResult scoreSequences(llm::LlamaModelImpl& model, const PackedSequences& pa
         }
         const auto logp = torch::log_softmax(z, -1);
         if (options.want_logprobs)
-            r.logprobs = logp.gather(-1, packed.response.unsqueeze(-1)).squeeze(-1) * packed.mask;
+            r.logprobs = logp.gather(-1, response.unsqueeze(-1)).squeeze(-1) * mask;
         if (options.want_entropy) {
             const auto safe = logp.masked_fill(torch::isinf(logp), 0.0);
-            r.entropy = -(torch::exp(logp) * safe).sum(-1) * packed.mask;
+            r.entropy = -(torch::exp(logp) * safe).sum(-1) * mask;
         }
     }
-    if (options.value_head) {
-        const auto h = out.hidden.slice(1, 0, T);  // columns P-1 .. P+T-2
-        r.values = options.value_head->forward(h.to(torch::kFloat)) * packed.mask;
-    }
+    if (options.value_head)
+        r.values = options.value_head->forward(hidden.to(torch::kFloat)) * mask;
     return r;
+}
+
+}  // namespace sequences_detail
+
+ScoreResult scoreSequences(llm::LlamaModelImpl& model, const PackedSequences& packed,
+                           const ScoreOptions& options)
+{
+    const int64_t T = packed.response_columns;
+    const bool needLogits = options.want_logprobs || options.want_entropy;
+    llm::ForwardOptions fo;
+    fo.adapter = options.adapter;
+    fo.return_hidden = options.value_head != nullptr;
+    fo.skip_logits = !needLogits;
+    fo.outputs_last = T + 1;  // columns P-1 .. P+T-1 (the last predicts past the response)
+    fo.checkpoint_layers = options.checkpoint_layers;
+    const auto out = model.forward(packed.tokens, packed.attention, fo);
+    // Column P + j - 1 predicts response token j.
+    return sequences_detail::scoreOutputs(needLogits ? out.logits.slice(1, 0, T) : torch::Tensor(),
+                                          options.value_head ? out.hidden.slice(1, 0, T) : torch::Tensor(),
+                                          packed.response, packed.mask, options);
+}
+
+ScoreResult scoreWithSharedPrompt(llm::LlamaModelImpl& model, const std::vector<int32_t>& prompt,
+                                  const std::vector<std::vector<int32_t>>& responses, int32_t padId,
+                                  const ScoreOptions& options)
+{
+    if (prompt.empty() || responses.empty())
+        throw CoreException(ErrorCode::Internal, "scoreWithSharedPrompt: an empty prompt or no responses");
+    torch::NoGradGuard noGrad;
+    const auto device = model.embeddingWeight().device();
+    const int64_t n = static_cast<int64_t>(responses.size()), P = static_cast<int64_t>(prompt.size());
+    const PackedSequences packed =
+        packSequences(std::vector<std::vector<int32_t>>(responses.size(), prompt), responses, padId, device);
+    const int64_t T = packed.response_columns;
+    const bool needLogits = options.want_logprobs || options.want_entropy;
+    llm::ForwardOptions fo;
+    fo.adapter = options.adapter;
+    fo.return_hidden = options.value_head != nullptr;
+    fo.skip_logits = !needLogits;
+    // The prompt once: its keys and values, and the outputs at its last position (they predict
+    // every response's first token).
+    llm::KvCache one = model.makeCache(1, P);
+    fo.outputs_last = 1;
+    const auto first = model.forwardCached(
+        torch::tensor(std::vector<int64_t>(prompt.begin(), prompt.end()), torch::kLong).view({1, P}).to(device), one,
+        {}, fo);
+    std::vector<torch::Tensor> logits, hidden;
+    if (needLogits)
+        logits.push_back(first.logits.expand({n, 1, first.logits.size(2)}));
+    if (options.value_head)
+        hidden.push_back(first.hidden.expand({n, 1, first.hidden.size(2)}));
+    if (T > 1) {
+        // Every response's tokens but its last after the shared prompt, right-padded: a real
+        // token never attends to the padding after it, and what the padding computes is masked.
+        llm::KvCache cache = model.makeCache(n, P + T - 1);
+        cache.k.narrow(3, 0, P).copy_(one.k.expand({one.k.size(0), n, one.k.size(2), P, one.k.size(4)}));
+        cache.v.narrow(3, 0, P).copy_(one.v.expand({one.v.size(0), n, one.v.size(2), P, one.v.size(4)}));
+        cache.length = P;
+        cache.next_pos.assign(static_cast<size_t>(n), one.next_pos.front());
+        fo.outputs_last = 0;
+        const auto rest =
+            model.forwardCached(packed.tokens.narrow(1, P, T - 1), cache, {}, fo);  // response columns 0..T-2
+        if (needLogits)
+            logits.push_back(rest.logits);
+        if (options.value_head)
+            hidden.push_back(rest.hidden);
+    }
+    auto joined = [](const std::vector<torch::Tensor>& parts) {
+        return parts.empty() ? torch::Tensor() : parts.size() == 1 ? parts.front() : torch::cat(parts, 1);
+    };
+    return sequences_detail::scoreOutputs(joined(logits), joined(hidden), packed.response, packed.mask, options);
 }
 
 // ---- validation by generation --------------------------------------------------------------

@@ -100,6 +100,13 @@ struct ScoreResult {
 ScoreResult scoreSequences(llm::LlamaModelImpl& model, const PackedSequences& packed,
                            const ScoreOptions& options);
 
+// The same quantities for several responses to one prompt (no grad): the prompt's forward runs
+// once into a KV cache, then every response continues from it. Equal to scoreSequences over the
+// packed rows up to the summation order (the products see other row counts).
+ScoreResult scoreWithSharedPrompt(llm::LlamaModelImpl& model, const std::vector<int32_t>& prompt,
+                                  const std::vector<std::vector<int32_t>>& responses, int32_t padId,
+                                  const ScoreOptions& options);
+
 // ---- validation by generation --------------------------------------------------------------
 
 struct GenerationEvalOptions {

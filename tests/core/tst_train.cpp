@@ -135,6 +135,7 @@ private Q_SLOTS:
     // PPO
     void rolloutLogprobsMatchLearningLogprobs();
     void rolloutLogprobsMatchUnderConstrainedDecoding();
+    void sharedPromptScoringEqualsPackedScoring();
     void ppoRatioIsOneAtFirstEpoch();
     void ppoRaisesToyRewardQuickly();
     void ppoRaisesToyRewardOverManyIterations();
@@ -1058,6 +1059,68 @@ void TstTrain::rolloutLogprobsMatchLearningLogprobs()
     const double greedy = maxLogprobGap(*lm.model, lm.tokenizer, nullptr, 0.0);
     QVERIFY2(sampled < 1e-4, std::to_string(sampled).c_str());
     QVERIFY2(greedy < 1e-4, std::to_string(greedy).c_str());
+}
+
+void TstTrain::sharedPromptScoringEqualsPackedScoring()
+{
+    // scoreWithSharedPrompt (the prompt's forward once, then each response from its KV cache)
+    // against scoreSequences over the packed rows: log-probs under a title constraint and a
+    // temperature, entropies, and a value head's values (an active adapter), responses of
+    // different lengths (one of a single token).
+    RECALIGN_FAST_ONLY();
+    auto lm = loadStories();
+    lm.model->eval();
+    llm::LoraSpec spec;
+    spec.r = 4;
+    spec.alpha = 8;
+    spec.targets = llm::parseLoraTargets({"q", "v", "down"});
+    spec.seed = 3;
+    lm.model->addAdapter("critic", spec);
+    {
+        torch::NoGradGuard ng;
+        for (auto& p : lm.model->adapterParameters("critic"))
+            p.normal_(0.0, 0.05);
+    }
+    ValueHead head(lm.model->config().dim, 64, 7);
+    llm::TitleConstraintOptions opt;
+    opt.max_items = 3;
+    llm::TitleConstraint tc(lm.tokenizer, kStoryTitles, opt);
+    const auto prompt = storyPrompts(lm.tokenizer).front();
+    llm::GenerationConfig g;
+    g.max_new_tokens = 20;
+    g.temperature = 0.7;
+    g.constraint = &tc;
+    std::vector<std::vector<int32_t>> responses;
+    for (uint64_t seed : {1, 2, 3}) {
+        g.seed = seed;
+        responses.push_back(llm::generate(*lm.model, {prompt}, g, &lm.tokenizer).tokens.front());
+    }
+    responses.push_back({responses.front().front()});
+    torch::NoGradGuard noGrad;
+    const auto packed = packSequences(std::vector<std::vector<int32_t>>(responses.size(), prompt), responses,
+                                      lm.tokenizer.padId(), torch::kCPU);
+    ScoreOptions so;
+    so.temperatures = torch::tensor(std::vector<float>{0.7f, 0.7f, 1.0f, 0.7f});
+    so.allowed = llm::constraintMasks(tc, responses, lm.model->config().vocab_size, packed.response_columns);
+    so.want_entropy = true;
+    ScoreOptions vo;
+    vo.adapter = "critic";
+    vo.want_logprobs = false;
+    vo.value_head = head.get();
+    const auto full = scoreSequences(*lm.model, packed, so), shared =
+        scoreWithSharedPrompt(*lm.model, prompt, responses, lm.tokenizer.padId(), so);
+    const auto fullValues = scoreSequences(*lm.model, packed, vo),
+               sharedValues = scoreWithSharedPrompt(*lm.model, prompt, responses, lm.tokenizer.padId(), vo);
+    QCOMPARE(shared.logprobs.sizes(), full.logprobs.sizes());
+    QVERIFY(full.logprobs.abs().sum().item<double>() > 0.0);
+    QVERIFY(torch::allclose(shared.logprobs, full.logprobs, 1e-4, 1e-5));
+    QVERIFY(torch::allclose(shared.entropy, full.entropy, 1e-4, 1e-5));
+    QCOMPARE(sharedValues.values.sizes(), fullValues.values.sizes());
+    QVERIFY(fullValues.values.abs().sum().item<double>() > 0.0);
+    QVERIFY(torch::allclose(sharedValues.values, fullValues.values, 1e-4, 1e-5));
+    // Padding is masked: the single-token response has one value and one log-prob.
+    QCOMPARE(packed.mask[3].sum().item<double>(), 1.0);
+    QCOMPARE(shared.logprobs[3].slice(0, 1).abs().sum().item<double>(), 0.0);
 }
 
 void TstTrain::rolloutLogprobsMatchUnderConstrainedDecoding()
