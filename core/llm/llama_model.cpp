@@ -5,6 +5,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/nn/functional/linear.h>
 #include <torch/nn/init.h>
@@ -379,10 +380,86 @@ std::pair<torch::Tensor, torch::Tensor> LlamaModelImpl::ropeTables(int64_t n, co
     return {m_ropeCos, m_ropeSin};
 }
 
+namespace llama_model_detail {
+
+// RECALIGN_COMPOSITE_ROPE=1: the rotary embedding through torch's operators everywhere (the
+// fused CPU kernel is compared with it in tests).
+bool compositeRope()
+{
+    const char* e = std::getenv("RECALIGN_COMPOSITE_ROPE");
+    return e && *e && std::string(e) != "0";
+}
+
+// The rotation of x (B, T, Hx, d) by the angles of cos, sin (B, T, 1, d/2) into out, float32 on
+// the CPU, contiguous: one pass instead of the composite's eight operators (and their backward).
+// With -sin it is the inverse rotation, which is the backward (a rotation's transpose).
+void rotateCpu(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, float sign,
+               bool interleaved, torch::Tensor& out)
+{
+    const int64_t B = x.size(0), T = x.size(1), H = x.size(2), d = x.size(3), half = d / 2;
+    const float* xp = x.data_ptr<float>();
+    const float* cp = cos.data_ptr<float>();
+    const float* sp = sin.data_ptr<float>();
+    float* op = out.data_ptr<float>();
+    at::parallel_for(0, B * T, 16, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* c = cp + r * half;
+            const float* s = sp + r * half;
+            for (int64_t h = 0; h < H; ++h) {
+                const float* in = xp + (r * H + h) * d;
+                float* o = op + (r * H + h) * d;
+                if (interleaved) {
+                    for (int64_t i = 0; i < half; ++i) {
+                        const float a = in[2 * i], b = in[2 * i + 1], si = sign * s[i];
+                        o[2 * i] = a * c[i] - b * si;
+                        o[2 * i + 1] = a * si + b * c[i];
+                    }
+                } else {
+                    for (int64_t i = 0; i < half; ++i) {
+                        const float a = in[i], b = in[i + half], si = sign * s[i];
+                        o[i] = a * c[i] - b * si;
+                        o[i + half] = a * si + b * c[i];
+                    }
+                }
+            }
+        }
+    });
+}
+
+struct RotaryFunction : public torch::autograd::Function<RotaryFunction> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& cos,
+                                 const torch::Tensor& sin, bool interleaved)
+    {
+        ctx->saved_data["cos"] = cos;
+        ctx->saved_data["sin"] = sin;
+        ctx->saved_data["interleaved"] = interleaved;
+        torch::Tensor out = torch::empty_like(x);
+        rotateCpu(x, cos, sin, 1.0f, interleaved, out);
+        return out;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads)
+    {
+        const torch::Tensor g = grads[0].contiguous();
+        torch::Tensor gx = torch::empty_like(g);
+        rotateCpu(g, ctx->saved_data["cos"].toTensor(), ctx->saved_data["sin"].toTensor(), -1.0f,
+                  ctx->saved_data["interleaved"].toBool(), gx);
+        return {gx, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
+}  // namespace llama_model_detail
+
 torch::Tensor LlamaModelImpl::applyRope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) const
 {
     // x (B, T, Hx, d); cos, sin (B, T, 1, d/2).
     const int64_t d = x.size(-1);
+    if (x.is_cpu() && x.scalar_type() == torch::kFloat && cos.scalar_type() == torch::kFloat && x.is_contiguous()
+        && !llama_model_detail::compositeRope()) {
+        // cos and sin never need a gradient (they are tables of the positions).
+        return llama_model_detail::RotaryFunction::apply(x, cos.detach().contiguous(), sin.detach().contiguous(),
+                                                         m_config.rope_layout == RopeLayout::Interleaved);
+    }
     if (m_config.rope_layout == RopeLayout::Interleaved) {
         const torch::Tensor xs = x.reshape({x.size(0), x.size(1), x.size(2), d / 2, 2});
         const torch::Tensor a = xs.select(-1, 0), b = xs.select(-1, 1);

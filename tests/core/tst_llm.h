@@ -124,6 +124,7 @@ private Q_SLOTS:
     void kvCachedLogitsEqualFullForward();
     void chunkedCausalAttentionEqualsTheFullSquare();
     void outputsLastEqualTheFullForwardsLastRows();
+    void fusedRotaryEqualsTheComposite();
     void fastDecoderMatchesGenericPath();
     void batchedGenerationEqualsOneByOne();
     void deviceDecodeLoopEqualsHostLoop();
