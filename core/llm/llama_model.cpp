@@ -22,6 +22,80 @@ namespace recalign::core::llm {
 
 namespace llama_model_detail {
 
+// RECALIGN_COMPOSITE_OPS=1: the rotary embedding and RMSNorm through torch's operators everywhere
+// (their fused CPU float32 kernels below are compared with them in tests).
+bool compositeOps()
+{
+    const char* e = std::getenv("RECALIGN_COMPOSITE_OPS");
+    return e && *e && std::string(e) != "0";
+}
+
+// RMSNorm of the rows of x (N, D), float32 on the CPU, contiguous: y = x · r · w with
+// r = 1 / sqrt(mean(x²) + eps) per row (kept for the backward), in one pass instead of six
+// operators; the backward is dx = r · (g w) − x · r³ · mean(g w x) in one pass, dw (when the
+// weight trains) Σ_rows g · x · r.
+struct RmsNormFunction : public torch::autograd::Function<RmsNormFunction> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
+                                 double eps)
+    {
+        const int64_t D = x.size(-1), N = x.numel() / D;
+        torch::Tensor y = torch::empty_like(x), r = torch::empty({N}, x.options().requires_grad(false));
+        const torch::Tensor wc = w.detach().contiguous();
+        const float* xp = x.data_ptr<float>();
+        const float* wp = wc.data_ptr<float>();
+        float* yp = y.data_ptr<float>();
+        float* rp = r.data_ptr<float>();
+        at::parallel_for(0, N, 64, [&](int64_t r0, int64_t r1) {
+            for (int64_t n = r0; n < r1; ++n) {
+                const float* in = xp + n * D;
+                double sq = 0.0;
+                for (int64_t j = 0; j < D; ++j)
+                    sq += static_cast<double>(in[j]) * in[j];
+                const float inv = static_cast<float>(1.0 / std::sqrt(sq / static_cast<double>(D) + eps));
+                rp[n] = inv;
+                float* out = yp + n * D;
+                for (int64_t j = 0; j < D; ++j)
+                    out[j] = in[j] * inv * wp[j];
+            }
+        });
+        ctx->save_for_backward({x, w, r});
+        return y;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads)
+    {
+        const auto saved = ctx->get_saved_variables();
+        const torch::Tensor& x = saved[0];
+        const torch::Tensor w = saved[1].contiguous(), r = saved[2];
+        const torch::Tensor g = grads[0].contiguous();
+        const int64_t D = x.size(-1), N = x.numel() / D;
+        torch::Tensor dx = torch::empty_like(x);
+        const float* xp = x.data_ptr<float>();
+        const float* wp = w.data_ptr<float>();
+        const float* gp = g.data_ptr<float>();
+        const float* rp = r.data_ptr<float>();
+        float* dp = dx.data_ptr<float>();
+        at::parallel_for(0, N, 64, [&](int64_t r0, int64_t r1) {
+            for (int64_t n = r0; n < r1; ++n) {
+                const float* in = xp + n * D;
+                const float* gr = gp + n * D;
+                double dot = 0.0;
+                for (int64_t j = 0; j < D; ++j)
+                    dot += static_cast<double>(gr[j]) * wp[j] * in[j];
+                const float inv = rp[n];
+                const float c = static_cast<float>(dot / static_cast<double>(D)) * inv * inv * inv;
+                float* out = dp + n * D;
+                for (int64_t j = 0; j < D; ++j)
+                    out[j] = inv * gr[j] * wp[j] - in[j] * c;
+            }
+        });
+        torch::Tensor dw;
+        if (ctx->needs_input_grad(1))
+            dw = (g.reshape({N, D}) * x.reshape({N, D}) * r.view({N, 1})).sum(0);
+        return {dx, dw, torch::Tensor()};
+    }
+};
+
 constexpr double kMaskedScore = -1e30;  // additive bias of a disallowed key (finite: no NaN rows)
 
 // torch >= 2.1: attention through scaled_dot_product_attention (flash / memory-efficient kernels
@@ -284,6 +358,9 @@ RmsNormImpl::RmsNormImpl(int64_t dim, double eps_, const torch::TensorOptions& o
 
 torch::Tensor RmsNormImpl::forward(const torch::Tensor& x)
 {
+    if (x.is_cpu() && x.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat && x.is_contiguous()
+        && x.numel() > 0 && !llama_model_detail::compositeOps())
+        return llama_model_detail::RmsNormFunction::apply(x, weight, eps);
     if (x.scalar_type() == torch::kFloat)
         return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * weight;
     // Half precision: normalise in float32, then scale in the input dtype (as Hugging Face).
@@ -382,14 +459,6 @@ std::pair<torch::Tensor, torch::Tensor> LlamaModelImpl::ropeTables(int64_t n, co
 
 namespace llama_model_detail {
 
-// RECALIGN_COMPOSITE_ROPE=1: the rotary embedding through torch's operators everywhere (the
-// fused CPU kernel is compared with it in tests).
-bool compositeRope()
-{
-    const char* e = std::getenv("RECALIGN_COMPOSITE_ROPE");
-    return e && *e && std::string(e) != "0";
-}
-
 // The rotation of x (B, T, Hx, d) by the angles of cos, sin (B, T, 1, d/2) into out, float32 on
 // the CPU, contiguous: one pass instead of the composite's eight operators (and their backward).
 // With -sin it is the inverse rotation, which is the backward (a rotation's transpose).
@@ -455,7 +524,7 @@ torch::Tensor LlamaModelImpl::applyRope(const torch::Tensor& x, const torch::Ten
     // x (B, T, Hx, d); cos, sin (B, T, 1, d/2).
     const int64_t d = x.size(-1);
     if (x.is_cpu() && x.scalar_type() == torch::kFloat && cos.scalar_type() == torch::kFloat && x.is_contiguous()
-        && !llama_model_detail::compositeRope()) {
+        && !llama_model_detail::compositeOps()) {
         // cos and sin never need a gradient (they are tables of the positions).
         return llama_model_detail::RotaryFunction::apply(x, cos.detach().contiguous(), sin.detach().contiguous(),
                                                          m_config.rope_layout == RopeLayout::Interleaved);

@@ -199,11 +199,12 @@ void TstLlm::outputsLastEqualTheFullForwardsLastRows()
     }
 }
 
-void TstLlm::fusedRotaryEqualsTheComposite()
+void TstLlm::fusedKernelsEqualTheComposite()
 {
-    // The CPU float32 rotary kernel (one pass forward, the inverse rotation backward) against
-    // torch's operators (RECALIGN_COMPOSITE_ROPE=1): logits and the adapter's gradients of a
-    // left-padded batch, both layouts, grouped-query heads, and a cached prefill + decode step.
+    // The CPU float32 rotary and RMSNorm kernels (one pass forward, one backward) against torch's
+    // operators (RECALIGN_COMPOSITE_OPS=1): logits and every parameter's gradient (an adapter,
+    // the base, the norms' weights) of a left-padded batch, both rotary layouts, grouped-query
+    // heads, and a cached prefill + decode step.
     for (RopeLayout layout : {RopeLayout::Interleaved, RopeLayout::RotateHalf}) {
         LlamaConfig c = tinyConfig(layout, true);
         LlamaModel m = randomModel(c, 6);
@@ -214,21 +215,23 @@ void TstLlm::fusedRotaryEqualsTheComposite()
         mask[1].narrow(0, 0, 5).zero_();
         auto run = [&](bool composite) {
             if (composite)
-                setenv("RECALIGN_COMPOSITE_ROPE", "1", 1);
+                setenv("RECALIGN_COMPOSITE_OPS", "1", 1);
             else
-                unsetenv("RECALIGN_COMPOSITE_ROPE");
-            for (auto& [name, p] : m->namedAdapterParameters("actor"))
+                unsetenv("RECALIGN_COMPOSITE_OPS");
+            for (auto& p : m->parameters())
                 p.mutable_grad() = torch::Tensor();
             const torch::Tensor logits = m->forward(tokens, mask).logits;
             (logits.pow(2).mean(-1) * mask).sum().backward();
             std::vector<torch::Tensor> out{logits.detach()};
-            for (auto& [name, p] : m->namedAdapterParameters("actor"))
-                out.push_back(p.grad().clone());
+            // Every trainable parameter: the adapter's and the base's (the norms' weights too).
+            for (auto& p : m->parameters())
+                if (p.grad().defined())
+                    out.push_back(p.grad().clone());
             torch::NoGradGuard ng;
             KvCache cache = m->makeCache(2, 25);
             m->forwardCached(tokens, cache, mask, {});
             out.push_back(m->forwardCached(tokens.narrow(1, 0, 1), cache, {}, {}).logits);
-            unsetenv("RECALIGN_COMPOSITE_ROPE");
+            unsetenv("RECALIGN_COMPOSITE_OPS");
             return out;
         };
         const auto fused = run(false), composite = run(true);
@@ -236,7 +239,9 @@ void TstLlm::fusedRotaryEqualsTheComposite()
         for (size_t i = 0; i < fused.size(); ++i) {
             const double scale = composite[i].abs().max().item<double>();
             const double gap = (fused[i] - composite[i]).abs().max().item<double>();
-            QVERIFY2(scale > 0.0 && gap <= 1e-5 * scale,
+            // float32 sums in another order (the kernels accumulate a row in double): ~1e-5 of the
+            // largest entry in the embedding's gradient, which sums over every position.
+            QVERIFY2(scale > 0.0 && gap <= 1e-4 * scale,
                      (std::to_string(i) + ": " + std::to_string(gap) + " of " + std::to_string(scale)).c_str());
         }
     }

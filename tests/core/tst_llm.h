@@ -124,7 +124,7 @@ private Q_SLOTS:
     void kvCachedLogitsEqualFullForward();
     void chunkedCausalAttentionEqualsTheFullSquare();
     void outputsLastEqualTheFullForwardsLastRows();
-    void fusedRotaryEqualsTheComposite();
+    void fusedKernelsEqualTheComposite();
     void fastDecoderMatchesGenericPath();
     void batchedGenerationEqualsOneByOne();
     void deviceDecodeLoopEqualsHostLoop();
