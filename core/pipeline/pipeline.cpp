@@ -370,6 +370,14 @@ RunOutcome runExperiment(const RunRequest& request, Observer& observer)
         });
         if (ctx.obs)
             ctx.obs->flush();
+        // Data parallel: a stop reaches every rank (Ctrl-C goes to all of them), but they notice it
+        // at different steps, and a rank still in a collective then sees its peer leave. When this
+        // rank was asked to stop too, that is the stop, not a failure.
+        if (!outcome.error.ok() && outcome.error.code != ErrorCode::Cancelled && dist::active()
+            && observer.stopRequested())
+            outcome.error = Error{ErrorCode::Cancelled,
+                                  "stopped by the user (a peer rank stopped first: " + outcome.error.message + ")",
+                                  outcome.error.where};
         if (ctx.run > 0 && ctx.store.isOpen()) {
             const RunStatus status = outcome.error.ok() ? RunStatus::Finished
                 : outcome.error.code == ErrorCode::Cancelled ? RunStatus::Cancelled
