@@ -200,22 +200,28 @@ ScoreResult scoreOutputs(const torch::Tensor& logits, const torch::Tensor& hidde
     return r;
 }
 
+// The forward's settings a score needs: the adapter, and logits and / or hidden states.
+llm::ForwardOptions scoringForward(const ScoreOptions& options)
+{
+    llm::ForwardOptions fo;
+    fo.adapter = options.adapter;
+    fo.return_hidden = options.value_head != nullptr;
+    fo.skip_logits = !(options.want_logprobs || options.want_entropy);
+    return fo;
+}
+
 }  // namespace sequences_detail
 
 ScoreResult scoreSequences(llm::LlamaModelImpl& model, const PackedSequences& packed,
                            const ScoreOptions& options)
 {
     const int64_t T = packed.response_columns;
-    const bool needLogits = options.want_logprobs || options.want_entropy;
-    llm::ForwardOptions fo;
-    fo.adapter = options.adapter;
-    fo.return_hidden = options.value_head != nullptr;
-    fo.skip_logits = !needLogits;
+    llm::ForwardOptions fo = sequences_detail::scoringForward(options);
     fo.outputs_last = T + 1;  // columns P-1 .. P+T-1 (the last predicts past the response)
     fo.checkpoint_layers = options.checkpoint_layers;
     const auto out = model.forward(packed.tokens, packed.attention, fo);
     // Column P + j - 1 predicts response token j.
-    return sequences_detail::scoreOutputs(needLogits ? out.logits.slice(1, 0, T) : torch::Tensor(),
+    return sequences_detail::scoreOutputs(fo.skip_logits ? torch::Tensor() : out.logits.slice(1, 0, T),
                                           options.value_head ? out.hidden.slice(1, 0, T) : torch::Tensor(),
                                           packed.response, packed.mask, options);
 }
@@ -232,11 +238,8 @@ ScoreResult scoreWithSharedPrompt(llm::LlamaModelImpl& model, const std::vector<
     const PackedSequences packed =
         packSequences(std::vector<std::vector<int32_t>>(responses.size(), prompt), responses, padId, device);
     const int64_t T = packed.response_columns;
-    const bool needLogits = options.want_logprobs || options.want_entropy;
-    llm::ForwardOptions fo;
-    fo.adapter = options.adapter;
-    fo.return_hidden = options.value_head != nullptr;
-    fo.skip_logits = !needLogits;
+    llm::ForwardOptions fo = sequences_detail::scoringForward(options);
+    const bool needLogits = !fo.skip_logits;
     // The prompt once: its keys and values, and the outputs at its last position (they predict
     // every response's first token).
     llm::KvCache one = model.makeCache(1, P);
