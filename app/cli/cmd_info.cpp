@@ -28,6 +28,7 @@ int runInfo(const std::vector<std::string>& args)
     std::cout << "allocator:         " << s.allocator.describe() << "\n";
     std::cout << "BLAS kernels:      " << s.blas_core.describe() << "\n";
     std::cout << "OpenMP wait:       " << s.omp_wait.describe() << "\n";
+    std::cout << "OpenBLAS start:    " << s.blas_start.describe() << "\n";
     std::cout << "intra-op threads:  " << s.intra_op_threads << "\n"
               << "CUDA:              " << (s.cuda_available ? "available" : "not available") << "\n";
     for (const auto& d : s.cuda_devices)

@@ -8,8 +8,8 @@
 #include <iostream>
 #include <stdexcept>
 
-// OpenMP's wait policy before any library's initialiser (core/api/info.h).
-RECALIGN_PRESET_OPENMP_WAIT;
+// The thread pools' start-up settings before any library's initialiser (core/api/info.h).
+RECALIGN_PRESET_THREAD_POOLS;
 
 namespace {
 int usage()

@@ -11,8 +11,8 @@
 #include <QApplication>
 #include <QCommandLineParser>
 
-// OpenMP's wait policy before any library's initialiser (core/api/info.h).
-RECALIGN_PRESET_OPENMP_WAIT;
+// The thread pools' start-up settings before any library's initialiser (core/api/info.h).
+RECALIGN_PRESET_THREAD_POOLS;
 
 int main(int argc, char** argv)
 {

@@ -58,35 +58,48 @@ std::string blasCoreTarget(const std::string& chosen, const std::vector<std::str
 // Applies the policy once (the CLI's and the GUI's main call it first); later calls return it.
 BlasCorePolicy applyBlasCorePolicy();
 
-// OpenMP's wait policy. torch's intra-op pool is libgomp's, whose idle threads spin (up to
-// 300,000 rounds) waiting for the next parallel region: beside another busy process (a build, a
-// second run, the GUI) they take the CPU the working thread needs. On the class's AMD EPYC,
-// `bench train --dim 128 --compute-dtype bfloat16` with one `yes` beside it: SFT 3,395-3,746
-// tokens/s with libgomp's default, 5,085-5,539 with GOMP_SPINCOUNT=2000, 5,966-6,043 with
-// OMP_WAIT_POLICY=PASSIVE; idle: default 9,603-10,561, 2,000 rounds 9,175-9,935 (the same within
-// the machine's noise), PASSIVE 7,609-8,046 (every region wakes sleeping threads). So the policy
-// is a short spin, then sleep: GOMP_SPINCOUNT=2000. libgomp reads its variables in its own
-// initialiser, before main, and libc's initialiser resets the environment to the one the process
-// started with, so the policy re-executes the program once, from the executable's .preinit_array
-// (RECALIGN_PRESET_OPENMP_WAIT in the CLI's and the GUI's main.cpp), which the dynamic loader
-// calls before any initialiser: libtorch's (~0.5 s of operator registration) has not run yet, so
-// the first image costs only its loading. When neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set,
-// RECALIGN_OMP_WAIT is not "keep", the machine has more than one core and the program is
-// recalign or recalign-studio (not under valgrind and the like), it execs /proc/self/exe with the
-// same arguments and GOMP_SPINCOUNT added (same PID; child processes inherit it). It returns only
-// when no re-exec was needed or the exec failed.
-void presetOpenMpWaitPolicy(int argc, char** argv, char** envp);
-// In an executable's main.cpp, at namespace scope: the policy before every initialiser.
-#define RECALIGN_PRESET_OPENMP_WAIT                                                                    \
-    __attribute__((section(".preinit_array"), used)) static void (*const recalignPresetOpenMpWait)( \
-        int, char**, char**) = &recalign::core::presetOpenMpWaitPolicy
-struct OpenMpWaitPolicy {
+// The thread pools' start-up settings, which libgomp and OpenBLAS read in their own initialisers,
+// before main.
+// - OpenMP's wait policy. torch's intra-op pool is libgomp's, whose idle threads spin (up to
+//   300,000 rounds) waiting for the next parallel region: beside another busy process (a build, a
+//   second run, the GUI) they take the CPU the working thread needs. On the class's AMD EPYC,
+//   `bench train --dim 128 --compute-dtype bfloat16` with one `yes` beside it: SFT 3,395-3,746
+//   tokens/s with libgomp's default, 5,085-5,539 with GOMP_SPINCOUNT=2000, 5,966-6,043 with
+//   OMP_WAIT_POLICY=PASSIVE; idle: default 9,603-10,561, 2,000 rounds 9,175-9,935 (the same within
+//   the machine's noise), PASSIVE 7,609-8,046 (every region wakes sleeping threads). So: a short
+//   spin, then sleep: GOMP_SPINCOUNT=2000.
+// - OpenBLAS's start-up threads. OpenBLAS starts a worker per further core in its initialiser;
+//   each spins in sched_yield (a system call) for 2^28 cycles (~0.1 s) after start-up and after
+//   every parallel product before it sleeps, while the thread plan gives OpenBLAS one thread in
+//   most runs. On the class's Zen 3 EPYC (2 cores), `time recalign info`: sys 0.20-0.37 s with the
+//   default, 0.10-0.14 s with OPENBLAS_NUM_THREADS=1; the miniature pipeline sys 0.26-0.37 s
+//   against 0.18-0.21 s (user ~2.0-2.6 s). So OpenBLAS starts with one thread
+//   (OPENBLAS_NUM_THREADS=1) and openblas_set_num_threads starts the workers when the plan gives
+//   OpenBLAS more (float32 models at least kBlasWidth wide).
+// libc's initialiser resets the environment to the one the process started with, so the preset
+// re-executes the program once, from the executable's .preinit_array (RECALIGN_PRESET_THREAD_POOLS
+// in the CLI's and the GUI's main.cpp), which the dynamic loader calls before any initialiser:
+// libtorch's (~0.5 s of operator registration) has not run yet, so the first image costs only its
+// loading. It adds GOMP_SPINCOUNT=2000 unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set or
+// RECALIGN_OMP_WAIT=keep, and OPENBLAS_NUM_THREADS=1 unless OPENBLAS_NUM_THREADS,
+// GOTO_NUM_THREADS or OMP_NUM_THREADS is set or RECALIGN_BLAS_START=keep, with RECALIGN_PRESET
+// naming what it added; it runs when one of them is to be added, the machine has more than one
+// core and the program is recalign or recalign-studio (not under valgrind and the like): it execs
+// /proc/self/exe with the same arguments (same PID; child processes inherit the variables). It
+// returns only when no re-exec was needed or the exec failed.
+void presetThreadPools(int argc, char** argv, char** envp);
+// In an executable's main.cpp, at namespace scope: the preset before every initialiser.
+#define RECALIGN_PRESET_THREAD_POOLS                                                                   \
+    __attribute__((section(".preinit_array"), used)) static void (*const recalignPresetThreadPools)( \
+        int, char**, char**) = &recalign::core::presetThreadPools
+struct PoolPreset {
     std::string in_force;  // e.g. "spin 2000 rounds, then sleep", "OMP_WAIT_POLICY=PASSIVE"
     std::string reason;    // who chose it
     std::string describe() const;  // one line for `recalign info`
 };
-// The policy in force in this process (read from the environment it started with).
-OpenMpWaitPolicy openMpWaitPolicy();
+// What is in force in this process (read from the environment it started with).
+PoolPreset openMpWaitPolicy();
+PoolPreset openBlasStartPolicy();
 
 struct SystemInfo {
     std::string app_version;
@@ -98,7 +111,8 @@ struct SystemInfo {
     BlasInfo blas;
     AllocatorPolicy allocator;
     BlasCorePolicy blas_core;
-    OpenMpWaitPolicy omp_wait;
+    PoolPreset omp_wait;
+    PoolPreset blas_start;
     int intra_op_threads = 0;
     bool cuda_available = false;
     std::vector<std::string> cuda_devices;

@@ -92,8 +92,20 @@ OpenBlasThreads openBlasThreads()
 
 }  // namespace runtime_detail
 
+namespace runtime_detail {
+
+// OpenBLAS's thread count as its initialiser left it: read once, before the first thread plan.
+int openBlasStartThreads()
+{
+    static const int start = openBlasThreadCount();
+    return start;
+}
+
+}  // namespace runtime_detail
+
 int setComputeThreads(int torchThreads, int blasThreads)
 {
+    runtime_detail::openBlasStartThreads();
     if (torchThreads > 0)
         at::set_num_threads(torchThreads);
     if (blasThreads > 0)
@@ -388,15 +400,18 @@ BlasCorePolicy applyBlasCorePolicy()
 
 namespace {
 #define RECALIGN_OMP_SPIN_ROUNDS "2000"
-#define RECALIGN_OMP_WAIT_MARKER "RECALIGN_OMP_WAIT_SET"  // set with GOMP_SPINCOUNT by the policy
+#define RECALIGN_PRESET_MARKER "RECALIGN_PRESET"  // which variables the preset added: "omp", "blas", "omp,blas"
 constexpr const char* kOmpSpinRounds = RECALIGN_OMP_SPIN_ROUNDS;
-constexpr const char* kOmpWaitMarker = RECALIGN_OMP_WAIT_MARKER;
+constexpr const char* kPresetMarker = RECALIGN_PRESET_MARKER;
 // The variables the re-exec adds (writable: execve takes char*).
 char g_ompSpinVariable[] = "GOMP_SPINCOUNT=" RECALIGN_OMP_SPIN_ROUNDS;
-char g_ompMarkerVariable[] = RECALIGN_OMP_WAIT_MARKER "=1";
+char g_blasThreadsVariable[] = "OPENBLAS_NUM_THREADS=1";
+char g_markerBoth[] = RECALIGN_PRESET_MARKER "=omp,blas";
+char g_markerOmp[] = RECALIGN_PRESET_MARKER "=omp";
+char g_markerBlas[] = RECALIGN_PRESET_MARKER "=blas";
 // Zero-initialised (no constructor): written before any initialiser has run.
-int g_ompPresetErrno = 0;     // errno of a failed readlink or execve
-int g_ompPresetOtherExe = 0;  // 1: the executable is not recalign or recalign-studio
+int g_presetErrno = 0;     // errno of a failed readlink or execve
+int g_presetOtherExe = 0;  // 1: the executable is not recalign or recalign-studio
 
 // A variable of `env` (plain C: the preset reads the envp it is given, before libc's getenv
 // sees anything; the report reads environ).
@@ -413,56 +428,86 @@ bool isSet(char** env, const char* name)
     const char* v = envValue(env, name);
     return v && *v;
 }
-bool ompWaitKept(char** env)
+bool kept(char** env, const char* name)
 {
-    const char* keep = envValue(env, "RECALIGN_OMP_WAIT");
+    const char* keep = envValue(env, name);
     return keep && std::strcmp(keep, "keep") == 0;
 }
 bool isSet(const char* name) { return isSet(environ, name); }
+// The user's own choice for a pool: libgomp's wait policy, OpenBLAS's start-up thread count
+// (OpenBLAS reads OPENBLAS_NUM_THREADS, then GOTO_NUM_THREADS, then OMP_NUM_THREADS).
+bool ompWaitChosen(char** env)
+{
+    return isSet(env, "OMP_WAIT_POLICY") || isSet(env, "GOMP_SPINCOUNT") || kept(env, "RECALIGN_OMP_WAIT");
+}
+bool blasStartChosen(char** env)
+{
+    return isSet(env, "OPENBLAS_NUM_THREADS") || isSet(env, "GOTO_NUM_THREADS") || isSet(env, "OMP_NUM_THREADS")
+        || kept(env, "RECALIGN_BLAS_START");
+}
+// Whether the preset of this process added `what` ("omp" or "blas").
+bool presetAdded(const char* what)
+{
+    const char* marker = envValue(environ, kPresetMarker);
+    return marker && std::strstr(marker, what) != nullptr;
+}
+// Why the preset left a pool's variables as they were (neither the user's nor ours).
+std::string presetNotRun(const char* keepVariable)
+{
+    return g_presetErrno != 0                       ? std::string("re-exec failed: ") + std::strerror(g_presetErrno)
+        : g_presetOtherExe != 0                     ? "not run as recalign or recalign-studio (a wrapper?): not re-executed"
+        : kept(environ, keepVariable)               ? std::string(keepVariable) + "=keep"
+        : std::thread::hardware_concurrency() <= 1 ? "one core"
+                                                    : "this program does not preset it (RECALIGN_PRESET_THREAD_POOLS)";
+}
 }  // namespace
 
 // Called by the dynamic loader before any initialiser (libc's included, which resets the
 // environment to the one the process started with, so setenv alone would not last): plain C
-// calls only. Re-executes the program with the two variables added to its environment.
-void presetOpenMpWaitPolicy(int, char** argv, char** envp)
+// calls only. Re-executes the program with the variables added to its environment.
+void presetThreadPools(int, char** argv, char** envp)
 {
-    if (!argv || !argv[0] || !envp || isSet(envp, kOmpWaitMarker) || isSet(envp, "OMP_WAIT_POLICY")
-        || isSet(envp, "GOMP_SPINCOUNT") || ompWaitKept(envp) || std::thread::hardware_concurrency() <= 1)
+    if (!argv || !argv[0] || !envp || isSet(envp, kPresetMarker) || std::thread::hardware_concurrency() <= 1)
+        return;
+    const bool omp = !ompWaitChosen(envp), blas = !blasStartChosen(envp);
+    if (!omp && !blas)
         return;
     char exe[4096];
     const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     if (n <= 0) {
-        g_ompPresetErrno = errno;
+        g_presetErrno = errno;
         return;
     }
     exe[n] = '\0';
     const char* slash = std::strrchr(exe, '/');
     const char* name = slash ? slash + 1 : exe;
     if (std::strcmp(name, "recalign") != 0 && std::strcmp(name, "recalign-studio") != 0) {
-        g_ompPresetOtherExe = 1;  // e.g. under valgrind: leave the process as it is
+        g_presetOtherExe = 1;  // e.g. under valgrind: leave the process as it is
         return;
     }
     size_t count = 0;
     while (envp[count])
         ++count;
-    auto** env = static_cast<char**>(std::malloc((count + 3) * sizeof(char*)));
+    auto** env = static_cast<char**>(std::malloc((count + 4) * sizeof(char*)));
     if (!env)
         return;
     std::memcpy(env, envp, count * sizeof(char*));
-    env[count] = g_ompSpinVariable;
-    env[count + 1] = g_ompMarkerVariable;
-    env[count + 2] = nullptr;
+    size_t k = count;
+    if (omp)
+        env[k++] = g_ompSpinVariable;
+    if (blas)
+        env[k++] = g_blasThreadsVariable;
+    env[k++] = omp && blas ? g_markerBoth : omp ? g_markerOmp : g_markerBlas;
+    env[k] = nullptr;
     execve(exe, argv, env);
-    g_ompPresetErrno = errno;  // only reached when the exec failed: libgomp keeps its default
+    g_presetErrno = errno;  // only reached when the exec failed: libgomp and OpenBLAS keep their defaults
     std::free(env);
 }
 
-OpenMpWaitPolicy openMpWaitPolicy()
+PoolPreset openMpWaitPolicy()
 {
-    OpenMpWaitPolicy p;
-    const bool ours = isSet(kOmpWaitMarker) && isSet("GOMP_SPINCOUNT") && !isSet("OMP_WAIT_POLICY")
-        && std::string(std::getenv("GOMP_SPINCOUNT")) == kOmpSpinRounds;
-    if (ours) {
+    PoolPreset p;
+    if (presetAdded("omp")) {
         p.in_force = std::string("spin ") + kOmpSpinRounds + " rounds, then sleep";
         p.reason = "set at start-up: idle threads leave the CPU to other work soon";
     } else if (isSet("OMP_WAIT_POLICY") || isSet("GOMP_SPINCOUNT")) {
@@ -472,16 +517,36 @@ OpenMpWaitPolicy openMpWaitPolicy()
         p.reason = "set by the user";
     } else {
         p.in_force = "libgomp's default (spin 300,000 rounds, then sleep)";
-        p.reason = g_ompPresetErrno != 0                ? std::string("re-exec failed: ") + std::strerror(g_ompPresetErrno)
-            : g_ompPresetOtherExe != 0                 ? "not run as recalign or recalign-studio (a wrapper?): not re-executed"
-            : ompWaitKept(environ)                     ? "RECALIGN_OMP_WAIT=keep"
-            : std::thread::hardware_concurrency() <= 1 ? "one core"
-                                                        : "this program does not preset it (RECALIGN_PRESET_OPENMP_WAIT)";
+        p.reason = presetNotRun("RECALIGN_OMP_WAIT");
     }
     return p;
 }
 
-std::string OpenMpWaitPolicy::describe() const
+PoolPreset openBlasStartPolicy()
+{
+    PoolPreset p;
+    const int start = runtime_detail::openBlasStartThreads();
+    const std::string pool = start > 0 ? "; started with " + std::to_string(start) + (start == 1 ? " thread" : " threads")
+                                       : std::string("; OpenBLAS not loaded");
+    if (presetAdded("blas")) {
+        p.in_force = "OPENBLAS_NUM_THREADS=1, workers started when the thread plan asks" + pool;
+        p.reason = "set at start-up: no idle worker spins in sched_yield before a product needs it";
+    } else if (isSet("OPENBLAS_NUM_THREADS") || isSet("GOTO_NUM_THREADS") || isSet("OMP_NUM_THREADS")) {
+        for (const char* v : {"OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"})
+            if (isSet(v)) {
+                p.in_force = std::string(v) + "=" + std::getenv(v) + pool;
+                break;
+            }
+        p.reason = "set by the user";
+    } else {
+        p.in_force = "OpenBLAS's default (a worker per further core, each spinning ~0.1 s in sched_yield after start-up "
+                     "and after every parallel product)" + pool;
+        p.reason = presetNotRun("RECALIGN_BLAS_START");
+    }
+    return p;
+}
+
+std::string PoolPreset::describe() const
 {
     return in_force + " (" + reason + ")";
 }
@@ -592,6 +657,7 @@ SystemInfo systemInfo()
     s.allocator = applyAllocatorPolicy();
     s.blas_core = applyBlasCorePolicy();
     s.omp_wait = openMpWaitPolicy();
+    s.blas_start = openBlasStartPolicy();
     const auto tok = tokenizerModuleInfo();
     s.sentencepiece_version = tok.library_version;
     s.tokenizer_module_path = tok.path;

@@ -11,6 +11,7 @@
 #include "core/llm/pretrain.h"
 #include "core/pipeline/evaluation.h"
 #include "core/rules/title_lookup.h"
+#include "core/runtime/runtime.h"
 #include "core/tokenizer/tokenizer.h"
 #include "tst_cli.h"
 
@@ -63,7 +64,7 @@ private Q_SLOTS:
     void ppoValidationRunsAndKeepsTheBestIteration();
     void changedGeneralFileContentRerunsOnlyLlmEvaluation();
     void badExperimentFailsBeforeAnyWorkNamingTheKey();
-    void openMpWaitPolicyIsSetBeforeLibgompLoads();
+    void threadPoolsArePresetBeforeTheirLibrariesLoad();
     void probeTakesAnyModelAndAdapters();
     void constrainedDecodingEvaluationListsOnlyNewTitles();
     void recipeRowsRunAsTheirOwnStages();
@@ -470,17 +471,19 @@ void TstPipeline::badExperimentFailsBeforeAnyWorkNamingTheKey()
     QVERIFY(!seeds.out.contains(QStringLiteral("== teacher")));
 }
 
-void TstPipeline::openMpWaitPolicyIsSetBeforeLibgompLoads()
+void TstPipeline::threadPoolsArePresetBeforeTheirLibrariesLoad()
 {
-    // libgomp reads its variables in its initialiser, before main: the CLI sets GOMP_SPINCOUNT
-    // from its .preinit_array, earlier still (core/api/info.h), and libgomp itself reports the
-    // value it read (OMP_DISPLAY_ENV=verbose); the user's variables and RECALIGN_OMP_WAIT=keep are
-    // left alone.
-    QString displayed;
-    auto info = [&displayed](const QStringList& set) {
+    // libgomp and OpenBLAS read their variables in their initialisers, before main: the CLI sets
+    // GOMP_SPINCOUNT and OPENBLAS_NUM_THREADS from its .preinit_array, earlier still
+    // (core/api/info.h). libgomp itself reports the value it read (OMP_DISPLAY_ENV=verbose);
+    // OpenBLAS's thread count is asked of OpenBLAS before the first thread plan. The user's
+    // variables and RECALIGN_OMP_WAIT=keep / RECALIGN_BLAS_START=keep are left alone.
+    QString displayed, blas;
+    auto info = [&displayed, &blas](const QStringList& set) {
         QProcess p;
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        for (const char* v : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "RECALIGN_OMP_WAIT", "RECALIGN_OMP_WAIT_SET"})
+        for (const char* v : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "RECALIGN_OMP_WAIT", "RECALIGN_PRESET",
+                              "OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS", "RECALIGN_BLAS_START"})
             env.remove(QString::fromLatin1(v));
         for (const QString& kv : set)
             env.insert(kv.section(QLatin1Char('='), 0, 0), kv.section(QLatin1Char('='), 1));
@@ -490,27 +493,43 @@ void TstPipeline::openMpWaitPolicyIsSetBeforeLibgompLoads()
         p.waitForFinished(60000);
         const QString out = QString::fromUtf8(p.readAll());
         displayed.clear();
-        for (const QString& line : out.split(QLatin1Char('\n')))
+        blas.clear();
+        QString omp = QStringLiteral("no OpenMP line in: ") + out;
+        for (const QString& line : out.split(QLatin1Char('\n'))) {
             if (line.trimmed().startsWith(QStringLiteral("GOMP_SPINCOUNT =")))
                 displayed = line.trimmed();
-        for (const QString& line : out.split(QLatin1Char('\n')))
+            if (line.startsWith(QStringLiteral("OpenBLAS start:")))
+                blas = line;
             if (line.startsWith(QStringLiteral("OpenMP wait:")))
-                return line;
-        return QStringLiteral("no OpenMP line in: ") + out;
+                omp = line;
+        }
+        return omp;
     };
+    const bool openBlas = openBlasThreadCount() > 0;
     if (std::thread::hardware_concurrency() > 1) {
         const QString ours = info({QStringLiteral("OMP_DISPLAY_ENV=verbose")});
         QVERIFY2(ours.contains(QStringLiteral("spin 2000 rounds, then sleep (set at start-up")), qPrintable(ours));
         QCOMPARE(displayed, QStringLiteral("GOMP_SPINCOUNT = '2000'"));
+        if (openBlas) {
+            QVERIFY2(blas.contains(QStringLiteral("started with 1 thread (set at start-up: no idle worker")), qPrintable(blas));
+        }
     }
-    const QString user = info({QStringLiteral("OMP_WAIT_POLICY=ACTIVE")});
+    const QString user = info({QStringLiteral("OMP_WAIT_POLICY=ACTIVE"), QStringLiteral("OPENBLAS_NUM_THREADS=2")});
     QVERIFY2(user.contains(QStringLiteral("OMP_WAIT_POLICY=ACTIVE (set by the user)")), qPrintable(user));
+    if (openBlas && std::thread::hardware_concurrency() > 1)  // OpenBLAS caps it at the cores
+        QVERIFY2(blas.contains(QStringLiteral("OPENBLAS_NUM_THREADS=2; started with 2 threads (set by the user)")), qPrintable(blas));
     const QString spin = info({QStringLiteral("GOMP_SPINCOUNT=1000")});
     QVERIFY2(spin.contains(QStringLiteral("GOMP_SPINCOUNT=1000 (set by the user)")), qPrintable(spin));
-    const QString kept = info({QStringLiteral("RECALIGN_OMP_WAIT=keep"), QStringLiteral("OMP_DISPLAY_ENV=verbose")});
+    if (openBlas && std::thread::hardware_concurrency() > 1)  // OpenBLAS's start is still preset
+        QVERIFY2(blas.contains(QStringLiteral("(set at start-up: no idle worker")), qPrintable(blas));
+    const QString kept = info({QStringLiteral("RECALIGN_OMP_WAIT=keep"), QStringLiteral("RECALIGN_BLAS_START=keep"),
+                               QStringLiteral("OMP_DISPLAY_ENV=verbose")});
     QCOMPARE(displayed, QStringLiteral("GOMP_SPINCOUNT = '300000'"));
     QVERIFY2(kept.contains(QStringLiteral("libgomp's default")) && kept.contains(QStringLiteral("RECALIGN_OMP_WAIT=keep")),
              qPrintable(kept));
+    if (openBlas)
+        QVERIFY2(blas.contains(QStringLiteral("OpenBLAS's default")) && blas.contains(QStringLiteral("RECALIGN_BLAS_START=keep")),
+                 qPrintable(blas));
 }
 
 void TstPipeline::probeTakesAnyModelAndAdapters()
