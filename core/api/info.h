@@ -75,14 +75,19 @@ BlasCorePolicy applyBlasCorePolicy();
 //   default, 0.10-0.14 s with OPENBLAS_NUM_THREADS=1; the miniature pipeline sys 0.26-0.37 s
 //   against 0.18-0.21 s (user ~2.0-2.6 s). So OpenBLAS starts with one thread
 //   (OPENBLAS_NUM_THREADS=1) and openblas_set_num_threads starts the workers when the plan gives
-//   OpenBLAS more (float32 models at least kBlasWidth wide).
+//   OpenBLAS more (float32 models at least kBlasWidth wide, training passes of large products).
+//   Its workers then spin 2^20 cycles (OPENBLAS_THREAD_TIMEOUT=20, ~0.35 ms) after a product, not
+//   2^28: `bench train --dim 128 --sft-steps 6 --ppo-iterations 0` (OpenBLAS 2 threads in SFT),
+//   two runs each: sys 1.57 / 1.64 s at 28, 1.10 / 1.15 at 24, 0.83 / 0.88 at 20, SFT 10,895-10,913
+//   tokens/s at 28, 11,399-11,548 at 20 (at 16: sys 0.56-0.59, 9,133-10,552 tokens/s).
 // libc's initialiser resets the environment to the one the process started with, so the preset
 // re-executes the program once, from the executable's .preinit_array (RECALIGN_PRESET_THREAD_POOLS
 // in the CLI's and the GUI's main.cpp), which the dynamic loader calls before any initialiser:
 // libtorch's (~0.5 s of operator registration) has not run yet, so the first image costs only its
 // loading. It adds GOMP_SPINCOUNT=2000 unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set or
-// RECALIGN_OMP_WAIT=keep, and OPENBLAS_NUM_THREADS=1 unless OPENBLAS_NUM_THREADS,
-// GOTO_NUM_THREADS or OMP_NUM_THREADS is set or RECALIGN_BLAS_START=keep, with RECALIGN_PRESET
+// RECALIGN_OMP_WAIT=keep, and OPENBLAS_NUM_THREADS=1 with OPENBLAS_THREAD_TIMEOUT=20 unless
+// OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS, OMP_NUM_THREADS or OPENBLAS_THREAD_TIMEOUT is set or
+// RECALIGN_BLAS_START=keep, with RECALIGN_PRESET
 // naming what it added; it runs when one of them is to be added, the machine has more than one
 // core and the program is recalign or recalign-studio (not under valgrind and the like): it execs
 // /proc/self/exe with the same arguments (same PID; child processes inherit the variables). It
@@ -167,6 +172,14 @@ struct ThreadPlan {
 inline constexpr int kBlasWidth = 256;
 int localCoreBudget();
 ThreadPlan planThreads(int budget, int modelWidth, bool bf16Products);
+// Training passes whose products have thousands of rows (pre-training's batches, SFT's
+// micro-batches): in float32 such products split well over OpenBLAS's threads whatever the model's
+// width, so for the pass the budget goes to OpenBLAS and torch keeps one thread; bf16 products
+// (oneDNN, on torch's pool) keep the budget on torch. Generation and PPO's concurrent passes keep
+// their own plans. On the class's Zen 3 EPYC, `recalign bench train --dim 128 --sft-steps 6
+// --ppo-iterations 0`, three alternating pairs: SFT 8,908-9,081 tokens/s with torch 2 + OpenBLAS 1
+// (the width's plan), 12,024-12,398 with torch 1 + OpenBLAS 2, the same losses.
+ThreadPlan planLargeProductThreads(int budget, bool bf16Products);
 // planThreads, then setComputeThreads. Returns the plan applied.
 ThreadPlan applyThreadPlan(int budget, int modelWidth, bool bf16Products);
 

@@ -36,4 +36,15 @@ ThreadPlan planThreads(int budget, int modelWidth, bool bf16Products)
     return plan;
 }
 
+ThreadPlan planLargeProductThreads(int budget, bool bf16Products)
+{
+    ThreadPlan plan;
+    const int n = budget > 0 ? budget : localCoreBudget();
+    if (bf16Products)
+        plan.torch_threads = n;
+    else
+        plan.blas_threads = n;
+    return plan;
+}
+
 }  // namespace recalign::core

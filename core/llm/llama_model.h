@@ -203,6 +203,11 @@ public:
     // The same from the experiment's key, resolved for the device the model is on.
     void setComputeDtype(ModelConfig::ComputeDType dtype);
     torch::ScalarType computeDtype() const { return m_shared->compute; }
+    // Whether the matrix products run in float32 (a float32 model computing in float32).
+    bool float32Products() const
+    {
+        return m_shared->compute == torch::kFloat && embed_tokens->weight.scalar_type() == torch::kFloat;
+    }
     // The trainable tensors of one adapter (every A and B), and the same with PEFT-style names
     // without prefix ("layers.0.self_attn.q_proj.lora_A.weight").
     std::vector<torch::Tensor> adapterParameters(const std::string& name) const;

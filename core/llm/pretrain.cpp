@@ -113,6 +113,8 @@ PretrainResult pretrainModel(const Tokenizer& tok, const std::vector<std::string
     MersenneRng rng(o.seed ^ 0x5DEECE66Dull);
     const int64_t lastStart = static_cast<int64_t>(stream.size()) - W;
     obs.onStageBegin("pretrain", total);
+    // Thousands of rows per product: the budget to OpenBLAS's threads in float32 (core/api/info.h).
+    ScopedLargeProductThreads productThreads(device, res.model->float32Products());
     const auto t0 = std::chrono::steady_clock::now();
     double windowLoss = 0.0;
     int64_t windowCount = 0;

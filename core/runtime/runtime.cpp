@@ -160,6 +160,15 @@ ScopedComputeThreads::~ScopedComputeThreads()
         at::set_num_threads(m_torchPrevious);
 }
 
+ScopedLargeProductThreads::ScopedLargeProductThreads(const torch::Device& device, bool float32Products)
+{
+    if (!device.is_cpu())
+        return;
+    const ThreadPlan plan =
+        planLargeProductThreads(std::max(at::get_num_threads(), openBlasThreadCount()), !float32Products);
+    m_scope.emplace(plan.torch_threads, plan.blas_threads);
+}
+
 void runPair(bool parallel, const std::function<void()>& first, const std::function<void()>& second)
 {
     if (!parallel) {
@@ -406,6 +415,8 @@ constexpr const char* kPresetMarker = RECALIGN_PRESET_MARKER;
 // The variables the re-exec adds (writable: execve takes char*).
 char g_ompSpinVariable[] = "GOMP_SPINCOUNT=" RECALIGN_OMP_SPIN_ROUNDS;
 char g_blasThreadsVariable[] = "OPENBLAS_NUM_THREADS=1";
+#define RECALIGN_BLAS_TIMEOUT "20"  // 2^20 cycles (~0.35 ms) of spinning after a product, then sleep
+char g_blasTimeoutVariable[] = "OPENBLAS_THREAD_TIMEOUT=" RECALIGN_BLAS_TIMEOUT;
 char g_markerBoth[] = RECALIGN_PRESET_MARKER "=omp,blas";
 char g_markerOmp[] = RECALIGN_PRESET_MARKER "=omp";
 char g_markerBlas[] = RECALIGN_PRESET_MARKER "=blas";
@@ -443,7 +454,7 @@ bool ompWaitChosen(char** env)
 bool blasStartChosen(char** env)
 {
     return isSet(env, "OPENBLAS_NUM_THREADS") || isSet(env, "GOTO_NUM_THREADS") || isSet(env, "OMP_NUM_THREADS")
-        || kept(env, "RECALIGN_BLAS_START");
+        || isSet(env, "OPENBLAS_THREAD_TIMEOUT") || isSet(env, "GOTO_THREAD_TIMEOUT") || kept(env, "RECALIGN_BLAS_START");
 }
 // Whether the preset of this process added `what` ("omp" or "blas").
 bool presetAdded(const char* what)
@@ -488,15 +499,17 @@ void presetThreadPools(int, char** argv, char** envp)
     size_t count = 0;
     while (envp[count])
         ++count;
-    auto** env = static_cast<char**>(std::malloc((count + 4) * sizeof(char*)));
+    auto** env = static_cast<char**>(std::malloc((count + 5) * sizeof(char*)));
     if (!env)
         return;
     std::memcpy(env, envp, count * sizeof(char*));
     size_t k = count;
     if (omp)
         env[k++] = g_ompSpinVariable;
-    if (blas)
+    if (blas) {
         env[k++] = g_blasThreadsVariable;
+        env[k++] = g_blasTimeoutVariable;
+    }
     env[k++] = omp && blas ? g_markerBoth : omp ? g_markerOmp : g_markerBlas;
     env[k] = nullptr;
     execve(exe, argv, env);
@@ -529,14 +542,16 @@ PoolPreset openBlasStartPolicy()
     const std::string pool = start > 0 ? "; started with " + std::to_string(start) + (start == 1 ? " thread" : " threads")
                                        : std::string("; OpenBLAS not loaded");
     if (presetAdded("blas")) {
-        p.in_force = "OPENBLAS_NUM_THREADS=1, workers started when the thread plan asks" + pool;
-        p.reason = "set at start-up: no idle worker spins in sched_yield before a product needs it";
-    } else if (isSet("OPENBLAS_NUM_THREADS") || isSet("GOTO_NUM_THREADS") || isSet("OMP_NUM_THREADS")) {
-        for (const char* v : {"OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"})
-            if (isSet(v)) {
-                p.in_force = std::string(v) + "=" + std::getenv(v) + pool;
-                break;
-            }
+        p.in_force = "OPENBLAS_NUM_THREADS=1, workers started when the thread plan asks, OPENBLAS_THREAD_TIMEOUT="
+                     RECALIGN_BLAS_TIMEOUT " (~0.35 ms of spinning after a product)" + pool;
+        p.reason = "set at start-up: no idle worker spins in sched_yield before a product needs it or long after";
+    } else if (isSet("OPENBLAS_NUM_THREADS") || isSet("GOTO_NUM_THREADS") || isSet("OMP_NUM_THREADS")
+               || isSet("OPENBLAS_THREAD_TIMEOUT") || isSet("GOTO_THREAD_TIMEOUT")) {
+        for (const char* v : {"OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT",
+                              "GOTO_THREAD_TIMEOUT"})
+            if (isSet(v))
+                p.in_force += (p.in_force.empty() ? "" : ", ") + std::string(v) + "=" + std::getenv(v);
+        p.in_force += pool;
         p.reason = "set by the user";
     } else {
         p.in_force = "OpenBLAS's default (a worker per further core, each spinning ~0.1 s in sched_yield after start-up "

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace recalign::core {
@@ -53,6 +54,19 @@ public:
 private:
     ScopedBlasThreads m_blas;
     int m_torchPrevious = 0;  // > 0: the count to restore
+};
+
+// planLargeProductThreads (core/api/info.h) for the guard's lifetime, on the CPU (nothing on
+// another device): the budget is the one in force, the larger of torch's and OpenBLAS's counts.
+// Held around training passes of large products (pre-training's steps, SFT's micro-batches).
+class ScopedLargeProductThreads {
+public:
+    ScopedLargeProductThreads(const torch::Device& device, bool float32Products);
+    ScopedLargeProductThreads(const ScopedLargeProductThreads&) = delete;
+    ScopedLargeProductThreads& operator=(const ScopedLargeProductThreads&) = delete;
+
+private:
+    std::optional<ScopedComputeThreads> m_scope;
 };
 
 // Two independent pieces of work at once, `first` on this thread and `second` on a helper thread,

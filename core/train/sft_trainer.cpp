@@ -7,6 +7,7 @@
 #include "core/llm/loaders.h"
 #include "core/rules/rng.h"
 #include "core/rules/title_lookup.h"
+#include "core/runtime/runtime.h"
 #include "core/util/length_groups.h"
 
 #include <algorithm>
@@ -396,6 +397,8 @@ SftGroup SftTrainer::Impl::forwardBackward(const std::vector<Sample>& samples, l
     // its rows' share of the whole step's samples, so the summed gradients are one process's.
     const bool parallel = loop->config().data_parallel;
     const size_t ranks = static_cast<size_t>(dist::world()), me = static_cast<size_t>(dist::rank());
+    // Thousands of rows per product: the budget to OpenBLAS's threads in float32 (core/api/info.h).
+    ScopedLargeProductThreads productThreads(device, model.float32Products());
     for (long mb = g0; mb < g1; ++mb) {
         const size_t b0 = static_cast<size_t>(mb) * perMicro;
         const size_t b1 = std::min(samples.size(), static_cast<size_t>(mb + 1) * perMicro);
