@@ -321,7 +321,23 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
     KvCache cache = model.makeCache(B, P + config.max_new_tokens);
     torch::Tensor logits;
     std::unique_ptr<CpuDecoder> fast;
-    if (config.fast_path && CpuDecoder::supports(model)) {
+    SharedPrefill* shared = config.shared_prefill;
+    const bool reuse = shared && shared->logits.defined() && shared->model == &model
+        && shared->adapter == model.activeAdapter() && shared->prompts == prompts
+        && shared->cache.capacity() == cache.capacity();
+    const bool useFast = config.fast_path && CpuDecoder::supports(model);
+    if (reuse) {
+        // The stored prefill: its keys and values, row starts and positions, and last logits.
+        cache.k.copy_(shared->cache.k);
+        cache.v.copy_(shared->cache.v);
+        cache.length = shared->cache.length;
+        cache.row_start = shared->cache.row_start;
+        cache.next_pos = shared->cache.next_pos;
+        logits = shared->logits.clone();
+        ++shared->reused;
+        if (useFast)
+            fast = std::make_unique<CpuDecoder>(model, cache);
+    } else if (useFast) {
         // Prefill token by token through the fused decoder (llama2.c-style): no per-op overhead
         // and no thread wake-ups for short prompts.
         for (int64_t b = 0; b < B; ++b)
@@ -341,6 +357,15 @@ GenerationResult generate(LlamaModelImpl& model, const std::vector<std::vector<i
         ForwardOptions prefill;
         prefill.outputs_last = 1;
         logits = model.forwardCached(tokens.to(device), cache, mask.to(device), prefill).logits.select(1, 0);
+    }
+    if (shared && !reuse) {
+        shared->model = &model;
+        shared->adapter = model.activeAdapter();
+        shared->prompts = prompts;
+        shared->cache = cache;
+        shared->cache.k = cache.k.clone();
+        shared->cache.v = cache.v.clone();
+        shared->logits = logits.clone();
     }
     const auto t1 = Clock::now();
 

@@ -19,6 +19,20 @@
 
 namespace recalign::core::llm {
 
+// A prompts' prefill kept for a later generate() call over the same prompts (PPO's greedy and
+// sampled samples of one batch): the first call with it stores its KV cache and last logits; a
+// later call with the same model, adapter, prompts and cache capacity (prompt + max_new_tokens)
+// starts from a copy of them instead of prefilling again: the same tokens, log-probs and draws
+// (tested). The caller keeps the model's weights unchanged between the calls.
+struct SharedPrefill {
+    const void* model = nullptr;
+    std::string adapter;
+    std::vector<std::vector<int32_t>> prompts;
+    KvCache cache;         // after the prefill
+    torch::Tensor logits;  // (B, V): the prefill's last position
+    int64_t reused = 0;    // calls that started from it
+};
+
 struct GenerationConfig {
     int max_new_tokens = 256;
     int min_new_tokens = 0;          // stop tokens are masked before this many new tokens
@@ -47,6 +61,7 @@ struct GenerationConfig {
     // Host = every step's logits copied to the host (the path every other setting takes); Device =
     // the device loop on any device (tests compare it with Host on the CPU).
     enum class DecodeLoop { Auto, Host, Device } decode_loop = DecodeLoop::Auto;
+    SharedPrefill* shared_prefill = nullptr;  // see SharedPrefill; null = prefill every call
 };
 
 enum class FinishReason { StopToken, StopString, Length };

@@ -548,6 +548,8 @@ void PpoTrainer::Impl::rollout(PpoRollout& ro, long it)
     const size_t p0 = std::min(P, share * static_cast<size_t>(dist::rank())), p1 = std::min(P, p0 + share);
     const std::vector<std::vector<int32_t>> myPrompts(promptIds.begin() + static_cast<long>(p0),
                                                       promptIds.begin() + static_cast<long>(p1));
+    // Every sample k generates from the same prompts: they are prefilled once.
+    llm::SharedPrefill prefill;
     for (int k = 0; k < h.samples_per_prompt && !myPrompts.empty(); ++k) {
         // The released "1 greedy + n - 1 sampled" rule is PPO's; a critic-free group is all sampled.
         const bool greedy = c.first_sample_greedy && k == 0 && hasCritic(h);
@@ -560,6 +562,7 @@ void PpoTrainer::Impl::rollout(PpoRollout& ro, long it)
         g.first_row = static_cast<int64_t>(p0);
         g.constraint = c.constraint;
         g.adapter = std::string(kPpoActorAdapter);
+        g.shared_prefill = &prefill;
         if (tokenizer)
             g.stop_token_ids = {tokenizer->eosId()};
         const auto tGen = Clock::now();

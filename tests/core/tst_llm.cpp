@@ -318,6 +318,49 @@ void TstLlm::batchedGenerationEqualsOneByOne()
         }
 }
 
+// A prefill shared between calls over the same prompts (PPO's greedy and sampled samples) gives
+// each call exactly what it gives alone, on both paths, and is reused only where it applies.
+void TstLlm::sharedPrefillGivesWhatEachCallGivesAlone()
+{
+    LlamaModel m = randomModel(tinyConfig(RopeLayout::RotateHalf, false), 11);
+    addRandomAdapter(m, "actor", 9);
+    const std::vector<std::vector<int32_t>> prompts = {{1}, {1, 40, 41}, {1, 5, 6, 7, 8, 9, 10}, {1, 60, 2, 61, 62, 63, 64, 65, 66, 67, 68, 69}};
+    for (bool fast : {true, false}) {
+        SharedPrefill shared;
+        for (double temperature : {0.0, 0.9, 0.7}) {
+            GenerationConfig g;
+            g.max_new_tokens = 20;
+            g.temperature = temperature;
+            g.top_k = temperature > 0 ? 30 : 0;
+            g.seed = 17 + static_cast<uint64_t>(temperature * 10);
+            g.stop_token_ids = {96};
+            g.fast_path = fast;
+            g.adapter = std::string("actor");
+            const GenerationResult alone = generate(*m, prompts, g);
+            g.shared_prefill = &shared;
+            const GenerationResult withShared = generate(*m, prompts, g);
+            QCOMPARE(withShared.tokens, alone.tokens);
+            QCOMPARE(withShared.logprobs, alone.logprobs);
+        }
+        QCOMPARE(shared.reused, int64_t(2));  // the first call stored it, the two others reused it
+        // Another adapter, other prompts or another length: prefilled afresh (and the store replaced).
+        GenerationConfig g;
+        g.max_new_tokens = 20;
+        g.temperature = 0.0;
+        g.fast_path = fast;
+        g.shared_prefill = &shared;
+        g.adapter = std::string("");
+        QCOMPARE(generate(*m, prompts, g).tokens, [&] { GenerationConfig a = g; a.shared_prefill = nullptr; return generate(*m, prompts, a).tokens; }());
+        QCOMPARE(shared.reused, int64_t(2));
+        g.max_new_tokens = 12;
+        generate(*m, prompts, g);
+        const std::vector<std::vector<int32_t>> other = {{1, 40}, {1, 5, 6}};
+        generate(*m, other, g);
+        QCOMPARE(shared.reused, int64_t(2));
+        QCOMPARE(shared.prompts, other);
+    }
+}
+
 // The device loop (argmax and log-prob where the model is, a stop check every 16 steps, rows cut on
 // the host) gives the host loop's tokens, finish reasons, step count and log-probs: rows that stop
 // early, rows that run to the length limit, min_new_tokens masking the stops.

@@ -127,6 +127,7 @@ private Q_SLOTS:
     void fusedKernelsEqualTheComposite();
     void fastDecoderMatchesGenericPath();
     void batchedGenerationEqualsOneByOne();
+    void sharedPrefillGivesWhatEachCallGivesAlone();
     void deviceDecodeLoopEqualsHostLoop();
     void generationLogprobsEqualRecomputation();
     void samplingIsSeededAndHonoursTopK();
