@@ -38,13 +38,8 @@ ThreadPlan planThreads(int budget, int modelWidth, bool bf16Products)
 
 ThreadPlan planLargeProductThreads(int budget, bool bf16Products)
 {
-    ThreadPlan plan;
-    const int n = budget > 0 ? budget : localCoreBudget();
-    if (bf16Products)
-        plan.torch_threads = n;
-    else
-        plan.blas_threads = n;
-    return plan;
+    // Large products split like a wide model's: the width rule at its threshold.
+    return planThreads(budget, kBlasWidth, bf16Products);
 }
 
 }  // namespace recalign::core
