@@ -22,8 +22,9 @@ namespace recalign::core::llm {
 
 namespace llama_model_detail {
 
-// RECALIGN_COMPOSITE_OPS=1: the rotary embedding and RMSNorm through torch's operators everywhere
-// (their fused CPU float32 kernels below are compared with them in tests).
+// RECALIGN_COMPOSITE_OPS=1: the rotary embedding and RMSNorm through torch's operators everywhere,
+// and the float32 attention's and the LoRA linear's backward through autograd (the fused CPU
+// float32 kernels and the backwards by hand below are compared with them in tests).
 bool compositeOps()
 {
     const char* e = std::getenv("RECALIGN_COMPOSITE_OPS");
@@ -147,6 +148,64 @@ const char* shortName(const std::string& prefix)
 
 using llama_model_detail::kMaskedScore;
 
+namespace llama_model_detail {
+
+// y = x (W + scaling · B A)ᵀ: the adapter merged into a copy of the base weight, then one product
+// (the (out, in) merge costs a fraction of the (rows, r) and (rows, out) products of x Aᵀ and of
+// adding (x Aᵀ)(scaling · B)ᵀ, which at r = 8 run far below the GEMM rate). A zero B (a fresh
+// adapter) merges to W exactly. The forward of a single adapter with and without the graph, so
+// that both give the same values (a fresh PPO ratio is exactly 1); `merged` receives the weight.
+// W + scaling · B A, the one merge of an adapter into a weight for a product (the forward below,
+// effectiveWeight's for the decoders).
+torch::Tensor mergedWeight(const torch::Tensor& w, const torch::Tensor& a, const torch::Tensor& b, double scaling)
+{
+    return torch::addmm(w, b, a, 1.0, scaling);
+}
+
+torch::Tensor loraForward(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& a,
+                          const torch::Tensor& b, double scaling, torch::Tensor* merged)
+{
+    const torch::Tensor m = mergedWeight(w, a, b, scaling);
+    if (merged)
+        *merged = m;
+    return torch::nn::functional::linear(x, m);
+}
+
+// A frozen base and one trainable adapter, the backward by hand in five products (one node
+// instead of autograd's dozen of views, transposes and sums): dx = dy (W + sBA), du = dy (sB),
+// dA = duᵀ x, dB = s dyᵀ (x Aᵀ).
+struct LoraLinearFunction : public torch::autograd::Function<LoraLinearFunction> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
+                                 const torch::Tensor& a, const torch::Tensor& b, double scaling)
+    {
+        torch::Tensor merged;
+        torch::Tensor y = loraForward(x, w, a, b, scaling, &merged);
+        ctx->save_for_backward({x, merged, a, b});
+        ctx->saved_data["scaling"] = scaling;
+        return y;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads)
+    {
+        const auto saved = ctx->get_saved_variables();
+        const torch::Tensor &x = saved[0], &merged = saved[1], &a = saved[2], &b = saved[3];
+        const double scaling = ctx->saved_data["scaling"].toDouble();
+        const int64_t in = x.size(-1), out = merged.size(0);
+        const torch::Tensor dy = grads[0].reshape({-1, out});
+        const torch::Tensor x2 = x.reshape({-1, in});
+        torch::Tensor dx, da, db;
+        if (ctx->needs_input_grad(0))
+            dx = torch::mm(dy, merged).view(x.sizes());
+        if (ctx->needs_input_grad(2))
+            da = torch::mm(torch::mm(dy, b * scaling).t(), x2);
+        if (ctx->needs_input_grad(3))
+            db = torch::mm(dy.t(), torch::mm(x2, a.t())).mul_(scaling);
+        return {dx, torch::Tensor(), da, db, torch::Tensor()};
+    }
+};
+
+}  // namespace llama_model_detail
+
 // ---------------------------------------------------------------------------------------------
 // LoraLinear
 
@@ -217,11 +276,26 @@ torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x)
     const torch::ScalarType cd = m_shared->compute;
     // Reduced-precision products on float32 tensors (LinearSettings): cast in, float32 out.
     const bool cast = cd != torch::kFloat && x.scalar_type() == torch::kFloat && m_weight.scalar_type() == torch::kFloat;
+    const auto adapters = applied(activeFor(*m_shared));
+    if (!cast && adapters.size() == 1) {
+        const LoraAdapter& a = *adapters.front().first;
+        const bool dropout = adapters.front().second && a.dropout > 0.0 && is_training();
+        const auto dt = x.scalar_type();
+        if (!dropout && a.A.scalar_type() == dt && a.B.scalar_type() == dt && !m_weight.requires_grad()) {
+            // A frozen base and one adapter: under the graph the backward by hand, unless
+            // RECALIGN_COMPOSITE_OPS=1 (autograd's own, for the tests).
+            const bool graph = torch::GradMode::is_enabled()
+                && (x.requires_grad() || a.A.requires_grad() || a.B.requires_grad());
+            return graph && !llama_model_detail::compositeOps()
+                ? llama_model_detail::LoraLinearFunction::apply(x, m_weight, a.A, a.B, a.scaling)
+                : llama_model_detail::loraForward(x, m_weight, a.A, a.B, a.scaling, nullptr);
+        }
+    }
     const torch::Tensor xc = cast ? x.to(cd) : x;
     torch::Tensor y = cast ? torch::nn::functional::linear(xc, computeWeight(cd))
                            : torch::nn::functional::linear(x, m_weight);
     const auto dt = xc.scalar_type();
-    for (const auto& [a, withDropout] : applied(activeFor(*m_shared))) {
+    for (const auto& [a, withDropout] : adapters) {
         torch::Tensor h = xc;
         if (withDropout && a->dropout > 0.0 && is_training())
             h = torch::dropout(h, a->dropout, /*train=*/true);
@@ -344,7 +418,7 @@ torch::Tensor LoraLinearImpl::effectiveWeight(const std::string& active) const
         return m_weight.detach();
     torch::Tensor w = m_weight.to(torch::kFloat);
     for (const auto& [a, withDropout] : adapters)
-        w = w + torch::matmul(a->B.to(torch::kFloat), a->A.to(torch::kFloat)) * a->scaling;
+        w = llama_model_detail::mergedWeight(w, a->A.to(torch::kFloat), a->B.to(torch::kFloat), a->scaling);
     return w.to(m_weight.scalar_type());
 }
 
@@ -634,6 +708,82 @@ int64_t attentionChunks(int64_t T)
     return T < 128 ? 1 : std::min<int64_t>(8, T / 64);
 }
 
+// Causal attention of float32 products in query chunks (decoderLayer): chunk [t0, t0 + n) of the
+// Tq query rows attends to keys [0, S - Tq + t0 + n), every later key being masked for all its rows.
+// q (B, Hkv, G·Tq, d) contiguous, heads h = kv·G + g folded into the rows; keys and values
+// (B·Hkv, S, d); bias (B or 1, 1, 1, Tq, S) additive. Returns (B, Hkv, G, Tq, d); `probs`, when
+// given, receives each chunk's softmax for the backward.
+torch::Tensor chunkedAttentionForward(const torch::Tensor& q, const torch::Tensor& keys, const torch::Tensor& values,
+                                      const torch::Tensor& bias, double scale, int64_t rows,
+                                      std::vector<torch::Tensor>* probs)
+{
+    const int64_t B = q.size(0), Hkv = q.size(1), d = q.size(3), S = keys.size(1), Tq = bias.size(3);
+    const int64_t G = q.size(2) / Tq;
+    const torch::Tensor q5 = q.reshape({B, Hkv, G, Tq, d});
+    torch::Tensor out = torch::empty({B, Hkv, G, Tq, d}, q.options().requires_grad(false));
+    for (int64_t t0 = 0; t0 < Tq; t0 += rows) {
+        const int64_t n = std::min(rows, Tq - t0), keyEnd = S - Tq + t0 + n;
+        const torch::Tensor qc = q5.narrow(3, t0, n).reshape({B * Hkv, G * n, d});
+        // The mask is the product's accumulator and the scale its alpha: the scores are written
+        // once and read once by the softmax.
+        torch::Tensor scores = torch::empty({B * Hkv, G * n, keyEnd}, qc.options().requires_grad(false));
+        scores.view({B, Hkv, G, n, keyEnd}).copy_(bias.narrow(3, t0, n).narrow(4, 0, keyEnd).expand({B, Hkv, G, n, keyEnd}));
+        scores.baddbmm_(qc, keys.narrow(1, 0, keyEnd).transpose(1, 2), 1.0, 1.0 / scale);
+        torch::Tensor p = torch::softmax(scores, -1);
+        out.narrow(3, t0, n).copy_(torch::bmm(p, values.narrow(1, 0, keyEnd)).view({B, Hkv, G, n, d}));
+        if (probs)
+            probs->push_back(std::move(p));
+    }
+    return out;
+}
+
+// Its backward by hand, chunk by chunk: dP = dO V^T, dS = softmax'(dP), dQ = dS K / scale, and
+// dK += dS^T Q / scale, dV += P^T dO in place over the chunk's keys (autograd's slices of K and V would
+// each write a zeroed full-size gradient and then add it; here nothing is written twice).
+struct ChunkedAttentionFunction : public torch::autograd::Function<ChunkedAttentionFunction> {
+    static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& q,
+                                 const torch::Tensor& keys, const torch::Tensor& values, const torch::Tensor& bias,
+                                 double scale, int64_t rows)
+    {
+        std::vector<torch::Tensor> probs;
+        torch::Tensor out = chunkedAttentionForward(q, keys, values, bias, scale, rows, &probs);
+        probs.insert(probs.begin(), {q, keys, values, bias});
+        ctx->save_for_backward(probs);
+        ctx->saved_data["scale"] = scale;
+        ctx->saved_data["rows"] = rows;
+        return out;
+    }
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads)
+    {
+        const auto saved = ctx->get_saved_variables();
+        const torch::Tensor &q = saved[0], &keys = saved[1], &values = saved[2], &bias = saved[3];
+        const double scale = ctx->saved_data["scale"].toDouble();
+        const int64_t rows = ctx->saved_data["rows"].toInt();
+        const int64_t B = q.size(0), Hkv = q.size(1), d = q.size(3), S = keys.size(1), Tq = bias.size(3);
+        const int64_t G = q.size(2) / Tq;
+        const torch::Tensor q5 = q.reshape({B, Hkv, G, Tq, d});
+        const torch::Tensor& dOut = grads[0];
+        torch::Tensor dq = torch::empty({B, Hkv, G, Tq, d}, q.options());
+        torch::Tensor dk = torch::zeros({B * Hkv, S, d}, keys.options());
+        torch::Tensor dv = torch::zeros({B * Hkv, S, d}, values.options());
+        size_t c = 4;
+        for (int64_t t0 = 0; t0 < Tq; t0 += rows, ++c) {
+            const int64_t n = std::min(rows, Tq - t0), keyEnd = S - Tq + t0 + n;
+            const torch::Tensor& p = saved[c];
+            const torch::Tensor qc = q5.narrow(3, t0, n).reshape({B * Hkv, G * n, d});
+            const torch::Tensor dOc = dOut.narrow(3, t0, n).reshape({B * Hkv, G * n, d});
+            const torch::Tensor kc = keys.narrow(1, 0, keyEnd), vc = values.narrow(1, 0, keyEnd);
+            // The scores' gradient; the scale goes to the (n, d) products, not to the (n, keys) one.
+            const torch::Tensor dS = torch::_softmax_backward_data(torch::bmm(dOc, vc.transpose(1, 2)), p, -1, torch::kFloat);
+            dq.narrow(3, t0, n).copy_(torch::bmm(dS, kc).mul_(1.0 / scale).view({B, Hkv, G, n, d}));
+            dk.narrow(1, 0, keyEnd).baddbmm_(dS.transpose(1, 2), qc, 1.0, 1.0 / scale);
+            dv.narrow(1, 0, keyEnd).baddbmm_(p.transpose(1, 2), dOc);
+        }
+        return {dq.view(q.sizes()), dk, dv, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
 }  // namespace llama_model_detail
 
 torch::Tensor LlamaModelImpl::decoderLayer(size_t l, const torch::Tensor& xIn, const torch::Tensor& cos,
@@ -695,37 +845,38 @@ torch::Tensor LlamaModelImpl::decoderLayer(size_t l, const torch::Tensor& xIn, c
     // is the same up to the summation order; a padding row without keys averages fewer of them.
     const int64_t chunks = bias.defined() ? llama_model_detail::attentionChunks(Tq) : 1;
     const int64_t rows = (Tq + chunks - 1) / chunks;
-    const torch::Tensor q5 = q.view({B, Hkv, G, Tq, d});
     const torch::Tensor kAll = keys.to(mm).reshape({B * Hkv, S, d});
     const torch::Tensor vAll = values.to(mm).reshape({B * Hkv, S, d});
-    std::vector<torch::Tensor> parts;
-    for (int64_t t0 = 0; t0 < Tq; t0 += rows) {
-        // Query rows q0 + t0 .. q0 + t0 + n of the T, whose last key is S - T + q0 + t0 + n.
-        const int64_t n = std::min(rows, Tq - t0), keyEnd = chunks == 1 ? S : S - T + q0 + t0 + n;
-        const torch::Tensor qc = (chunks == 1 ? q : q5.narrow(3, t0, n)).reshape({B * Hkv, G * n, d});
-        const torch::Tensor kc = kAll.narrow(1, 0, keyEnd), vc = vAll.narrow(1, 0, keyEnd);
-        torch::Tensor scores;
-        if (mm == torch::kFloat && qBias.defined()) {
-            // float32: the mask is the product's accumulator and the scale its alpha, so the
-            // scores are written once and read once by the softmax.
-            scores = torch::empty({B * Hkv, G * n, keyEnd}, qc.options().requires_grad(false));
-            const torch::Tensor mask = qBias.narrow(3, t0, n).narrow(4, 0, keyEnd);
-            scores.view({B, Hkv, G, n, keyEnd}).copy_(mask.expand({B, Hkv, G, n, keyEnd}));
-            scores.baddbmm_(qc, kc.transpose(1, 2), 1.0, 1.0 / scale);
-        } else {
-            scores = torch::bmm(qc.to(mm), kc.transpose(1, 2));
+    torch::Tensor heads;
+    if (mm == torch::kFloat && qBias.defined()) {
+        // float32 (the same products with or without the graph: a fresh PPO ratio stays exactly 1).
+        // Under the graph the backward by hand, unless RECALIGN_COMPOSITE_OPS=1 (autograd's own
+        // through the same products, for the tests).
+        const bool graph = torch::GradMode::is_enabled() && (q.requires_grad() || kAll.requires_grad() || vAll.requires_grad());
+        heads = graph && !llama_model_detail::compositeOps()
+            ? llama_model_detail::ChunkedAttentionFunction::apply(q, kAll, vAll, qBias, scale, rows)
+            : llama_model_detail::chunkedAttentionForward(q, kAll, vAll, qBias, scale, rows, nullptr);
+    } else {
+        const torch::Tensor q5 = q.view({B, Hkv, G, Tq, d});
+        std::vector<torch::Tensor> parts;
+        for (int64_t t0 = 0; t0 < Tq; t0 += rows) {
+            // Query rows q0 + t0 .. q0 + t0 + n of the T, whose last key is S - T + q0 + t0 + n.
+            const int64_t n = std::min(rows, Tq - t0), keyEnd = chunks == 1 ? S : S - T + q0 + t0 + n;
+            const torch::Tensor qc = (chunks == 1 ? q : q5.narrow(3, t0, n)).reshape({B * Hkv, G * n, d});
+            const torch::Tensor kc = kAll.narrow(1, 0, keyEnd), vc = vAll.narrow(1, 0, keyEnd);
+            torch::Tensor scores = torch::bmm(qc.to(mm), kc.transpose(1, 2));
             if (mm != torch::kFloat)
                 scores = scores.to(torch::kFloat);
             scores = scores.div_(scale);
             if (qBias.defined())
                 scores.view({B, Hkv, G, n, keyEnd}).add_(qBias.narrow(3, t0, n).narrow(4, 0, keyEnd));
+            torch::Tensor probs = torch::softmax(scores, -1);
+            if (mm != torch::kFloat)
+                probs = probs.to(mm);
+            parts.push_back(torch::bmm(probs, vc).view({B, Hkv, G, n, d}));
         }
-        torch::Tensor probs = torch::softmax(scores, -1);
-        if (mm != torch::kFloat)
-            probs = probs.to(mm);
-        parts.push_back(torch::bmm(probs, vc).view({B, Hkv, G, n, d}));
+        heads = parts.size() == 1 ? parts.front() : torch::cat(parts, 3);
     }
-    const torch::Tensor heads = parts.size() == 1 ? parts.front() : torch::cat(parts, 3);
     torch::Tensor attn = heads.to(dt).view({B, H, Tq, d}).transpose(1, 2).reshape({B, Tq, H * d});
     x = x + att.o_proj(attn);
     return x + layer.mlp(layer.post_attention_layernorm(x));

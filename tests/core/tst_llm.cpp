@@ -201,50 +201,59 @@ void TstLlm::outputsLastEqualTheFullForwardsLastRows()
 
 void TstLlm::fusedKernelsEqualTheComposite()
 {
-    // The CPU float32 rotary and RMSNorm kernels (one pass forward, one backward) against torch's
-    // operators (RECALIGN_COMPOSITE_OPS=1): logits and every parameter's gradient (an adapter,
-    // the base, the norms' weights) of a left-padded batch, both rotary layouts, grouped-query
-    // heads, and a cached prefill + decode step.
-    for (RopeLayout layout : {RopeLayout::Interleaved, RopeLayout::RotateHalf}) {
-        LlamaConfig c = tinyConfig(layout, true);
-        LlamaModel m = randomModel(c, 6);
-        addRandomAdapter(m, "actor", 4);
-        torch::manual_seed(8);
-        const torch::Tensor tokens = torch::randint(3, 97, {2, 24}, torch::kLong);
-        torch::Tensor mask = torch::ones({2, 24}, torch::kLong);
-        mask[1].narrow(0, 0, 5).zero_();
-        auto run = [&](bool composite) {
-            if (composite)
-                setenv("RECALIGN_COMPOSITE_OPS", "1", 1);
-            else
-                unsetenv("RECALIGN_COMPOSITE_OPS");
-            for (auto& p : m->parameters())
-                p.mutable_grad() = torch::Tensor();
-            const torch::Tensor logits = m->forward(tokens, mask).logits;
-            (logits.pow(2).mean(-1) * mask).sum().backward();
-            std::vector<torch::Tensor> out{logits.detach()};
-            // Every trainable parameter: the adapter's and the base's (the norms' weights too).
-            for (auto& p : m->parameters())
-                if (p.grad().defined())
-                    out.push_back(p.grad().clone());
-            torch::NoGradGuard ng;
-            KvCache cache = m->makeCache(2, 25);
-            m->forwardCached(tokens, cache, mask, {});
-            out.push_back(m->forwardCached(tokens.narrow(1, 0, 1), cache, {}, {}).logits);
-            unsetenv("RECALIGN_COMPOSITE_OPS");
-            return out;
-        };
-        const auto fused = run(false), composite = run(true);
-        QCOMPARE(fused.size(), composite.size());
-        for (size_t i = 0; i < fused.size(); ++i) {
-            const double scale = composite[i].abs().max().item<double>();
-            const double gap = (fused[i] - composite[i]).abs().max().item<double>();
-            // float32 sums in another order (the kernels accumulate a row in double): ~1e-5 of the
-            // largest entry in the embedding's gradient, which sums over every position.
-            QVERIFY2(scale > 0.0 && gap <= 1e-4 * scale,
-                     (std::to_string(i) + ": " + std::to_string(gap) + " of " + std::to_string(scale)).c_str());
-        }
-    }
+    // The CPU float32 rotary and RMSNorm kernels (one pass forward, one backward), the attention's
+    // and the LoRA linear's backward by hand (a frozen base and one adapter) against torch's
+    // operators and autograd (RECALIGN_COMPOSITE_OPS=1): logits and every parameter's gradient (an
+    // adapter, the base, the norms' weights) of a left-padded batch, both rotary layouts,
+    // grouped-query heads, 24 positions (one attention chunk) and 150 (two), the base trainable and
+    // frozen, and a cached prefill + decode step.
+    for (RopeLayout layout : {RopeLayout::Interleaved, RopeLayout::RotateHalf})
+        for (const int64_t T : {24, 150})
+            for (const bool frozen : {false, true}) {
+                LlamaConfig c = tinyConfig(layout, true);
+                c.max_seq_len = 256;
+                LlamaModel m = randomModel(c, 6);
+                addRandomAdapter(m, "actor", 4);
+                m->setBaseTrainable(!frozen);
+                torch::manual_seed(8);
+                const torch::Tensor tokens = torch::randint(3, 97, {2, T}, torch::kLong);
+                torch::Tensor mask = torch::ones({2, T}, torch::kLong);
+                mask[1].narrow(0, 0, 5).zero_();
+                auto run = [&](bool composite) {
+                    if (composite)
+                        setenv("RECALIGN_COMPOSITE_OPS", "1", 1);
+                    else
+                        unsetenv("RECALIGN_COMPOSITE_OPS");
+                    for (auto& p : m->parameters())
+                        p.mutable_grad() = torch::Tensor();
+                    const torch::Tensor logits = m->forward(tokens, mask).logits;
+                    (logits.pow(2).mean(-1) * mask).sum().backward();
+                    std::vector<torch::Tensor> out{logits.detach()};
+                    // Every trainable parameter: the adapter's and (unless frozen) the base's.
+                    for (auto& p : m->parameters())
+                        if (p.grad().defined())
+                            out.push_back(p.grad().clone());
+                    torch::NoGradGuard ng;
+                    KvCache cache = m->makeCache(2, T + 1);
+                    m->forwardCached(tokens, cache, mask, {});
+                    out.push_back(m->forwardCached(tokens.narrow(1, 0, 1), cache, {}, {}).logits);
+                    unsetenv("RECALIGN_COMPOSITE_OPS");
+                    return out;
+                };
+                const auto fused = run(false), composite = run(true);
+                const std::string where = std::string(layout == RopeLayout::Interleaved ? "interleaved" : "rotate-half")
+                    + ", " + std::to_string(T) + " positions, base " + (frozen ? "frozen" : "trainable");
+                QVERIFY2(fused.size() == composite.size() && fused.size() > (frozen ? 2u : 10u), where.c_str());
+                for (size_t i = 0; i < fused.size(); ++i) {
+                    const double scale = composite[i].abs().max().item<double>();
+                    const double gap = (fused[i] - composite[i]).abs().max().item<double>();
+                    // float32 sums in another order (the kernels accumulate a row in double): ~1e-5 of
+                    // the largest entry in the embedding's gradient, which sums over every position.
+                    QVERIFY2(scale > 0.0 && gap <= 1e-4 * scale, (where + ", tensor " + std::to_string(i) + ": "
+                                                                  + std::to_string(gap) + " of " + std::to_string(scale))
+                                                                     .c_str());
+                }
+            }
 }
 
 void TstLlm::fastDecoderMatchesGenericPath()
