@@ -31,6 +31,7 @@
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <atomic>
 #include <thread>
 
 namespace recalign::core {
@@ -197,6 +198,41 @@ void runPair(bool parallel, const std::function<void()>& first, const std::funct
         std::rethrow_exception(firstError);
     if (secondError)
         std::rethrow_exception(secondError);
+}
+
+void runTasks(int workers, size_t n, const std::function<void(size_t)>& task)
+{
+    if (workers <= 1 || n <= 1) {
+        for (size_t i = 0; i < n; ++i)
+            task(i);
+        return;
+    }
+    const bool grad = torch::GradMode::is_enabled();
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::vector<std::exception_ptr> errors(n);
+    auto work = [&] {
+        for (size_t i = next++; i < n && !failed; i = next++) {
+            try {
+                task(i);
+            } catch (...) {
+                errors[i] = std::current_exception();
+                failed = true;
+            }
+        }
+    };
+    std::vector<std::thread> helpers;
+    for (int w = 1; w < workers && static_cast<size_t>(w) < n; ++w)
+        helpers.emplace_back([&] {
+            torch::AutoGradMode mode(grad);
+            work();
+        });
+    work();
+    for (auto& h : helpers)
+        h.join();
+    for (const auto& e : errors)
+        if (e)
+            std::rethrow_exception(e);
 }
 
 namespace runtime_detail {

@@ -76,6 +76,14 @@ private:
 // usually hold ScopedComputeThreads(1, 1) around a phase of such pairs.
 void runPair(bool parallel, const std::function<void()>& first, const std::function<void()>& second);
 
+// Tasks 0 .. n-1, each taken by whichever of `workers` threads (this one and workers - 1 helpers)
+// is free first, so that tasks of unequal size keep every thread busy; in order on this thread
+// when workers <= 1. Under this thread's grad mode. Tasks are taken in index order and none is
+// taken after one failed; the exception of the lowest failed task is rethrown once the running
+// ones finished. The same conditions as runPair: tasks write separate outputs and draw from no
+// shared generator.
+void runTasks(int workers, size_t n, const std::function<void(size_t)>& task);
+
 // The CUDA caching allocator's figures for a device, in MiB (what torch.cuda.memory_reserved,
 // max_memory_reserved and max_memory_allocated report). available = false (all zeros) on the CPU
 // and in a build against a libtorch without CUDA. core/runtime/device_stats.cpp.

@@ -635,7 +635,7 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
     // The same threading as the learning passes, so that a fresh rollout's ratio is exactly 1.
     const bool parallel = concurrentPasses();
     ScopedComputeThreads oneThreadEach(parallel ? 1 : 0, parallel ? 1 : 0);
-    // Tasks, two at a time with two threads, each on one of them:
+    // Tasks on two threads (with two or more in the budget), each single-threaded:
     // - the actor's old and the reference's log-probs over the rows in the scoring batches
     //   (packSequences, the packing of the learning step's micro-batches: a fresh rollout's ratio
     //   is exactly 1, and a fresh actor's KL to the reference exactly 0);
@@ -652,8 +652,15 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
             out.push_back(all[r]);
         return out;
     };
+    std::vector<size_t> cost;  // per task: the positions its forwards run
     for (size_t b0 = 0; b0 < N;) {
         const size_t b1 = scoringBatchEnd(ro, b0);
+        size_t prompt = 0, response = 0;
+        for (size_t r = b0; r < b1; ++r) {
+            prompt = std::max(prompt, ro.promptIds[r].size());
+            response = std::max(response, ro.actions[r].size());
+        }
+        cost.push_back(2 * (b1 - b0) * (prompt + response));  // the actor's and the reference's
         tasks.push_back([&, b0, b1](std::vector<std::pair<size_t, int64_t>>& done) {
             std::vector<size_t> rows(b1 - b0);
             std::iota(rows.begin(), rows.end(), b0);
@@ -686,7 +693,11 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
             byPrompt[it->second].push_back(r);
         }
     }
-    for (const auto& rows : head ? byPrompt : std::vector<std::vector<size_t>>{})
+    for (const auto& rows : head ? byPrompt : std::vector<std::vector<size_t>>{}) {
+        size_t response = 0;
+        for (size_t r : rows)
+            response = std::max(response, ro.actions[r].size());
+        cost.push_back(ro.promptIds[rows.front()].size() + rows.size() * response);
         tasks.push_back([&, rows](std::vector<std::pair<size_t, int64_t>>& done) {
             ScoreOptions vo;
             vo.adapter = kPpoCriticAdapter;
@@ -701,20 +712,18 @@ void PpoTrainer::Impl::evaluateRollout(PpoRollout& ro)
                 done.emplace_back(r, OldValues);
             }
         });
+    }
     // Data parallel: the tasks go round-robin to the ranks, which then exchange what they computed.
     const bool dataParallel = dist::active();
     std::vector<size_t> mine;
     for (size_t i = 0; i < tasks.size(); ++i)
         if (!dataParallel || i % static_cast<size_t>(dist::world()) == static_cast<size_t>(dist::rank()))
             mine.push_back(i);
+    // Largest first, each taken by whichever of the two threads is free (the tasks' sizes differ
+    // with their rows' lengths: in fixed pairs one thread would wait for the other).
+    std::stable_sort(mine.begin(), mine.end(), [&](size_t a, size_t b) { return cost[a] > cost[b]; });
     std::vector<std::vector<std::pair<size_t, int64_t>>> done(mine.size());
-    for (size_t i = 0; i < mine.size(); i += parallel ? 2 : 1) {
-        if (i + 1 < mine.size() && parallel)
-            runPair(
-                true, [&] { tasks[mine[i]](done[i]); }, [&] { tasks[mine[i + 1]](done[i + 1]); });
-        else
-            tasks[mine[i]](done[i]);
-    }
+    runTasks(parallel ? 2 : 1, mine.size(), [&](size_t i) { tasks[mine[i]](done[i]); });
     auto slot = [&](size_t r, int64_t q) -> torch::Tensor& {
         return q == OldLogp ? ro.oldLogp[r] : q == RefLogp ? ro.refLogp[r] : ro.oldValues[r];
     };

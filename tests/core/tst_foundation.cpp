@@ -17,8 +17,13 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <atomic>
+#include <chrono>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <stdexcept>
+#include <thread>
 
 using namespace recalign::core;
 
@@ -29,6 +34,7 @@ private Q_SLOTS:
     void loadsStories260KTokenizer();
     void missingTokenizerFileIsAClearError();
     void parsesDevices();
+    void runTasksRunsEachTaskOnceAndRethrowsTheFirstError();
     void reportsBlasAndTokenizerModule();
     void blasKernelsFollowTheCpu();
     void sha256MatchesKnownVectors();
@@ -102,6 +108,39 @@ void TstFoundation::missingTokenizerFileIsAClearError()
     } catch (const CoreException& e) {
         QCOMPARE(e.error().code, ErrorCode::CheckpointIO);
         QVERIFY(std::string(e.what()).find("/nonexistent/tok.model") != std::string::npos);
+    }
+}
+
+void TstFoundation::runTasksRunsEachTaskOnceAndRethrowsTheFirstError()
+{
+    // Tasks of unequal sizes on 1, 2 and 3 workers: each runs once, on as many threads as there
+    // are workers. Tasks 2 and 5 fail: task 2's error comes back (tasks are taken in order, so
+    // task 2 always runs), and one worker takes no task after it.
+    for (const int workers : {1, 2, 3}) {
+        std::vector<std::atomic<int>> runs(9);
+        std::mutex mutex;
+        std::set<std::thread::id> threads;
+        runTasks(workers, runs.size(), [&](size_t i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(i % 3 == 0 ? 20 : 2));
+            ++runs[i];
+            std::lock_guard<std::mutex> lock(mutex);
+            threads.insert(std::this_thread::get_id());
+        });
+        for (const auto& r : runs)
+            QCOMPARE(r.load(), 1);
+        QCOMPARE(threads.size(), static_cast<size_t>(workers));
+        std::atomic<int> ran{0};
+        try {
+            runTasks(workers, 8, [&](size_t i) {
+                ++ran;
+                if (i == 5 || i == 2)
+                    throw CoreException(ErrorCode::Internal, "task " + std::to_string(i));
+            });
+            QFAIL("no exception");
+        } catch (const CoreException& e) {
+            QVERIFY2(std::string(e.what()).find("task 2") != std::string::npos, e.what());
+        }
+        QVERIFY2(workers == 1 ? ran.load() == 3 : ran.load() >= 3, std::to_string(ran.load()).c_str());
     }
 }
 
