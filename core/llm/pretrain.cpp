@@ -4,6 +4,7 @@
 #include "core/api/error.h"
 #include "core/dist/dist.h"
 #include "core/llm/chat_template.h"
+#include "core/runtime/optimizer.h"
 #include "core/runtime/runtime.h"
 #include "core/util/rng.h"
 
@@ -166,7 +167,7 @@ PretrainResult pretrainModel(const Tokenizer& tok, const std::vector<std::string
         double gradNorm = 0.0;
         if (o.grad_clip > 0.0)
             gradNorm = torch::nn::utils::clip_grad_norm_(res.model->parameters(), o.grad_clip);
-        opt.step();
+        stepOptimizer(opt);
         res.losses.push_back(lossValue);
         windowLoss += lossValue;
         ++windowCount;

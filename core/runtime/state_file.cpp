@@ -2,6 +2,7 @@
 #include "core/runtime/state_file.h"
 
 #include "core/api/error.h"
+#include "core/runtime/optimizer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Generator.h>
@@ -52,21 +53,6 @@ std::vector<std::pair<std::string, torch::Tensor>> moduleTensors(const torch::nn
     for (const auto& item : module.named_buffers(/*recurse=*/true))
         out.emplace_back("buffer:" + item.key(), item.value());
     return out;
-}
-
-// The optimizer's state map is keyed by the parameter's TensorImpl: a string in torch 1.x, the
-// pointer itself in torch 2.x.
-template <typename Map>
-auto stateKey(const Map&, const torch::Tensor& p)
-{
-    using Key = typename std::decay_t<Map>::key_type;
-    if constexpr (std::is_same_v<Key, std::string>) {
-        std::ostringstream s; // what torch 1.x's c10::guts::to_string writes (gone in 2.x)
-        s << p.unsafeGetTensorImpl();
-        return s.str();
-    }
-    else
-        return static_cast<Key>(p.unsafeGetTensorImpl());
 }
 
 template <typename Options>
@@ -220,7 +206,7 @@ void StateWriter::putOptimizer(const std::string& key, const torch::optim::Optim
             putInt(gk + "/params", static_cast<int64_t>(group.params().size()));
             for (const auto& p : group.params()) {
                 const std::string sk = key + "/state/" + std::to_string(index++);
-                auto it = state.find(stateKey(state, p));
+                auto it = state.find(optimizerStateKey(state, p));
                 if (it == state.end())
                     continue;
                 const auto& s = static_cast<const ParamState&>(*it->second);
@@ -414,7 +400,7 @@ void StateReader::loadOptimizer(const std::string& key, torch::optim::Optimizer&
                 s->exp_avg_sq(moment("exp_avg_sq"));
                 if (has(sk + "/max_exp_avg_sq"))
                     s->max_exp_avg_sq(moment("max_exp_avg_sq"));
-                state[stateKey(state, p)] = std::move(s);
+                state[optimizerStateKey(state, p)] = std::move(s);
             }
         }
     };

@@ -6,6 +6,7 @@
 #include "core/api/error.h"
 #include "core/llm/llama_config.h"
 #include "core/llm/llama_model.h"
+#include "core/runtime/optimizer.h"
 
 #include <filesystem>
 
@@ -92,7 +93,7 @@ TrainLoop::StepResult TrainLoop::optimizerStep(long scheduleIndex)
         return r;
     }
     setLearningRate(m_optimizer, r.learning_rate);
-    m_optimizer.step();
+    stepOptimizer(m_optimizer);
     zeroGrad();
     ++m_step;
     r.applied = true;

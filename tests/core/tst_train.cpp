@@ -8,10 +8,12 @@
 #include "core/llm/loaders.h"
 #include "core/llm/title_constraint.h"
 #include "core/rules/title_lookup.h"
+#include "core/runtime/optimizer.h"
 #include "core/train/ppo_math.h"
 #include "core/train/dpo_trainer.h"
 #include "core/train/ppo_trainer.h"
 #include "core/train/recommendation_rl.h"
+#include "core/runtime/optimizer.h"
 #include "core/train/schedule.h"
 #include "core/train/sft_trainer.h"
 #include "core/util/length_groups.h"
@@ -124,6 +126,7 @@ private Q_SLOTS:
     // schedule and optimizer
     void scheduleWarmsUpThenDecaysPolynomially();
     void adamWDecaysOnlyMatrices();
+    void fusedAdamWStepEqualsTorchs();
     void gradientClippingReportsNormAndScales();
     // checkpoints and loop
     void checkpointRoundTripResumesIdentically();
@@ -562,6 +565,61 @@ void TstTrain::adamWDecaysOnlyMatrices()
     setLearningRate(*opt, 0.5);
     QCOMPARE(g0.lr(), 0.5);
     QCOMPARE(g1.lr(), 0.5);
+}
+
+void TstTrain::fusedAdamWStepEqualsTorchs()
+{
+    RECALIGN_FAST_ONLY();
+    // stepOptimizer's one-pass AdamW against torch's AdamW::step on the same parameters and
+    // gradients: weight decay on the matrix only (makeAdamW's groups), five steps with the
+    // bias corrections still far from 1, then two more by torch's step over the fused one's
+    // moments (one state for both). amsgrad falls back to torch's step.
+    for (const bool amsgrad : {false, true}) {
+        torch::manual_seed(3);
+        torch::nn::Linear ours(16, 8), theirs(16, 8);
+        {
+            torch::NoGradGuard ng;
+            theirs->weight.copy_(ours->weight);
+            theirs->bias.copy_(ours->bias);
+        }
+        auto optimizer = [&](torch::nn::Linear& lin) {
+            std::vector<std::pair<std::string, torch::Tensor>> named;
+            for (const auto& p : lin->named_parameters())
+                named.emplace_back(p.key(), p.value());
+            auto opt = makeAdamW(named, AdamWSettings{3e-2, 0.1, 0.9, 0.95, 1e-5});
+            for (auto& g : opt->param_groups())
+                static_cast<torch::optim::AdamWOptions&>(g.options()).amsgrad(amsgrad);
+            return opt;
+        };
+        auto a = optimizer(ours), b = optimizer(theirs);
+        const torch::Tensor initial = ours->weight.detach().clone();
+        for (int step = 0; step < 7; ++step) {
+            for (auto* lin : {&ours, &theirs}) {
+                torch::manual_seed(100 + step);
+                for (auto& p : (*lin)->parameters())
+                    p.mutable_grad() = torch::randn(p.sizes());
+            }
+            if (step < 5)
+                stepOptimizer(*a);
+            else
+                a->step();
+            b->step();
+            for (const auto& [x, y] : {std::pair{ours->weight, theirs->weight}, std::pair{ours->bias, theirs->bias}}) {
+                const double gap = (x - y).abs().max().item<double>();
+                QVERIFY2(gap <= 1e-6, ("step " + std::to_string(step) + ": " + std::to_string(gap)).c_str());
+                if (amsgrad)
+                    QCOMPARE(gap, 0.0);  // torch's own step
+            }
+        }
+        QVERIFY((ours->weight - initial).abs().max().item<double>() > 0.1);  // it moved
+        const auto& sa = static_cast<const torch::optim::AdamWParamState&>(
+            *a->state().at(optimizerStateKey(a->state(), ours->weight)));
+        const auto& sb = static_cast<const torch::optim::AdamWParamState&>(
+            *b->state().at(optimizerStateKey(b->state(), theirs->weight)));
+        QCOMPARE(sa.step(), int64_t(7));
+        QCOMPARE(sb.step(), int64_t(7));
+        QVERIFY((sa.exp_avg_sq() - sb.exp_avg_sq()).abs().max().item<double>() <= 1e-6);
+    }
 }
 
 void TstTrain::gradientClippingReportsNormAndScales()
