@@ -171,7 +171,8 @@ torch::Tensor loraForward(const torch::Tensor& x, const torch::Tensor& w, const 
     return torch::nn::functional::linear(x, m);
 }
 
-// A frozen base and one trainable adapter, the backward by hand in five products (one node
+// A frozen weight (the base with any frozen stacked adapters merged) and a trainable adapter, the
+// backward by hand in five products (one node
 // instead of autograd's dozen of views, transposes and sums): dx = dy (W + sBA), du = dy (sB),
 // dA = duᵀ x, dB = s dyᵀ (x Aᵀ).
 struct LoraLinearFunction : public torch::autograd::Function<LoraLinearFunction> {
@@ -277,18 +278,31 @@ torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x)
     // Reduced-precision products on float32 tensors (LinearSettings): cast in, float32 out.
     const bool cast = cd != torch::kFloat && x.scalar_type() == torch::kFloat && m_weight.scalar_type() == torch::kFloat;
     const auto adapters = applied(activeFor(*m_shared));
-    if (!cast && adapters.size() == 1) {
-        const LoraAdapter& a = *adapters.front().first;
-        const bool dropout = adapters.front().second && a.dropout > 0.0 && is_training();
+    if (!cast && !adapters.empty() && !m_weight.requires_grad() && !llama_model_detail::compositeOps()) {
+        // A frozen base, frozen stacked adapters (PPO's SFT adapter beneath the actor's and the
+        // critic's) and a last adapter, trainable or not, in float32 products without dropout:
+        // the frozen ones merged into the weight in applied()'s order (effectiveWeight's merge),
+        // the last one through loraForward.
         const auto dt = x.scalar_type();
-        if (!dropout && a.A.scalar_type() == dt && a.B.scalar_type() == dt && !m_weight.requires_grad()) {
-            // A frozen base and one adapter: under the graph the backward by hand, unless
-            // RECALIGN_COMPOSITE_OPS=1 (autograd's own, for the tests).
+        const LoraAdapter& last = *adapters.back().first;
+        bool fusable = !(adapters.back().second && last.dropout > 0.0 && is_training());
+        for (size_t i = 0; i < adapters.size() && fusable; ++i) {
+            const LoraAdapter& a = *adapters[i].first;
+            fusable = a.A.scalar_type() == dt && a.B.scalar_type() == dt
+                && (i + 1 == adapters.size() || !(a.A.requires_grad() || a.B.requires_grad()));
+        }
+        if (fusable) {
+            torch::Tensor w = m_weight;
+            for (size_t i = 0; i + 1 < adapters.size(); ++i)
+                w = llama_model_detail::mergedWeight(w, adapters[i].first->A, adapters[i].first->B,
+                                                     adapters[i].first->scaling);
+            // Under the graph the backward by hand (RECALIGN_COMPOSITE_OPS=1: the loop below,
+            // adapter by adapter through autograd, for the tests).
             const bool graph = torch::GradMode::is_enabled()
-                && (x.requires_grad() || a.A.requires_grad() || a.B.requires_grad());
-            return graph && !llama_model_detail::compositeOps()
-                ? llama_model_detail::LoraLinearFunction::apply(x, m_weight, a.A, a.B, a.scaling)
-                : llama_model_detail::loraForward(x, m_weight, a.A, a.B, a.scaling, nullptr);
+                && (x.requires_grad() || last.A.requires_grad() || last.B.requires_grad());
+            return graph
+                ? llama_model_detail::LoraLinearFunction::apply(x, w, last.A, last.B, last.scaling)
+                : llama_model_detail::loraForward(x, w, last.A, last.B, last.scaling, nullptr);
         }
     }
     const torch::Tensor xc = cast ? x.to(cd) : x;
