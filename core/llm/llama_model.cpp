@@ -23,8 +23,9 @@ namespace recalign::core::llm {
 namespace llama_model_detail {
 
 // RECALIGN_COMPOSITE_OPS=1: the rotary embedding and RMSNorm through torch's operators everywhere,
-// and the float32 attention's and the LoRA linear's backward through autograd (the fused CPU
-// float32 kernels and the backwards by hand below are compared with them in tests).
+// the float32 attention's backward through autograd and the LoRA linears adapter by adapter (the
+// fused CPU float32 kernels, the backwards by hand and the merged products below are compared
+// with them in tests).
 bool compositeOps()
 {
     const char* e = std::getenv("RECALIGN_COMPOSITE_OPS");
@@ -150,58 +151,78 @@ using llama_model_detail::kMaskedScore;
 
 namespace llama_model_detail {
 
-// y = x (W + scaling · B A)ᵀ: the adapter merged into a copy of the base weight, then one product
-// (the (out, in) merge costs a fraction of the (rows, r) and (rows, out) products of x Aᵀ and of
-// adding (x Aᵀ)(scaling · B)ᵀ, which at r = 8 run far below the GEMM rate). A zero B (a fresh
-// adapter) merges to W exactly. The forward of a single adapter with and without the graph, so
-// that both give the same values (a fresh PPO ratio is exactly 1); `merged` receives the weight.
-// W + scaling · B A, the one merge of an adapter into a weight for a product (the forward below,
-// effectiveWeight's for the decoders).
+// W + scaling · B A, the one merge of an adapter into a weight for a product (LoRA linears'
+// forwards and backwards below, effectiveWeight's for the decoders).
 torch::Tensor mergedWeight(const torch::Tensor& w, const torch::Tensor& a, const torch::Tensor& b, double scaling)
 {
     return torch::addmm(w, b, a, 1.0, scaling);
 }
 
-torch::Tensor loraForward(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& a,
-                          const torch::Tensor& b, double scaling, torch::Tensor* merged)
+// The frozen adapters of a LoRA linear beneath its last one (PPO's SFT adapter stacked beneath
+// the actor's and the critic's): A and B of each, in applied()'s order, and their scalings.
+struct FrozenAdapters {
+    std::vector<torch::Tensor> ab;
+    std::vector<double> scaling;
+};
+
+// W with the frozen adapters and then (a, b) merged in, in that order.
+torch::Tensor loraWeight(const torch::Tensor& w, const FrozenAdapters& frozen, const torch::Tensor& a,
+                         const torch::Tensor& b, double scaling)
 {
-    const torch::Tensor m = mergedWeight(w, a, b, scaling);
-    if (merged)
-        *merged = m;
-    return torch::nn::functional::linear(x, m);
+    torch::Tensor m = w;
+    for (size_t k = 0; k < frozen.scaling.size(); ++k)
+        m = mergedWeight(m, frozen.ab[2 * k], frozen.ab[2 * k + 1], frozen.scaling[k]);
+    return mergedWeight(m, a, b, scaling);
 }
 
-// A frozen weight (the base with any frozen stacked adapters merged) and a trainable adapter, the
-// backward by hand in five products (one node
-// instead of autograd's dozen of views, transposes and sums): dx = dy (W + sBA), du = dy (sB),
-// dA = duᵀ x, dB = s dyᵀ (x Aᵀ).
+// y = x (W + Σ s_k B_k A_k + scaling · B A)ᵀ: the adapters merged into a copy of the frozen base
+// weight, then one product (the (out, in) merges cost a fraction of the (rows, r) and (rows, out)
+// products of x Aᵀ and of adding (x Aᵀ)(scaling · B)ᵀ, which at r = 8 run far below the GEMM
+// rate). A zero B (a fresh adapter) merges exactly. The forward with and without the graph, so
+// that both give the same values (a fresh PPO ratio is exactly 1).
+torch::Tensor loraForward(const torch::Tensor& x, const torch::Tensor& w, const FrozenAdapters& frozen,
+                          const torch::Tensor& a, const torch::Tensor& b, double scaling)
+{
+    return torch::nn::functional::linear(x, loraWeight(w, frozen, a, b, scaling));
+}
+
+// The last adapter trainable, the backward by hand in five products (one node instead of
+// autograd's dozen of views, transposes and sums): dx = dy W', du = dy (sB), dA = duᵀ x,
+// dB = s dyᵀ (x Aᵀ), with W' the merged weight, merged again here rather than kept from the
+// forward (a copy of every linear's weight held until the backward would double the model's
+// memory at scale).
 struct LoraLinearFunction : public torch::autograd::Function<LoraLinearFunction> {
     static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
-                                 const torch::Tensor& a, const torch::Tensor& b, double scaling)
+                                 const torch::Tensor& a, const torch::Tensor& b, double scaling,
+                                 const FrozenAdapters& frozen)
     {
-        torch::Tensor merged;
-        torch::Tensor y = loraForward(x, w, a, b, scaling, &merged);
-        ctx->save_for_backward({x, merged, a, b});
+        std::vector<torch::Tensor> saved{x, w, a, b};
+        saved.insert(saved.end(), frozen.ab.begin(), frozen.ab.end());
+        ctx->save_for_backward(saved);
         ctx->saved_data["scaling"] = scaling;
-        return y;
+        ctx->saved_data["frozen_scaling"] = frozen.scaling;
+        return loraForward(x, w, frozen, a, b, scaling);
     }
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                    torch::autograd::variable_list grads)
     {
         const auto saved = ctx->get_saved_variables();
-        const torch::Tensor &x = saved[0], &merged = saved[1], &a = saved[2], &b = saved[3];
+        const torch::Tensor &x = saved[0], &w = saved[1], &a = saved[2], &b = saved[3];
         const double scaling = ctx->saved_data["scaling"].toDouble();
-        const int64_t in = x.size(-1), out = merged.size(0);
+        FrozenAdapters frozen;
+        frozen.ab.assign(saved.begin() + 4, saved.end());
+        frozen.scaling = ctx->saved_data["frozen_scaling"].toDoubleVector();
+        const int64_t in = x.size(-1), out = w.size(0);
         const torch::Tensor dy = grads[0].reshape({-1, out});
         const torch::Tensor x2 = x.reshape({-1, in});
         torch::Tensor dx, da, db;
         if (ctx->needs_input_grad(0))
-            dx = torch::mm(dy, merged).view(x.sizes());
+            dx = torch::mm(dy, loraWeight(w, frozen, a, b, scaling)).view(x.sizes());
         if (ctx->needs_input_grad(2))
             da = torch::mm(torch::mm(dy, b * scaling).t(), x2);
         if (ctx->needs_input_grad(3))
             db = torch::mm(dy.t(), torch::mm(x2, a.t())).mul_(scaling);
-        return {dx, torch::Tensor(), da, db, torch::Tensor()};
+        return {dx, torch::Tensor(), da, db, torch::Tensor(), torch::Tensor()};
     }
 };
 
@@ -292,17 +313,19 @@ torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x)
                 && (i + 1 == adapters.size() || !(a.A.requires_grad() || a.B.requires_grad()));
         }
         if (fusable) {
-            torch::Tensor w = m_weight;
-            for (size_t i = 0; i + 1 < adapters.size(); ++i)
-                w = llama_model_detail::mergedWeight(w, adapters[i].first->A, adapters[i].first->B,
-                                                     adapters[i].first->scaling);
+            llama_model_detail::FrozenAdapters frozen;
+            for (size_t i = 0; i + 1 < adapters.size(); ++i) {
+                frozen.ab.push_back(adapters[i].first->A);
+                frozen.ab.push_back(adapters[i].first->B);
+                frozen.scaling.push_back(adapters[i].first->scaling);
+            }
             // Under the graph the backward by hand (RECALIGN_COMPOSITE_OPS=1: the loop below,
             // adapter by adapter through autograd, for the tests).
             const bool graph = torch::GradMode::is_enabled()
                 && (x.requires_grad() || last.A.requires_grad() || last.B.requires_grad());
             return graph
-                ? llama_model_detail::LoraLinearFunction::apply(x, w, last.A, last.B, last.scaling)
-                : llama_model_detail::loraForward(x, w, last.A, last.B, last.scaling, nullptr);
+                ? llama_model_detail::LoraLinearFunction::apply(x, m_weight, last.A, last.B, last.scaling, frozen)
+                : llama_model_detail::loraForward(x, m_weight, frozen, last.A, last.B, last.scaling);
         }
     }
     const torch::Tensor xc = cast ? x.to(cd) : x;
