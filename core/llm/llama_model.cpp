@@ -745,6 +745,18 @@ int64_t attentionChunks(int64_t T)
     return T < 128 ? 1 : std::min<int64_t>(8, T / 64);
 }
 
+// The query chunks of a causal attention of Tq query rows over S keys, `rows` each: f(c, t0, n,
+// keyEnd) for chunk c = rows [t0, t0 + n), whose keys are [0, keyEnd) (every later key is masked
+// for all of its rows; the last Tq keys belong to the query rows).
+template <typename F>
+void forEachAttentionChunk(int64_t Tq, int64_t S, int64_t rows, F&& f)
+{
+    for (int64_t t0 = 0, c = 0; t0 < Tq; t0 += rows, ++c) {
+        const int64_t n = std::min(rows, Tq - t0);
+        f(c, t0, n, S - Tq + t0 + n);
+    }
+}
+
 // Causal attention of float32 products in query chunks (decoderLayer): chunk [t0, t0 + n) of the
 // Tq query rows attends to keys [0, S - Tq + t0 + n), every later key being masked for all its rows.
 // q (B, Hkv, G·Tq, d) contiguous, heads h = kv·G + g folded into the rows; keys and values
@@ -758,8 +770,7 @@ torch::Tensor chunkedAttentionForward(const torch::Tensor& q, const torch::Tenso
     const int64_t G = q.size(2) / Tq;
     const torch::Tensor q5 = q.reshape({B, Hkv, G, Tq, d});
     torch::Tensor out = torch::empty({B, Hkv, G, Tq, d}, q.options().requires_grad(false));
-    for (int64_t t0 = 0; t0 < Tq; t0 += rows) {
-        const int64_t n = std::min(rows, Tq - t0), keyEnd = S - Tq + t0 + n;
+    forEachAttentionChunk(Tq, S, rows, [&](int64_t, int64_t t0, int64_t n, int64_t keyEnd) {
         const torch::Tensor qc = q5.narrow(3, t0, n).reshape({B * Hkv, G * n, d});
         // The mask is the product's accumulator and the scale its alpha: the scores are written
         // once and read once by the softmax.
@@ -770,7 +781,7 @@ torch::Tensor chunkedAttentionForward(const torch::Tensor& q, const torch::Tenso
         out.narrow(3, t0, n).copy_(torch::bmm(p, values.narrow(1, 0, keyEnd)).view({B, Hkv, G, n, d}));
         if (probs)
             probs->push_back(std::move(p));
-    }
+    });
     return out;
 }
 
@@ -804,10 +815,8 @@ struct ChunkedAttentionFunction : public torch::autograd::Function<ChunkedAttent
         torch::Tensor dq = torch::empty({B, Hkv, G, Tq, d}, q.options());
         torch::Tensor dk = torch::zeros({B * Hkv, S, d}, keys.options());
         torch::Tensor dv = torch::zeros({B * Hkv, S, d}, values.options());
-        size_t c = 4;
-        for (int64_t t0 = 0; t0 < Tq; t0 += rows, ++c) {
-            const int64_t n = std::min(rows, Tq - t0), keyEnd = S - Tq + t0 + n;
-            const torch::Tensor& p = saved[c];
+        forEachAttentionChunk(Tq, S, rows, [&](int64_t c, int64_t t0, int64_t n, int64_t keyEnd) {
+            const torch::Tensor& p = saved[4 + static_cast<size_t>(c)];
             const torch::Tensor qc = q5.narrow(3, t0, n).reshape({B * Hkv, G * n, d});
             const torch::Tensor dOc = dOut.narrow(3, t0, n).reshape({B * Hkv, G * n, d});
             const torch::Tensor kc = keys.narrow(1, 0, keyEnd), vc = values.narrow(1, 0, keyEnd);
@@ -816,7 +825,7 @@ struct ChunkedAttentionFunction : public torch::autograd::Function<ChunkedAttent
             dq.narrow(3, t0, n).copy_(torch::bmm(dS, kc).mul_(1.0 / scale).view({B, Hkv, G, n, d}));
             dk.narrow(1, 0, keyEnd).baddbmm_(dS.transpose(1, 2), qc, 1.0, 1.0 / scale);
             dv.narrow(1, 0, keyEnd).baddbmm_(p.transpose(1, 2), dOc);
-        }
+        });
         return {dq.view(q.sizes()), dk, dv, torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
@@ -896,10 +905,8 @@ torch::Tensor LlamaModelImpl::decoderLayer(size_t l, const torch::Tensor& xIn, c
     } else {
         const torch::Tensor q5 = q.view({B, Hkv, G, Tq, d});
         std::vector<torch::Tensor> parts;
-        for (int64_t t0 = 0; t0 < Tq; t0 += rows) {
-            // Query rows q0 + t0 .. q0 + t0 + n of the T, whose last key is S - T + q0 + t0 + n.
-            const int64_t n = std::min(rows, Tq - t0), keyEnd = chunks == 1 ? S : S - T + q0 + t0 + n;
-            const torch::Tensor qc = (chunks == 1 ? q : q5.narrow(3, t0, n)).reshape({B * Hkv, G * n, d});
+        llama_model_detail::forEachAttentionChunk(Tq, S, rows, [&](int64_t, int64_t t0, int64_t n, int64_t keyEnd) {
+            const torch::Tensor qc = q5.narrow(3, t0, n).reshape({B * Hkv, G * n, d});
             const torch::Tensor kc = kAll.narrow(1, 0, keyEnd), vc = vAll.narrow(1, 0, keyEnd);
             torch::Tensor scores = torch::bmm(qc.to(mm), kc.transpose(1, 2));
             if (mm != torch::kFloat)
@@ -911,7 +918,7 @@ torch::Tensor LlamaModelImpl::decoderLayer(size_t l, const torch::Tensor& xIn, c
             if (mm != torch::kFloat)
                 probs = probs.to(mm);
             parts.push_back(torch::bmm(probs, vc).view({B, Hkv, G, n, d}));
-        }
+        });
         heads = parts.size() == 1 ? parts.front() : torch::cat(parts, 3);
     }
     torch::Tensor attn = heads.to(dt).view({B, H, Tq, d}).transpose(1, 2).reshape({B, Tq, H * d});

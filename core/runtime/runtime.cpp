@@ -172,32 +172,7 @@ ScopedLargeProductThreads::ScopedLargeProductThreads(const torch::Device& device
 
 void runPair(bool parallel, const std::function<void()>& first, const std::function<void()>& second)
 {
-    if (!parallel) {
-        first();
-        second();
-        return;
-    }
-    const bool grad = torch::GradMode::is_enabled();
-    std::exception_ptr secondError;
-    std::thread helper([&] {
-        try {
-            torch::AutoGradMode mode(grad);
-            second();
-        } catch (...) {
-            secondError = std::current_exception();
-        }
-    });
-    std::exception_ptr firstError;
-    try {
-        first();
-    } catch (...) {
-        firstError = std::current_exception();
-    }
-    helper.join();
-    if (firstError)
-        std::rethrow_exception(firstError);
-    if (secondError)
-        std::rethrow_exception(secondError);
+    runTasks(parallel ? 2 : 1, 2, [&](size_t i) { i == 0 ? first() : second(); });
 }
 
 void runTasks(int workers, size_t n, const std::function<void(size_t)>& task)
@@ -208,11 +183,11 @@ void runTasks(int workers, size_t n, const std::function<void(size_t)>& task)
         return;
     }
     const bool grad = torch::GradMode::is_enabled();
-    std::atomic<size_t> next{0};
+    std::atomic<size_t> next{1};  // task 0 is this thread's
     std::atomic<bool> failed{false};
     std::vector<std::exception_ptr> errors(n);
-    auto work = [&] {
-        for (size_t i = next++; i < n && !failed; i = next++) {
+    auto work = [&](size_t i) {
+        for (; i < n && !failed; i = next++) {
             try {
                 task(i);
             } catch (...) {
@@ -225,9 +200,9 @@ void runTasks(int workers, size_t n, const std::function<void(size_t)>& task)
     for (int w = 1; w < workers && static_cast<size_t>(w) < n; ++w)
         helpers.emplace_back([&] {
             torch::AutoGradMode mode(grad);
-            work();
+            work(next++);
         });
-    work();
+    work(0);
     for (auto& h : helpers)
         h.join();
     for (const auto& e : errors)

@@ -70,15 +70,15 @@ private:
 };
 
 // Two independent pieces of work at once, `first` on this thread and `second` on a helper thread,
-// when `parallel`; one after the other otherwise. The helper runs under this thread's grad mode.
-// Exceptions are rethrown here once both finished (first's before second's). Callers make the
-// pieces independent (separate outputs and gradients, no draws from a shared generator) and
-// usually hold ScopedComputeThreads(1, 1) around a phase of such pairs.
+// when `parallel`; one after the other otherwise (runTasks with two tasks, below: first's
+// exception before second's; second does not start after first failed). Callers make the pieces
+// independent (separate outputs and gradients, no draws from a shared generator) and usually hold
+// ScopedComputeThreads(1, 1) around a phase of such pairs.
 void runPair(bool parallel, const std::function<void()>& first, const std::function<void()>& second);
 
 // Tasks 0 .. n-1, each taken by whichever of `workers` threads (this one and workers - 1 helpers)
-// is free first, so that tasks of unequal size keep every thread busy; in order on this thread
-// when workers <= 1. Under this thread's grad mode. Tasks are taken in index order and none is
+// is free first, so that tasks of unequal size keep every thread busy (task 0 on this thread); in
+// order on this thread when workers <= 1. Helpers run under this thread's grad mode. Tasks are taken in index order and none is
 // taken after one failed; the exception of the lowest failed task is rethrown once the running
 // ones finished. The same conditions as runPair: tasks write separate outputs and draw from no
 // shared generator.
